@@ -1,0 +1,815 @@
+/* config.c — GKeyFile → typed configuration, with environment overrides.
+ *
+ * Loading happens in three passes over one schema table:
+ *   1. a scan of the raw text that records the line of every group and key (GKeyFile
+ *      does not keep line numbers) and rejects malformed lines with their number;
+ *   2. an "effective" key file: defaults, then the file's values, then SDVISOR_*
+ *      overrides — what `sdvisor check` prints;
+ *   3. conversion of every effective value into the typed structs, each error naming
+ *      where that value came from. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "timespan.h"
+
+G_DEFINE_QUARK(sv-config-error-quark, sv_config_error)
+
+/* Limits on what a user controls. */
+#define SV_CONFIG_MAX_SIZE (1024 * 1024)
+#define SV_CONFIG_MAX_SECTIONS 1024
+
+typedef enum {
+  SV_KEY_STRING,
+  SV_KEY_PATH,     /* absolute path */
+  SV_KEY_ARGV,     /* shell-split command line */
+  SV_KEY_ENVLIST,  /* shell-split NAME=VALUE words */
+  SV_KEY_TIMESPAN,
+  SV_KEY_SIGNAL,
+  SV_KEY_SIGNALS,  /* list of signals → bit mask */
+} SvKeyType;
+
+typedef struct {
+  const char *name;
+  SvKeyType type;
+  const char *default_value; /* as the file would write it; NULL = unset */
+  gsize offset;              /* of the field inside the group's struct */
+  gboolean required;
+} SvKeySpec;
+
+typedef struct {
+  const char *name;
+  const SvKeySpec *keys;
+  gsize n_keys;
+  gsize offset; /* of the group's struct inside SvConfig */
+} SvGroupSpec;
+
+#define APP_KEY(n, t, d, f, r) {n, t, d, offsetof(SvAppConfig, f), r}
+static const SvKeySpec app_keys[] = {
+  APP_KEY("name", SV_KEY_STRING, NULL, name, FALSE),
+  APP_KEY("exec", SV_KEY_ARGV, NULL, exec, TRUE),
+  APP_KEY("working-directory", SV_KEY_PATH, NULL, working_directory, FALSE),
+  APP_KEY("environment", SV_KEY_ENVLIST, NULL, environment, FALSE),
+  APP_KEY("environment-file", SV_KEY_STRING, NULL, environment_file, FALSE),
+  APP_KEY("stop-signal", SV_KEY_SIGNAL, "SIGTERM", stop_signal, FALSE),
+  APP_KEY("stop-timeout", SV_KEY_TIMESPAN, "30s", stop_timeout_usec, FALSE),
+  APP_KEY("reload-signal", SV_KEY_SIGNAL, "SIGHUP", reload_signal, FALSE),
+  APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
+          forward_signals, FALSE),
+};
+
+static const SvGroupSpec groups[] = {
+  {"app", app_keys, G_N_ELEMENTS(app_keys), offsetof(SvConfig, app)},
+};
+
+/* Variables sdvisor sets for hooks, jobs and checks: never configuration overrides, even
+ * when such a process runs sdvisor itself. */
+static const char *const runtime_variables[] = {
+  "SDVISOR_CONFIG", "SDVISOR_DEBUG", "SDVISOR_BINARY", "SDVISOR_EVENT", "SDVISOR_HOOK",
+  "SDVISOR_APP_PID", "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS", "SDVISOR_JOB", "SDVISOR_JOB_RUN",
+  "SDVISOR_JOB_SLOT",
+};
+
+/* ---- signals ------------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  int signo;
+} signal_names[] = {
+  {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT},   {"SIGILL", SIGILL},
+  {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},     {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},
+  {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},     {"SIGSEGV", SIGSEGV},   {"SIGUSR2", SIGUSR2},
+  {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM},   {"SIGSTKFLT", SIGSTKFLT},
+  {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP},   {"SIGTSTP", SIGTSTP},
+  {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},     {"SIGXCPU", SIGXCPU},
+  {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF},   {"SIGWINCH", SIGWINCH},
+  {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS},
+};
+
+gboolean
+sv_signal_parse(const char *text, int *out_signo)
+{
+  if (text == NULL || *text == '\0' || strlen(text) > 16)
+    return FALSE;
+
+  if (g_ascii_isdigit(text[0])) {
+    guint64 n;
+    if (!g_ascii_string_to_unsigned(text, 10, 1, SIGRTMAX, &n, NULL))
+      return FALSE;
+    *out_signo = (int)n;
+    return TRUE;
+  }
+
+  g_autofree char *upper = g_ascii_strup(text, -1);
+  const char *name = g_str_has_prefix(upper, "SIG") ? upper + 3 : upper;
+  for (gsize i = 0; i < G_N_ELEMENTS(signal_names); i++)
+    if (g_str_equal(signal_names[i].name + 3, name)) {
+      *out_signo = signal_names[i].signo;
+      return TRUE;
+    }
+  /* RTMIN+N / RTMAX-N, as systemd writes them. */
+  if (g_str_has_prefix(name, "RTMIN") || g_str_has_prefix(name, "RTMAX")) {
+    gboolean min = name[3] == 'I';
+    const char *rest = name + 5;
+    guint64 off = 0;
+    if (*rest != '\0') {
+      if (*rest != (min ? '+' : '-') ||
+          !g_ascii_string_to_unsigned(rest + 1, 10, 0, (guint64)(SIGRTMAX - SIGRTMIN), &off, NULL))
+        return FALSE;
+    }
+    *out_signo = min ? SIGRTMIN + (int)off : SIGRTMAX - (int)off;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+const char *
+sv_signal_name(int signo)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(signal_names); i++)
+    if (signal_names[i].signo == signo)
+      return signal_names[i].name;
+  return NULL;
+}
+
+/* ---- the line scan --------------------------------------------------------------- */
+
+typedef struct {
+  int line;
+  char *group;
+  char *key; /* NULL for the group header */
+} SvScanEntry;
+
+typedef struct {
+  const char *path;
+  GHashTable *lines;  /* "group" or "group\x1fkey" → line number */
+  GArray *entries;    /* SvScanEntry, in file order */
+} SvScan;
+
+static void
+scan_entry_clear(gpointer data)
+{
+  SvScanEntry *e = data;
+  g_free(e->group);
+  g_free(e->key);
+}
+
+static char *
+line_key(const char *group, const char *key)
+{
+  return key ? g_strconcat(group, "\x1f", key, NULL) : g_strdup(group);
+}
+
+static int
+scan_line_of(const SvScan *scan, const char *group, const char *key)
+{
+  if (scan == NULL || scan->lines == NULL)
+    return 0;
+  g_autofree char *k = line_key(group, key);
+  return GPOINTER_TO_INT(g_hash_table_lookup(scan->lines, k));
+}
+
+static gboolean
+scan_text(SvScan *scan, const char *text, gsize len, GError **error)
+{
+  g_autofree char *group = NULL;
+  int lineno = 0;
+  const char *p = text, *end = text + len;
+
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (gsize)(end - p));
+    const char *eol = nl ? nl : end;
+    lineno++;
+    g_autofree char *line = g_strndup(p, (gsize)(eol - p));
+    p = nl ? nl + 1 : end;
+
+    char *s = g_strstrip(line);
+    if (*s == '\0' || *s == '#')
+      continue;
+    if (*s == '[') {
+      char *close = strrchr(s, ']');
+      if (close == NULL || close[1] != '\0' || close == s + 1) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX,
+                    _("%s:%d: '%s' is not a valid group header (try '[app]')"), scan->path, lineno, s);
+        return FALSE;
+      }
+      g_free(group);
+      group = g_strndup(s + 1, (gsize)(close - s - 1));
+      g_autofree char *k = line_key(group, NULL);
+      SvScanEntry entry = {lineno, g_strdup(group), NULL};
+      g_array_append_val(scan->entries, entry);
+      if (!g_hash_table_contains(scan->lines, k))
+        g_hash_table_insert(scan->lines, g_steal_pointer(&k), GINT_TO_POINTER(lineno));
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (eq == NULL || eq == s) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX,
+                  _("%s:%d: '%s' is not a key=value line, a [group] or a # comment"), scan->path,
+                  lineno, s);
+      return FALSE;
+    }
+    if (group == NULL) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX,
+                  _("%s:%d: key outside of any group (start the file with '[app]')"), scan->path,
+                  lineno);
+      return FALSE;
+    }
+    *eq = '\0';
+    g_autofree char *key = g_strstrip(g_strdup(s));
+    SvScanEntry entry = {lineno, g_strdup(group), g_strdup(key)};
+    g_array_append_val(scan->entries, entry);
+    /* The last occurrence wins, as in GKeyFile. */
+    g_hash_table_insert(scan->lines, line_key(group, key), GINT_TO_POINTER(lineno));
+  }
+  return TRUE;
+}
+
+/* ---- suggestions ------------------------------------------------------------------- */
+
+static guint
+edit_distance(const char *a, const char *b)
+{
+  gsize la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return G_MAXUINT;
+  guint row[65];
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = (guint)j;
+  for (gsize i = 1; i <= la; i++) {
+    guint prev = row[0];
+    row[0] = (guint)i;
+    for (gsize j = 1; j <= lb; j++) {
+      guint cur = row[j];
+      guint cost = g_ascii_tolower(a[i - 1]) == g_ascii_tolower(b[j - 1]) ? 0 : 1;
+      row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), prev + cost);
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+/* The closest of CANDIDATES within a distance that still looks like a typo. */
+static const char *
+closest(const char *word, const char *const *candidates, gsize n)
+{
+  const char *best = NULL;
+  guint best_d = G_MAXUINT;
+  for (gsize i = 0; i < n; i++) {
+    guint d = edit_distance(word, candidates[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = candidates[i];
+    }
+  }
+  guint limit = MAX(2u, (guint)strlen(word) / 3);
+  return best_d <= limit ? best : NULL;
+}
+
+static char *
+suggestion(const char *word, const char *const *candidates, gsize n)
+{
+  const char *best = closest(word, candidates, n);
+  return best ? g_strdup_printf(_(" (did you mean '%s'?)"), best) : g_strdup("");
+}
+
+/* ---- schema lookups ------------------------------------------------------------------- */
+
+static const SvGroupSpec *
+find_group(const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
+    if (g_str_equal(groups[i].name, name))
+      return &groups[i];
+  return NULL;
+}
+
+static const SvKeySpec *
+find_key(const SvGroupSpec *group, const char *name)
+{
+  for (gsize i = 0; i < group->n_keys; i++)
+    if (g_str_equal(group->keys[i].name, name))
+      return &group->keys[i];
+  return NULL;
+}
+
+/* "stop-timeout" in [app] → "SDVISOR_APP_STOP_TIMEOUT". */
+static char *
+override_name(const char *group, const char *key)
+{
+  g_autofree char *raw = g_strconcat("SDVISOR_", group, "_", key, NULL);
+  char *name = g_ascii_strup(raw, -1);
+  g_strdelimit(name, "-:.", '_');
+  return name;
+}
+
+/* ---- value conversion ------------------------------------------------------------------ */
+
+/* Where a value came from, for messages: "demo.conf:7" or "environment variable X". */
+typedef struct {
+  char *where;
+} SvOrigin;
+
+static gboolean
+valid_env_name(const char *name, gsize len)
+{
+  if (len == 0 || !(g_ascii_isalpha(name[0]) || name[0] == '_'))
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    if (!(g_ascii_isalnum(name[i]) || name[i] == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+convert(const char *where, const char *group, const SvKeySpec *spec, const char *value,
+        gpointer field, GError **error)
+{
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    g_autofree char *detail_ = g_strdup_printf(__VA_ARGS__);                                       \
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", where, group,   \
+                spec->name, detail_);                                                              \
+    return FALSE;                                                                                  \
+  } while (0)
+
+  switch (spec->type) {
+  case SV_KEY_STRING:
+    *(char **)field = g_strdup(value);
+    return TRUE;
+
+  case SV_KEY_PATH:
+    if (!g_path_is_absolute(value))
+      FAIL(_("'%s' is not an absolute path"), value);
+    *(char **)field = g_strdup(value);
+    return TRUE;
+
+  case SV_KEY_ARGV:
+  case SV_KEY_ENVLIST: {
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) local = NULL;
+    if (*value == '\0') {
+      if (spec->type == SV_KEY_ARGV)
+        FAIL(_("the command is empty"));
+      *(char ***)field = g_new0(char *, 1);
+      return TRUE;
+    }
+    if (!g_shell_parse_argv(value, NULL, &argv, &local))
+      FAIL(_("cannot split '%s' into words: %s"), value, local->message);
+    if (spec->type == SV_KEY_ENVLIST) {
+      for (char **a = argv; *a != NULL; a++) {
+        const char *eq = strchr(*a, '=');
+        if (eq == NULL || !valid_env_name(*a, (gsize)(eq - *a)))
+          FAIL(_("'%s' is not a NAME=VALUE assignment"), *a);
+      }
+    }
+    *(char ***)field = g_steal_pointer(&argv);
+    return TRUE;
+  }
+
+  case SV_KEY_TIMESPAN: {
+    g_autoptr(GError) local = NULL;
+    gint64 usec;
+    if (!sv_timespan_parse(value, &usec, &local))
+      FAIL("%s", local->message);
+    *(gint64 *)field = usec;
+    return TRUE;
+  }
+
+  case SV_KEY_SIGNAL: {
+    int signo;
+    if (!sv_signal_parse(value, &signo))
+      FAIL(_("'%s' is not a signal (try 'SIGTERM' or 'TERM')"), value);
+    if (signo == SIGSTOP || signo == SIGCHLD)
+      FAIL(_("%s cannot be used here"), sv_signal_name(signo));
+    *(int *)field = signo;
+    return TRUE;
+  }
+
+  case SV_KEY_SIGNALS: {
+    guint64 mask = 0;
+    g_auto(GStrv) words = g_strsplit_set(value, " \t,", -1);
+    for (char **w = words; *w != NULL; w++) {
+      int signo;
+      if (**w == '\0')
+        continue;
+      if (!sv_signal_parse(*w, &signo) || signo >= 64)
+        FAIL(_("'%s' is not a signal (try 'SIGUSR1' or 'USR1')"), *w);
+      /* These are sdvisor's own: stop, reload, reaping; KILL and STOP cannot be caught. */
+      if (signo == SIGTERM || signo == SIGINT || signo == SIGHUP || signo == SIGCHLD ||
+          signo == SIGKILL || signo == SIGSTOP)
+        FAIL(_("%s cannot be forwarded: sdvisor handles it itself"), sv_signal_name(signo));
+      mask |= G_GUINT64_CONSTANT(1) << signo;
+    }
+    *(guint64 *)field = mask;
+    return TRUE;
+  }
+  }
+  g_assert_not_reached();
+#undef FAIL
+}
+
+static void
+free_field(const SvKeySpec *spec, gpointer field)
+{
+  switch (spec->type) {
+  case SV_KEY_STRING:
+  case SV_KEY_PATH:
+    g_clear_pointer((char **)field, g_free);
+    break;
+  case SV_KEY_ARGV:
+  case SV_KEY_ENVLIST:
+    g_clear_pointer((char ***)field, g_strfreev);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- environment files (systemd's EnvironmentFile= syntax) ---------------------------- */
+
+static gboolean
+load_environment_file(const char *spec, GPtrArray *out, GError **error)
+{
+  gboolean optional = spec[0] == '-';
+  const char *path = optional ? spec + 1 : spec;
+  g_autofree char *text = NULL;
+  gsize len;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents(path, &text, &len, &local)) {
+    if (optional && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      return TRUE;
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO, _("[app] environment-file: %s"),
+                local->message);
+    return FALSE;
+  }
+  if (len > SV_CONFIG_MAX_SIZE || memchr(text, '\0', len) != NULL) {
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                _("%s: not a text file of NAME=VALUE lines"), path);
+    return FALSE;
+  }
+
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  int lineno = 0;
+  for (char **l = lines; *l != NULL; l++) {
+    lineno++;
+    char *s = g_strstrip(*l);
+    if (*s == '\0' || *s == '#' || *s == ';')
+      continue;
+    if (g_str_has_prefix(s, "export "))
+      s = g_strchug(s + 7);
+    char *eq = strchr(s, '=');
+    if (eq == NULL || !valid_env_name(s, (gsize)(eq - s))) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("%s:%d: not a NAME=VALUE line"), path, lineno);
+      return FALSE;
+    }
+    *eq = '\0';
+    char *value = g_strstrip(eq + 1);
+    gsize vlen = strlen(value);
+    g_autofree char *unquoted = NULL;
+    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+      unquoted = g_shell_unquote(value, NULL);
+      if (unquoted == NULL) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                    _("%s:%d: unbalanced quotes in the value of %s"), path, lineno, s);
+        return FALSE;
+      }
+    }
+    /* Keys only in messages: values may be secrets. */
+    g_ptr_array_add(out, g_strconcat(s, "=", unquoted ? unquoted : value, NULL));
+  }
+  return TRUE;
+}
+
+/* ---- loading ------------------------------------------------------------------------ */
+
+static void
+app_finish(SvConfig *config)
+{
+  SvAppConfig *app = &config->app;
+  if (app->name == NULL && app->exec != NULL && app->exec[0] != NULL) {
+    app->name = g_path_get_basename(app->exec[0]);
+    g_key_file_set_string(config->effective, "app", "name", app->name);
+  }
+}
+
+static gboolean
+apply_overrides(SvConfig *config, char *const *envp, GError **error)
+{
+  for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+    if (!g_str_has_prefix(*e, "SDVISOR_"))
+      continue;
+    const char *eq = strchr(*e, '=');
+    if (eq == NULL)
+      continue;
+    g_autofree char *var = g_strndup(*e, (gsize)(eq - *e));
+    const char *value = eq + 1;
+
+    gboolean reserved = FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(runtime_variables); i++)
+      reserved |= g_str_equal(var, runtime_variables[i]);
+    if (reserved)
+      continue;
+
+    gboolean matched = FALSE;
+    const SvGroupSpec *prefix_group = NULL;
+    for (gsize g = 0; g < G_N_ELEMENTS(groups) && !matched; g++) {
+      g_autofree char *gprefix = override_name(groups[g].name, "");
+      if (g_str_has_prefix(var, gprefix))
+        prefix_group = &groups[g];
+      for (gsize k = 0; k < groups[g].n_keys; k++) {
+        g_autofree char *name = override_name(groups[g].name, groups[g].keys[k].name);
+        if (g_str_equal(name, var)) {
+          g_key_file_set_string(config->effective, groups[g].name, groups[g].keys[k].name, value);
+          g_autofree char *comment = g_strdup_printf(" from %s", var);
+          (void)g_key_file_set_comment(config->effective, groups[g].name, groups[g].keys[k].name,
+                                       comment, NULL);
+          matched = TRUE;
+          break;
+        }
+      }
+    }
+    if (!matched && prefix_group != NULL) {
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+      for (gsize k = 0; k < prefix_group->n_keys; k++)
+        g_ptr_array_add(names, override_name(prefix_group->name, prefix_group->keys[k].name));
+      g_autofree char *hint = suggestion(var, (const char *const *)names->pdata, names->len);
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_KEY,
+                  _("environment variable %s: no such key in [%s]%s"), var, prefix_group->name, hint);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+convert_all(SvConfig *config, const SvScan *scan, GError **error)
+{
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
+    const SvGroupSpec *group = &groups[g];
+    guint8 *base = (guint8 *)config + group->offset;
+    for (gsize k = 0; k < group->n_keys; k++) {
+      const SvKeySpec *spec = &group->keys[k];
+      g_autofree char *value = g_key_file_get_string(config->effective, group->name, spec->name, NULL);
+      if (value == NULL) {
+        if (spec->required) {
+          g_autofree char *var = override_name(group->name, spec->name);
+          g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
+                      _("%s: [%s] %s is required (or set %s)"),
+                      config->path ? config->path : "command line", group->name, spec->name, var);
+          return FALSE;
+        }
+        continue;
+      }
+      g_autofree char *comment = g_key_file_get_comment(config->effective, group->name, spec->name, NULL);
+      g_autofree char *where = NULL;
+      if (comment != NULL && g_str_has_prefix(g_strchug(comment), "from "))
+        where = g_strdup_printf(_("environment variable %s"), g_strstrip(comment + 5));
+      else {
+        int line = scan_line_of(scan, group->name, spec->name);
+        where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                         : g_strdup(config->path ? config->path : _("default"));
+      }
+      if (!convert(where, group->name, spec, value, base + spec->offset, error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
+{
+  if (!apply_overrides(config, envp, error))
+    return FALSE;
+  if (!convert_all(config, scan, error))
+    return FALSE;
+
+  if (config->app.environment_file != NULL) {
+    g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func(g_free);
+    for (char **e = config->app.environment; e && *e; e++)
+      g_ptr_array_add(env, g_strdup(*e));
+    /* As in systemd, the file's assignments come after (and so win over) environment=. */
+    if (!load_environment_file(config->app.environment_file, env, error))
+      return FALSE;
+    /* One entry per name, the last assignment winning. */
+    char **merged = g_new0(char *, 1);
+    for (guint i = 0; i < env->len; i++) {
+      const char *entry = env->pdata[i];
+      const char *eq = strchr(entry, '=');
+      g_autofree char *name = g_strndup(entry, (gsize)(eq - entry));
+      merged = g_environ_setenv(merged, name, eq + 1, TRUE);
+    }
+    g_strfreev(config->app.environment);
+    config->app.environment = merged;
+  }
+  app_finish(config);
+  return TRUE;
+}
+
+static SvConfig *
+config_new(const char *path)
+{
+  SvConfig *config = g_new0(SvConfig, 1);
+  config->path = g_strdup(path);
+  config->effective = g_key_file_new();
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
+    for (gsize k = 0; k < groups[g].n_keys; k++)
+      if (groups[g].keys[k].default_value != NULL)
+        g_key_file_set_string(config->effective, groups[g].name, groups[g].keys[k].name,
+                              groups[g].keys[k].default_value);
+  return config;
+}
+
+static gboolean
+read_config_file(const char *path, char **out_text, gsize *out_len, GError **error)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int errsv = errno;
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO, _("%s: cannot open: %s"), path,
+                g_strerror(errsv));
+    return FALSE;
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO, _("%s: not a regular file"), path);
+    return FALSE;
+  }
+  /* Whoever can write the file can make sdvisor run anything. */
+  if (st.st_mode & S_IWOTH) {
+    close(fd);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNSAFE,
+                _("%s: refusing a configuration file that others can write (chmod o-w %s)"), path,
+                path);
+    return FALSE;
+  }
+  if (st.st_size > SV_CONFIG_MAX_SIZE) {
+    close(fd);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, _("%s: larger than %d bytes"), path,
+                SV_CONFIG_MAX_SIZE);
+    return FALSE;
+  }
+  char *text = g_malloc((gsize)st.st_size + 1);
+  gsize len = 0;
+  while (len < (gsize)st.st_size) {
+    ssize_t n = read(fd, text + len, (gsize)st.st_size - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (gsize)n;
+  }
+  close(fd);
+  text[len] = '\0';
+  *out_text = text;
+  *out_len = len;
+  return TRUE;
+}
+
+/* Checked on the scanned lines rather than GKeyFile's view: GKeyFile hides localised
+ * keys ("name[ko]") and cannot say where anything stands. */
+static gboolean
+check_groups_and_keys(const SvScan *scan, GError **error)
+{
+  const char *group_names[G_N_ELEMENTS(groups)];
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
+    group_names[g] = groups[g].name;
+
+  guint n_groups = 0;
+  for (guint i = 0; i < scan->entries->len; i++) {
+    const SvScanEntry *e = &g_array_index(scan->entries, SvScanEntry, i);
+    const SvGroupSpec *spec = find_group(e->group);
+    if (e->key == NULL && ++n_groups > SV_CONFIG_MAX_SECTIONS) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, _("%s:%d: more than %d groups"),
+                  scan->path, e->line, SV_CONFIG_MAX_SECTIONS);
+      return FALSE;
+    }
+    if (spec == NULL) {
+      if (e->key != NULL)
+        continue; /* reported at its header */
+      g_autofree char *hint = suggestion(e->group, group_names, G_N_ELEMENTS(groups));
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_GROUP,
+                  _("%s:%d: unknown group [%s]%s"), scan->path, e->line, e->group, hint);
+      return FALSE;
+    }
+    if (e->key == NULL || find_key(spec, e->key) != NULL)
+      continue;
+    const char *key_names[64];
+    gsize n = MIN(spec->n_keys, G_N_ELEMENTS(key_names));
+    for (gsize k = 0; k < n; k++)
+      key_names[k] = spec->keys[k].name;
+    g_autofree char *hint = suggestion(e->key, key_names, n);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_KEY, _("%s:%d: [%s] %s: unknown key%s"),
+                scan->path, e->line, e->group, e->key, hint);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+SvConfig *
+sv_config_load(const char *path, char *const *envp, GError **error)
+{
+  g_return_val_if_fail(path != NULL, NULL);
+
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!read_config_file(path, &text, &len, error))
+    return NULL;
+  if (memchr(text, '\0', len) != NULL || !g_utf8_validate(text, (gssize)len, NULL)) {
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX,
+                _("%s: not UTF-8 text (NUL bytes or invalid sequences)"), path);
+    return NULL;
+  }
+
+  SvScan scan = {path, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+                 g_array_new(FALSE, TRUE, sizeof(SvScanEntry))};
+  g_array_set_clear_func(scan.entries, scan_entry_clear);
+  g_autoptr(GHashTable) lines = scan.lines;
+  g_autoptr(GArray) entries = scan.entries;
+  if (!scan_text(&scan, text, len, error))
+    return NULL;
+
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_autoptr(GError) local = NULL;
+  if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &local)) {
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX, "%s: %s", path, local->message);
+    return NULL;
+  }
+  if (!check_groups_and_keys(&scan, error))
+    return NULL;
+
+  g_autoptr(SvConfig) config = config_new(path);
+  g_auto(GStrv) file_groups = g_key_file_get_groups(kf, NULL);
+  for (char **g = file_groups; *g != NULL; g++) {
+    g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+    for (char **k = keys; keys && *k != NULL; k++) {
+      g_autofree char *value = g_key_file_get_string(kf, *g, *k, &local);
+      if (value == NULL) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, "%s:%d: [%s] %s: %s", path,
+                    scan_line_of(&scan, *g, *k), *g, *k, local->message);
+        return NULL;
+      }
+      g_key_file_set_string(config->effective, *g, *k, value);
+    }
+  }
+
+  if (!finish(config, &scan, envp, error))
+    return NULL;
+  return g_steal_pointer(&config);
+}
+
+SvConfig *
+sv_config_new_for_command(char *const *argv, char *const *envp, GError **error)
+{
+  g_return_val_if_fail(argv != NULL && argv[0] != NULL, NULL);
+
+  g_autoptr(SvConfig) config = config_new(NULL);
+  GString *cmd = g_string_new(NULL);
+  for (char *const *a = argv; *a != NULL; a++) {
+    g_autofree char *q = g_shell_quote(*a);
+    if (cmd->len > 0)
+      g_string_append_c(cmd, ' ');
+    g_string_append(cmd, q);
+  }
+  g_autofree char *cmdline = g_string_free(cmd, FALSE);
+  g_key_file_set_string(config->effective, "app", "exec", cmdline);
+
+  if (!finish(config, NULL, envp, error))
+    return NULL;
+  /* The argv as given, not a re-split of its quoted form. */
+  g_strfreev(config->app.exec);
+  config->app.exec = g_strdupv((char **)argv);
+  return g_steal_pointer(&config);
+}
+
+char *
+sv_config_to_string(const SvConfig *config)
+{
+  return g_key_file_to_data(config->effective, NULL, NULL);
+}
+
+void
+sv_config_free(SvConfig *config)
+{
+  if (config == NULL)
+    return;
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
+    guint8 *base = (guint8 *)config + groups[g].offset;
+    for (gsize k = 0; k < groups[g].n_keys; k++)
+      free_field(&groups[g].keys[k], base + groups[g].keys[k].offset);
+  }
+  g_clear_pointer(&config->effective, g_key_file_free);
+  g_free(config->path);
+  g_free(config);
+}

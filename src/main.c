@@ -1,0 +1,173 @@
+/* main.c — the command line, i18n, the log writer and exit statuses.
+ *
+ * The only place that turns errors into exit statuses (exit-codes.h). */
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "exit-codes.h"
+#include "log.h"
+#include "message-ids.h"
+#include "sdvisor-build-config.h"
+#include "supervisor.h"
+
+extern char **environ;
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int (*func)(int argc, char **argv);
+} SvCommand;
+
+static int
+usage_error(GOptionContext *context, const char *message)
+{
+  g_printerr("sdvisor: %s\n", message);
+  g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
+  g_printerr("%s", help);
+  return SV_EXIT_USAGE;
+}
+
+/* The configuration named by --config, the positional FILE, or $SDVISOR_CONFIG. */
+static const char *
+config_path(const char *option, char **rest)
+{
+  if (option != NULL)
+    return option;
+  if (rest != NULL && rest[0] != NULL)
+    return rest[0];
+  return g_getenv("SDVISOR_CONFIG");
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_auto(GStrv) command = NULL;
+  const GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+     N_("Configuration file (default: $SDVISOR_CONFIG)"), N_("FILE")},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &command, NULL, N_("[-- COMMAND [ARG…]]")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("Run and supervise an app: from a configuration file, "
+                                          "or the command after '--' with default settings."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    return usage_error(context, error->message);
+
+  const char *path = config_file ? config_file : (command ? NULL : g_getenv("SDVISOR_CONFIG"));
+  if (path != NULL && command != NULL)
+    return usage_error(context, _("give either --config FILE or -- COMMAND, not both"));
+  if (path == NULL && command == NULL)
+    return usage_error(context, _("nothing to run: give --config FILE or -- COMMAND"));
+
+  g_autoptr(SvConfig) config = path ? sv_config_load(path, environ, &error)
+                                    : sv_config_new_for_command(command, environ, &error);
+  if (config == NULL) {
+    sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+    sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID, "%s", error->message);
+    return SV_EXIT_CONFIG;
+  }
+
+  sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+  g_autoptr(SvSupervisor) supervisor = sv_supervisor_new(g_steal_pointer(&config), &error);
+  if (supervisor == NULL) {
+    sv_log(LOG_ERR, "cannot set up: %s", error->message);
+    return SV_EXIT_FAILURE;
+  }
+  return sv_supervisor_run(supervisor);
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_auto(GStrv) rest = NULL;
+  const GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("Validate a configuration file and print the effective "
+                                          "configuration, environment overrides applied."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    return usage_error(context, error->message);
+
+  const char *path = config_path(config_file, rest);
+  if (path == NULL)
+    return usage_error(context, _("no configuration file given"));
+
+  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
+  if (config == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  g_autofree char *text = sv_config_to_string(config);
+  g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
+  g_print("%s", text);
+  return SV_EXIT_OK;
+}
+
+static const SvCommand commands[] = {
+  {"run", N_("Run and supervise an app"), cmd_run},
+  {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
+};
+
+static void
+print_help(FILE *out)
+{
+  fprintf(out, "%s\n\n", _("Usage: sdvisor COMMAND [OPTIONS]"));
+  fprintf(out, "%s\n", _("Commands:"));
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+    fprintf(out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf(out, "\n%s\n", _("Options:"));
+  fprintf(out, "  %-12s %s\n", "--version", _("Print the version and exit"));
+  fprintf(out, "  %-12s %s\n", "--help", _("Print this help and exit"));
+  fprintf(out, "\n%s\n", _("'sdvisor COMMAND --help' describes each command."));
+}
+
+int
+main(int argc, char **argv)
+{
+  setlocale(LC_ALL, "");
+  bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+  textdomain(GETTEXT_PACKAGE);
+
+  if (argc < 2) {
+    print_help(stderr);
+    return SV_EXIT_USAGE;
+  }
+  if (g_str_equal(argv[1], "--version") || g_str_equal(argv[1], "-V")) {
+    g_print("sdvisor %s\n", PACKAGE_VERSION);
+    return SV_EXIT_OK;
+  }
+  if (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h") || g_str_equal(argv[1], "help")) {
+    print_help(stdout);
+    return SV_EXIT_OK;
+  }
+
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+    if (g_str_equal(argv[1], commands[i].name)) {
+      /* The command's own parser sees "sdvisor run …" as its argv[0]. */
+      g_autofree char *prgname = g_strdup_printf("sdvisor %s", commands[i].name);
+      g_set_prgname(prgname);
+      argv[1] = argv[0];
+      return commands[i].func(argc - 1, argv + 1);
+    }
+  }
+  g_printerr(_("sdvisor: unknown command '%s'\n"), argv[1]);
+  print_help(stderr);
+  return SV_EXIT_USAGE;
+}

@@ -1,0 +1,311 @@
+/* test-config.c — every key, environment overrides, every error kind and its message. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "timespan.h"
+
+typedef struct {
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp("sdvisor-config-XXXXXX", NULL);
+  g_assert_nonnull(f->dir);
+  f->path = g_build_filename(f->dir, "app.conf", NULL);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *p = g_build_filename(f->dir, name, NULL);
+    g_unlink(p);
+  }
+  g_rmdir(f->dir);
+  g_free(f->dir);
+  g_free(f->path);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_assert_true(g_file_set_contents(path, text, -1, &error));
+  g_assert_no_error(error);
+  g_chmod(path, 0644);
+}
+
+/* Loads TEXT with ENV; on failure checks the error code and that the message holds every
+ * NULL-terminated substring that follows. */
+static void
+expect_error(Fixture *f, const char *text, char **env, int code, ...)
+{
+  write_file(f->path, text);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvConfig) config = sv_config_load(f->path, env, &error);
+  g_assert_null(config);
+  g_assert_error(error, SV_CONFIG_ERROR, code);
+  va_list ap;
+  va_start(ap, code);
+  const char *needle;
+  while ((needle = va_arg(ap, const char *)) != NULL) {
+    if (strstr(error->message, needle) == NULL)
+      g_error("message «%s» lacks «%s»", error->message, needle);
+  }
+  va_end(ap);
+}
+
+static SvConfig *
+load_ok(Fixture *f, const char *text, char **env)
+{
+  write_file(f->path, text);
+  g_autoptr(GError) error = NULL;
+  SvConfig *config = sv_config_load(f->path, env, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(config);
+  return config;
+}
+
+static void
+test_defaults(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c = load_ok(f, "[app]\nexec=/usr/bin/python3 -m http.server 8000\n", NULL);
+  g_assert_cmpstr(c->app.name, ==, "python3");
+  g_assert_cmpint(g_strv_length(c->app.exec), ==, 4);
+  g_assert_cmpstr(c->app.exec[3], ==, "8000");
+  g_assert_null(c->app.working_directory);
+  g_assert_cmpint(c->app.stop_signal, ==, SIGTERM);
+  g_assert_cmpint(c->app.stop_timeout_usec, ==, 30 * SV_USEC_PER_SEC);
+  g_assert_cmpint(c->app.reload_signal, ==, SIGHUP);
+  guint64 expected = 0;
+  int fwd[] = {SIGUSR1, SIGUSR2, SIGWINCH, SIGTTIN, SIGTTOU, SIGQUIT};
+  for (gsize i = 0; i < G_N_ELEMENTS(fwd); i++)
+    expected |= G_GUINT64_CONSTANT(1) << fwd[i];
+  g_assert_cmpuint(c->app.forward_signals, ==, expected);
+}
+
+static void
+test_every_key(Fixture *f, gconstpointer data)
+{
+  g_autofree char *envfile = g_build_filename(f->dir, "env", NULL);
+  write_file(envfile, "# comment\nFROM_FILE=1\nexport QUOTED=\"a b\"\nBOTH=file\n");
+  g_autofree char *text = g_strdup_printf(
+      "# a comment\n"
+      "[app]\n"
+      "name = web\n"
+      "exec = gunicorn -w 2 'app:create_app()'\n"
+      "working-directory = /srv/web\n"
+      "environment = PYTHONUNBUFFERED=1 \"GREETING=hello world\" BOTH=config\n"
+      "environment-file = %s\n"
+      "stop-signal = INT\n"
+      "stop-timeout = 1min 30s\n"
+      "reload-signal = SIGUSR2\n"
+      "forward-signals = USR1 SIGWINCH 34\n",
+      envfile);
+  g_autoptr(SvConfig) c = load_ok(f, text, NULL);
+  g_assert_cmpstr(c->app.name, ==, "web");
+  g_assert_cmpstr(c->app.exec[0], ==, "gunicorn");
+  g_assert_cmpstr(c->app.exec[3], ==, "app:create_app()");
+  g_assert_cmpstr(c->app.working_directory, ==, "/srv/web");
+  g_assert_cmpstr(g_environ_getenv(c->app.environment, "PYTHONUNBUFFERED"), ==, "1");
+  g_assert_cmpstr(g_environ_getenv(c->app.environment, "GREETING"), ==, "hello world");
+  g_assert_cmpstr(g_environ_getenv(c->app.environment, "FROM_FILE"), ==, "1");
+  g_assert_cmpstr(g_environ_getenv(c->app.environment, "QUOTED"), ==, "a b");
+  /* As in systemd, the file wins over environment=. */
+  g_assert_cmpstr(g_environ_getenv(c->app.environment, "BOTH"), ==, "file");
+  g_assert_cmpint(c->app.stop_signal, ==, SIGINT);
+  g_assert_cmpint(c->app.stop_timeout_usec, ==, 90 * SV_USEC_PER_SEC);
+  g_assert_cmpint(c->app.reload_signal, ==, SIGUSR2);
+  g_assert_cmpuint(c->app.forward_signals, ==,
+                   (G_GUINT64_CONSTANT(1) << SIGUSR1) | (G_GUINT64_CONSTANT(1) << SIGWINCH) |
+                       (G_GUINT64_CONSTANT(1) << 34));
+}
+
+static void
+test_optional_environment_file(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c =
+      load_ok(f, "[app]\nexec=/bin/true\nenvironment-file=-/nonexistent/sdvisor.env\n", NULL);
+  g_assert_cmpuint(c->app.environment ? g_strv_length(c->app.environment) : 0, ==, 0);
+}
+
+static void
+test_env_overrides(Fixture *f, gconstpointer data)
+{
+  char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=5s",
+                 "SDVISOR_APP_EXEC=/bin/sleep 10",
+                 "SDVISOR_APP_FORWARD_SIGNALS=USR2",
+                 "SDVISOR_APP_PID=1234", /* set by sdvisor for hooks: never an override */
+                 "SDVISOR_CONFIG=/elsewhere.conf",
+                 "SDVISOR_SOMETHING_ELSE=1", /* no such group: not ours to judge */
+                 "PATH=/bin",
+                 NULL};
+  g_autoptr(SvConfig) c = load_ok(f, "[app]\nexec=/bin/true\nstop-timeout=30s\n", env);
+  g_assert_cmpint(c->app.stop_timeout_usec, ==, 5 * SV_USEC_PER_SEC);
+  g_assert_cmpstr(c->app.exec[0], ==, "/bin/sleep");
+  g_assert_cmpstr(c->app.name, ==, "sleep");
+  g_assert_cmpuint(c->app.forward_signals, ==, G_GUINT64_CONSTANT(1) << SIGUSR2);
+
+  g_autofree char *text = sv_config_to_string(c);
+  g_assert_nonnull(strstr(text, "from SDVISOR_APP_STOP_TIMEOUT"));
+  g_assert_nonnull(strstr(text, "stop-timeout=5s"));
+  g_assert_nonnull(strstr(text, "reload-signal=SIGHUP")); /* defaults are shown too */
+}
+
+static void
+test_env_override_errors(Fixture *f, gconstpointer data)
+{
+  char *typo[] = {"SDVISOR_APP_STOP_TIMOUT=5s", NULL};
+  expect_error(f, "[app]\nexec=/bin/true\n", typo, SV_CONFIG_ERROR_UNKNOWN_KEY,
+               "SDVISOR_APP_STOP_TIMOUT", "SDVISOR_APP_STOP_TIMEOUT", NULL);
+  char *bad[] = {"SDVISOR_APP_STOP_TIMEOUT=soon", NULL};
+  expect_error(f, "[app]\nexec=/bin/true\n", bad, SV_CONFIG_ERROR_INVALID,
+               "environment variable SDVISOR_APP_STOP_TIMEOUT", "[app] stop-timeout", "'soon'", NULL);
+}
+
+static void
+test_syntax_error(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\nthis line is wrong\n", NULL, SV_CONFIG_ERROR_SYNTAX,
+               "app.conf:3:", "this line is wrong", NULL);
+  expect_error(f, "# first\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX, "app.conf:2:",
+               "outside of any group", NULL);
+  expect_error(f, "[app\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX, "app.conf:1:", "[app", NULL);
+  expect_error(f, "[app]\nexec=/bin/\xff\n", NULL, SV_CONFIG_ERROR_SYNTAX, "not UTF-8", NULL);
+}
+
+static void
+test_unknown_group(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\n\n[ap]\nname=x\n", NULL, SV_CONFIG_ERROR_UNKNOWN_GROUP,
+               "app.conf:4:", "[ap]", "did you mean 'app'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[zzzzzz]\n", NULL, SV_CONFIG_ERROR_UNKNOWN_GROUP,
+               "app.conf:3:", "[zzzzzz]", NULL);
+}
+
+static void
+test_unknown_key(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\nstop-timout=5s\n", NULL, SV_CONFIG_ERROR_UNKNOWN_KEY,
+               "app.conf:3:", "[app] stop-timout", "did you mean 'stop-timeout'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nname[ko]=x\n", NULL, SV_CONFIG_ERROR_UNKNOWN_KEY,
+               "app.conf:3:", NULL);
+}
+
+static void
+test_invalid_values(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\n\nstop-timeout=soon\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[app] stop-timeout", "'soon' is not a time span", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nstop-signal=SIGFOO\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:3:", "[app] stop-signal", "'SIGFOO' is not a signal", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nreload-signal=0\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:3:", "[app] reload-signal", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nforward-signals=USR1 TERM\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:3:", "[app] forward-signals", "SIGTERM cannot be forwarded", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nworking-directory=srv\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:3:", "[app] working-directory", "not an absolute path", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nenvironment=A=1 =2\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:3:", "[app] environment", "'=2'", NULL);
+  expect_error(f, "[app]\nexec=python3 'unterminated\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:2:", "[app] exec", NULL);
+  expect_error(f, "[app]\nexec=\n", NULL, SV_CONFIG_ERROR_INVALID, "app.conf:2:", "[app] exec",
+               "empty", NULL);
+}
+
+static void
+test_missing_exec(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nname=x\n", NULL, SV_CONFIG_ERROR_MISSING, "app.conf", "[app] exec",
+               "SDVISOR_APP_EXEC", NULL);
+}
+
+static void
+test_environment_file_errors(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\nenvironment-file=/nonexistent/sdvisor.env\n", NULL,
+               SV_CONFIG_ERROR_IO, "environment-file", "/nonexistent/sdvisor.env", NULL);
+  g_autofree char *envfile = g_build_filename(f->dir, "bad.env", NULL);
+  write_file(envfile, "GOOD=1\nthis is not an assignment\n");
+  g_autofree char *text = g_strdup_printf("[app]\nexec=/bin/true\nenvironment-file=%s\n", envfile);
+  expect_error(f, text, NULL, SV_CONFIG_ERROR_INVALID, "bad.env:2:", NULL);
+}
+
+static void
+test_unreadable_and_unsafe(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvConfig) none = sv_config_load("/nonexistent/sdvisor.conf", NULL, &error);
+  g_assert_null(none);
+  g_assert_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO);
+  g_assert_nonnull(strstr(error->message, "/nonexistent/sdvisor.conf"));
+
+  write_file(f->path, "[app]\nexec=/bin/true\n");
+  g_chmod(f->path, 0666);
+  g_clear_error(&error);
+  g_autoptr(SvConfig) unsafe = sv_config_load(f->path, NULL, &error);
+  g_assert_null(unsafe);
+  g_assert_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNSAFE);
+  g_assert_nonnull(strstr(error->message, "others can write"));
+}
+
+static void
+test_command(Fixture *f, gconstpointer data)
+{
+  char *argv[] = {"python3", "-c", "print('a b')", NULL};
+  char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=2s", NULL};
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvConfig) c = sv_config_new_for_command(argv, env, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(c->app.exec[2], ==, "print('a b')");
+  g_assert_cmpstr(c->app.name, ==, "python3");
+  g_assert_cmpint(c->app.stop_timeout_usec, ==, 2 * SV_USEC_PER_SEC);
+  g_assert_null(c->path);
+}
+
+static void
+test_signal_names(void)
+{
+  int s = 0;
+  g_assert_true(sv_signal_parse("TERM", &s) && s == SIGTERM);
+  g_assert_true(sv_signal_parse("sigusr1", &s) && s == SIGUSR1);
+  g_assert_true(sv_signal_parse("9", &s) && s == SIGKILL);
+  g_assert_true(sv_signal_parse("RTMIN+3", &s) && s == SIGRTMIN + 3);
+  g_assert_true(sv_signal_parse("SIGRTMAX", &s) && s == SIGRTMAX);
+  g_assert_false(sv_signal_parse("RTMIN+999", &s));
+  g_assert_false(sv_signal_parse("", &s));
+  g_assert_false(sv_signal_parse("0", &s));
+  g_assert_false(sv_signal_parse("SIGNOPE", &s));
+  g_assert_cmpstr(sv_signal_name(SIGWINCH), ==, "SIGWINCH");
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+#define T(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
+  T("/config/app/defaults", test_defaults);
+  T("/config/app/every-key", test_every_key);
+  T("/config/app/optional-environment-file", test_optional_environment_file);
+  T("/config/env/overrides-file-and-defaults", test_env_overrides);
+  T("/config/env/errors-name-the-variable", test_env_override_errors);
+  T("/config/error/syntax-has-line", test_syntax_error);
+  T("/config/error/unknown-group-suggests", test_unknown_group);
+  T("/config/error/unknown-key-suggests", test_unknown_key);
+  T("/config/error/invalid-values-name-file-line-group-key", test_invalid_values);
+  T("/config/error/missing-exec", test_missing_exec);
+  T("/config/error/environment-file", test_environment_file_errors);
+  T("/config/error/unreadable-and-unsafe", test_unreadable_and_unsafe);
+  T("/config/command-line", test_command);
+  g_test_add_func("/config/signal-names", test_signal_names);
+  return g_test_run();
+}
