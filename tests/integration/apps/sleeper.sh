@@ -1,0 +1,5 @@
+#!/bin/sh
+# Runs until a signal ends it; writes its environment for the test to read.
+env > "$SVTEST_DIR/app.env"
+echo "$$" > "$SVTEST_DIR/app.pid"
+while :; do sleep 0.05; done

@@ -1,0 +1,238 @@
+/* harness.c — drive the built sdvisor binary from a GLib test. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+gint64
+sv_now_ms(void)
+{
+  return g_get_monotonic_time() / 1000;
+}
+
+const char *
+sv_test_binary(void)
+{
+  const char *bin = g_getenv("SDVISOR_BINARY");
+  g_assert_nonnull(bin);
+  return bin;
+}
+
+char *
+sv_test_app(const char *name)
+{
+  return g_test_build_filename(G_TEST_DIST, "integration", "apps", name, NULL);
+}
+
+char *
+sv_run_path(SvRun *run, const char *name)
+{
+  return g_build_filename(run->dir, name, NULL);
+}
+
+SvRun *
+sv_run_start_full(const char *const *wrapper, const char *const *argv, const char *const *env)
+{
+  SvRun *run = g_new0(SvRun, 1);
+  run->dir = g_dir_make_tmp("sdvisor-test-XXXXXX", NULL);
+  g_assert_nonnull(run->dir);
+  run->messages = g_ptr_array_new_with_free_func(g_free);
+  run->notify_path = g_build_filename(run->dir, "notify.sock", NULL);
+  run->stderr_path = g_build_filename(run->dir, "stderr.log", NULL);
+
+  run->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  g_assert_cmpint(run->notify_fd, >=, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  g_assert_cmpuint(strlen(run->notify_path), <, sizeof sa.sun_path);
+  strcpy(sa.sun_path, run->notify_path);
+  g_assert_cmpint(bind(run->notify_fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+
+  g_autoptr(GPtrArray) args = g_ptr_array_new();
+  for (const char *const *w = wrapper; w && *w; w++)
+    g_ptr_array_add(args, (gpointer)*w);
+  g_ptr_array_add(args, (gpointer)sv_test_binary());
+  for (const char *const *a = argv; *a; a++)
+    g_ptr_array_add(args, (gpointer)*a);
+  g_ptr_array_add(args, NULL);
+
+  g_auto(GStrv) envp = g_get_environ();
+  envp = g_environ_setenv(envp, "NOTIFY_SOCKET", run->notify_path, TRUE);
+  envp = g_environ_setenv(envp, "SVTEST_DIR", run->dir, TRUE);
+  envp = g_environ_unsetenv(envp, "G_DEBUG"); /* the apps are not GLib tests */
+  for (const char *const *e = env; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    envp = g_environ_setenv(envp, name, eq + 1, TRUE);
+  }
+
+  int err_fd = open(run->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint(err_fd, >=, 0);
+
+  pid_t pid = fork();
+  g_assert_cmpint(pid, >=, 0);
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, 0);
+    dup2(err_fd, 1);
+    dup2(err_fd, 2);
+    /* The test's own signal mask must not leak into sdvisor. */
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
+    execve(((char **)args->pdata)[0], (char **)args->pdata, envp);
+    _exit(127);
+  }
+  close(err_fd);
+  run->pid = pid;
+  return run;
+}
+
+static gboolean
+read_one(SvRun *run, int timeout_ms)
+{
+  struct pollfd pfd = {run->notify_fd, POLLIN, 0};
+  int r = poll(&pfd, 1, MAX(timeout_ms, 0));
+  if (r <= 0)
+    return FALSE;
+  char buf[8192];
+  ssize_t n = recv(run->notify_fd, buf, sizeof buf - 1, 0);
+  if (n < 0)
+    return FALSE;
+  buf[n] = '\0';
+  g_ptr_array_add(run->messages, g_strdup(buf));
+  if (g_test_verbose())
+    g_printerr("# notify: %s\n", buf);
+  return TRUE;
+}
+
+const char *
+sv_run_wait_message(SvRun *run, const char *needle, guint timeout_ms)
+{
+  for (guint i = 0; i < run->messages->len; i++)
+    if (strstr(run->messages->pdata[i], needle))
+      return run->messages->pdata[i];
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  for (;;) {
+    gint64 left = deadline - sv_now_ms();
+    if (left < 0 || !read_one(run, (int)left)) {
+      if (sv_now_ms() >= deadline)
+        return NULL;
+      continue;
+    }
+    const char *last = run->messages->pdata[run->messages->len - 1];
+    if (strstr(last, needle))
+      return last;
+  }
+}
+
+guint
+sv_run_count_messages(SvRun *run, const char *needle, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  while (sv_now_ms() < deadline)
+    (void)read_one(run, (int)(deadline - sv_now_ms()));
+  guint count = 0;
+  for (guint i = 0; i < run->messages->len; i++)
+    if (strstr(run->messages->pdata[i], needle))
+      count++;
+  return count;
+}
+
+int
+sv_run_wait_exit(SvRun *run, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  while (!run->exited) {
+    pid_t r = waitpid(run->pid, &run->wait_status, WNOHANG);
+    if (r == run->pid) {
+      run->exited = TRUE;
+      break;
+    }
+    if (sv_now_ms() >= deadline)
+      return -1;
+    /* Keep the socket drained while waiting: messages stay in order. */
+    (void)read_one(run, 5);
+  }
+  while (read_one(run, 0))
+    ;
+  if (WIFEXITED(run->wait_status))
+    return WEXITSTATUS(run->wait_status);
+  return 128 + WTERMSIG(run->wait_status);
+}
+
+void
+sv_run_kill(SvRun *run, int sig)
+{
+  if (!run->exited)
+    g_assert_cmpint(kill(run->pid, sig), ==, 0);
+}
+
+char *
+sv_run_stderr(SvRun *run)
+{
+  char *text = NULL;
+  if (!g_file_get_contents(run->stderr_path, &text, NULL, NULL))
+    return g_strdup("");
+  return text;
+}
+
+char *
+sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms)
+{
+  g_autofree char *path = sv_run_path(run, name);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    char *text = NULL;
+    gsize len = 0;
+    if (g_file_get_contents(path, &text, &len, NULL) && len > 0)
+      return text;
+    g_free(text);
+    g_usleep(10000);
+  } while (sv_now_ms() < deadline);
+  return NULL;
+}
+
+static void
+remove_tree(const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *p = g_build_filename(path, name, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+      remove_tree(p);
+    else
+      g_unlink(p);
+  }
+  g_rmdir(path);
+}
+
+void
+sv_run_free(SvRun *run)
+{
+  if (run == NULL)
+    return;
+  if (!run->exited && run->pid > 0) {
+    kill(run->pid, SIGKILL);
+    waitpid(run->pid, NULL, 0);
+  }
+  if (g_test_failed() || g_test_verbose()) {
+    g_autofree char *err = sv_run_stderr(run);
+    g_printerr("# sdvisor stderr:\n%s", err);
+  }
+  close(run->notify_fd);
+  remove_tree(run->dir);
+  g_free(run->dir);
+  g_free(run->notify_path);
+  g_free(run->stderr_path);
+  g_ptr_array_unref(run->messages);
+  g_free(run);
+}

@@ -1,0 +1,50 @@
+/* harness.h — drive the built sdvisor binary from a GLib test.
+ *
+ * A run gets its own temporary directory with a datagram socket the test reads as
+ * sdvisor's NOTIFY_SOCKET (standing in for systemd), and sdvisor's stderr in a file.
+ * The harness never reaps anything but the sdvisor it started. */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+
+typedef struct {
+  char *dir;            /* private temporary directory, removed at free */
+  char *notify_path;
+  int notify_fd;
+  pid_t pid;            /* sdvisor (or the wrapper it runs under) */
+  int wait_status;
+  gboolean exited;
+  GPtrArray *messages;  /* every datagram received so far, in order */
+  char *stderr_path;
+} SvRun;
+
+/* ARGV is what follows the sdvisor binary ("run", "--", …); ENV holds extra NAME=VALUE
+ * entries. WRAPPER, if not NULL, is a command put before the binary (e.g. unshare). */
+SvRun *sv_run_start_full(const char *const *wrapper, const char *const *argv, const char *const *env);
+#define sv_run_start(argv, env) sv_run_start_full(NULL, (argv), (env))
+
+/* Waits up to TIMEOUT_MS for a datagram containing NEEDLE (reading and keeping every
+ * datagram); returns it (owned by the run) or NULL. */
+const char *sv_run_wait_message(SvRun *run, const char *needle, guint timeout_ms);
+/* Reads datagrams for TIMEOUT_MS; returns how many contained NEEDLE in total. */
+guint sv_run_count_messages(SvRun *run, const char *needle, guint timeout_ms);
+
+/* Waits up to TIMEOUT_MS for sdvisor to exit; returns its exit code (128+N for a
+ * signal) or -1 on timeout (the run is then killed at free). */
+int sv_run_wait_exit(SvRun *run, guint timeout_ms);
+void sv_run_kill(SvRun *run, int sig);
+char *sv_run_stderr(SvRun *run);
+
+/* A file path inside the run's directory. */
+char *sv_run_path(SvRun *run, const char *name);
+/* Waits up to TIMEOUT_MS for FILE to exist (and be non-empty); returns its contents. */
+char *sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms);
+
+/* Path of a fake app script from tests/integration/apps. */
+char *sv_test_app(const char *name);
+const char *sv_test_binary(void);
+
+gint64 sv_now_ms(void);
+
+void sv_run_free(SvRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)

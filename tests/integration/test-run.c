@@ -1,0 +1,355 @@
+/* test-run.c — `sdvisor run` against its contract: notify sequence, exit statuses,
+ * signals, stop deadline, PID 1 duties, configuration errors. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS 10000
+
+static void
+test_notify_sequence(void)
+{
+  g_autofree char *app = sv_test_app("sleeper.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *pid_text = sv_run_wait_file(run, "app.pid", WAIT_MS);
+  g_assert_nonnull(pid_text);
+  g_autofree char *running = g_strdup_printf("STATUS=running (pid %d)", atoi(pid_text));
+  g_assert_nonnull(sv_run_wait_message(run, running, WAIT_MS));
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+
+  /* The order systemd must see: starting → READY → STOPPING → stopped. */
+  int starting = -1, ready = -1, stopping = -1, stopped = -1;
+  for (guint i = 0; i < run->messages->len; i++) {
+    const char *m = run->messages->pdata[i];
+    if (starting < 0 && strstr(m, "STATUS=starting"))
+      starting = (int)i;
+    if (ready < 0 && strstr(m, "READY=1"))
+      ready = (int)i;
+    if (stopping < 0 && strstr(m, "STOPPING=1"))
+      stopping = (int)i;
+    if (stopped < 0 && strstr(m, "STATUS=stopped"))
+      stopped = (int)i;
+  }
+  g_assert_cmpint(starting, >=, 0);
+  g_assert_cmpint(starting, <, ready);
+  g_assert_cmpint(ready, <, stopping);
+  g_assert_cmpint(stopping, <, stopped);
+  const char *stop_msg = run->messages->pdata[stopping];
+  g_assert_nonnull(strstr(stop_msg, "STATUS=stopping: waiting up to 30s for pid"));
+  g_assert_nonnull(sv_run_wait_message(run, "EXTEND_TIMEOUT_USEC=", 0));
+
+  /* NOTIFY_SOCKET and the rest of systemd's variables for sdvisor stay with sdvisor. */
+  g_autofree char *env = sv_run_wait_file(run, "app.env", 0);
+  g_assert_nonnull(env);
+  g_assert_null(strstr(env, "NOTIFY_SOCKET="));
+}
+
+static void
+test_exit_code(void)
+{
+  const char *argv[] = {"run", "--", "/bin/sh", "-c", "exit 3", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 3);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_nonnull(strstr(err, "exited on its own with status 3"));
+}
+
+static void
+test_killed_by_signal(void)
+{
+  const char *argv[] = {"run", "--", "/bin/sh", "-c", "kill -KILL $$", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 137);
+}
+
+static void
+test_missing_executable(void)
+{
+  const char *argv[] = {"run", "--", "/nonexistent/app", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 127);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_nonnull(strstr(err, "/nonexistent/app"));
+  /* Never READY for an app that never ran. */
+  g_assert_null(sv_run_wait_message(run, "READY=1", 0));
+
+  const char *argv_path[] = {"run", "--", "no-such-program-sdvisor-test", NULL};
+  g_autoptr(SvRun) run2 = sv_run_start(argv_path, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 127);
+}
+
+static void
+test_not_executable(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-noexec-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "app", NULL);
+  g_assert_true(g_file_set_contents(path, "#!/bin/sh\nexit 0\n", -1, NULL));
+  g_chmod(path, 0644);
+  const char *argv[] = {"run", "--", path, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 126);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+static void
+test_term_reaches_grandchild(void)
+{
+  g_autofree char *app = sv_test_app("grandchild.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_autofree char *ready = sv_run_wait_file(run, "grandchild.ready", WAIT_MS);
+  g_assert_nonnull(ready);
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_autofree char *term = sv_run_wait_file(run, "grandchild.term", 1000);
+  g_assert_cmpstr(term, ==, "TERM\n");
+}
+
+static void
+test_stop_timeout_kills(void)
+{
+  g_autofree char *app = sv_test_app("ignore-term.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=1s", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_autofree char *ready = sv_run_wait_file(run, "app.ready", WAIT_MS);
+  g_assert_nonnull(ready);
+
+  gint64 start = sv_now_ms();
+  sv_run_kill(run, SIGTERM);
+  int code = sv_run_wait_exit(run, WAIT_MS);
+  gint64 elapsed = sv_now_ms() - start;
+  g_test_message("stop took %" G_GINT64_FORMAT " ms for stop-timeout=1s", elapsed);
+
+  g_assert_cmpint(code, ==, 137);
+  /* The deadline is held within 10 %. */
+  g_assert_cmpint(elapsed, >=, 1000);
+  g_assert_cmpint(elapsed, <=, 1100);
+  g_assert_nonnull(sv_run_wait_message(run, "STATUS=stopping: killing pid", 0));
+}
+
+static void
+test_second_term_kills_at_once(void)
+{
+  g_autofree char *app = sv_test_app("ignore-term.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL); /* stop-timeout 30s */
+  g_autofree char *ready = sv_run_wait_file(run, "app.ready", WAIT_MS);
+  g_assert_nonnull(ready);
+  sv_run_kill(run, SIGTERM);
+  g_assert_nonnull(sv_run_wait_message(run, "STOPPING=1", WAIT_MS));
+  gint64 start = sv_now_ms();
+  sv_run_kill(run, SIGINT);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 137);
+  g_assert_cmpint(sv_now_ms() - start, <, 1000);
+}
+
+static void
+test_signals_forwarded(void)
+{
+  g_autofree char *app = sv_test_app("signals.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_autofree char *ready = sv_run_wait_file(run, "app.ready", WAIT_MS);
+  g_assert_nonnull(ready);
+
+  sv_run_kill(run, SIGUSR1);
+  g_autofree char *got = sv_run_wait_file(run, "signals", WAIT_MS);
+  g_assert_cmpstr(got, ==, "USR1\n");
+
+  /* SIGHUP is the reload cycle: RELOADING=1 with MONOTONIC_USEC, the app's reload
+   * signal, READY=1 again. */
+  sv_run_kill(run, SIGHUP);
+  const char *reloading = sv_run_wait_message(run, "RELOADING=1", WAIT_MS);
+  g_assert_nonnull(reloading);
+  g_assert_nonnull(strstr(reloading, "MONOTONIC_USEC="));
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  g_autofree char *after = NULL;
+  do {
+    g_free(after);
+    after = sv_run_wait_file(run, "signals", 100);
+  } while (after && !strstr(after, "HUP") && sv_now_ms() < deadline);
+  g_assert_cmpstr(after, ==, "USR1\nHUP\n");
+  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 200), ==, 2);
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+static GArray *
+zombies_of(pid_t parent)
+{
+  GArray *zombies = g_array_new(FALSE, FALSE, sizeof(int));
+  g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name(proc)) != NULL) {
+    if (!g_ascii_isdigit(name[0]))
+      continue;
+    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+    g_autofree char *stat = NULL;
+    if (!g_file_get_contents(path, &stat, NULL, NULL))
+      continue;
+    const char *close = strrchr(stat, ')');
+    char state;
+    int ppid;
+    if (close && sscanf(close + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' && ppid == parent) {
+      int pid = atoi(name);
+      g_array_append_val(zombies, pid);
+    }
+  }
+  return zombies;
+}
+
+/* The first child of PID, as /proc lists it. */
+static pid_t
+first_child(pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", pid, pid);
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (sv_now_ms() < deadline) {
+    g_autofree char *text = NULL;
+    if (g_file_get_contents(path, &text, NULL, NULL) && atoi(text) > 0)
+      return atoi(text);
+    g_usleep(10000);
+  }
+  return 0;
+}
+
+static void
+test_pid1_reaps_orphans(void)
+{
+  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("needs root and unshare(1) for a PID namespace");
+    return;
+  }
+  g_autofree char *app = sv_test_app("orphan.sh");
+  const char *wrapper[] = {"/usr/bin/unshare", "--fork", "--pid", "--mount-proc", NULL};
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start_full(wrapper, argv, NULL);
+  g_autofree char *ready = sv_run_wait_file(run, "app.ready", WAIT_MS);
+  if (ready == NULL) {
+    g_autofree char *err = sv_run_stderr(run);
+    if (sv_run_wait_exit(run, 0) >= 0 && strstr(err, "unshare")) {
+      g_test_skip("unshare --pid is not permitted here");
+      return;
+    }
+  }
+  g_assert_nonnull(ready);
+  pid_t sdvisor = first_child(run->pid); /* PID 1 of the new namespace, seen from here */
+  g_assert_cmpint(sdvisor, >, 0);
+
+  /* The orphan exits 200 ms after it is made; give it time to become a zombie, which
+   * only a reaping PID 1 clears. */
+  g_usleep(600 * 1000);
+  g_autoptr(GArray) zombies = zombies_of(sdvisor);
+  g_assert_cmpuint(zombies->len, ==, 0);
+
+  g_assert_cmpint(kill(sdvisor, SIGTERM), ==, 0); /* unshare(1) does not forward it */
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+static void
+test_bad_config(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-badconf-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "bad.conf", NULL);
+  g_assert_true(g_file_set_contents(path, "[app]\nexec=/bin/true\nstop-timeout=forever\n", -1, NULL));
+  g_chmod(path, 0644);
+  g_autofree char *expected = g_strdup_printf("%s:3: [app] stop-timeout", path);
+
+  const char *argv[] = {"run", "--config", path, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 78);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_nonnull(strstr(err, expected));
+  g_assert_null(sv_run_wait_message(run, "READY=1", 0));
+
+  const char *check[] = {"check", path, NULL};
+  g_autoptr(SvRun) run2 = sv_run_start(check, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 78);
+  g_autofree char *err2 = sv_run_stderr(run2);
+  g_assert_nonnull(strstr(err2, expected));
+
+  /* $SDVISOR_CONFIG names the file when --config does not. */
+  const char *run_env[] = {"run", NULL};
+  g_autofree char *var = g_strdup_printf("SDVISOR_CONFIG=%s", path);
+  const char *env[] = {var, NULL};
+  g_autoptr(SvRun) run3 = sv_run_start(run_env, env);
+  g_assert_cmpint(sv_run_wait_exit(run3, WAIT_MS), ==, 78);
+
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+static void
+test_check_prints_effective(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "ok.conf", NULL);
+  g_assert_true(g_file_set_contents(path, "[app]\nexec=/bin/sleep 5\n", -1, NULL));
+  g_chmod(path, 0644);
+  const char *argv[] = {"check", path, NULL};
+  const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=7s", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_autofree char *out = sv_run_stderr(run); /* stdout and stderr share the file */
+  g_assert_nonnull(strstr(out, "stop-timeout=7s"));
+  g_assert_nonnull(strstr(out, "from SDVISOR_APP_STOP_TIMEOUT"));
+  g_assert_nonnull(strstr(out, "name=sleep"));
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+static void
+test_usage_and_version(void)
+{
+  const char *version[] = {"--version", NULL};
+  g_autoptr(SvRun) run = sv_run_start(version, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_autofree char *out = sv_run_stderr(run);
+  g_assert_true(g_str_has_prefix(out, "sdvisor "));
+
+  const char *bogus[] = {"frobnicate", NULL};
+  g_autoptr(SvRun) run2 = sv_run_start(bogus, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 64);
+
+  const char *nothing[] = {"run", NULL};
+  const char *noenv[] = {"SDVISOR_CONFIG=", NULL};
+  g_autoptr(SvRun) run3 = sv_run_start(nothing, noenv);
+  int code = sv_run_wait_exit(run3, WAIT_MS);
+  g_assert_true(code == 64 || code == 78);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  /* The harness waits for its children itself. */
+  signal(SIGCHLD, SIG_DFL);
+  g_test_add_func("/run/notify/ready-status-stopping-sequence", test_notify_sequence);
+  g_test_add_func("/run/exit/app-code-passed-through", test_exit_code);
+  g_test_add_func("/run/exit/killed-by-signal-is-128-plus-n", test_killed_by_signal);
+  g_test_add_func("/run/exit/missing-executable-is-127", test_missing_executable);
+  g_test_add_func("/run/exit/not-executable-is-126", test_not_executable);
+  g_test_add_func("/run/signals/term-reaches-grandchild-in-group", test_term_reaches_grandchild);
+  g_test_add_func("/run/signals/stop-timeout-then-sigkill", test_stop_timeout_kills);
+  g_test_add_func("/run/signals/second-term-kills-at-once", test_second_term_kills_at_once);
+  g_test_add_func("/run/signals/forwarded-and-reload", test_signals_forwarded);
+  g_test_add_func("/run/pid1/reaps-orphans-in-pid-namespace", test_pid1_reaps_orphans);
+  g_test_add_func("/run/config/bad-config-exits-78-with-file-line", test_bad_config);
+  g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
+  g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
+  return g_test_run();
+}
