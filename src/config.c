@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "probe.h"
+#include "schedule.h"
 #include "timespan.h"
 
 G_DEFINE_QUARK(sv-config-error-quark, sv_config_error)
@@ -34,6 +36,16 @@ typedef enum {
   SV_KEY_TIMESPAN,
   SV_KEY_SIGNAL,
   SV_KEY_SIGNALS,  /* list of signals → bit mask */
+  SV_KEY_BOOL,     /* gboolean */
+  SV_KEY_UINT,     /* guint within [min, max] */
+  SV_KEY_SIZE,     /* guint bytes, with K/M suffixes, within [min, max] */
+  SV_KEY_ENUM,     /* int: index into choices */
+  SV_KEY_PRIORITY, /* int: syslog level, by name or number */
+  SV_KEY_CHECKS,   /* char **: readiness/health checks (probe.h syntax) */
+  SV_KEY_EVENTS,   /* guint: SvHookEvent bits */
+  SV_KEY_FIELDS,   /* char **: NAME=VALUE journal fields */
+  SV_KEY_TIMEZONE, /* char *: an IANA zone GTimeZone knows */
+  SV_KEY_SCHEDULE, /* char *: schedule.h syntax (validated with the group's timezone) */
 } SvKeyType;
 
 typedef struct {
@@ -42,16 +54,20 @@ typedef struct {
   const char *default_value; /* as the file would write it; NULL = unset */
   gsize offset;              /* of the field inside the group's struct */
   gboolean required;
+  const char *const *choices; /* SV_KEY_ENUM */
+  guint min, max;             /* SV_KEY_UINT, SV_KEY_SIZE */
 } SvKeySpec;
 
 typedef struct {
-  const char *name;
+  const char *name;   /* "app"; for sectioned groups the prefix before ':' ("hook") */
+  gboolean sectioned; /* [hook:NAME]: any number of them, in file order */
   const SvKeySpec *keys;
   gsize n_keys;
-  gsize offset; /* of the group's struct inside SvConfig */
+  gsize offset;       /* of the group's struct (or, sectioned, of its GPtrArray*) in SvConfig */
+  gsize struct_size;  /* sectioned: size of one section's struct (first member: char *name) */
 } SvGroupSpec;
 
-#define APP_KEY(n, t, d, f, r) {n, t, d, offsetof(SvAppConfig, f), r}
+#define APP_KEY(n, t, d, f, r) {n, t, d, offsetof(SvAppConfig, f), r, NULL, 0, 0}
 static const SvKeySpec app_keys[] = {
   APP_KEY("name", SV_KEY_STRING, NULL, name, FALSE),
   APP_KEY("exec", SV_KEY_ARGV, NULL, exec, TRUE),
@@ -63,11 +79,104 @@ static const SvKeySpec app_keys[] = {
   APP_KEY("reload-signal", SV_KEY_SIGNAL, "SIGHUP", reload_signal, FALSE),
   APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
           forward_signals, FALSE),
+  APP_KEY("stop-delay", SV_KEY_TIMESPAN, "0", stop_delay_usec, FALSE),
+};
+
+static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NULL};
+static const char *const log_target_choices[] = {"auto", "journal", "console", NULL};
+static const char *const on_error_choices[] = {"ignore", "fail", NULL}; /* index = on_error_fail */
+static const char *const overlap_choices[] = {"skip", "queue", NULL};
+
+#define KEY(st, n, t, d, f) {n, t, d, offsetof(st, f), FALSE, NULL, 0, 0}
+#define KEY_REQ(st, n, t, f) {n, t, NULL, offsetof(st, f), TRUE, NULL, 0, 0}
+#define KEY_ENUM(st, n, d, f, c) {n, SV_KEY_ENUM, d, offsetof(st, f), FALSE, c, 0, 0}
+#define KEY_RANGE(st, n, t, d, f, lo, hi) {n, t, d, offsetof(st, f), FALSE, NULL, lo, hi}
+
+static const SvKeySpec ready_keys[] = {
+  KEY(SvReadyConfig, "check", SV_KEY_CHECKS, NULL, checks),
+  KEY(SvReadyConfig, "interval", SV_KEY_TIMESPAN, "100ms", interval_usec),
+  KEY(SvReadyConfig, "timeout", SV_KEY_TIMESPAN, "90s", timeout_usec),
+  KEY(SvReadyConfig, "check-timeout", SV_KEY_TIMESPAN, "2s", check_timeout_usec),
+};
+
+static const SvKeySpec health_keys[] = {
+  KEY(SvHealthConfig, "check", SV_KEY_CHECKS, NULL, checks),
+  KEY(SvHealthConfig, "interval", SV_KEY_TIMESPAN, "10s", interval_usec),
+  KEY(SvHealthConfig, "timeout", SV_KEY_TIMESPAN, "5s", timeout_usec),
+  KEY_RANGE(SvHealthConfig, "failure-threshold", SV_KEY_UINT, "3", failure_threshold, 1, 1000),
+  KEY_RANGE(SvHealthConfig, "success-threshold", SV_KEY_UINT, "1", success_threshold, 1, 1000),
+  KEY(SvHealthConfig, "start-period", SV_KEY_TIMESPAN, "0", start_period_usec),
+  KEY_ENUM(SvHealthConfig, "on-unhealthy", "restart", on_unhealthy, on_unhealthy_choices),
+};
+
+static const SvKeySpec log_keys[] = {
+  KEY_ENUM(SvLogConfig, "target", "auto", target, log_target_choices),
+  KEY(SvLogConfig, "identifier", SV_KEY_STRING, NULL, identifier),
+  KEY(SvLogConfig, "fields", SV_KEY_FIELDS, NULL, fields),
+  KEY_RANGE(SvLogConfig, "line-max", SV_KEY_SIZE, "48K", line_max, 79, 16 * 1024 * 1024),
+  KEY(SvLogConfig, "parse-json", SV_KEY_BOOL, "true", parse_json),
+  KEY(SvLogConfig, "json-prefix", SV_KEY_STRING, NULL, json_prefix),
+  KEY(SvLogConfig, "detect-levels", SV_KEY_BOOL, "true", detect_levels),
+  KEY(SvLogConfig, "priority-stdout", SV_KEY_PRIORITY, "info", priority_stdout),
+  KEY(SvLogConfig, "priority-stderr", SV_KEY_PRIORITY, "info", priority_stderr),
+  KEY(SvLogConfig, "merge-tracebacks", SV_KEY_BOOL, "true", merge_tracebacks),
+  KEY(SvLogConfig, "merge-continuations", SV_KEY_BOOL, "true", merge_continuations),
+  KEY(SvLogConfig, "merge-window", SV_KEY_TIMESPAN, "50ms", merge_window_usec),
+  KEY_RANGE(SvLogConfig, "entry-max", SV_KEY_SIZE, "64K", entry_max, 1024, 16 * 1024 * 1024),
+};
+
+static const SvKeySpec hook_keys[] = {
+  KEY_REQ(SvHookConfig, "when", SV_KEY_EVENTS, when),
+  KEY_REQ(SvHookConfig, "exec", SV_KEY_ARGV, exec),
+  KEY(SvHookConfig, "timeout", SV_KEY_TIMESPAN, "30s", timeout_usec),
+  KEY_ENUM(SvHookConfig, "on-error", "fail", on_error_fail, on_error_choices),
+  KEY(SvHookConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
+};
+
+static const SvKeySpec job_keys[] = {
+  KEY_REQ(SvJobConfig, "schedule", SV_KEY_SCHEDULE, schedule),
+  KEY_REQ(SvJobConfig, "exec", SV_KEY_ARGV, exec),
+  KEY(SvJobConfig, "timeout", SV_KEY_TIMESPAN, "infinity", timeout_usec),
+  KEY(SvJobConfig, "timezone", SV_KEY_TIMEZONE, NULL, timezone),
+  KEY(SvJobConfig, "persistent", SV_KEY_BOOL, "false", persistent),
+  KEY(SvJobConfig, "randomized-delay", SV_KEY_TIMESPAN, "0", randomized_delay_usec),
+  KEY_ENUM(SvJobConfig, "overlap", "skip", overlap, overlap_choices),
+  KEY(SvJobConfig, "once-per-host", SV_KEY_BOOL, "true", once_per_host),
+  KEY(SvJobConfig, "retry-interrupted", SV_KEY_BOOL, "false", retry_interrupted),
+  KEY(SvJobConfig, "working-directory", SV_KEY_PATH, NULL, working_directory),
+  KEY(SvJobConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
 };
 
 static const SvGroupSpec groups[] = {
-  {"app", app_keys, G_N_ELEMENTS(app_keys), offsetof(SvConfig, app)},
+  {"app", FALSE, app_keys, G_N_ELEMENTS(app_keys), offsetof(SvConfig, app), 0},
+  {"ready", FALSE, ready_keys, G_N_ELEMENTS(ready_keys), offsetof(SvConfig, ready), 0},
+  {"health", FALSE, health_keys, G_N_ELEMENTS(health_keys), offsetof(SvConfig, health), 0},
+  {"log", FALSE, log_keys, G_N_ELEMENTS(log_keys), offsetof(SvConfig, log), 0},
+  {"hook", TRUE, hook_keys, G_N_ELEMENTS(hook_keys), offsetof(SvConfig, hooks), sizeof(SvHookConfig)},
+  {"job", TRUE, job_keys, G_N_ELEMENTS(job_keys), offsetof(SvConfig, jobs), sizeof(SvJobConfig)},
 };
+
+static const struct {
+  SvHookEvent event;
+  const char *name;
+} hook_events[] = {
+  {SV_HOOK_PRE_START, "pre-start"},   {SV_HOOK_POST_START, "post-start"},
+  {SV_HOOK_PRE_STOP, "pre-stop"},     {SV_HOOK_POST_STOP, "post-stop"},
+  {SV_HOOK_RELOAD, "reload"},         {SV_HOOK_ON_FAILURE, "on-failure"},
+  {SV_HOOK_ON_UNHEALTHY, "on-unhealthy"},
+};
+
+const char *
+sv_hook_event_name(SvHookEvent event)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(hook_events); i++)
+    if (hook_events[i].event == event)
+      return hook_events[i].name;
+  return NULL;
+}
+
+static const char *const priority_names[] = {"emerg", "alert", "crit", "err",
+                                             "warning", "notice", "info", "debug"};
 
 /* Variables sdvisor sets for hooks, jobs and checks: never configuration overrides, even
  * when such a process runs sdvisor itself. */
@@ -282,12 +391,31 @@ suggestion(const char *word, const char *const *candidates, gsize n)
 
 /* ---- schema lookups ------------------------------------------------------------------- */
 
+/* A section name: what follows "hook:" or "job:". Short and plain, since it becomes part
+ * of file names (jobs' state) and of environment variable names. */
+static gboolean
+valid_section_name(const char *name)
+{
+  gsize len = strlen(name);
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_isalnum(*p) || *p == '-' || *p == '_' || *p == '.'))
+      return FALSE;
+  return name[0] != '.';
+}
+
 static const SvGroupSpec *
 find_group(const char *name)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
-    if (g_str_equal(groups[i].name, name))
+  const char *colon = strchr(name, ':');
+  for (gsize i = 0; i < G_N_ELEMENTS(groups); i++) {
+    if (!groups[i].sectioned && g_str_equal(groups[i].name, name))
       return &groups[i];
+    if (groups[i].sectioned && colon != NULL && strlen(groups[i].name) == (gsize)(colon - name) &&
+        strncmp(groups[i].name, name, (gsize)(colon - name)) == 0 && valid_section_name(colon + 1))
+      return &groups[i];
+  }
   return NULL;
 }
 
@@ -411,6 +539,160 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
     *(guint64 *)field = mask;
     return TRUE;
   }
+
+  case SV_KEY_BOOL: {
+    static const char *const yes[] = {"1", "yes", "true", "on"};
+    static const char *const no[] = {"0", "no", "false", "off"};
+    for (gsize i = 0; i < G_N_ELEMENTS(yes); i++) {
+      if (g_ascii_strcasecmp(value, yes[i]) == 0) {
+        *(gboolean *)field = TRUE;
+        return TRUE;
+      }
+      if (g_ascii_strcasecmp(value, no[i]) == 0) {
+        *(gboolean *)field = FALSE;
+        return TRUE;
+      }
+    }
+    FAIL(_("'%s' is not a boolean (try 'true' or 'false')"), value);
+  }
+
+  case SV_KEY_UINT: {
+    guint64 n;
+    if (!g_ascii_string_to_unsigned(value, 10, spec->min, spec->max, &n, NULL))
+      FAIL(_("'%s' is not a whole number from %u to %u"), value, spec->min, spec->max);
+    *(guint *)field = (guint)n;
+    return TRUE;
+  }
+
+  case SV_KEY_SIZE: {
+    char *end = NULL;
+    guint64 n = g_ascii_strtoull(value, &end, 10);
+    guint64 mult = 1;
+    if (end == value)
+      FAIL(_("'%s' is not a size (try '48K' or '1M')"), value);
+    if (*end == 'K' || *end == 'k')
+      mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+      mult = 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+    if (*end != '\0')
+      FAIL(_("'%s' is not a size (try '48K' or '1M')"), value);
+    if (n > G_MAXUINT / mult || n * mult < spec->min || n * mult > spec->max)
+      FAIL(_("'%s' is out of range (%u to %u bytes)"), value, spec->min, spec->max);
+    *(guint *)field = (guint)(n * mult);
+    return TRUE;
+  }
+
+  case SV_KEY_ENUM: {
+    for (int i = 0; spec->choices[i] != NULL; i++)
+      if (g_str_equal(value, spec->choices[i])) {
+        *(int *)field = i;
+        return TRUE;
+      }
+    g_autofree char *choices = g_strjoinv("|", (char **)spec->choices);
+    FAIL(_("'%s' is not one of %s"), value, choices);
+  }
+
+  case SV_KEY_PRIORITY: {
+    guint64 n;
+    if (g_ascii_string_to_unsigned(value, 10, 0, 7, &n, NULL)) {
+      *(int *)field = (int)n;
+      return TRUE;
+    }
+    for (int i = 0; i < (int)G_N_ELEMENTS(priority_names); i++)
+      if (g_ascii_strcasecmp(value, priority_names[i]) == 0 ||
+          (i == 3 && g_ascii_strcasecmp(value, "error") == 0) ||
+          (i == 4 && g_ascii_strcasecmp(value, "warn") == 0)) {
+        *(int *)field = i;
+        return TRUE;
+      }
+    FAIL(_("'%s' is not a priority (emerg, alert, crit, err, warning, notice, info, debug or 0-7)"),
+         value);
+  }
+
+  case SV_KEY_CHECKS: {
+    g_auto(GStrv) words = NULL;
+    g_autoptr(GError) local = NULL;
+    if (*value == '\0') {
+      *(char ***)field = g_new0(char *, 1);
+      return TRUE;
+    }
+    if (!g_shell_parse_argv(value, NULL, &words, &local))
+      FAIL(_("cannot split '%s' into checks: %s"), value, local->message);
+    for (char **w = words; *w != NULL; w++) {
+      g_autoptr(SvCheck) check = sv_check_parse(*w, &local);
+      if (check == NULL)
+        FAIL("%s", local->message);
+    }
+    *(char ***)field = g_steal_pointer(&words);
+    return TRUE;
+  }
+
+  case SV_KEY_EVENTS: {
+    guint bits = 0;
+    g_auto(GStrv) words = g_strsplit_set(value, " \t,", -1);
+    for (char **w = words; *w != NULL; w++) {
+      if (**w == '\0')
+        continue;
+      guint bit = 0;
+      for (gsize i = 0; i < G_N_ELEMENTS(hook_events); i++)
+        if (g_str_equal(*w, hook_events[i].name))
+          bit = hook_events[i].event;
+      if (bit == 0) {
+        const char *names[G_N_ELEMENTS(hook_events)];
+        for (gsize i = 0; i < G_N_ELEMENTS(hook_events); i++)
+          names[i] = hook_events[i].name;
+        g_autofree char *hint = suggestion(*w, names, G_N_ELEMENTS(names));
+        FAIL(_("'%s' is not an event (pre-start, post-start, pre-stop, post-stop, reload, "
+               "on-failure, on-unhealthy)%s"),
+             *w, hint);
+      }
+      bits |= bit;
+    }
+    if (bits == 0)
+      FAIL(_("no event given"));
+    *(guint *)field = bits;
+    return TRUE;
+  }
+
+  case SV_KEY_FIELDS: {
+    g_auto(GStrv) words = NULL;
+    g_autoptr(GError) local = NULL;
+    if (*value == '\0') {
+      *(char ***)field = g_new0(char *, 1);
+      return TRUE;
+    }
+    if (!g_shell_parse_argv(value, NULL, &words, &local))
+      FAIL(_("cannot split '%s' into words: %s"), value, local->message);
+    for (char **w = words; *w != NULL; w++) {
+      const char *eq = strchr(*w, '=');
+      gboolean ok = eq != NULL && eq != *w && (gsize)(eq - *w) <= 64 && !g_ascii_isdigit(**w);
+      for (const char *c = *w; ok && c < eq; c++)
+        ok = g_ascii_isupper(*c) || g_ascii_isdigit(*c) || *c == '_';
+      /* journald drops fields starting with '_' from clients. */
+      if (!ok || **w == '_')
+        FAIL(_("'%s' is not a journal field assignment (NAME=VALUE, NAME in A-Z, 0-9 and _, not "
+               "starting with _ or a digit)"),
+             *w);
+    }
+    *(char ***)field = g_steal_pointer(&words);
+    return TRUE;
+  }
+
+  case SV_KEY_TIMEZONE: {
+    GTimeZone *tz = g_time_zone_new_identifier(value);
+    if (tz == NULL)
+      FAIL(_("'%s' is not a time zone (try 'UTC' or 'Europe/Berlin')"), value);
+    g_time_zone_unref(tz);
+    *(char **)field = g_strdup(value);
+    return TRUE;
+  }
+
+  case SV_KEY_SCHEDULE:
+    /* Validated once the whole group is read: the schedule depends on timezone=. */
+    *(char **)field = g_strdup(value);
+    return TRUE;
   }
   g_assert_not_reached();
 #undef FAIL
@@ -424,8 +706,14 @@ free_field(const SvKeySpec *spec, gpointer field)
   case SV_KEY_PATH:
     g_clear_pointer((char **)field, g_free);
     break;
+  case SV_KEY_TIMEZONE:
+  case SV_KEY_SCHEDULE:
+    g_clear_pointer((char **)field, g_free);
+    break;
   case SV_KEY_ARGV:
   case SV_KEY_ENVLIST:
+  case SV_KEY_CHECKS:
+  case SV_KEY_FIELDS:
     g_clear_pointer((char ***)field, g_strfreev);
     break;
   default:
@@ -502,9 +790,47 @@ app_finish(SvConfig *config)
   }
 }
 
+/* Every (group, key) an override may name: the fixed groups' keys, and the keys of each
+ * section the file has ([hook:migrate] → SDVISOR_HOOK_MIGRATE_TIMEOUT). Overrides do not
+ * create sections. */
+typedef struct {
+  char *var;
+  char *group;
+  const char *key;
+} SvOverrideName;
+
+static void
+override_name_clear(gpointer data)
+{
+  SvOverrideName *o = data;
+  g_free(o->var);
+  g_free(o->group);
+}
+
 static gboolean
 apply_overrides(SvConfig *config, char *const *envp, GError **error)
 {
+  g_autoptr(GArray) names = g_array_new(FALSE, TRUE, sizeof(SvOverrideName));
+  g_array_set_clear_func(names, override_name_clear);
+  g_auto(GStrv) present = g_key_file_get_groups(config->effective, NULL);
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
+    for (char **p = present; *p != NULL; p++) {
+      if (find_group(*p) != &groups[g])
+        continue;
+      for (gsize k = 0; k < groups[g].n_keys; k++) {
+        SvOverrideName o = {override_name(*p, groups[g].keys[k].name), g_strdup(*p),
+                            groups[g].keys[k].name};
+        g_array_append_val(names, o);
+      }
+    }
+    if (!groups[g].sectioned && !g_strv_contains((const char *const *)present, groups[g].name))
+      for (gsize k = 0; k < groups[g].n_keys; k++) {
+        SvOverrideName o = {override_name(groups[g].name, groups[g].keys[k].name),
+                            g_strdup(groups[g].name), groups[g].keys[k].name};
+        g_array_append_val(names, o);
+      }
+  }
+
   for (char *const *e = envp; e != NULL && *e != NULL; e++) {
     if (!g_str_has_prefix(*e, "SDVISOR_"))
       continue;
@@ -520,32 +846,87 @@ apply_overrides(SvConfig *config, char *const *envp, GError **error)
     if (reserved)
       continue;
 
-    gboolean matched = FALSE;
+    const SvOverrideName *match = NULL;
+    for (guint i = 0; i < names->len && match == NULL; i++)
+      if (g_str_equal(g_array_index(names, SvOverrideName, i).var, var))
+        match = &g_array_index(names, SvOverrideName, i);
+    if (match != NULL) {
+      g_key_file_set_string(config->effective, match->group, match->key, value);
+      g_autofree char *comment = g_strdup_printf(" from %s", var);
+      (void)g_key_file_set_comment(config->effective, match->group, match->key, comment, NULL);
+      continue;
+    }
+
+    /* SDVISOR_APP_… that names no key of [app] is a typo worth stopping for; a variable
+     * under no known group is somebody else's business. */
     const SvGroupSpec *prefix_group = NULL;
-    for (gsize g = 0; g < G_N_ELEMENTS(groups) && !matched; g++) {
+    for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
       g_autofree char *gprefix = override_name(groups[g].name, "");
       if (g_str_has_prefix(var, gprefix))
         prefix_group = &groups[g];
-      for (gsize k = 0; k < groups[g].n_keys; k++) {
-        g_autofree char *name = override_name(groups[g].name, groups[g].keys[k].name);
-        if (g_str_equal(name, var)) {
-          g_key_file_set_string(config->effective, groups[g].name, groups[g].keys[k].name, value);
-          g_autofree char *comment = g_strdup_printf(" from %s", var);
-          (void)g_key_file_set_comment(config->effective, groups[g].name, groups[g].keys[k].name,
-                                       comment, NULL);
-          matched = TRUE;
-          break;
-        }
-      }
     }
-    if (!matched && prefix_group != NULL) {
-      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-      for (gsize k = 0; k < prefix_group->n_keys; k++)
-        g_ptr_array_add(names, override_name(prefix_group->name, prefix_group->keys[k].name));
-      g_autofree char *hint = suggestion(var, (const char *const *)names->pdata, names->len);
+    if (prefix_group != NULL) {
+      g_autoptr(GPtrArray) candidates = g_ptr_array_new();
+      for (guint i = 0; i < names->len; i++)
+        g_ptr_array_add(candidates, g_array_index(names, SvOverrideName, i).var);
+      g_autofree char *hint =
+          suggestion(var, (const char *const *)candidates->pdata, candidates->len);
       g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_KEY,
-                  _("environment variable %s: no such key in [%s]%s"), var, prefix_group->name, hint);
+                  prefix_group->sectioned
+                      ? _("environment variable %s: no such key in any [%s:…] group of the file%s")
+                      : _("environment variable %s: no such key in [%s]%s"),
+                  var, prefix_group->name, hint);
       return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+convert_group(SvConfig *config, const SvScan *scan, const SvGroupSpec *group, const char *name,
+              guint8 *base, GError **error)
+{
+  for (gsize k = 0; k < group->n_keys; k++) {
+    const SvKeySpec *spec = &group->keys[k];
+    g_autofree char *value = g_key_file_get_string(config->effective, name, spec->name, NULL);
+    if (value == NULL) {
+      if (spec->required) {
+        g_autofree char *var = override_name(name, spec->name);
+        int line = scan_line_of(scan, name, NULL);
+        g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                                          : g_strdup(config->path ? config->path : "command line");
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
+                    _("%s: [%s] %s is required (or set %s)"), where, name, spec->name, var);
+        return FALSE;
+      }
+      continue;
+    }
+    g_autofree char *comment = g_key_file_get_comment(config->effective, name, spec->name, NULL);
+    g_autofree char *where = NULL;
+    if (comment != NULL && g_str_has_prefix(g_strchug(comment), "from "))
+      where = g_strdup_printf(_("environment variable %s"), g_strstrip(comment + 5));
+    else {
+      int line = scan_line_of(scan, name, spec->name);
+      where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                       : g_strdup(config->path ? config->path : _("default"));
+    }
+    if (!convert(where, name, spec, value, base + spec->offset, error))
+      return FALSE;
+
+    if (spec->type == SV_KEY_SCHEDULE) {
+      /* timezone= is converted before schedule= is used: look it up directly. */
+      g_autofree char *tzname = g_key_file_get_string(config->effective, name, "timezone", NULL);
+      GTimeZone *tz = tzname ? g_time_zone_new_identifier(tzname) : g_time_zone_new_local();
+      if (tz == NULL)
+        tz = g_time_zone_new_utc(); /* reported by timezone='s own conversion */
+      g_autoptr(GError) local = NULL;
+      g_autoptr(SvSchedule) sched = sv_schedule_parse(value, tz, &local);
+      g_time_zone_unref(tz);
+      if (sched == NULL) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", where, name,
+                    spec->name, local->message);
+        return FALSE;
+      }
     }
   }
   return TRUE;
@@ -555,33 +936,24 @@ static gboolean
 convert_all(SvConfig *config, const SvScan *scan, GError **error)
 {
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
-    const SvGroupSpec *group = &groups[g];
-    guint8 *base = (guint8 *)config + group->offset;
-    for (gsize k = 0; k < group->n_keys; k++) {
-      const SvKeySpec *spec = &group->keys[k];
-      g_autofree char *value = g_key_file_get_string(config->effective, group->name, spec->name, NULL);
-      if (value == NULL) {
-        if (spec->required) {
-          g_autofree char *var = override_name(group->name, spec->name);
-          g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
-                      _("%s: [%s] %s is required (or set %s)"),
-                      config->path ? config->path : "command line", group->name, spec->name, var);
-          return FALSE;
-        }
-        continue;
-      }
-      g_autofree char *comment = g_key_file_get_comment(config->effective, group->name, spec->name, NULL);
-      g_autofree char *where = NULL;
-      if (comment != NULL && g_str_has_prefix(g_strchug(comment), "from "))
-        where = g_strdup_printf(_("environment variable %s"), g_strstrip(comment + 5));
-      else {
-        int line = scan_line_of(scan, group->name, spec->name);
-        where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
-                         : g_strdup(config->path ? config->path : _("default"));
-      }
-      if (!convert(where, group->name, spec, value, base + spec->offset, error))
-        return FALSE;
-    }
+    if (groups[g].sectioned)
+      continue;
+    if (!convert_group(config, scan, &groups[g], groups[g].name, (guint8 *)config + groups[g].offset,
+                       error))
+      return FALSE;
+  }
+  /* Sections in file order: hooks of one event run in that order. */
+  g_auto(GStrv) present = g_key_file_get_groups(config->effective, NULL);
+  for (char **p = present; *p != NULL; p++) {
+    const SvGroupSpec *group = find_group(*p);
+    if (group == NULL || !group->sectioned)
+      continue;
+    GPtrArray *array = *(GPtrArray **)((guint8 *)config + group->offset);
+    guint8 *section = g_malloc0(group->struct_size);
+    *(char **)section = g_strdup(strchr(*p, ':') + 1);
+    g_ptr_array_add(array, section);
+    if (!convert_group(config, scan, group, *p, section, error))
+      return FALSE;
   }
   return TRUE;
 }
@@ -616,17 +988,26 @@ finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
   return TRUE;
 }
 
+static void
+set_defaults(SvConfig *config, const SvGroupSpec *group, const char *name)
+{
+  for (gsize k = 0; k < group->n_keys; k++)
+    if (group->keys[k].default_value != NULL)
+      g_key_file_set_string(config->effective, name, group->keys[k].name,
+                            group->keys[k].default_value);
+}
+
 static SvConfig *
 config_new(const char *path)
 {
   SvConfig *config = g_new0(SvConfig, 1);
   config->path = g_strdup(path);
   config->effective = g_key_file_new();
+  config->hooks = g_ptr_array_new();
+  config->jobs = g_ptr_array_new();
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
-    for (gsize k = 0; k < groups[g].n_keys; k++)
-      if (groups[g].keys[k].default_value != NULL)
-        g_key_file_set_string(config->effective, groups[g].name, groups[g].keys[k].name,
-                              groups[g].keys[k].default_value);
+    if (!groups[g].sectioned)
+      set_defaults(config, &groups[g], groups[g].name);
   return config;
 }
 
@@ -684,7 +1065,8 @@ check_groups_and_keys(const SvScan *scan, GError **error)
 {
   const char *group_names[G_N_ELEMENTS(groups)];
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
-    group_names[g] = groups[g].name;
+    group_names[g] = groups[g].sectioned ? (g_str_equal(groups[g].name, "hook") ? "hook:NAME" : "job:NAME")
+                                         : groups[g].name;
 
   guint n_groups = 0;
   for (guint i = 0; i < scan->entries->len; i++) {
@@ -698,6 +1080,14 @@ check_groups_and_keys(const SvScan *scan, GError **error)
     if (spec == NULL) {
       if (e->key != NULL)
         continue; /* reported at its header */
+      const char *colon = strchr(e->group, ':');
+      if (colon != NULL && !valid_section_name(colon + 1)) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_GROUP,
+                    _("%s:%d: [%s]: '%s' is not a valid name (letters, digits, '-', '_', '.'; "
+                      "at most 64)"),
+                    scan->path, e->line, e->group, colon + 1);
+        return FALSE;
+      }
       g_autofree char *hint = suggestion(e->group, group_names, G_N_ELEMENTS(groups));
       g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_GROUP,
                   _("%s:%d: unknown group [%s]%s"), scan->path, e->line, e->group, hint);
@@ -752,6 +1142,9 @@ sv_config_load(const char *path, char *const *envp, GError **error)
   g_autoptr(SvConfig) config = config_new(path);
   g_auto(GStrv) file_groups = g_key_file_get_groups(kf, NULL);
   for (char **g = file_groups; *g != NULL; g++) {
+    const SvGroupSpec *spec = find_group(*g);
+    if (spec != NULL && spec->sectioned)
+      set_defaults(config, spec, *g);
     g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
     for (char **k = keys; keys && *k != NULL; k++) {
       g_autofree char *value = g_key_file_get_string(kf, *g, *k, &local);
@@ -806,6 +1199,19 @@ sv_config_free(SvConfig *config)
     return;
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
     guint8 *base = (guint8 *)config + groups[g].offset;
+    if (groups[g].sectioned) {
+      GPtrArray *array = *(GPtrArray **)base;
+      for (guint i = 0; array != NULL && i < array->len; i++) {
+        guint8 *section = array->pdata[i];
+        for (gsize k = 0; k < groups[g].n_keys; k++)
+          free_field(&groups[g].keys[k], section + groups[g].keys[k].offset);
+        g_free(*(char **)section);
+        g_free(section);
+      }
+      if (array != NULL)
+        g_ptr_array_unref(array);
+      continue;
+    }
     for (gsize k = 0; k < groups[g].n_keys; k++)
       free_field(&groups[g].keys[k], base + groups[g].keys[k].offset);
   }

@@ -32,13 +32,111 @@ typedef struct {
   gint64 stop_timeout_usec;
   int reload_signal;
   guint64 forward_signals;    /* bit N set = forward signal N */
+  gint64 stop_delay_usec;     /* drain pause between pre-stop hooks and the stop signal */
 } SvAppConfig;
+
+/* [ready]: what must hold before READY=1. No check = ready once spawned. */
+typedef struct {
+  char **checks;              /* check texts (probe.h syntax), validated at load */
+  gint64 interval_usec;       /* default 100ms */
+  gint64 timeout_usec;        /* startup deadline, default 90s (systemd's TimeoutStartSec) */
+  gint64 check_timeout_usec;  /* bound on one attempt, default 2s */
+} SvReadyConfig;
+
+typedef enum {
+  SV_ON_UNHEALTHY_RESTART,
+  SV_ON_UNHEALTHY_STOP,
+  SV_ON_UNHEALTHY_NONE,
+} SvOnUnhealthy;
+
+/* [health]: liveness. Present = checks given. */
+typedef struct {
+  char **checks;
+  gint64 interval_usec;       /* default 10s */
+  gint64 timeout_usec;        /* bound on one attempt, default 5s */
+  guint failure_threshold;    /* default 3 */
+  guint success_threshold;    /* default 1 */
+  gint64 start_period_usec;   /* default 0 */
+  int on_unhealthy;           /* SvOnUnhealthy; used without a systemd watchdog */
+} SvHealthConfig;
+
+typedef enum {
+  SV_LOG_CONFIG_TARGET_AUTO,
+  SV_LOG_CONFIG_TARGET_JOURNAL,
+  SV_LOG_CONFIG_TARGET_CONSOLE,
+} SvLogConfigTarget;
+
+/* [log]: how the app's output becomes journal entries. */
+typedef struct {
+  int target;                 /* SvLogConfigTarget */
+  char *identifier;           /* SYSLOG_IDENTIFIER; default: [app] name */
+  char **fields;              /* static NAME=VALUE journal fields */
+  guint line_max;             /* bytes; default 48K, like journald's LineMax */
+  gboolean parse_json;        /* default true */
+  char *json_prefix;          /* prefix of fields made from JSON keys; default none */
+  gboolean detect_levels;     /* default true */
+  int priority_stdout;        /* default 6 (info) */
+  int priority_stderr;        /* default 6 (info): Python logs INFO to stderr */
+  gboolean merge_tracebacks;  /* default true */
+  gboolean merge_continuations; /* default true */
+  gint64 merge_window_usec;   /* default 50ms */
+  guint entry_max;            /* bytes of one merged entry; default 64K */
+} SvLogConfig;
+
+typedef enum {
+  SV_HOOK_PRE_START = 1 << 0,
+  SV_HOOK_POST_START = 1 << 1,
+  SV_HOOK_PRE_STOP = 1 << 2,
+  SV_HOOK_POST_STOP = 1 << 3,
+  SV_HOOK_RELOAD = 1 << 4,
+  SV_HOOK_ON_FAILURE = 1 << 5,
+  SV_HOOK_ON_UNHEALTHY = 1 << 6,
+} SvHookEvent;
+
+/* [hook:NAME] */
+typedef struct {
+  char *name;                 /* NAME; first member of every sectioned group */
+  guint when;                 /* SvHookEvent bits */
+  char **exec;
+  gint64 timeout_usec;        /* default 30s */
+  gboolean on_error_fail;     /* on-error=fail (default) or ignore */
+  char **environment;
+} SvHookConfig;
+
+typedef enum {
+  SV_OVERLAP_SKIP,
+  SV_OVERLAP_QUEUE,
+} SvOverlap;
+
+/* [job:NAME] */
+typedef struct {
+  char *name;
+  char *schedule;             /* schedule.h syntax, validated at load */
+  char **exec;
+  gint64 timeout_usec;        /* default infinity */
+  char *timezone;             /* NULL = local */
+  gboolean persistent;
+  gint64 randomized_delay_usec;
+  int overlap;                /* SvOverlap */
+  gboolean once_per_host;     /* default true */
+  gboolean retry_interrupted; /* default false */
+  char *working_directory;
+  char **environment;
+} SvJobConfig;
 
 typedef struct {
   char *path;                 /* NULL for `sdvisor run -- CMD` */
   SvAppConfig app;
+  SvReadyConfig ready;
+  SvHealthConfig health;
+  SvLogConfig log;
+  GPtrArray *hooks;           /* SvHookConfig*, in file order */
+  GPtrArray *jobs;            /* SvJobConfig*, in file order */
   GKeyFile *effective;        /* every key with its effective value, for `check` */
 } SvConfig;
+
+/* "pre-start" … "on-unhealthy" for one SvHookEvent bit. */
+const char *sv_hook_event_name(SvHookEvent event);
 
 /* Loads PATH, then applies overrides from ENVP (NULL-terminated "K=V" strings). */
 SvConfig *sv_config_load(const char *path, char *const *envp, GError **error);

@@ -258,6 +258,155 @@ test_unreadable_and_unsafe(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "others can write"));
 }
 
+
+static void
+test_all_groups(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c = load_ok(f,
+      "[app]\nexec=/bin/true\nstop-delay=2s\n"
+      "[ready]\ncheck=tcp://127.0.0.1:8000 'http://127.0.0.1:8000/health'\ninterval=50ms\ntimeout=1min\n"
+      "check-timeout=1s\n"
+      "[health]\ncheck=notify\ninterval=5s\ntimeout=2s\nfailure-threshold=4\nsuccess-threshold=2\n"
+      "start-period=30s\non-unhealthy=stop\n"
+      "[log]\ntarget=console\nidentifier=web\nfields=TEAM=payments DEPLOY=blue\nline-max=1K\n"
+      "parse-json=no\njson-prefix=APP_\ndetect-levels=off\npriority-stdout=notice\npriority-stderr=3\n"
+      "merge-tracebacks=false\nmerge-continuations=0\nmerge-window=10ms\nentry-max=2K\n"
+      "[hook:migrate]\nwhen=pre-start\nexec=/usr/bin/env true\ntimeout=1min\non-error=ignore\n"
+      "environment=A=1\n"
+      "[job:report]\nschedule=*/5 * * * *\nexec=/bin/echo report\ntimeout=10min\ntimezone=Europe/Berlin\n"
+      "persistent=true\nrandomized-delay=30s\noverlap=queue\nonce-per-host=false\nretry-interrupted=yes\n"
+      "working-directory=/tmp\nenvironment=B=2\n"
+      "[hook:notify]\nwhen=post-start post-stop, on-failure\nexec=/bin/true\n",
+      NULL);
+  g_assert_cmpint(c->app.stop_delay_usec, ==, 2 * SV_USEC_PER_SEC);
+  g_assert_cmpint(g_strv_length(c->ready.checks), ==, 2);
+  g_assert_cmpstr(c->ready.checks[1], ==, "http://127.0.0.1:8000/health");
+  g_assert_cmpint(c->ready.interval_usec, ==, 50000);
+  g_assert_cmpint(c->ready.timeout_usec, ==, 60 * SV_USEC_PER_SEC);
+  g_assert_cmpint(c->ready.check_timeout_usec, ==, SV_USEC_PER_SEC);
+  g_assert_cmpstr(c->health.checks[0], ==, "notify");
+  g_assert_cmpuint(c->health.failure_threshold, ==, 4);
+  g_assert_cmpuint(c->health.success_threshold, ==, 2);
+  g_assert_cmpint(c->health.start_period_usec, ==, 30 * SV_USEC_PER_SEC);
+  g_assert_cmpint(c->health.on_unhealthy, ==, SV_ON_UNHEALTHY_STOP);
+  g_assert_cmpint(c->log.target, ==, SV_LOG_CONFIG_TARGET_CONSOLE);
+  g_assert_cmpstr(c->log.identifier, ==, "web");
+  g_assert_cmpstr(c->log.fields[1], ==, "DEPLOY=blue");
+  g_assert_cmpuint(c->log.line_max, ==, 1024);
+  g_assert_false(c->log.parse_json);
+  g_assert_cmpstr(c->log.json_prefix, ==, "APP_");
+  g_assert_false(c->log.detect_levels);
+  g_assert_cmpint(c->log.priority_stdout, ==, 5);
+  g_assert_cmpint(c->log.priority_stderr, ==, 3);
+  g_assert_false(c->log.merge_tracebacks);
+  g_assert_false(c->log.merge_continuations);
+  g_assert_cmpint(c->log.merge_window_usec, ==, 10000);
+  g_assert_cmpuint(c->log.entry_max, ==, 2048);
+
+  g_assert_cmpuint(c->hooks->len, ==, 2);
+  SvHookConfig *h = c->hooks->pdata[0];
+  g_assert_cmpstr(h->name, ==, "migrate"); /* file order */
+  g_assert_cmpuint(h->when, ==, SV_HOOK_PRE_START);
+  g_assert_cmpstr(h->exec[1], ==, "true");
+  g_assert_cmpint(h->timeout_usec, ==, 60 * SV_USEC_PER_SEC);
+  g_assert_false(h->on_error_fail);
+  g_assert_cmpstr(h->environment[0], ==, "A=1");
+  SvHookConfig *h2 = c->hooks->pdata[1];
+  g_assert_cmpstr(h2->name, ==, "notify");
+  g_assert_cmpuint(h2->when, ==, SV_HOOK_POST_START | SV_HOOK_POST_STOP | SV_HOOK_ON_FAILURE);
+  g_assert_true(h2->on_error_fail); /* default on-error=fail */
+  g_assert_cmpint(h2->timeout_usec, ==, 30 * SV_USEC_PER_SEC);
+
+  g_assert_cmpuint(c->jobs->len, ==, 1);
+  SvJobConfig *j = c->jobs->pdata[0];
+  g_assert_cmpstr(j->name, ==, "report");
+  g_assert_cmpstr(j->schedule, ==, "*/5 * * * *");
+  g_assert_cmpint(j->timeout_usec, ==, 600 * SV_USEC_PER_SEC);
+  g_assert_cmpstr(j->timezone, ==, "Europe/Berlin");
+  g_assert_true(j->persistent);
+  g_assert_cmpint(j->randomized_delay_usec, ==, 30 * SV_USEC_PER_SEC);
+  g_assert_cmpint(j->overlap, ==, SV_OVERLAP_QUEUE);
+  g_assert_false(j->once_per_host);
+  g_assert_true(j->retry_interrupted);
+  g_assert_cmpstr(j->working_directory, ==, "/tmp");
+}
+
+static void
+test_section_defaults(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c =
+      load_ok(f, "[app]\nexec=/bin/true\n[job:tick]\nschedule=every 30s\nexec=/bin/true\n", NULL);
+  SvJobConfig *j = c->jobs->pdata[0];
+  g_assert_cmpint(j->timeout_usec, ==, G_MAXINT64);
+  g_assert_false(j->persistent);
+  g_assert_true(j->once_per_host);
+  g_assert_cmpint(j->overlap, ==, SV_OVERLAP_SKIP);
+  g_assert_null(j->timezone);
+  /* Groups that are absent still have their defaults. */
+  g_assert_null(c->ready.checks);
+  g_assert_cmpint(c->ready.interval_usec, ==, 100000);
+  g_assert_cmpint(c->ready.timeout_usec, ==, 90 * SV_USEC_PER_SEC);
+  g_assert_cmpuint(c->health.failure_threshold, ==, 3);
+  g_assert_cmpint(c->health.on_unhealthy, ==, SV_ON_UNHEALTHY_RESTART);
+  g_assert_cmpuint(c->log.line_max, ==, 48 * 1024);
+  g_assert_true(c->log.parse_json);
+  g_assert_cmpint(c->log.priority_stderr, ==, 6);
+}
+
+static void
+test_section_overrides(Fixture *f, gconstpointer data)
+{
+  char *env[] = {"SDVISOR_HOOK_MIGRATE_DB_TIMEOUT=3s", "SDVISOR_JOB_TICK_SCHEDULE=every 5s",
+                 "SDVISOR_READY_TIMEOUT=10s", "SDVISOR_LOG_TARGET=journal", NULL};
+  g_autoptr(SvConfig) c = load_ok(f,
+      "[app]\nexec=/bin/true\n[hook:migrate-db]\nwhen=pre-start\nexec=/bin/true\n"
+      "[job:tick]\nschedule=every 30s\nexec=/bin/true\n",
+      env);
+  g_assert_cmpint(((SvHookConfig *)c->hooks->pdata[0])->timeout_usec, ==, 3 * SV_USEC_PER_SEC);
+  g_assert_cmpstr(((SvJobConfig *)c->jobs->pdata[0])->schedule, ==, "every 5s");
+  g_assert_cmpint(c->ready.timeout_usec, ==, 10 * SV_USEC_PER_SEC);
+  g_assert_cmpint(c->log.target, ==, SV_LOG_CONFIG_TARGET_JOURNAL);
+
+  /* Overrides do not create sections, and name the variable when they miss. */
+  char *miss[] = {"SDVISOR_HOOK_OTHER_TIMEOUT=3s", NULL};
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:migrate]\nwhen=pre-start\nexec=/bin/true\n", miss,
+               SV_CONFIG_ERROR_UNKNOWN_KEY, "SDVISOR_HOOK_OTHER_TIMEOUT", "[hook:…]", NULL);
+}
+
+static void
+test_section_errors(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-strat\nexec=/bin/true\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[hook:x] when", "'pre-strat'",
+               "did you mean 'pre-start'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\n", NULL, SV_CONFIG_ERROR_MISSING,
+               "app.conf:3:", "[hook:x] exec is required", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\nexec=/bin/true\non-error=maybe\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[hook:x] on-error", "ignore|fail", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:a/b]\nwhen=pre-start\nexec=/bin/true\n", NULL,
+               SV_CONFIG_ERROR_UNKNOWN_GROUP, "app.conf:3:", "'a/b' is not a valid name", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[hooks:x]\n", NULL, SV_CONFIG_ERROR_UNKNOWN_GROUP,
+               "app.conf:3:", "[hooks:x]", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=61 * * * *\nexec=/bin/true\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[job:j] schedule", "minute", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\ntimezone=Mars/Base\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] timezone", "'Mars/Base'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\npersistent=perhaps\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] persistent", "boolean", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[ready]\ncheck=tcp://127.0.0.1\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[ready] check", "tcp://127.0.0.1", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[health]\nfailure-threshold=0\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[health] failure-threshold", "1 to 1000", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[log]\nline-max=10G\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[log] line-max", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[log]\npriority-stderr=loud\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[log] priority-stderr", "'loud'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[log]\nfields=_PID=1\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[log] fields", "'_PID=1'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[log]\ntarget=syslog\n", NULL, SV_CONFIG_ERROR_INVALID,
+               "app.conf:4:", "[log] target", "auto|journal|console", NULL);
+}
+
 static void
 test_command(Fixture *f, gconstpointer data)
 {
@@ -306,6 +455,10 @@ main(int argc, char **argv)
   T("/config/error/environment-file", test_environment_file_errors);
   T("/config/error/unreadable-and-unsafe", test_unreadable_and_unsafe);
   T("/config/command-line", test_command);
+  T("/config/groups/every-key-of-every-group", test_all_groups);
+  T("/config/groups/section-and-group-defaults", test_section_defaults);
+  T("/config/env/section-overrides", test_section_overrides);
+  T("/config/error/section-values", test_section_errors);
   g_test_add_func("/config/signal-names", test_signal_names);
   return g_test_run();
 }

@@ -1,0 +1,1131 @@
+/* probe.c — readiness and liveness checks. */
+#include "probe.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gi18n.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "reaper.h"
+#include "sdvisor-build-config.h"
+#include "spawn.h"
+#include "timespan.h"
+
+G_DEFINE_QUARK(sv-probe-error-quark, sv_probe_error)
+
+/* A check is one short line of configuration; anything longer is a mistake, and the
+ * cap keeps error messages and journal fields readable. */
+#define SV_CHECK_MAX_LEN 4096
+/* sun_path holds 108 bytes; a path needs its terminating NUL, an abstract name its
+ * leading one. */
+#define SV_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
+
+#define SV_CHECK_FORMS "notify, tcp://HOST:PORT, http://HOST:PORT/PATH, https://…, " \
+                       "unix:/PATH, unix:@NAME, exec:COMMAND, file:/PATH"
+
+struct SvCheck {
+  SvCheckKind kind;
+  char *text;     /* canonical spelling, also the prefix of every detail */
+  char *host;     /* tcp: without brackets */
+  guint16 port;   /* tcp */
+  GUri *uri;      /* http, https */
+  char *path;     /* unix (without the '@' of an abstract name), file */
+  gboolean abstract;
+  char **argv;    /* exec */
+};
+
+/* ---- parsing (pure) ---------------------------------------------------------------- */
+
+static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean
+invalid(GError **error, const char *format, ...)
+{
+  va_list args;
+  va_start(args, format);
+  g_autofree char *message = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_set_error_literal(error, SV_PROBE_ERROR, SV_PROBE_ERROR_INVALID, message);
+  return FALSE;
+}
+
+static gboolean
+has_prefix_ci(const char *text, const char *prefix)
+{
+  return g_ascii_strncasecmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static gboolean
+parse_port(const char *text, guint16 *out_port)
+{
+  gsize len = strlen(text);
+  if (len == 0 || len > 5)
+    return FALSE;
+  guint value = 0;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isdigit(text[i]))
+      return FALSE;
+    value = value * 10 + (guint)(text[i] - '0');
+  }
+  if (value == 0 || value > 65535)
+    return FALSE;
+  *out_port = (guint16)value;
+  return TRUE;
+}
+
+/* A DNS name as a resolver would take it. Not exhaustive (labels may still start with
+ * '-'): the point is to catch typos such as a stray '/' or ' ' early, with a message. */
+static gboolean
+is_host_name(const char *host)
+{
+  gsize len = strlen(host);
+  if (len == 0 || len > 253)
+    return FALSE;
+  for (const char *p = host; *p != '\0'; p++)
+    if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_tcp(SvCheck *check, const char *text, GError **error)
+{
+  if (!has_prefix_ci(text, "tcp://"))
+    return invalid(error, _("'%s' is not a tcp check (try tcp://127.0.0.1:8000)"), text);
+  const char *rest = text + strlen("tcp://");
+  if (*rest == '\0')
+    return invalid(error, _("'%s' has no host and port (try tcp://127.0.0.1:8000)"), text);
+  if (strpbrk(rest, "/?#@ \t") != NULL)
+    return invalid(error, _("'%s': only HOST:PORT may follow tcp:// (try tcp://127.0.0.1:8000)"),
+                   text);
+
+  g_autofree char *host = NULL;
+  const char *port_text;
+  if (*rest == '[') {
+    const char *close = strchr(rest, ']');
+    if (close == NULL)
+      return invalid(error, _("'%s' has an unclosed '[' (try tcp://[::1]:8000)"), text);
+    host = g_strndup(rest + 1, (gsize)(close - rest - 1));
+    if (close[1] == '\0')
+      return invalid(error, _("'%s' has no port (try tcp://[%s]:8000)"), text, host);
+    if (close[1] != ':')
+      return invalid(error, _("'%s': a port must follow ']' (try tcp://[::1]:8000)"), text);
+    if (!g_hostname_is_ip_address(host) || strchr(host, ':') == NULL)
+      return invalid(error, _("'%s': '[%s]' is not an IPv6 address (try tcp://[::1]:8000)"),
+                     text, host);
+    port_text = close + 2;
+  } else {
+    const char *colon = strrchr(rest, ':');
+    if (colon == NULL)
+      return invalid(error, _("'%s' has no port (try tcp://%s:8000)"), text, rest);
+    host = g_strndup(rest, (gsize)(colon - rest));
+    if (strchr(host, ':') != NULL)
+      return invalid(error, _("'%s': an IPv6 address needs brackets (try tcp://[::1]:8000)"),
+                     text);
+    if (*host == '\0')
+      return invalid(error, _("'%s' has no host (try tcp://127.0.0.1%s)"), text, colon);
+    if (!g_hostname_is_ip_address(host) && !is_host_name(host))
+      return invalid(error, _("'%s': '%s' is not a host name or IP address"), text, host);
+    port_text = colon + 1;
+  }
+  if (!parse_port(port_text, &check->port))
+    return invalid(error, _("'%s': '%s' is not a port number (1-65535)"), text, port_text);
+
+  check->kind = SV_CHECK_TCP;
+  check->text = strchr(host, ':') != NULL ? g_strdup_printf("tcp://[%s]:%u", host, check->port)
+                                          : g_strdup_printf("tcp://%s:%u", host, check->port);
+  check->host = g_steal_pointer(&host);
+  return TRUE;
+}
+
+static gboolean
+parse_http(SvCheck *check, const char *text, GError **error)
+{
+  const char *example = "http://127.0.0.1:8000/health";
+  if (strpbrk(text, " \t") != NULL)
+    return invalid(error, _("'%s' contains a space (write it as %%20)"), text);
+
+  /* The flags libsoup uses itself: the path and query stay as written (percent-escapes
+   * and all), so what is sent is what the configuration says. */
+  const GUriFlags flags = G_URI_FLAGS_ENCODED_PATH | G_URI_FLAGS_ENCODED_QUERY |
+                          G_URI_FLAGS_ENCODED_FRAGMENT | G_URI_FLAGS_SCHEME_NORMALIZE;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GUri) uri = g_uri_parse(text, flags, &local_error);
+  if (uri == NULL)
+    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message,
+                   example);
+  const char *scheme = g_uri_get_scheme(uri);
+  if (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0)
+    return invalid(error, _("'%s' is not an http or https URL (try %s)"), text, example);
+  const char *host = g_uri_get_host(uri);
+  if (host == NULL || *host == '\0')
+    return invalid(error, _("'%s' has no host (try %s)"), text, example);
+  if (g_uri_get_userinfo(uri) != NULL)
+    return invalid(error, _("'%s': user names and passwords in the URL are not supported"), text);
+  if (g_uri_get_port(uri) == 0)
+    return invalid(error, _("'%s': port 0 is not a port (try %s)"), text, example);
+
+  /* The fragment is never sent, so it is not part of the check. Normalising through a
+   * second parse makes the canonical spelling a fixed point. */
+  g_autofree char *canonical = g_uri_to_string_partial(uri, G_URI_HIDE_FRAGMENT);
+  g_autoptr(GUri) normal = g_uri_parse(canonical, flags, &local_error);
+  if (normal == NULL)
+    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message,
+                   example);
+
+  check->kind = SV_CHECK_HTTP;
+  check->text = g_uri_to_string_partial(normal, G_URI_HIDE_FRAGMENT);
+  check->uri = g_steal_pointer(&normal);
+  return TRUE;
+}
+
+/* unix:/PATH and file:/PATH; "//" before the path is the URL spelling of the same. */
+static const char *
+skip_empty_authority(const char *rest, gboolean *out_has_host)
+{
+  *out_has_host = FALSE;
+  if (g_str_has_prefix(rest, "//")) {
+    if (rest[2] != '/')
+      *out_has_host = TRUE;
+    return rest + 2;
+  }
+  return rest;
+}
+
+/* "//run/x" is "/run/x" to Linux; one slash keeps the canonical spelling from reading as
+ * a URL authority ("unix://run/x"). */
+static const char *
+skip_extra_slashes(const char *path)
+{
+  while (path[0] == '/' && path[1] == '/')
+    path++;
+  return path;
+}
+
+static gboolean
+parse_unix(SvCheck *check, const char *text, GError **error)
+{
+  gboolean has_host;
+  const char *rest = skip_empty_authority(text + strlen("unix:"), &has_host);
+  if (has_host)
+    return invalid(error, _("'%s' names a host; a unix check is unix:/PATH or unix:@NAME"), text);
+  if (*rest == '@') {
+    if (rest[1] == '\0')
+      return invalid(error, _("'%s' has no socket name (try unix:@app)"), text);
+    if (strlen(rest + 1) > SV_UNIX_PATH_MAX)
+      return invalid(error, _("'%s': a socket name has at most %zu bytes"), text,
+                     (gsize)SV_UNIX_PATH_MAX);
+    check->abstract = TRUE;
+    check->path = g_strdup(rest + 1);
+  } else {
+    if (*rest != '/')
+      return invalid(error, _("'%s' is not an absolute path (try unix:/run/app.sock or unix:@app)"),
+                     text);
+    if (strlen(rest) > SV_UNIX_PATH_MAX)
+      return invalid(error, _("'%s': a socket path has at most %zu bytes"), text,
+                     (gsize)SV_UNIX_PATH_MAX);
+    check->path = g_strdup(skip_extra_slashes(rest));
+  }
+  check->kind = SV_CHECK_UNIX;
+  check->text = g_strconcat("unix:", check->abstract ? "@" : "", check->path, NULL);
+  return TRUE;
+}
+
+static gboolean
+parse_file(SvCheck *check, const char *text, GError **error)
+{
+  gboolean has_host;
+  const char *rest = skip_empty_authority(text + strlen("file:"), &has_host);
+  if (has_host)
+    return invalid(error, _("'%s' names a host; a file check is file:/PATH"), text);
+  if (*rest != '/')
+    return invalid(error, _("'%s' is not an absolute path (try file:/run/app/ready)"), text);
+  check->kind = SV_CHECK_FILE;
+  check->path = g_strdup(skip_extra_slashes(rest));
+  check->text = g_strconcat("file:", check->path, NULL);
+  return TRUE;
+}
+
+static gboolean
+parse_exec(SvCheck *check, const char *text, GError **error)
+{
+  g_autofree char *command = g_strstrip(g_strdup(text + strlen("exec:")));
+  if (*command == '\0')
+    return invalid(error, _("'%s' has no command (try exec:curl -fsS http://127.0.0.1:8000/health)"),
+                   text);
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) argv = NULL;
+  if (!g_shell_parse_argv(command, NULL, &argv, &local_error))
+    return invalid(error, _("'%s' cannot be split into words as a shell would: %s"), text,
+                   local_error->message);
+  check->kind = SV_CHECK_EXEC;
+  check->text = g_strconcat("exec:", command, NULL);
+  check->argv = g_steal_pointer(&argv);
+  return TRUE;
+}
+
+SvCheck *
+sv_check_parse(const char *text, GError **error)
+{
+  g_return_val_if_fail(text != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  gsize len = strlen(text);
+  if (len > SV_CHECK_MAX_LEN) {
+    invalid(error, _("a check of %zu bytes is too long (at most %d)"), len, SV_CHECK_MAX_LEN);
+    return NULL;
+  }
+  if (!g_utf8_validate(text, (gssize)len, NULL)) {
+    g_autofree char *shown = g_utf8_make_valid(text, (gssize)len);
+    invalid(error, _("'%s' is not valid UTF-8"), shown);
+    return NULL;
+  }
+  g_autofree char *stripped = g_strstrip(g_strdup(text));
+  if (*stripped == '\0') {
+    invalid(error, _("a check is empty (try one of: %s)"), SV_CHECK_FORMS);
+    return NULL;
+  }
+  /* Control characters have no business in an address or a path, and would garble the
+   * journal; a tab may separate words of a command. */
+  gboolean is_exec = has_prefix_ci(stripped, "exec:");
+  for (const char *p = stripped; *p != '\0'; p++) {
+    if (((guchar)*p < 0x20 && !(is_exec && *p == '\t')) || *p == 0x7f) {
+      g_autofree char *shown = g_strescape(stripped, NULL);
+      invalid(error, _("'%s' contains a control character"), shown);
+      return NULL;
+    }
+  }
+
+  g_autoptr(SvCheck) check = g_new0(SvCheck, 1);
+  gboolean ok;
+  if (g_ascii_strcasecmp(stripped, "notify") == 0) {
+    check->kind = SV_CHECK_NOTIFY;
+    check->text = g_strdup("notify");
+    ok = TRUE;
+  } else if (has_prefix_ci(stripped, "notify")) {
+    ok = invalid(error, _("'%s': notify takes no argument (the app sends READY=1 itself)"),
+                 stripped);
+  } else if (has_prefix_ci(stripped, "tcp:")) {
+    ok = parse_tcp(check, stripped, error);
+  } else if (has_prefix_ci(stripped, "http:") || has_prefix_ci(stripped, "https:")) {
+    ok = parse_http(check, stripped, error);
+  } else if (has_prefix_ci(stripped, "unix:")) {
+    ok = parse_unix(check, stripped, error);
+  } else if (is_exec) {
+    ok = parse_exec(check, stripped, error);
+  } else if (has_prefix_ci(stripped, "file:")) {
+    ok = parse_file(check, stripped, error);
+  } else {
+    ok = invalid(error, _("'%s' is not a check (try one of: %s)"), stripped, SV_CHECK_FORMS);
+  }
+  return ok ? g_steal_pointer(&check) : NULL;
+}
+
+char *
+sv_check_to_string(const SvCheck *check)
+{
+  g_return_val_if_fail(check != NULL, NULL);
+  return g_strdup(check->text);
+}
+
+SvCheckKind
+sv_check_get_kind(const SvCheck *check)
+{
+  g_return_val_if_fail(check != NULL, SV_CHECK_NOTIFY);
+  return check->kind;
+}
+
+void
+sv_check_free(SvCheck *check)
+{
+  if (check == NULL)
+    return;
+  g_free(check->text);
+  g_free(check->host);
+  g_clear_pointer(&check->uri, g_uri_unref);
+  g_free(check->path);
+  g_strfreev(check->argv);
+  g_free(check);
+}
+
+/* ---- running ----------------------------------------------------------------------- */
+
+typedef struct SvAttempt SvAttempt;
+
+struct SvProbe {
+  SvProbeConfig config; /* config.checks is our reference */
+  gboolean has_notify;
+  SvProbeFunc func;
+  gpointer user_data;
+  GMainContext *context;
+
+  char **envp;
+  pid_t app_pid;
+
+  /* Built on first use only: an HTTP session costs ~5 MB of RSS and threads, a socket
+   * client a GIO worker thread (see FACTS.md). */
+  SoupSession *session;
+  GSocketClient *socket_client;
+
+  gboolean running;
+  SvProbeState state;
+  guint successes; /* consecutive */
+  guint failures;  /* consecutive, counted ones only */
+  gint64 started_at;
+  gboolean in_start_period; /* until the start period is over or an attempt passes */
+  GSource *timer;           /* the next attempt */
+  SvAttempt *attempt;       /* the one in flight */
+  char *last_detail;
+
+  gint64 ready_at;    /* monotonic time of the last READY=1; 0 = never */
+  gint64 watchdog_at; /* … of the last WATCHDOG=1 */
+};
+
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  char *detail;
+  pid_t pid; /* an exec: check still running */
+} SvCheckResult;
+
+/* One attempt: every check at once. Asynchronous operations hold a reference, so an
+ * attempt outlives its probe if it must; `probe` is cleared when the attempt is over
+ * (finished, timed out or stopped), and every late completion is then dropped. */
+struct SvAttempt {
+  grefcount ref;
+  SvProbe *probe;
+  GCancellable *cancellable;
+  GSource *timeout;
+  gint64 started_at;
+  guint pending;
+  guint n_results;
+  SvCheckResult *results;
+};
+
+/* One check of one attempt. */
+typedef struct {
+  SvAttempt *attempt; /* a reference */
+  guint index;
+  const SvCheck *check; /* valid while attempt->probe is set */
+  char *text;           /* the check's spelling, for details after the probe is gone */
+  GSocket *socket;
+  SoupMessage *message;
+  char *spawn_error;
+} SvRun;
+
+static void probe_attempt_begin(SvProbe *probe);
+
+static SvAttempt *
+attempt_ref(SvAttempt *attempt)
+{
+  g_ref_count_inc(&attempt->ref);
+  return attempt;
+}
+
+static void
+attempt_unref(SvAttempt *attempt)
+{
+  if (!g_ref_count_dec(&attempt->ref))
+    return;
+  g_assert(attempt->timeout == NULL);
+  for (guint i = 0; i < attempt->n_results; i++)
+    g_free(attempt->results[i].detail);
+  g_free(attempt->results);
+  g_object_unref(attempt->cancellable);
+  g_free(attempt);
+}
+
+static char *
+format_span(gint64 usec)
+{
+  return sv_timespan_format(usec);
+}
+
+static guint
+usec_to_msec(gint64 usec)
+{
+  if (usec <= 0)
+    return 0;
+  gint64 msec = usec / 1000 + (usec % 1000 != 0);
+  return msec > G_MAXUINT ? G_MAXUINT : (guint)msec;
+}
+
+static void
+probe_schedule(SvProbe *probe, gint64 delay_usec);
+
+/* Kills the exec: checks still running; their reaper watches stay, and report to a
+ * detached attempt. Only pids not yet reaped are here, so the group id is still theirs. */
+static void
+attempt_kill_children(SvAttempt *attempt)
+{
+  for (guint i = 0; i < attempt->n_results; i++) {
+    SvCheckResult *result = &attempt->results[i];
+    if (result->pid > 0) {
+      (void)sv_kill_group(result->pid, SIGKILL);
+      result->pid = 0;
+    }
+  }
+}
+
+/* The probe's verdict logic: the only place that changes state and calls back. */
+static void
+probe_record(SvProbe *probe, gint64 attempt_started_at, gboolean ok, char *detail)
+{
+  g_free(probe->last_detail);
+  probe->last_detail = detail;
+  g_debug("probe: attempt %s: %s", ok ? "passed" : "failed", detail);
+
+  if (ok) {
+    probe->in_start_period = FALSE;
+    probe->failures = 0;
+    if (probe->successes < G_MAXUINT)
+      probe->successes++;
+  } else {
+    probe->successes = 0;
+    gboolean forgiven = probe->in_start_period &&
+                        attempt_started_at - probe->started_at < probe->config.start_period_usec;
+    if (!forgiven && probe->failures < G_MAXUINT)
+      probe->failures++;
+  }
+
+  SvProbeState state = probe->state;
+  if (ok && probe->successes >= probe->config.success_threshold)
+    state = SV_PROBE_STATE_HEALTHY;
+  else if (!ok && probe->failures >= probe->config.failure_threshold)
+    state = SV_PROBE_STATE_UNHEALTHY;
+
+  /* The next attempt counts from the end of this one, so attempts never overlap and
+   * a slow check does not get hammered. */
+  probe_schedule(probe, probe->config.interval_usec);
+
+  if (state == probe->state)
+    return;
+  probe->state = state;
+  /* Last, and on copies: the callback may free the probe. */
+  g_autofree char *detail_copy = g_strdup(detail);
+  probe->func(probe, state == SV_PROBE_STATE_HEALTHY, detail_copy, probe->user_data);
+}
+
+static void
+attempt_finish(SvAttempt *attempt)
+{
+  SvProbe *probe = attempt->probe;
+  g_assert(probe != NULL && probe->attempt == attempt);
+
+  attempt->probe = NULL;
+  probe->attempt = NULL;
+  if (attempt->timeout != NULL) {
+    g_source_destroy(attempt->timeout);
+    g_clear_pointer(&attempt->timeout, g_source_unref);
+  }
+
+  /* On failure, only what failed: that is what a person needs to read. */
+  gboolean ok = TRUE;
+  for (guint i = 0; i < attempt->n_results; i++)
+    ok = ok && attempt->results[i].ok;
+  GString *detail = g_string_new(NULL);
+  for (guint i = 0; i < attempt->n_results; i++) {
+    if (!ok && attempt->results[i].ok)
+      continue;
+    if (detail->len > 0)
+      g_string_append(detail, "; ");
+    g_string_append(detail, attempt->results[i].detail);
+  }
+  gint64 started_at = attempt->started_at;
+  attempt_unref(attempt); /* the probe's reference */
+  probe_record(probe, started_at, ok, g_string_free(detail, FALSE));
+}
+
+static SvRun *
+run_new(SvAttempt *attempt, guint index)
+{
+  SvRun *run = g_new0(SvRun, 1);
+  run->attempt = attempt_ref(attempt);
+  run->index = index;
+  run->check = g_ptr_array_index(attempt->probe->config.checks, index);
+  run->text = g_strdup(run->check->text);
+  return run;
+}
+
+static void
+run_free(SvRun *run)
+{
+  if (run->socket != NULL)
+    (void)g_socket_close(run->socket, NULL);
+  g_clear_object(&run->socket);
+  g_clear_object(&run->message);
+  g_free(run->spawn_error);
+  g_free(run->text);
+  attempt_unref(run->attempt);
+  g_free(run);
+}
+
+/* Records the result of RUN (taking DETAIL); ignored once the attempt is over. May
+ * finish the attempt and so call back: the caller must not touch the probe after. */
+static void
+run_report(SvRun *run, gboolean ok, char *detail)
+{
+  SvAttempt *attempt = run->attempt;
+  SvCheckResult *result = &attempt->results[run->index];
+  if (attempt->probe == NULL || result->done) {
+    g_free(detail);
+    return;
+  }
+  result->done = TRUE;
+  result->ok = ok;
+  result->detail = detail;
+  result->pid = 0;
+  if (--attempt->pending == 0)
+    attempt_finish(attempt);
+}
+
+static void
+run_report_error(SvRun *run, const GError *error)
+{
+  run_report(run, FALSE, g_strdup_printf("%s: %s", run->text, error->message));
+}
+
+static gboolean
+on_attempt_timeout(gpointer user_data)
+{
+  SvAttempt *attempt = attempt_ref(user_data);
+  g_autofree char *span = format_span(attempt->probe->config.timeout_usec);
+
+  for (guint i = 0; i < attempt->n_results; i++) {
+    SvCheckResult *result = &attempt->results[i];
+    if (result->done)
+      continue;
+    const SvCheck *check = g_ptr_array_index(attempt->probe->config.checks, i);
+    result->done = TRUE;
+    result->ok = FALSE;
+    result->detail = g_strdup_printf("%s: timed out after %s%s", check->text, span,
+                                     result->pid > 0 ? " (killed)" : "");
+  }
+  attempt->pending = 0;
+  attempt_kill_children(attempt);
+  /* Completions this triggers find their results done and are dropped. */
+  g_cancellable_cancel(attempt->cancellable);
+  attempt_finish(attempt);
+  attempt_unref(attempt);
+  return G_SOURCE_REMOVE;
+}
+
+/* notify */
+
+static void
+run_notify(SvRun *run, SvProbe *probe)
+{
+  if (probe->config.mode == SV_PROBE_READINESS) {
+    if (probe->ready_at != 0)
+      run_report(run, TRUE, g_strdup("notify: READY=1 received"));
+    else
+      run_report(run, FALSE, g_strdup("notify: no READY=1 yet"));
+    return;
+  }
+
+  gint64 last = MAX(probe->ready_at, probe->watchdog_at);
+  if (last == 0) {
+    run_report(run, FALSE, g_strdup("notify: no WATCHDOG=1 yet"));
+    return;
+  }
+  const char *what = probe->watchdog_at >= probe->ready_at ? "WATCHDOG=1" : "READY=1";
+  /* A fresh signal covers the whole gap until the next attempt, plus slack for an app
+   * pinging on a similar period. */
+  gint64 window = probe->config.interval_usec + probe->config.timeout_usec;
+  gint64 age = g_get_monotonic_time() - last;
+  g_autofree char *age_text = format_span(age / 1000 * 1000);
+  if (age <= window) {
+    run_report(run, TRUE, g_strdup_printf("notify: last %s %s ago", what,
+                                          age < 1000 ? "0ms" : age_text));
+  } else {
+    g_autofree char *window_text = format_span(window);
+    run_report(run, FALSE, g_strdup_printf("notify: last %s %s ago, more than %s", what,
+                                           age_text, window_text));
+  }
+}
+
+/* tcp to an address, unix: a non-blocking connect() watched by the loop, no threads */
+
+static gboolean
+on_socket_connected(GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  SvRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+  if (g_cancellable_set_error_if_cancelled(run->attempt->cancellable, &error) ||
+      !g_socket_check_connect_result(socket, &error))
+    run_report_error(run, error);
+  else
+    run_report(run, TRUE, g_strdup_printf("%s: connected", run->text));
+  return G_SOURCE_REMOVE; /* run_free() as the source's destroy notify */
+}
+
+static void
+run_connect(SvRun *run, SvProbe *probe, GSocketAddress *address)
+{
+  g_autoptr(GError) error = NULL;
+  run->socket = g_socket_new(g_socket_address_get_family(address), G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_DEFAULT, &error);
+  if (run->socket == NULL) {
+    run_report_error(run, error);
+    run_free(run);
+    return;
+  }
+  g_socket_set_blocking(run->socket, FALSE);
+  if (g_socket_connect(run->socket, address, NULL, &error)) {
+    run_report(run, TRUE, g_strdup_printf("%s: connected", run->text));
+    run_free(run);
+    return;
+  }
+  if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PENDING)) {
+    run_report_error(run, error);
+    run_free(run);
+    return;
+  }
+  g_autoptr(GSource) source = g_socket_create_source(run->socket, G_IO_OUT,
+                                                     run->attempt->cancellable);
+  g_source_set_callback(source, G_SOURCE_FUNC(on_socket_connected), run,
+                        (GDestroyNotify)run_free);
+  g_source_attach(source, probe->context);
+}
+
+/* tcp to a host name: GSocketClient resolves and tries every address */
+
+static void
+on_client_connected(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection =
+    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), result, &error);
+  if (connection == NULL) {
+    run_report_error(run, error);
+  } else {
+    (void)g_io_stream_close(G_IO_STREAM(connection), NULL, NULL);
+    run_report(run, TRUE, g_strdup_printf("%s: connected", run->text));
+  }
+  run_free(run);
+}
+
+static void
+run_tcp(SvRun *run, SvProbe *probe)
+{
+  const SvCheck *check = run->check;
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string(check->host,
+                                                                            check->port);
+  if (address != NULL) {
+    run_connect(run, probe, address);
+    return;
+  }
+  if (probe->socket_client == NULL) {
+    probe->socket_client = g_socket_client_new();
+    /* A probe looks at the app next door: never through a proxy from the environment. */
+    g_socket_client_set_enable_proxy(probe->socket_client, FALSE);
+  }
+  g_autoptr(GSocketConnectable) connectable = g_network_address_new(check->host, check->port);
+  g_socket_client_connect_async(probe->socket_client, connectable, run->attempt->cancellable,
+                                on_client_connected, run);
+}
+
+static void
+run_unix(SvRun *run, SvProbe *probe)
+{
+  const SvCheck *check = run->check;
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new_with_type(
+    check->path, -1, check->abstract ? G_UNIX_SOCKET_ADDRESS_ABSTRACT : G_UNIX_SOCKET_ADDRESS_PATH);
+  run_connect(run, probe, address);
+}
+
+/* http, https */
+
+static gboolean
+on_accept_certificate(SoupMessage *message, GTlsCertificate *certificate,
+                      GTlsCertificateFlags errors, gpointer user_data)
+{
+  /* As Kubernetes does for HTTPS probes: the question is whether the app answers, not
+   * who it is. Nothing secret is sent, and the app's certificate is usually its own. */
+  return TRUE;
+}
+
+static void
+on_http_closed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  (void)g_input_stream_close_finish(G_INPUT_STREAM(source), result, NULL);
+}
+
+static void
+on_http_sent(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) body = soup_session_send_finish(SOUP_SESSION(source), result, &error);
+  if (body == NULL) {
+    run_report_error(run, error);
+    run_free(run);
+    return;
+  }
+
+  /* The status line is the answer; the body is not read. Closing with a cancelled
+   * cancellable drops the connection instead of draining a body that may be large or
+   * endless (a metrics page, a stream). */
+  g_autoptr(GCancellable) drop = g_cancellable_new();
+  g_cancellable_cancel(drop);
+  g_input_stream_close_async(body, G_PRIORITY_DEFAULT, drop, on_http_closed, NULL);
+
+  guint status = soup_message_get_status(run->message);
+  const char *reason = soup_message_get_reason_phrase(run->message);
+  gboolean ok = status >= 200 && status < 400;
+  run_report(run, ok, g_strdup_printf("%s: %u%s%s", run->text, status,
+                                      reason != NULL && *reason != '\0' ? " " : "",
+                                      reason != NULL ? reason : ""));
+  run_free(run);
+}
+
+static SoupSession *
+probe_get_session(SvProbe *probe)
+{
+  if (probe->session == NULL) {
+    probe->session = soup_session_new_with_options("user-agent", "sdvisor/" PACKAGE_VERSION,
+                                                   NULL);
+    /* The app next door, never through a proxy from the environment. */
+    soup_session_set_proxy_resolver(probe->session, NULL);
+  }
+  return probe->session;
+}
+
+static void
+run_http(SvRun *run, SvProbe *probe)
+{
+  run->message = soup_message_new_from_uri("GET", run->check->uri);
+  /* A redirect is an answer (3xx passes), and a fresh connection each time tests what
+   * a new client would meet, not a kept-alive socket to one worker. */
+  soup_message_add_flags(run->message, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_NEW_CONNECTION);
+  soup_message_headers_replace(soup_message_get_request_headers(run->message), "Connection",
+                               "close");
+  g_signal_connect(run->message, "accept-certificate", G_CALLBACK(on_accept_certificate), NULL);
+  soup_session_send_async(probe_get_session(probe), run->message, G_PRIORITY_DEFAULT,
+                          run->attempt->cancellable, on_http_sent, run);
+}
+
+/* file: one stat() in a worker thread, since a hung network mount must not hang the
+ * loop; the task returns as soon as it is cancelled, whatever the thread is doing. */
+
+static void
+stat_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  struct stat st;
+  if (stat(task_data, &st) == 0) {
+    g_task_return_boolean(task, TRUE);
+  } else {
+    int errsv = errno;
+    g_task_return_new_error(task, G_IO_ERROR, g_io_error_from_errno(errsv), "%s",
+                            g_strerror(errsv));
+  }
+}
+
+static void
+on_file_checked(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+  if (g_task_propagate_boolean(G_TASK(result), &error))
+    run_report(run, TRUE, g_strdup_printf("%s: exists", run->text));
+  else
+    run_report_error(run, error);
+  run_free(run);
+}
+
+static void
+run_file(SvRun *run, SvProbe *probe)
+{
+  g_autoptr(GTask) task = g_task_new(NULL, run->attempt->cancellable, on_file_checked, run);
+  g_task_set_source_tag(task, run_file);
+  g_task_set_task_data(task, g_strdup(run->check->path), g_free);
+  g_task_set_return_on_cancel(task, TRUE);
+  g_task_run_in_thread(task, stat_thread);
+}
+
+/* exec: spawned by spawn.c, reaped by reaper.c — never by GLib, which would reap
+ * behind the reaper's back */
+
+static void
+on_exec_exited(pid_t pid, int wait_status, gpointer user_data)
+{
+  SvRun *run = user_data;
+  if (run->spawn_error != NULL) {
+    run_report(run, FALSE, g_strdup_printf("%s: %s", run->text, run->spawn_error));
+  } else if (WIFEXITED(wait_status)) {
+    int code = WEXITSTATUS(wait_status);
+    run_report(run, code == 0, g_strdup_printf("%s: exited with status %d", run->text, code));
+  } else if (WIFSIGNALED(wait_status)) {
+    const char *name = sigabbrev_np(WTERMSIG(wait_status));
+    run_report(run, FALSE, g_strdup_printf("%s: killed by %s%s", run->text,
+                                           name != NULL ? "SIG" : "signal ",
+                                           name != NULL ? name : "?"));
+  } else {
+    run_report(run, FALSE, g_strdup_printf("%s: ended with wait status %d", run->text,
+                                           wait_status));
+  }
+  run_free(run);
+}
+
+static void
+run_exec(SvRun *run, SvProbe *probe)
+{
+  g_auto(GStrv) envp = probe->envp != NULL ? g_strdupv(probe->envp) : sv_spawn_base_environ();
+  if (probe->app_pid > 0) {
+    g_autofree char *pid_text = g_strdup_printf("%d", (int)probe->app_pid);
+    envp = g_environ_setenv(envp, "SDVISOR_APP_PID", pid_text, TRUE);
+  } else {
+    envp = g_environ_unsetenv(envp, "SDVISOR_APP_PID");
+  }
+
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = run->check->argv;
+  options.envp = envp;
+  pid_t pid = 0;
+  int exec_errno = 0;
+  g_autoptr(GError) error = NULL;
+  if (!sv_spawn(&options, &pid, &exec_errno, &error)) {
+    if (!g_error_matches(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_EXEC) || pid <= 0) {
+      run_report_error(run, error);
+      run_free(run);
+      return;
+    }
+    /* The child exists and exits 126/127 on its own; report when it is reaped. */
+    run->spawn_error = g_strdup(error->message);
+  }
+  run->attempt->results[run->index].pid = pid;
+  sv_reaper_watch(pid, on_exec_exited, run);
+}
+
+static void
+probe_attempt_begin(SvProbe *probe)
+{
+  g_assert(probe->attempt == NULL);
+  GPtrArray *checks = probe->config.checks;
+
+  SvAttempt *attempt = g_new0(SvAttempt, 1);
+  g_ref_count_init(&attempt->ref); /* the probe's */
+  attempt->probe = probe;
+  attempt->cancellable = g_cancellable_new();
+  attempt->started_at = g_get_monotonic_time();
+  attempt->n_results = checks->len;
+  attempt->results = g_new0(SvCheckResult, checks->len);
+  /* One extra so that checks answering at once cannot finish the attempt (and call
+   * back) while the others are still being started. */
+  attempt->pending = checks->len + 1;
+  probe->attempt = attempt;
+
+  attempt->timeout = g_timeout_source_new(usec_to_msec(probe->config.timeout_usec));
+  g_source_set_callback(attempt->timeout, on_attempt_timeout, attempt, NULL);
+  g_source_attach(attempt->timeout, probe->context);
+
+  /* Asynchronous operations complete in the thread-default context of their start. */
+  g_autoptr(GMainContext) context = g_main_context_ref(probe->context);
+  g_main_context_push_thread_default(context);
+  attempt_ref(attempt);
+  for (guint i = 0; i < checks->len; i++) {
+    SvRun *run = run_new(attempt, i);
+    switch (run->check->kind) {
+    case SV_CHECK_NOTIFY:
+      run_notify(run, probe);
+      run_free(run);
+      break;
+    case SV_CHECK_TCP:
+      run_tcp(run, probe);
+      break;
+    case SV_CHECK_HTTP:
+      run_http(run, probe);
+      break;
+    case SV_CHECK_UNIX:
+      run_unix(run, probe);
+      break;
+    case SV_CHECK_EXEC:
+      run_exec(run, probe);
+      break;
+    case SV_CHECK_FILE:
+      run_file(run, probe);
+      break;
+    default:
+      g_assert_not_reached();
+    }
+  }
+  g_main_context_pop_thread_default(context);
+  /* Last: this may call back, which may free the probe. */
+  if (--attempt->pending == 0 && attempt->probe != NULL)
+    attempt_finish(attempt);
+  attempt_unref(attempt);
+}
+
+static gboolean
+on_timer(gpointer user_data)
+{
+  SvProbe *probe = user_data;
+  g_clear_pointer(&probe->timer, g_source_unref);
+  probe_attempt_begin(probe);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+probe_schedule(SvProbe *probe, gint64 delay_usec)
+{
+  if (probe->timer != NULL) {
+    g_source_destroy(probe->timer);
+    g_clear_pointer(&probe->timer, g_source_unref);
+  }
+  probe->timer = g_timeout_source_new(usec_to_msec(delay_usec));
+  g_source_set_callback(probe->timer, on_timer, probe, NULL);
+  g_source_attach(probe->timer, probe->context);
+}
+
+SvProbe *
+sv_probe_new(const SvProbeConfig *config, SvProbeFunc func, gpointer user_data, GError **error)
+{
+  g_return_val_if_fail(config != NULL && func != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (config->checks == NULL || config->checks->len == 0) {
+    invalid(error, _("no check is given (try check=notify or check=http://127.0.0.1:8000/health)"));
+    return NULL;
+  }
+  if (config->interval_usec <= 0) {
+    invalid(error, _("interval must be longer than 0 (try interval=1s)"));
+    return NULL;
+  }
+  if (config->timeout_usec <= 0) {
+    invalid(error, _("timeout must be longer than 0 (try timeout=5s)"));
+    return NULL;
+  }
+  if (config->failure_threshold < 1 || config->success_threshold < 1) {
+    invalid(error, _("failure-threshold and success-threshold must be at least 1"));
+    return NULL;
+  }
+  if (config->start_period_usec < 0) {
+    invalid(error, _("start-period must not be negative"));
+    return NULL;
+  }
+
+  SvProbe *probe = g_new0(SvProbe, 1);
+  probe->config = *config;
+  probe->config.checks = g_ptr_array_ref(config->checks);
+  for (guint i = 0; i < config->checks->len; i++)
+    if (sv_check_get_kind(g_ptr_array_index(config->checks, i)) == SV_CHECK_NOTIFY)
+      probe->has_notify = TRUE;
+  probe->func = func;
+  probe->user_data = user_data;
+  probe->context = g_main_context_ref_thread_default();
+  probe->state = SV_PROBE_STATE_UNKNOWN;
+  return probe;
+}
+
+void
+sv_probe_set_pid(SvProbe *probe, pid_t app_pid)
+{
+  g_return_if_fail(probe != NULL);
+  probe->app_pid = app_pid;
+}
+
+void
+sv_probe_set_environment(SvProbe *probe, char *const *envp)
+{
+  g_return_if_fail(probe != NULL);
+  g_strfreev(probe->envp);
+  probe->envp = g_strdupv((char **)envp);
+}
+
+void
+sv_probe_start(SvProbe *probe)
+{
+  g_return_if_fail(probe != NULL);
+  sv_probe_stop(probe);
+  probe->running = TRUE;
+  probe->state = SV_PROBE_STATE_UNKNOWN;
+  probe->successes = 0;
+  probe->failures = 0;
+  probe->started_at = g_get_monotonic_time();
+  probe->in_start_period = probe->config.start_period_usec > 0;
+  /* From the loop, not from here: callbacks never run inside an sv_probe_*() call. */
+  probe_schedule(probe, 0);
+}
+
+void
+sv_probe_stop(SvProbe *probe)
+{
+  g_return_if_fail(probe != NULL);
+  probe->running = FALSE;
+  if (probe->timer != NULL) {
+    g_source_destroy(probe->timer);
+    g_clear_pointer(&probe->timer, g_source_unref);
+  }
+  SvAttempt *attempt = g_steal_pointer(&probe->attempt);
+  if (attempt == NULL)
+    return;
+  /* Detach first: completions that cancelling triggers right away are dropped. */
+  attempt->probe = NULL;
+  if (attempt->timeout != NULL) {
+    g_source_destroy(attempt->timeout);
+    g_clear_pointer(&attempt->timeout, g_source_unref);
+  }
+  attempt_kill_children(attempt);
+  g_cancellable_cancel(attempt->cancellable);
+  attempt_unref(attempt);
+}
+
+void
+sv_probe_notify_ready(SvProbe *probe)
+{
+  g_return_if_fail(probe != NULL);
+  probe->ready_at = g_get_monotonic_time();
+  if (probe->running && probe->has_notify && probe->attempt == NULL &&
+      probe->state != SV_PROBE_STATE_HEALTHY)
+    probe_schedule(probe, 0);
+}
+
+void
+sv_probe_notify_watchdog(SvProbe *probe)
+{
+  g_return_if_fail(probe != NULL);
+  probe->watchdog_at = g_get_monotonic_time();
+}
+
+SvProbeState
+sv_probe_get_state(SvProbe *probe)
+{
+  g_return_val_if_fail(probe != NULL, SV_PROBE_STATE_UNKNOWN);
+  return probe->state;
+}
+
+gboolean
+sv_probe_is_healthy(SvProbe *probe)
+{
+  g_return_val_if_fail(probe != NULL, FALSE);
+  return probe->state == SV_PROBE_STATE_HEALTHY;
+}
+
+const char *
+sv_probe_last_detail(SvProbe *probe)
+{
+  g_return_val_if_fail(probe != NULL, NULL);
+  return probe->last_detail;
+}
+
+void
+sv_probe_free(SvProbe *probe)
+{
+  if (probe == NULL)
+    return;
+  sv_probe_stop(probe);
+  g_clear_object(&probe->session);
+  g_clear_object(&probe->socket_client);
+  g_strfreev(probe->envp);
+  g_ptr_array_unref(probe->config.checks);
+  g_free(probe->last_detail);
+  g_main_context_unref(probe->context);
+  g_free(probe);
+}

@@ -1,0 +1,53 @@
+"""FastAPI app served by uvicorn (sdvisor system tests).
+
+    cd tests/apps && python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port 8001
+
+uvicorn has no handler for SIGHUP (its default action would kill the process),
+so the app installs one that logs: the tests use it to see a reload arrive.
+"""
+import asyncio
+import os
+import signal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import PlainTextResponse
+
+import apptools
+
+log = apptools.setup_logging("app_fastapi")
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def startup():
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: log.info("received SIGHUP, reloading"))
+    log.info("started, pid %d", os.getpid())
+
+
+@app.on_event("shutdown")
+async def shutdown():
+    log.info("shut down")
+
+
+@app.get("/health", response_class=PlainTextResponse)
+async def health():
+    return "ok\n"
+
+
+@app.get("/slow", response_class=PlainTextResponse)
+async def slow(seconds: str = "1"):
+    try:
+        duration = apptools.parse_seconds(seconds)
+    except ValueError as e:
+        raise HTTPException(status_code=400, detail=str(e))
+    log.info("slow request started, %gs", duration)
+    await asyncio.sleep(duration)
+    log.info("slow request finished, %gs", duration)
+    return apptools.slow_body(duration)
+
+
+@app.get("/echo", response_class=PlainTextResponse)
+async def echo(line: str):
+    apptools.echo(log, line)
+    return "ok\n"

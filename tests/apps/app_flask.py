@@ -1,0 +1,38 @@
+"""Flask app served by gunicorn with 2 sync workers (sdvisor system tests).
+
+    cd tests/apps && python3 -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8002 app_flask:app
+
+gunicorn.conf.py sets the workers and logs gunicorn's signal handling.
+"""
+import os
+import time
+
+from flask import Flask, request
+
+import apptools
+
+log = apptools.setup_logging("app_flask")
+app = Flask(__name__)
+
+
+@app.get("/health")
+def health():
+    return "ok\n", 200, {"Content-Type": "text/plain"}
+
+
+@app.get("/slow")
+def slow():
+    try:
+        duration = apptools.parse_seconds(request.args.get("seconds", "1"))
+    except ValueError as e:
+        return f"{e}\n", 400
+    log.info("slow request started, %gs (worker pid %d)", duration, os.getpid())
+    time.sleep(duration)
+    log.info("slow request finished, %gs (worker pid %d)", duration, os.getpid())
+    return apptools.slow_body(duration), 200, {"Content-Type": "text/plain"}
+
+
+@app.get("/echo")
+def echo():
+    apptools.echo(log, request.args.get("line", ""))
+    return "ok\n", 200, {"Content-Type": "text/plain"}

@@ -1,0 +1,138 @@
+# lib.sh — helpers for system-test scenarios. Source it first:
+#
+#     . "$(dirname "$0")/../lib.sh"
+#
+# A scenario runs inside the test container as root, under real systemd, and
+# reports with TAP lines: `ok - what` / `not ok - what`, `# note` for anything
+# else. The driver numbers the lines and prefixes the scenario's name. Exit 77
+# (skip_all REASON) when the scenario cannot run here; the exit status is
+# otherwise 1 if any check failed (finish does that).
+#
+# Environment (set by the driver): SCENARIO (e.g. 02-stop-in-flight),
+# SCENARIO_RESULTS (a directory of its own under /results), APPS (the test apps),
+# SYSTEM_TESTS (tests/system), PREFIX (where the install tree is), SDVISOR (the
+# installed binary).
+
+set -u
+
+PY=/usr/bin/python3
+
+# sdvisor's MESSAGE_IDs (src/message-ids.h; they never change), for
+# `journal_order ... "@MESSAGE_ID=$MSG_STOP_REQUESTED"`.
+MSG_APP_STARTED=b10f3ce08b4f4e4d9249d2559fa95ff2
+MSG_APP_EXITED=a3895a9585dc48e7b4e86e541883b372
+MSG_STOP_REQUESTED=49e79feffe7140dd9e1112202aeb4937
+MSG_STOP_DEADLINE=99c59698e8b24b3cae16111c795c9b89
+MSG_STOPPED=a13ce7b51caf409db79dab25fa335a02
+MSG_RELOAD=0fb8758401e94598bc3ff5cf5ebd889e
+JOURNAL="$PY $SYSTEM_TESTS/journal.py"
+_failed=0
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; _failed=1; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds. COMMAND's own output
+# is shown as diagnostics.
+check() {
+    local desc=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        ok "$desc"
+    else
+        not_ok "$desc"
+        diag "\$ $* (exit status $rc)"
+        [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^#* \{0,1\}/# /'
+    fi
+    return $rc
+}
+
+# is DESCRIPTION GOT EXPECTED
+is() {
+    if [ "$2" = "$3" ]; then
+        ok "$1"
+    else
+        not_ok "$1"
+        diag "got:      '$2'" "expected: '$3'"
+        return 1
+    fi
+}
+
+skip_all() { echo "# SKIP $*"; exit 77; }
+finish() { exit $_failed; }
+
+# sv_conf NAME < CONFIG: /etc/sdvisor/NAME.conf, as an administrator writes it.
+sv_conf() {
+    install -d -m 0755 /etc/sdvisor
+    (umask 022 && cat > "/etc/sdvisor/$1.conf")
+}
+
+# track UNIT: the driver dumps UNIT's journal if the scenario fails.
+track() { echo "$1" >> "$SCENARIO_RESULTS/units"; }
+
+prop() { systemctl show -P "$2" "$1"; }
+
+# wait_prop UNIT PROPERTY VALUE SECONDS: until `systemctl show` says so.
+wait_prop() {
+    local deadline=$((SECONDS + $4))
+    until [ "$(prop "$1" "$2")" = "$3" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+# wait_http URL SECONDS: until URL answers 2xx. sdvisor sends READY=1 before the
+# app listens (readiness checks are a later feature), so tests wait for the port.
+wait_http() {
+    local deadline=$((SECONDS + $2))
+    until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+# journal_mark: a cursor; journal_* calls with it look only at later entries.
+journal_mark() { $JOURNAL cursor; }
+
+# journal_wait UNIT CURSOR SECONDS STEP [FIELD=VALUE...]: STEP is a regex on
+# MESSAGE or @FIELD=VALUE (journal.py order explains).
+journal_wait() {
+    local unit=$1 after=$2 timeout=$3 regex=$4 f
+    shift 4
+    local filters=()
+    for f in "$@"; do filters+=(-f "$f"); done
+    $JOURNAL wait -u "$unit" -a "$after" -t "$timeout" "${filters[@]}" -- "$regex"
+}
+
+# journal_order UNIT CURSOR SECONDS STEP...: entries matching each STEP, in order.
+journal_order() {
+    local unit=$1 after=$2 timeout=$3
+    shift 3
+    $JOURNAL order -u "$unit" -a "$after" -t "$timeout" -- "$@"
+}
+
+# journal_count UNIT CURSOR STEP [FIELD=VALUE...]
+journal_count() {
+    local unit=$1 after=$2 regex=$3 f
+    shift 3
+    local filters=()
+    for f in "$@"; do filters+=(-f "$f"); done
+    $JOURNAL count -u "$unit" -a "$after" "${filters[@]}" -- "$regex"
+}
+
+# start_unit UNIT: systemctl start, bounded; on failure shows the unit's status.
+start_unit() {
+    track "$1"
+    if timeout 30 systemctl start "$1"; then
+        return 0
+    fi
+    diag "systemctl start $1 failed:" "$(systemctl status --no-pager -n 30 "$1" 2>&1)"
+    return 1
+}
+
+# stop_quietly UNIT...: clean-up at the end of a scenario.
+stop_quietly() { timeout 30 systemctl stop "$@" >/dev/null 2>&1 || true; }
+
+now_ms() { date +%s%3N; }
