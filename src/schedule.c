@@ -577,6 +577,10 @@ parse_field(const char *field_text, const SvField *field, const char *text, guin
     if (*p != '\0' && *p != ',')
       return invalid_element(element, field, text, error);
 
+    /* FRI-SUN: Sunday ends a week as 7 as well as starting one as 0. */
+    if (field->names == SV_NAMES_DAY && !single && end == 0 && start > 0)
+      end = 7;
+
     int span = end - start;
     if (span < 0) {
       if (!field->wrap) {

@@ -1,4 +1,18 @@
-/* supervisor.c — the lifecycle state machine. */
+/* supervisor.c — the lifecycle state machine.
+ *
+ * Every step that waits (hooks, readiness, the stop deadline, the app's exit) is a
+ * callback on the main loop; the flow reads top to bottom:
+ *
+ *   start:   pre-start hooks → spawn → readiness probe → READY=1 → post-start hooks,
+ *            health probe, watchdog pings
+ *   stop:    STOPPING=1 → pre-stop hooks → stop-delay → stop signal → (deadline: SIGKILL)
+ *            → app gone → post-stop hooks → exit
+ *   failure: app exits on its own, or misses its readiness deadline → on-failure hooks
+ *            → post-stop hooks → exit with its status
+ *   reload:  RELOADING=1 → re-read config → reload hooks → reload-signal → readiness
+ *            checks again → READY=1
+ *   unhealthy: on-unhealthy hooks → WATCHDOG=trigger (under a systemd watchdog), or
+ *            restart / stop / nothing as [health] on-unhealthy says */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -8,12 +22,16 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "exit-codes.h"
+#include "hooks.h"
 #include "log.h"
 #include "message-ids.h"
+#include "notify-proxy.h"
 #include "notify.h"
+#include "probe.h"
 #include "reaper.h"
 #include "spawn.h"
 #include "timespan.h"
@@ -21,9 +39,17 @@
 /* Added to every EXTEND_TIMEOUT_USEC so systemd's timer fires after sdvisor's own
  * deadline and the cleanup after it, never before. */
 #define SV_TIMEOUT_MARGIN_USEC (5 * SV_USEC_PER_SEC)
+/* EXTEND_TIMEOUT_USEC for a stage without a bound (a hook with timeout=infinity). */
+#define SV_TIMEOUT_UNBOUNDED_USEC (24 * 3600 * SV_USEC_PER_SEC)
+
+typedef enum {
+  SV_AFTER_APP_EXIT,     /* the app is gone: failure or stop path */
+  SV_AFTER_APP_RESTART,  /* on-unhealthy=restart: spawn again */
+} SvAppGoneAction;
 
 struct SvSupervisor {
   SvConfig *config;
+  char **environ;         /* sdvisor's environment at start, for config re-reads */
   GMainLoop *loop;
   SvState state;
 
@@ -31,12 +57,48 @@ struct SvSupervisor {
   int signal_fd;
   guint signal_source;
 
+  /* The app. */
   pid_t app_pid;          /* 0 when there is no app */
+  int app_status;         /* wait status of the last app that exited */
+  gboolean app_exited;
+  gboolean restarting;
+  guint restarts;
+
+  /* Socket activation: fds systemd passed to sdvisor, handed to every app start. */
+  int *listen_fds;
+  guint n_listen_fds;
+  char *listen_fdnames;
+
+  SvNotifyProxy *proxy;
+
+  /* Readiness and liveness. */
+  SvProbe *ready_probe;
+  guint ready_timer;
+  gboolean ready_sent;    /* READY=1 went upstream (once per sdvisor, plus reloads) */
+  SvProbe *health_probe;
+  gboolean healthy;       /* the health probe's last verdict (TRUE without one) */
+  guint watchdog_timer;
+
+  /* Hooks: at most one event's sequence runs at a time; what happens meanwhile waits
+   * for it to end (see resume_after_hooks()). */
+  SvHookRun *hook_run;
+  gboolean failure_pending;   /* the app exited on its own while hooks ran */
+  gboolean unhealthy_pending; /* the health probe said unhealthy while hooks ran */
+  gboolean app_reloading;     /* the app sent RELOADING=1 itself; its READY=1 ends it */
+
+  /* Stopping. */
   gboolean stop_requested;
+  int stop_trigger;       /* the signal that asked for the stop */
   gboolean killed_at_deadline;
+  guint stop_delay_timer;
   guint stop_timer;
+
   int exit_code;
 };
+
+static void start_app(SvSupervisor *sv);
+static void begin_stop(SvSupervisor *sv);
+static void app_gone(SvSupervisor *sv);
 
 static const char *
 state_name(SvState state)
@@ -70,15 +132,166 @@ pid_field(pid_t pid)
   return g_strdup_printf("SDVISOR_APP_PID=%d", (int)pid);
 }
 
-/* ---- the end ------------------------------------------------------------------------ */
+static gint64
+budget_add(gint64 a, gint64 b)
+{
+  if (a == G_MAXINT64 || b == G_MAXINT64 || a > G_MAXINT64 - b)
+    return G_MAXINT64;
+  return a + b;
+}
+
+/* Asks systemd to wait BUDGET more from now (plus the margin). */
+static void
+extend_timeout(gint64 budget)
+{
+  gint64 usec = budget_add(budget, SV_TIMEOUT_MARGIN_USEC);
+  sv_notify_extend_timeout(MIN(usec, SV_TIMEOUT_UNBOUNDED_USEC));
+}
+
+static void
+status_running(SvSupervisor *sv)
+{
+  if (sv->restarts > 0)
+    sv_notify_status("running (pid %d, restarted %u times)", (int)sv->app_pid, sv->restarts);
+  else
+    sv_notify_status("running (pid %d)", (int)sv->app_pid);
+}
+
+/* ---- hooks --------------------------------------------------------------------------- */
+
+typedef void (*SvStepFunc)(SvSupervisor *sv, gboolean ok, const char *detail);
+
+typedef struct {
+  SvSupervisor *sv;
+  SvStepFunc next;
+  SvHookEvent event;
+} SvHookStep;
+
+static void
+on_hook_started(const SvHookConfig *hook, pid_t pid, gpointer user_data)
+{
+  SvHookStep *step = user_data;
+  sv_notify_status("%s: running hook %s (pid %d)", sv_hook_event_name(step->event), hook->name,
+                   (int)pid);
+  /* Start and stop hooks keep systemd waiting; the others run while it is not. */
+  if (step->event & (SV_HOOK_PRE_START | SV_HOOK_POST_START | SV_HOOK_PRE_STOP | SV_HOOK_POST_STOP))
+    extend_timeout(sv_hook_max_duration(hook));
+}
+
+static void
+on_hooks_done(gboolean ok, const SvHookConfig *failed, const char *detail, gpointer user_data)
+{
+  SvHookStep *step = user_data;
+  SvSupervisor *sv = step->sv;
+  SvStepFunc next = step->next;
+  g_free(step);
+  sv->hook_run = NULL;
+  next(sv, ok, detail);
+}
+
+/* Runs the hooks of EVENT, then NEXT (also when there are none, from the loop). */
+static void
+run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc next)
+{
+  g_return_if_fail(sv->hook_run == NULL);
+  SvHookStep *step = g_new0(SvHookStep, 1);
+  step->sv = sv;
+  step->next = next;
+  step->event = event;
+
+  SvHookContext ctx = {0};
+  ctx.event = event;
+  ctx.app_name = sv->config->app.name;
+  ctx.app_pid = sv->app_pid;
+  ctx.exit_code = -1;
+  ctx.working_directory = sv->config->app.working_directory;
+  if (exit_status_raw >= 0) {
+    ctx.exit_code = sv_wait_status_to_exit_code(exit_status_raw);
+    ctx.exit_status = sv_wait_status_kind(exit_status_raw);
+  }
+  g_auto(GStrv) env = sv_spawn_base_environ();
+  for (char **e = sv->config->app.environment; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+  sv->hook_run = sv_hooks_run(sv->config->hooks, &ctx, env, on_hook_started, on_hooks_done, step);
+}
+
+/* ---- the end --------------------------------------------------------------------------- */
 
 static void
 finish(SvSupervisor *sv)
 {
   g_clear_handle_id(&sv->stop_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  g_clear_pointer(&sv->ready_probe, sv_probe_free);
+  g_clear_pointer(&sv->health_probe, sv_probe_free);
   set_state(sv, SV_STATE_DONE);
   g_main_loop_quit(sv->loop);
 }
+
+static void
+after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
+  finish(sv);
+}
+
+static void
+run_post_stop(SvSupervisor *sv)
+{
+  set_state(sv, SV_STATE_STOPPING);
+  run_hooks(sv, SV_HOOK_POST_STOP, sv->app_exited ? sv->app_status : -1, after_post_stop);
+}
+
+static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
+static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
+
+/* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
+ * caller has nothing more to do. */
+static gboolean
+resume_after_hooks(SvSupervisor *sv)
+{
+  if (sv->failure_pending) {
+    sv->failure_pending = FALSE;
+    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
+    return TRUE;
+  }
+  if (sv->stop_requested) {
+    if (sv->app_pid > 0)
+      begin_stop(sv);
+    else
+      run_post_stop(sv);
+    return TRUE;
+  }
+  if (sv->unhealthy_pending) {
+    sv->unhealthy_pending = FALSE;
+    if (!sv->healthy && sv->app_pid > 0) {
+      run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static void
+after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "on-failure hooks: %s", detail ? detail : "failed");
+  /* The readiness deadline may have passed while the app still runs: stop it first. */
+  if (sv->app_pid > 0) {
+    begin_stop(sv);
+    return;
+  }
+  run_post_stop(sv);
+}
+
+/* ---- the app's exit ---------------------------------------------------------------------- */
 
 static void
 on_app_exit(pid_t pid, int status, gpointer user_data)
@@ -91,19 +304,33 @@ on_app_exit(pid_t pid, int status, gpointer user_data)
   g_autofree char *kindf = g_strdup_printf("SDVISOR_EXIT_STATUS=%s", kind);
   const char *fields[] = {pidf, codef, kindf, NULL};
 
-  sv->app_pid = 0;
+  /* What the app said last is still read before it stops being the app. */
+  if (sv->proxy != NULL)
+    sv_notify_proxy_flush(sv->proxy);
+
+  sv->app_status = status;
+  sv->app_exited = TRUE;
+  g_clear_handle_id(&sv->stop_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  if (sv->ready_probe)
+    sv_probe_stop(sv->ready_probe);
+  if (sv->health_probe)
+    sv_probe_stop(sv->health_probe);
 
   /* Whatever the app left in its process group goes with it. */
   (void)sv_kill_group(pid, SIGKILL);
 
-  if (sv->stop_requested) {
+  if (sv->stop_requested || sv->restarting) {
     int stop_signal = sv->config->app.stop_signal;
     gboolean clean = !sv->killed_at_deadline &&
                      ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
                       (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
     /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
      * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. */
-    sv->exit_code = clean ? SV_EXIT_OK : code;
+    /* An exit code chosen before (start timeout, unhealthy stop) is kept. */
+    if (sv->stop_requested && sv->exit_code == SV_EXIT_OK)
+      sv->exit_code = clean ? SV_EXIT_OK : code;
     if (WIFSIGNALED(status))
       sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped by %s%s", (int)pid,
                   sv_signal_name(WTERMSIG(status)) ?: "a signal",
@@ -111,7 +338,6 @@ on_app_exit(pid_t pid, int status, gpointer user_data)
     else
       sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped with status %d",
                   (int)pid, code);
-    sv_notify_status("stopped (%s %d)", kind, code);
   } else {
     sv->exit_code = code;
     if (WIFSIGNALED(status))
@@ -120,13 +346,49 @@ on_app_exit(pid_t pid, int status, gpointer user_data)
     else
       sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
                   "app (pid %d) exited on its own with status %d", (int)pid, code);
-    sv_notify_stopping(NULL);
-    sv_notify_status("app exited (%s %d)", kind, code);
   }
-  finish(sv);
+  app_gone(sv);
 }
 
-/* ---- stopping -------------------------------------------------------------------------- */
+static void
+app_gone(SvSupervisor *sv)
+{
+  pid_t pid = sv->app_pid;
+  sv->app_pid = 0;
+  if (sv->proxy != NULL)
+    sv_notify_proxy_set_app_pid(sv->proxy, 0);
+
+  if (sv->restarting && !sv->stop_requested) {
+    sv->restarting = FALSE;
+    sv->killed_at_deadline = FALSE;
+    sv->restarts++;
+    sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
+    start_app(sv);
+    return;
+  }
+  sv->restarting = FALSE;
+
+  int code = sv_wait_status_to_exit_code(sv->app_status);
+  const char *kind = sv_wait_status_kind(sv->app_status);
+  if (sv->stop_requested) {
+    sv_notify_status("stopped (%s %d)", kind, code);
+    if (sv->hook_run == NULL)
+      run_post_stop(sv);
+    return;
+  }
+  /* The app exited on its own: that is a failure for systemd, whatever the code. */
+  (void)pid;
+  sv_notify_stopping(NULL);
+  sv_notify_status("app exited (%s %d)", kind, code);
+  sv->stop_requested = TRUE;
+  set_state(sv, SV_STATE_STOPPING);
+  if (sv->hook_run != NULL)
+    sv->failure_pending = TRUE; /* the running hook finishes first */
+  else
+    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
+}
+
+/* ---- stopping ------------------------------------------------------------------------------ */
 
 static gboolean
 on_stop_deadline(gpointer user_data)
@@ -147,40 +409,18 @@ on_stop_deadline(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The app gets its stop signal; SIGKILL follows at the deadline. */
 static void
-request_stop(SvSupervisor *sv, int signo)
+signal_app_to_stop(SvSupervisor *sv)
 {
-  if (sv->stop_requested) {
-    /* The second TERM/INT: whoever sends it does not want to wait. */
-    if (sv->app_pid > 0) {
-      sv_log(LOG_WARNING, "%s again: killing app (pid %d) now", sv_signal_name(signo),
-             (int)sv->app_pid);
-      sv->killed_at_deadline = TRUE;
-      (void)sv_kill_group(sv->app_pid, SIGKILL);
-    }
+  if (sv->app_pid <= 0)
     return;
-  }
-  sv->stop_requested = TRUE;
-  set_state(sv, SV_STATE_STOPPING);
-
-  if (sv->app_pid <= 0) {
-    finish(sv);
-    return;
-  }
-
+  g_clear_handle_id(&sv->stop_timer, g_source_remove);
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
-  g_autofree char *status =
-      g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
-  sv_notify_stopping(status);
-  sv_notify_extend_timeout(app->stop_timeout_usec + SV_TIMEOUT_MARGIN_USEC);
-
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  const char *fields[] = {pidf, NULL};
-  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, fields,
-              "%s received: sending %s to app (pid %d), waiting up to %s", sv_signal_name(signo),
-              sv_signal_name(app->stop_signal), (int)sv->app_pid, timeout);
-
+  sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
+  extend_timeout(budget_add(app->stop_timeout_usec,
+                            sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
@@ -190,17 +430,456 @@ request_stop(SvSupervisor *sv, int signo)
                                         on_stop_deadline, sv, NULL);
 }
 
-/* ---- reload --------------------------------------------------------------------------- */
+static gboolean
+on_stop_delay_done(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  sv->stop_delay_timer = 0;
+  signal_app_to_stop(sv);
+  return G_SOURCE_REMOVE;
+}
 
 static void
-reload(SvSupervisor *sv)
+after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
 {
-  if (sv->state != SV_STATE_RUNNING || sv->app_pid <= 0) {
-    sv_log(LOG_NOTICE, "SIGHUP ignored while %s", state_name(sv->state));
+  if (!ok)
+    sv_log(LOG_WARNING, "pre-stop hooks: %s", detail ? detail : "failed");
+  if (sv->app_pid <= 0) {
+    /* The app went away while the hooks ran. */
+    run_post_stop(sv);
     return;
   }
-  set_state(sv, SV_STATE_RELOADING);
-  sv_notify_reloading();
+  gint64 delay = sv->config->app.stop_delay_usec;
+  if (delay > 0 && !sv->killed_at_deadline) {
+    g_autofree char *d = sv_timespan_format(delay);
+    sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)sv->app_pid);
+    sv->stop_delay_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000),
+                                              on_stop_delay_done, sv, NULL);
+    return;
+  }
+  signal_app_to_stop(sv);
+}
+
+/* The stop sequence proper, once STOPPING=1 has been said. */
+static void
+begin_stop(SvSupervisor *sv)
+{
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  if (sv->ready_probe)
+    sv_probe_stop(sv->ready_probe);
+  if (sv->health_probe)
+    sv_probe_stop(sv->health_probe);
+  run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
+}
+
+static void
+request_stop(SvSupervisor *sv, int signo)
+{
+  if (sv->stop_requested) {
+    /* The second TERM/INT: whoever sends it does not want to wait. */
+    sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
+    if (sv->hook_run != NULL)
+      sv_hooks_cancel(sv->hook_run);
+    g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+    if (sv->app_pid > 0) {
+      sv->killed_at_deadline = TRUE;
+      (void)sv_kill_group(sv->app_pid, SIGKILL);
+    }
+    return;
+  }
+  sv->stop_requested = TRUE;
+  sv->stop_trigger = signo;
+  set_state(sv, SV_STATE_STOPPING);
+
+  const SvAppConfig *app = &sv->config->app;
+  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
+  g_autofree char *status = sv->app_pid > 0 ? g_strdup_printf("stopping: waiting up to %s for pid %d",
+                                                              timeout, (int)sv->app_pid)
+                                            : g_strdup("stopping");
+  sv_notify_stopping(status);
+  gint64 budget = sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_STOP);
+  budget = budget_add(budget, app->stop_delay_usec);
+  budget = budget_add(budget, app->stop_timeout_usec);
+  budget = budget_add(budget, sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP));
+  extend_timeout(budget);
+
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, sv->app_pid > 0 ? fields : NULL,
+              "%s received: stopping app (pid %d) with %s, waiting up to %s", sv_signal_name(signo),
+              (int)sv->app_pid, sv_signal_name(app->stop_signal), timeout);
+
+  if (sv->hook_run != NULL) {
+    /* Start or post-start hooks are running: they end first, and their done callback
+     * notices stop_requested. */
+    sv_hooks_cancel(sv->hook_run);
+    return;
+  }
+  if (sv->app_pid <= 0) {
+    run_post_stop(sv);
+    return;
+  }
+  begin_stop(sv);
+}
+
+/* ---- liveness ------------------------------------------------------------------------------- */
+
+static gboolean
+on_watchdog_tick(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  /* Pinged only while healthy: a frozen app stops the pings and systemd acts. */
+  if (sv->healthy && sv->app_pid > 0)
+    sv_notify_watchdog();
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "on-unhealthy hooks: %s", detail ? detail : "failed");
+  if (resume_after_hooks(sv) || sv->app_pid <= 0 || sv->healthy)
+    return;
+
+  if (sv_notify_watchdog_usec() > 0) {
+    sv_log(LOG_ERR, "app unhealthy: asking systemd to act (WATCHDOG=trigger)");
+    sv_notify_watchdog_trigger();
+    return;
+  }
+  switch (sv->config->health.on_unhealthy) {
+  case SV_ON_UNHEALTHY_RESTART:
+    sv_log(LOG_ERR, "app unhealthy: restarting it");
+    sv->restarting = TRUE;
+    sv_notify_status("restarting unhealthy app (pid %d)", (int)sv->app_pid);
+    if (sv->health_probe)
+      sv_probe_stop(sv->health_probe);
+    signal_app_to_stop(sv);
+    break;
+  case SV_ON_UNHEALTHY_STOP:
+    sv_log(LOG_ERR, "app unhealthy: stopping");
+    sv->exit_code = SV_EXIT_FAILURE;
+    request_stop(sv, SIGTERM);
+    break;
+  default:
+    break;
+  }
+}
+
+static void
+on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  gboolean was = sv->healthy;
+  sv->healthy = healthy;
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+
+  if (healthy) {
+    if (!was) {
+      sv_log_full(LOG_NOTICE, SV_MESSAGE_HEALTHY, fields, "app (pid %d) is healthy again: %s",
+                  (int)sv->app_pid, detail ? detail : "");
+      status_running(sv);
+      if (sv_notify_watchdog_usec() > 0)
+        sv_notify_watchdog();
+    }
+    return;
+  }
+  sv_log_full(LOG_ERR, SV_MESSAGE_UNHEALTHY, fields, "app (pid %d) is unhealthy: %s",
+              (int)sv->app_pid, detail ? detail : "");
+  sv_notify_status("unhealthy (pid %d): %s", (int)sv->app_pid, detail ? detail : "");
+  if (sv->hook_run == NULL)
+    run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
+  else
+    sv->unhealthy_pending = TRUE;
+}
+
+static GPtrArray *
+parse_checks(char **texts, gboolean skip_notify)
+{
+  GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
+  for (char **t = texts; t && *t; t++) {
+    SvCheck *check = sv_check_parse(*t, NULL); /* validated at load */
+    if (check == NULL)
+      continue;
+    if (skip_notify && sv_check_get_kind(check) == SV_CHECK_NOTIFY) {
+      sv_check_free(check);
+      continue;
+    }
+    g_ptr_array_add(checks, check);
+  }
+  return checks;
+}
+
+static char **
+app_environment(SvSupervisor *sv)
+{
+  g_auto(GStrv) env = sv_spawn_base_environ();
+  for (char **e = sv->config->app.environment; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+  /* stdout and stderr are inherited, so JOURNAL_STREAM still describes them. */
+  const char *stream = g_environ_getenv(sv->environ, "JOURNAL_STREAM");
+  if (stream != NULL)
+    env = g_environ_setenv(env, "JOURNAL_STREAM", stream, TRUE);
+  if (sv->proxy != NULL)
+    env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(sv->proxy), TRUE);
+  gint64 watchdog = sv_notify_watchdog_usec();
+  if (watchdog > 0) {
+    /* WATCHDOG_PID is filled in with the app's own pid between fork and exec. */
+    g_autofree char *usec = g_strdup_printf("%" G_GINT64_FORMAT, watchdog);
+    env = g_environ_setenv(env, "WATCHDOG_USEC", usec, TRUE);
+  }
+  if (sv->n_listen_fds > 0) {
+    g_autofree char *n = g_strdup_printf("%u", sv->n_listen_fds);
+    env = g_environ_setenv(env, "LISTEN_FDS", n, TRUE);
+    if (sv->listen_fdnames != NULL)
+      env = g_environ_setenv(env, "LISTEN_FDNAMES", sv->listen_fdnames, TRUE);
+  }
+  return g_steal_pointer(&env);
+}
+
+static void
+start_health(SvSupervisor *sv)
+{
+  g_clear_pointer(&sv->health_probe, sv_probe_free);
+  sv->healthy = TRUE;
+  const SvHealthConfig *h = &sv->config->health;
+  if (h->checks == NULL || h->checks[0] == NULL)
+    return;
+  g_autoptr(GPtrArray) checks = parse_checks(h->checks, FALSE);
+  SvProbeConfig pc = {
+    .mode = SV_PROBE_LIVENESS,
+    .checks = checks,
+    .interval_usec = h->interval_usec,
+    .timeout_usec = h->timeout_usec,
+    .failure_threshold = h->failure_threshold,
+    .success_threshold = h->success_threshold,
+    .start_period_usec = h->start_period_usec,
+  };
+  g_autoptr(GError) error = NULL;
+  sv->health_probe = sv_probe_new(&pc, on_health, sv, &error);
+  if (sv->health_probe == NULL) {
+    sv_log(LOG_ERR, "[health]: %s", error->message);
+    return;
+  }
+  g_auto(GStrv) env = app_environment(sv);
+  sv_probe_set_environment(sv->health_probe, env);
+  sv_probe_set_pid(sv->health_probe, sv->app_pid);
+  sv_probe_start(sv->health_probe);
+}
+
+static void
+start_watchdog(SvSupervisor *sv)
+{
+  gint64 usec = sv_notify_watchdog_usec();
+  if (usec <= 0 || sv->watchdog_timer != 0)
+    return;
+  /* Half the interval, as sd_watchdog_enabled(3) advises. */
+  guint ms = (guint)MAX(usec / 2000, 1);
+  sv->watchdog_timer = g_timeout_add_full(G_PRIORITY_HIGH, ms, on_watchdog_tick, sv, NULL);
+  on_watchdog_tick(sv);
+}
+
+/* ---- readiness ------------------------------------------------------------------------------- */
+
+static void
+after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
+  (void)resume_after_hooks(sv);
+}
+
+static void
+became_ready(SvSupervisor *sv, const char *detail)
+{
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_pointer(&sv->ready_probe, sv_probe_free);
+  gboolean first = !sv->ready_sent;
+  gboolean reload = sv->state == SV_STATE_RELOADING;
+  set_state(sv, SV_STATE_RUNNING);
+
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  const char *fields[] = {pidf, NULL};
+  if (first || reload) {
+    g_autofree char *status = sv->restarts > 0
+                                  ? g_strdup_printf("running (pid %d, restarted %u times)",
+                                                    (int)sv->app_pid, sv->restarts)
+                                  : g_strdup_printf("running (pid %d)", (int)sv->app_pid);
+    sv_notify_ready(status);
+    sv->ready_sent = TRUE;
+    sv_log_full(LOG_INFO, reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
+                "app (pid %d) is ready%s%s", (int)sv->app_pid, detail && *detail ? ": " : "",
+                detail ? detail : "");
+  } else {
+    status_running(sv);
+    sv_log_full(LOG_INFO, SV_MESSAGE_READY, fields, "restarted app (pid %d) is ready",
+                (int)sv->app_pid);
+  }
+
+  if (reload)
+    return;
+  start_health(sv);
+  start_watchdog(sv);
+  if (first)
+    run_hooks(sv, SV_HOOK_POST_START, -1, after_post_start);
+}
+
+static void
+on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  if (healthy)
+    became_ready(sv, detail);
+  else
+    sv_log(LOG_DEBUG, "not ready yet: %s", detail ? detail : "");
+}
+
+static gboolean
+on_ready_deadline(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  sv->ready_timer = 0;
+  const char *detail = sv->ready_probe ? sv_probe_last_detail(sv->ready_probe) : NULL;
+  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+
+  if (sv->state == SV_STATE_RELOADING) {
+    sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields,
+                "app (pid %d) not ready %s after reload: %s; carrying on", (int)sv->app_pid,
+                timeout, detail ? detail : "no check passed");
+    became_ready(sv, NULL);
+    return G_SOURCE_REMOVE;
+  }
+
+  sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields, "app (pid %d) not ready after %s: %s",
+              (int)sv->app_pid, timeout, detail ? detail : "no check passed");
+  g_clear_pointer(&sv->ready_probe, sv_probe_free);
+  if (!sv->ready_sent) {
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    sv->stop_requested = TRUE;
+    set_state(sv, SV_STATE_STOPPING);
+    sv_notify_status("failed: not ready after %s", timeout);
+    run_hooks(sv, SV_HOOK_ON_FAILURE, -1, after_on_failure);
+  } else {
+    /* A restarted app that never becomes ready: give up like a failed start. */
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    request_stop(sv, SIGTERM);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
+static void
+start_readiness(SvSupervisor *sv, gboolean after_reload)
+{
+  g_clear_pointer(&sv->ready_probe, sv_probe_free);
+  const SvReadyConfig *r = &sv->config->ready;
+  /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
+   * does not repeat it, so only the other checks are run again. */
+  g_autoptr(GPtrArray) checks = parse_checks(r->checks, after_reload);
+  if (checks->len == 0) {
+    became_ready(sv, NULL);
+    return;
+  }
+  SvProbeConfig pc = {
+    .mode = SV_PROBE_READINESS,
+    .checks = checks,
+    .interval_usec = r->interval_usec,
+    .timeout_usec = r->check_timeout_usec,
+    .failure_threshold = 1,
+    .success_threshold = 1,
+    .start_period_usec = 0,
+  };
+  g_autoptr(GError) error = NULL;
+  sv->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
+  if (sv->ready_probe == NULL) {
+    sv_log(LOG_ERR, "[ready]: %s", error->message);
+    became_ready(sv, NULL);
+    return;
+  }
+  g_auto(GStrv) env = app_environment(sv);
+  sv_probe_set_environment(sv->ready_probe, env);
+  sv_probe_set_pid(sv->ready_probe, sv->app_pid);
+  if (r->timeout_usec != G_MAXINT64)
+    sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
+                                         on_ready_deadline, sv, NULL);
+  if (!after_reload && !sv->ready_sent)
+    extend_timeout(r->timeout_usec);
+  sv_notify_status("%s: waiting for %u check%s (pid %d)",
+                   after_reload ? "reloading" : "starting", checks->len, checks->len == 1 ? "" : "s",
+                   (int)sv->app_pid);
+  sv_probe_start(sv->ready_probe);
+}
+
+/* ---- the notify proxy --------------------------------------------------------------------------- */
+
+static void
+on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, const int *fds,
+              guint n_fds, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STATUS | SV_NOTIFY_FIELD_STOPPING |
+                                 SV_NOTIFY_FIELD_WATCHDOG_TRIGGER | SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC |
+                                 SV_NOTIFY_FIELD_ERRNO | SV_NOTIFY_FIELD_BUSERROR |
+                                 SV_NOTIFY_FIELD_FDSTORE | SV_NOTIFY_FIELD_FDSTOREREMOVE |
+                                 SV_NOTIFY_FIELD_FDNAME | SV_NOTIFY_FIELD_FDPOLL_OFF);
+
+  /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
+   * the app's own READY feeds the checks. Only the app's own reload cycle,
+   * RELOADING=1 … READY=1, passes through as it is. */
+  if (msg->fields & SV_NOTIFY_FIELD_RELOADING && sv->state == SV_STATE_RUNNING && sv->ready_sent &&
+      !sv->app_reloading) {
+    sv->app_reloading = TRUE;
+    relay |= SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_MONOTONIC_USEC;
+  } else if (msg->fields & SV_NOTIFY_FIELD_READY) {
+    if (sv->ready_probe)
+      sv_probe_notify_ready(sv->ready_probe);
+    if (sv->health_probe)
+      sv_probe_notify_ready(sv->health_probe);
+    if (sv->app_reloading) {
+      sv->app_reloading = FALSE;
+      relay |= SV_NOTIFY_FIELD_READY;
+    }
+  }
+  if (msg->fields & SV_NOTIFY_FIELD_WATCHDOG) {
+    if (sv->health_probe)
+      sv_probe_notify_watchdog(sv->health_probe);
+    /* The app's own ping counts upstream only while sdvisor also judges it healthy. */
+    if (sv->healthy && sv->ready_sent && sv_notify_watchdog_usec() > 0)
+      relay |= SV_NOTIFY_FIELD_WATCHDOG;
+  }
+  if (relay != 0)
+    (void)sv_notify_proxy_relay(msg, relay, fds, n_fds);
+}
+
+static void
+on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
+                       const char *detail, guint64 count, gpointer user_data)
+{
+  /* The first of each kind, then every 100th: a looping app cannot flood the journal. */
+  if (count != 1 && count % 100 != 0)
+    return;
+  sv_log(LOG_WARNING, "notification from pid %d refused (%s, %" G_GUINT64_FORMAT " so far): %s",
+         (int)sender, sv_notify_proxy_reject_to_string(reason), count, detail ? detail : "");
+}
+
+/* ---- reload ------------------------------------------------------------------------------------- */
+
+static void
+after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "reload hooks: %s", detail ? detail : "failed");
+  if (resume_after_hooks(sv) || sv->app_pid <= 0)
+    return;
   int reload_signal = sv->config->app.reload_signal;
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
@@ -210,12 +889,85 @@ reload(SvSupervisor *sv)
   if (kill(sv->app_pid, reload_signal) < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(reload_signal),
            (int)sv->app_pid, g_strerror(errno));
-  set_state(sv, SV_STATE_RUNNING);
-  g_autofree char *status = g_strdup_printf("running (pid %d)", (int)sv->app_pid);
-  sv_notify_ready(status);
+  start_readiness(sv, TRUE);
 }
 
-/* ---- signals --------------------------------------------------------------------------- */
+/* Takes what may change while the app runs from NEW; what needs a restart stays. */
+static void
+adopt_config(SvSupervisor *sv, SvConfig *new_config)
+{
+  SvAppConfig *old_app = &sv->config->app, *new_app = &new_config->app;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new();
+
+  if (!g_strv_equal((const char *const *)old_app->exec, (const char *const *)new_app->exec)) {
+    g_ptr_array_add(kept, "exec");
+    GStrv t = old_app->exec;
+    old_app->exec = new_app->exec;
+    new_app->exec = t;
+  }
+  if (g_strcmp0(old_app->working_directory, new_app->working_directory) != 0) {
+    g_ptr_array_add(kept, "working-directory");
+    char *t = old_app->working_directory;
+    old_app->working_directory = new_app->working_directory;
+    new_app->working_directory = t;
+  }
+  gboolean env_same =
+      (old_app->environment == NULL && new_app->environment == NULL) ||
+      (old_app->environment && new_app->environment &&
+       g_strv_equal((const char *const *)old_app->environment, (const char *const *)new_app->environment));
+  if (!env_same) {
+    g_ptr_array_add(kept, "environment");
+    GStrv t = old_app->environment;
+    old_app->environment = new_app->environment;
+    new_app->environment = t;
+  }
+  if (g_strcmp0(old_app->name, new_app->name) != 0) {
+    g_ptr_array_add(kept, "name");
+    char *t = old_app->name;
+    old_app->name = new_app->name;
+    new_app->name = t;
+  }
+  if (kept->len > 0) {
+    g_ptr_array_add(kept, NULL);
+    g_autofree char *list = g_strjoinv(", ", (char **)kept->pdata);
+    sv_log(LOG_WARNING, "reload: [app] %s changed; that takes a restart, the running values stay",
+           list);
+  }
+  /* The signal set sdvisor listens to stays as it is: forward-signals outside it
+   * would need the mask changed under a running loop. */
+  new_app->forward_signals &= sv->config->app.forward_signals;
+  sv_config_free(sv->config);
+  sv->config = new_config;
+}
+
+static void
+reload(SvSupervisor *sv)
+{
+  if (sv->state != SV_STATE_RUNNING || sv->app_pid <= 0 || sv->hook_run != NULL) {
+    sv_log(LOG_NOTICE, "SIGHUP ignored while %s", sv->hook_run ? "hooks run" : state_name(sv->state));
+    return;
+  }
+  set_state(sv, SV_STATE_RELOADING);
+  sv_notify_reloading();
+
+  if (sv->config->path != NULL) {
+    g_autoptr(GError) error = NULL;
+    SvConfig *fresh = sv_config_load(sv->config->path, sv->environ, &error);
+    if (fresh == NULL) {
+      sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID, "reload: %s; keeping the running configuration",
+                error->message);
+    } else {
+      adopt_config(sv, fresh);
+      sv_log(LOG_INFO, "reload: configuration %s read again", sv->config->path);
+      /* Checks may have changed: the health probe starts over with the new ones. */
+      if (sv->health_probe != NULL || (sv->config->health.checks && sv->config->health.checks[0]))
+        start_health(sv);
+    }
+  }
+  run_hooks(sv, SV_HOOK_RELOAD, -1, after_reload_hooks);
+}
+
+/* ---- signals -------------------------------------------------------------------------------------- */
 
 static gboolean
 on_signal(int fd, GIOCondition condition, gpointer user_data)
@@ -234,7 +986,7 @@ on_signal(int fd, GIOCondition condition, gpointer user_data)
       reload(sv);
       break;
     default:
-      if (sv->app_pid > 0) {
+      if (sv->app_pid > 0 && (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << signo))) {
         sv_log(LOG_DEBUG, "forwarding %s to app (pid %d)", sv_signal_name(signo), (int)sv->app_pid);
         (void)sv_kill_group(sv->app_pid, signo);
       }
@@ -273,23 +1025,23 @@ setup_signals(SvSupervisor *sv, GError **error)
   return TRUE;
 }
 
-/* ---- starting -------------------------------------------------------------------------- */
-
-static char **
-app_environment(SvSupervisor *sv)
+/* Socket activation: the fds systemd passed to sdvisor go to every app start. */
+static void
+take_listen_fds(SvSupervisor *sv)
 {
-  g_auto(GStrv) env = sv_spawn_base_environ();
-  for (char **e = sv->config->app.environment; e && *e; e++) {
-    const char *eq = strchr(*e, '=');
-    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
-    env = g_environ_setenv(env, name, eq + 1, TRUE);
-  }
-  /* stdout and stderr are inherited, so JOURNAL_STREAM still describes them. */
-  const char *stream = g_getenv("JOURNAL_STREAM");
-  if (stream != NULL)
-    env = g_environ_setenv(env, "JOURNAL_STREAM", stream, TRUE);
-  return g_steal_pointer(&env);
+  int n = sd_listen_fds(0);
+  if (n <= 0)
+    return;
+  sv->n_listen_fds = (guint)n;
+  sv->listen_fds = g_new(int, n);
+  for (int i = 0; i < n; i++)
+    sv->listen_fds[i] = SD_LISTEN_FDS_START + i;
+  const char *names = g_getenv("LISTEN_FDNAMES");
+  sv->listen_fdnames = g_strdup(names);
+  sv_log(LOG_INFO, "passing %d socket%s from the service manager to the app", n, n == 1 ? "" : "s");
 }
+
+/* ---- starting ------------------------------------------------------------------------------------ */
 
 static void
 start_app(SvSupervisor *sv)
@@ -300,8 +1052,13 @@ start_app(SvSupervisor *sv)
   options.argv = app->exec;
   options.envp = env;
   options.working_directory = app->working_directory;
+  options.pass_fds = sv->listen_fds;
+  options.n_pass_fds = sv->n_listen_fds;
+  options.set_listen_pid = sv->n_listen_fds > 0;
+  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
 
   set_state(sv, SV_STATE_STARTING);
+  sv->app_exited = FALSE;
   sv_notify_status("starting %s", app->name);
 
   g_autoptr(GError) error = NULL;
@@ -311,7 +1068,8 @@ start_app(SvSupervisor *sv)
     if (pid <= 0) {
       sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name, error->message);
       sv->exit_code = SV_EXIT_FAILURE;
-      finish(sv);
+      sv->stop_requested = TRUE;
+      run_post_stop(sv);
       return;
     }
     /* The child exits 127/126 by itself; its status becomes ours through the reaper. */
@@ -323,14 +1081,32 @@ start_app(SvSupervisor *sv)
 
   sv->app_pid = pid;
   sv_reaper_watch(pid, on_app_exit, sv);
+  if (sv->proxy != NULL)
+    sv_notify_proxy_set_app_pid(sv->proxy, pid);
 
   g_autofree char *pidf = pid_field(pid);
   const char *fields[] = {pidf, NULL};
   sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
+  start_readiness(sv, FALSE);
+}
 
-  set_state(sv, SV_STATE_RUNNING);
-  g_autofree char *status = g_strdup_printf("running (pid %d)", (int)pid);
-  sv_notify_ready(status);
+static void
+after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (sv->stop_requested) {
+    run_post_stop(sv);
+    return;
+  }
+  if (!ok) {
+    sv_log_id(LOG_ERR, SV_MESSAGE_HOOK_FAILED_START, "pre-start hooks failed: %s; not starting %s",
+              detail ? detail : "", sv->config->app.name);
+    sv_notify_status("failed: pre-start hook: %s", detail ? detail : "");
+    sv->exit_code = SV_EXIT_HOOK_FAILED;
+    sv->stop_requested = TRUE;
+    run_post_stop(sv);
+    return;
+  }
+  start_app(sv);
 }
 
 static gboolean
@@ -338,12 +1114,18 @@ start_idle(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
   /* A TERM that arrived before the loop ran is handled first. */
-  if (!sv->stop_requested)
-    start_app(sv);
+  if (sv->stop_requested)
+    return G_SOURCE_REMOVE;
+  sv_notify_status("starting %s", sv->config->app.name);
+  gint64 budget = budget_add(sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_START),
+                             sv->config->ready.checks ? sv->config->ready.timeout_usec : 0);
+  if (budget > 0)
+    extend_timeout(budget);
+  run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
   return G_SOURCE_REMOVE;
 }
 
-/* ---- object ------------------------------------------------------------------------------ */
+/* ---- object ---------------------------------------------------------------------------------------- */
 
 SvSupervisor *
 sv_supervisor_new(SvConfig *config, GError **error)
@@ -352,15 +1134,28 @@ sv_supervisor_new(SvConfig *config, GError **error)
 
   g_autoptr(SvSupervisor) sv = g_new0(SvSupervisor, 1);
   sv->config = config;
+  sv->environ = g_get_environ();
   sv->signal_fd = -1;
   sv->loop = g_main_loop_new(NULL, FALSE);
   sv->state = SV_STATE_STARTING;
+  sv->healthy = TRUE;
 
   if (!setup_signals(sv, error))
     return NULL;
   if (!sv_reaper_init(error))
     return NULL;
   sv_notify_init();
+  take_listen_fds(sv);
+
+  /* The app's private NOTIFY_SOCKET, under systemd's RuntimeDirectory= when there is one. */
+  const char *runtime = g_getenv("RUNTIME_DIRECTORY");
+  g_autofree char *runtime_dir = runtime ? g_strdup(runtime) : NULL;
+  if (runtime_dir != NULL && strchr(runtime_dir, ':') != NULL)
+    *strchr(runtime_dir, ':') = '\0'; /* several directories: the first */
+  g_autoptr(GError) local = NULL;
+  sv->proxy = sv_notify_proxy_new(runtime_dir, on_app_notify, on_app_notify_rejected, sv, &local);
+  if (sv->proxy == NULL)
+    sv_log(LOG_WARNING, "no notify socket for the app: %s", local->message);
   return g_steal_pointer(&sv);
 }
 
@@ -384,10 +1179,19 @@ sv_supervisor_free(SvSupervisor *sv)
   if (sv == NULL)
     return;
   g_clear_handle_id(&sv->stop_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
   g_clear_handle_id(&sv->signal_source, g_source_remove);
+  g_clear_pointer(&sv->ready_probe, sv_probe_free);
+  g_clear_pointer(&sv->health_probe, sv_probe_free);
+  g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
   if (sv->signal_fd >= 0)
     close(sv->signal_fd);
   g_clear_pointer(&sv->loop, g_main_loop_unref);
+  g_strfreev(sv->environ);
+  g_free(sv->listen_fds);
+  g_free(sv->listen_fdnames);
   sv_config_free(sv->config);
   g_free(sv);
 }

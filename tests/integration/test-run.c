@@ -49,10 +49,11 @@ test_notify_sequence(void)
   g_assert_nonnull(strstr(stop_msg, "STATUS=stopping: waiting up to 30s for pid"));
   g_assert_nonnull(sv_run_wait_message(run, "EXTEND_TIMEOUT_USEC=", 0));
 
-  /* NOTIFY_SOCKET and the rest of systemd's variables for sdvisor stay with sdvisor. */
+  /* sdvisor's NOTIFY_SOCKET stays with sdvisor: the app gets the private proxy's. */
   g_autofree char *env = sv_run_wait_file(run, "app.env", 0);
   g_assert_nonnull(env);
-  g_assert_null(strstr(env, "NOTIFY_SOCKET="));
+  g_assert_null(strstr(env, run->notify_path));
+  g_assert_nonnull(strstr(env, "NOTIFY_SOCKET=/"));
 }
 
 static void

@@ -1,0 +1,485 @@
+/* hooks.c — [hook:NAME] commands, one after another, on the main loop. */
+#include "hooks.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "message-ids.h"
+#include "reaper.h"
+#include "spawn.h"
+#include "timespan.h"
+
+#define SV_HOOK_GRACE_MIN_USEC (100 * G_GINT64_CONSTANT(1000))
+#define SV_HOOK_GRACE_MAX_USEC (2 * SV_USEC_PER_SEC)
+
+/* Addressed to the app, or to sdvisor: never to a hook (see hooks.h). The SDVISOR_*
+ * ones are set again below when they apply, and must not leak from BASE_ENV when not. */
+static const char *const withheld_variables[] = {
+  "NOTIFY_SOCKET",    "LISTEN_PID",       "LISTEN_FDS",        "LISTEN_FDNAMES",
+  "WATCHDOG_PID",     "WATCHDOG_USEC",    "SDVISOR_EVENT",     "SDVISOR_HOOK",
+  "SDVISOR_APP_NAME", "SDVISOR_APP_PID",  "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS",
+};
+
+struct SvHookRun {
+  SvHookEvent event;
+  GPtrArray *hooks; /* SvHookConfig*: copies of the hooks of EVENT, in file order */
+  guint next;       /* index of the next hook to start */
+
+  char **base_env;
+  char *app_name;
+  pid_t app_pid;
+  int exit_code;
+  char *exit_status;
+  char *working_directory;
+
+  SvHookStartedFunc started;
+  SvHooksDoneFunc done;
+  gpointer user_data;
+
+  SvHookConfig *current; /* the hook started last, until the next starts */
+  pid_t pid;             /* its pid: also its process group and session */
+  gboolean alive;        /* its pid is not reaped yet, so signals to it reach it */
+  gint64 started_at;     /* monotonic */
+  char *exec_error;      /* it could not be executed; its child exits 126/127 by itself */
+  int exec_errno;
+  gboolean timed_out;
+
+  guint step_id;    /* idle: start the first hook, or finish without one */
+  guint timeout_id; /* the running hook's timeout */
+  guint kill_id;    /* SIGKILL after the grace that follows SIGTERM */
+  gboolean cancelled;
+  gboolean finished;
+};
+
+/* ---- configuration arithmetic ------------------------------------------------------- */
+
+/* timeout=0 means "no timeout", as TimeoutSec=0 does in systemd. */
+static gboolean
+hook_has_timeout(const SvHookConfig *hook)
+{
+  return hook->timeout_usec > 0 && hook->timeout_usec != G_MAXINT64;
+}
+
+/* A tenth of the timeout gives a short hook a proportionate chance to clean up; the
+ * bounds keep it long enough for a shell to run a trap, and short enough that a stuck
+ * hook does not hold up a stop by much. */
+static gint64
+hook_kill_grace(const SvHookConfig *hook)
+{
+  if (!hook_has_timeout(hook))
+    return SV_HOOK_GRACE_MAX_USEC;
+  return CLAMP(hook->timeout_usec / 10, SV_HOOK_GRACE_MIN_USEC, SV_HOOK_GRACE_MAX_USEC);
+}
+
+static gint64
+add_saturating(gint64 a, gint64 b)
+{
+  return a > G_MAXINT64 - b ? G_MAXINT64 : a + b;
+}
+
+gint64
+sv_hook_max_duration(const SvHookConfig *hook)
+{
+  g_return_val_if_fail(hook != NULL, 0);
+  if (!hook_has_timeout(hook))
+    return G_MAXINT64;
+  return add_saturating(hook->timeout_usec, hook_kill_grace(hook));
+}
+
+guint
+sv_hooks_count(GPtrArray *hooks, SvHookEvent event)
+{
+  guint n = 0;
+  for (guint i = 0; hooks != NULL && i < hooks->len; i++)
+    if (((const SvHookConfig *)hooks->pdata[i])->when & event)
+      n++;
+  return n;
+}
+
+gint64
+sv_hooks_total_timeout(GPtrArray *hooks, SvHookEvent event)
+{
+  gint64 total = 0;
+  for (guint i = 0; hooks != NULL && i < hooks->len; i++) {
+    const SvHookConfig *hook = hooks->pdata[i];
+    if (hook->when & event)
+      total = add_saturating(total, sv_hook_max_duration(hook));
+  }
+  return total;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+
+static SvHookConfig *
+hook_copy(const SvHookConfig *hook)
+{
+  SvHookConfig *copy = g_new0(SvHookConfig, 1);
+  copy->name = g_strdup(hook->name);
+  copy->when = hook->when;
+  copy->exec = g_strdupv(hook->exec);
+  copy->timeout_usec = hook->timeout_usec;
+  copy->on_error_fail = hook->on_error_fail;
+  copy->environment = g_strdupv(hook->environment);
+  return copy;
+}
+
+static void
+hook_free(gpointer data)
+{
+  SvHookConfig *hook = data;
+  g_free(hook->name);
+  g_strfreev(hook->exec);
+  g_strfreev(hook->environment);
+  g_free(hook);
+}
+
+static void
+run_free(SvHookRun *run)
+{
+  g_clear_handle_id(&run->step_id, g_source_remove);
+  g_clear_handle_id(&run->timeout_id, g_source_remove);
+  g_clear_handle_id(&run->kill_id, g_source_remove);
+  g_ptr_array_unref(run->hooks);
+  g_strfreev(run->base_env);
+  g_free(run->app_name);
+  g_free(run->exit_status);
+  g_free(run->working_directory);
+  g_free(run->exec_error);
+  g_free(run);
+}
+
+static guint
+timeout_add_usec(gint64 usec, GSourceFunc func, gpointer data)
+{
+  gint64 msec = usec / 1000 + (usec % 1000 != 0);
+  return g_timeout_add((guint)CLAMP(msec, 0, G_MAXUINT), func, data);
+}
+
+static const char *
+event_name(SvHookRun *run)
+{
+  return sv_hook_event_name(run->event) ?: "?";
+}
+
+/* One journal entry about the current hook. WAIT_STATUS < 0: the hook has not ended. */
+static void
+hook_log(SvHookRun *run, int priority, const char *message_id, int wait_status, const char *message)
+{
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(fields, g_strconcat("SDVISOR_HOOK=", run->current->name, NULL));
+  g_ptr_array_add(fields, g_strconcat("SDVISOR_EVENT=", event_name(run), NULL));
+  if (run->pid > 0)
+    g_ptr_array_add(fields, g_strdup_printf("SDVISOR_HOOK_PID=%d", (int)run->pid));
+  if (wait_status >= 0) {
+    g_ptr_array_add(fields,
+                    g_strdup_printf("SDVISOR_EXIT_CODE=%d", sv_wait_status_to_exit_code(wait_status)));
+    g_ptr_array_add(fields, g_strconcat("SDVISOR_EXIT_STATUS=", sv_wait_status_kind(wait_status), NULL));
+  }
+  if (run->exec_errno > 0)
+    g_ptr_array_add(fields, g_strdup_printf("ERRNO=%d", run->exec_errno));
+  g_ptr_array_add(fields, NULL);
+  sv_log_full(priority, message_id, (const char *const *)fields->pdata, "%s", message);
+}
+
+static char *
+describe_wait_status(int status)
+{
+  if (WIFEXITED(status))
+    return g_strdup_printf("exited with status %d", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char *name = sv_signal_name(WTERMSIG(status));
+    g_autofree char *fallback = g_strdup_printf("signal %d", WTERMSIG(status));
+    return g_strdup_printf("killed by %s%s", name ?: fallback,
+                           WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return g_strdup_printf("ended with wait status %d", status);
+}
+
+static void
+run_finish(SvHookRun *run, gboolean ok, const SvHookConfig *failed, const char *detail)
+{
+  g_assert(!run->finished);
+  run->finished = TRUE;
+  g_clear_handle_id(&run->step_id, g_source_remove);
+  g_clear_handle_id(&run->timeout_id, g_source_remove);
+  g_clear_handle_id(&run->kill_id, g_source_remove);
+  run->done(ok, failed, detail, run->user_data);
+  run_free(run);
+}
+
+static char **
+hook_environ(SvHookRun *run, const SvHookConfig *hook)
+{
+  char **env = g_strdupv(run->base_env);
+  for (gsize i = 0; i < G_N_ELEMENTS(withheld_variables); i++)
+    env = g_environ_unsetenv(env, withheld_variables[i]);
+
+  for (char **e = hook->environment; e != NULL && *e != NULL; e++) {
+    const char *eq = strchr(*e, '=');
+    if (eq == NULL || eq == *e)
+      continue; /* config.c accepts only NAME=VALUE; nothing to guess here */
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+
+  env = g_environ_setenv(env, "SDVISOR_EVENT", event_name(run), TRUE);
+  env = g_environ_setenv(env, "SDVISOR_HOOK", hook->name, TRUE);
+  if (run->app_name != NULL)
+    env = g_environ_setenv(env, "SDVISOR_APP_NAME", run->app_name, TRUE);
+  if (run->app_pid > 0) {
+    g_autofree char *pid = g_strdup_printf("%d", (int)run->app_pid);
+    env = g_environ_setenv(env, "SDVISOR_APP_PID", pid, TRUE);
+  }
+  /* Only these events follow the app's end; elsewhere an exit code would describe an
+   * earlier life of the app and mislead. */
+  if ((run->event & (SV_HOOK_POST_STOP | SV_HOOK_ON_FAILURE)) && run->exit_code >= 0) {
+    g_autofree char *code = g_strdup_printf("%d", run->exit_code);
+    env = g_environ_setenv(env, "SDVISOR_EXIT_CODE", code, TRUE);
+    if (run->exit_status != NULL)
+      env = g_environ_setenv(env, "SDVISOR_EXIT_STATUS", run->exit_status, TRUE);
+  }
+  return env;
+}
+
+static void run_step(SvHookRun *run);
+
+/* The current hook is over (reaped, or never forked). Decides between the next hook
+ * and the end of the run. */
+static void
+hook_ended(SvHookRun *run, gboolean ok, const char *detail, int wait_status)
+{
+  SvHookConfig *hook = run->current;
+  double elapsed = (double)(g_get_monotonic_time() - run->started_at) / (double)G_USEC_PER_SEC;
+
+  if (run->cancelled) {
+    g_autofree char *message = g_strdup_printf("hook %s (%s) cancelled after %.3fs (%s)", hook->name,
+                                               event_name(run), elapsed, detail);
+    hook_log(run, LOG_NOTICE, SV_MESSAGE_HOOK_FAILED, wait_status, message);
+    run_finish(run, FALSE, hook, "cancelled");
+    return;
+  }
+
+  if (ok) {
+    g_autofree char *message =
+        g_strdup_printf("hook %s (%s) finished in %.3fs", hook->name, event_name(run), elapsed);
+    hook_log(run, LOG_INFO, SV_MESSAGE_HOOK_FINISHED, wait_status, message);
+    run_step(run);
+    return;
+  }
+
+  if (hook->on_error_fail) {
+    g_autofree char *message = g_strdup_printf("hook %s (%s) failed: %s", hook->name,
+                                               event_name(run), detail);
+    hook_log(run, LOG_ERR, SV_MESSAGE_HOOK_FAILED, wait_status, message);
+    run_finish(run, FALSE, hook, detail);
+    return;
+  }
+
+  g_autofree char *message = g_strdup_printf("hook %s (%s) failed: %s; ignored (on-error=ignore)",
+                                             hook->name, event_name(run), detail);
+  hook_log(run, LOG_WARNING, SV_MESSAGE_HOOK_FAILED, wait_status, message);
+  run_step(run);
+}
+
+static void
+on_hook_exited(pid_t pid, int wait_status, gpointer user_data)
+{
+  SvHookRun *run = user_data;
+  g_assert(pid == run->pid && run->alive);
+  run->alive = FALSE;
+  g_clear_handle_id(&run->timeout_id, g_source_remove);
+  g_clear_handle_id(&run->kill_id, g_source_remove);
+
+  /* Whatever the hook left behind in its group goes with it. kill(-pgid) and not
+   * sv_kill_group(): now that the leader is reaped its pid may be recycled, and the
+   * fallback to the pid alone could hit a stranger. The group id itself cannot be
+   * reused while a member remains, so this reaches the hook's leftovers or nothing.
+   * They are our children now (subreaper); the reaper collects them as orphans. */
+  if (kill(-pid, SIGKILL) == 0)
+    sv_log(LOG_DEBUG, "hook %s (%s): killed what its pid %d left in its process group",
+           run->current->name, event_name(run), (int)pid);
+
+  g_autofree char *description = describe_wait_status(wait_status);
+  if (run->exec_error != NULL) {
+    hook_ended(run, FALSE, run->exec_error, wait_status);
+  } else if (run->timed_out) {
+    g_autofree char *timeout = sv_timespan_format(run->current->timeout_usec);
+    g_autofree char *detail = g_strdup_printf("timed out after %s (%s)", timeout, description);
+    hook_ended(run, FALSE, detail, wait_status);
+  } else {
+    gboolean ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    hook_ended(run, ok, description, wait_status);
+  }
+}
+
+static gboolean
+on_kill_grace_over(gpointer user_data)
+{
+  SvHookRun *run = user_data;
+  run->kill_id = 0;
+  /* Still alive means not reaped: the pid is still the hook's own. */
+  g_autofree char *message = g_strdup_printf(
+      "hook %s (%s) is still running after SIGTERM: sending SIGKILL to its process group",
+      run->current->name, event_name(run));
+  hook_log(run, LOG_WARNING, SV_MESSAGE_HOOK_TIMEOUT, -1, message);
+  (void)sv_kill_group(run->pid, SIGKILL);
+  return G_SOURCE_REMOVE;
+}
+
+/* SIGTERM to the group, then SIGKILL after the grace — unless it ends first. */
+static void
+hook_terminate(SvHookRun *run)
+{
+  g_return_if_fail(run->alive);
+  (void)sv_kill_group(run->pid, SIGTERM);
+  /* A stopped process acts on SIGTERM only once continued (systemd does the same). */
+  (void)sv_kill_group(run->pid, SIGCONT);
+  if (run->kill_id == 0)
+    run->kill_id = timeout_add_usec(hook_kill_grace(run->current), on_kill_grace_over, run);
+}
+
+static gboolean
+on_hook_timeout(gpointer user_data)
+{
+  SvHookRun *run = user_data;
+  run->timeout_id = 0;
+  run->timed_out = TRUE;
+  g_autofree char *timeout = sv_timespan_format(run->current->timeout_usec);
+  g_autofree char *grace = sv_timespan_format(hook_kill_grace(run->current));
+  g_autofree char *message = g_strdup_printf(
+      "hook %s (%s) timed out after %s: sending SIGTERM to its process group, SIGKILL in %s",
+      run->current->name, event_name(run), timeout, grace);
+  hook_log(run, run->current->on_error_fail ? LOG_ERR : LOG_WARNING, SV_MESSAGE_HOOK_TIMEOUT, -1,
+           message);
+  hook_terminate(run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hook_start(SvHookRun *run, SvHookConfig *hook)
+{
+  run->current = hook;
+  run->pid = 0;
+  run->alive = FALSE;
+  run->timed_out = FALSE;
+  run->exec_errno = 0;
+  g_clear_pointer(&run->exec_error, g_free);
+  run->started_at = g_get_monotonic_time();
+
+  g_auto(GStrv) envp = hook_environ(run, hook);
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = hook->exec;
+  options.envp = envp;
+  options.working_directory = run->working_directory;
+
+  pid_t pid = 0;
+  int exec_errno = 0;
+  g_autoptr(GError) error = NULL;
+  gboolean spawned = sv_spawn(&options, &pid, &exec_errno, &error);
+  if (!spawned && !g_error_matches(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_EXEC)) {
+    /* No child at all (fork or pipe failed): nothing to wait for. */
+    hook_ended(run, FALSE, error->message, -1);
+    return;
+  }
+
+  run->pid = pid;
+  run->alive = TRUE;
+  sv_reaper_watch(pid, on_hook_exited, run);
+  if (hook_has_timeout(hook))
+    run->timeout_id = timeout_add_usec(hook->timeout_usec, on_hook_timeout, run);
+
+  if (!spawned) {
+    /* The child exits 126/127 on its own; the failure is reported when it is reaped,
+     * like any other. */
+    run->exec_error = g_strdup(error->message);
+    run->exec_errno = exec_errno;
+    return;
+  }
+
+  g_autofree char *message = g_strdup_printf("hook %s (%s) started: %s (pid %d)", hook->name,
+                                             event_name(run), hook->exec[0], (int)pid);
+  hook_log(run, LOG_INFO, SV_MESSAGE_HOOK_STARTED, -1, message);
+  if (run->started != NULL)
+    run->started(hook, pid, run->user_data);
+}
+
+/* Starts the next hook, or ends the run when none is left. */
+static void
+run_step(SvHookRun *run)
+{
+  if (run->next >= run->hooks->len) {
+    run_finish(run, TRUE, NULL, NULL);
+    return;
+  }
+  hook_start(run, run->hooks->pdata[run->next++]);
+}
+
+static gboolean
+on_step_idle(gpointer user_data)
+{
+  SvHookRun *run = user_data;
+  run->step_id = 0;
+  if (run->cancelled)
+    run_finish(run, FALSE, NULL, "cancelled");
+  else
+    run_step(run);
+  return G_SOURCE_REMOVE;
+}
+
+SvHookRun *
+sv_hooks_run(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env,
+             SvHookStartedFunc started, SvHooksDoneFunc done, gpointer user_data)
+{
+  g_return_val_if_fail(ctx != NULL && done != NULL, NULL);
+  g_return_val_if_fail(sv_hook_event_name(ctx->event) != NULL, NULL);
+
+  SvHookRun *run = g_new0(SvHookRun, 1);
+  run->event = ctx->event;
+  run->hooks = g_ptr_array_new_with_free_func(hook_free);
+  for (guint i = 0; hooks != NULL && i < hooks->len; i++) {
+    const SvHookConfig *hook = hooks->pdata[i];
+    if ((hook->when & ctx->event) && hook->exec != NULL && hook->exec[0] != NULL)
+      g_ptr_array_add(run->hooks, hook_copy(hook));
+  }
+  run->base_env = base_env != NULL ? g_strdupv((char **)base_env) : sv_spawn_base_environ();
+  run->app_name = g_strdup(ctx->app_name);
+  run->app_pid = ctx->app_pid;
+  run->exit_code = ctx->exit_code;
+  run->exit_status = g_strdup(ctx->exit_status);
+  run->working_directory = g_strdup(ctx->working_directory);
+  run->started = started;
+  run->done = done;
+  run->user_data = user_data;
+
+  /* Everything from the loop: the caller has stored RUN before any callback can use it. */
+  run->step_id = g_idle_add(on_step_idle, run);
+  return run;
+}
+
+void
+sv_hooks_cancel(SvHookRun *run)
+{
+  g_return_if_fail(run != NULL);
+  if (run->cancelled || run->finished)
+    return;
+  run->cancelled = TRUE;
+
+  if (run->alive) {
+    g_clear_handle_id(&run->timeout_id, g_source_remove);
+    g_autofree char *grace = sv_timespan_format(hook_kill_grace(run->current));
+    g_autofree char *message = g_strdup_printf(
+        "cancelling hook %s (%s): sending SIGTERM to its process group, SIGKILL in %s",
+        run->current->name, event_name(run), grace);
+    hook_log(run, LOG_NOTICE, NULL, -1, message);
+    hook_terminate(run);
+    return;
+  }
+
+  /* Between hooks only before the first (each next one starts from the previous one's
+   * end): the pending idle reports the cancellation. */
+  if (run->step_id == 0)
+    run->step_id = g_idle_add(on_step_idle, run);
+}
