@@ -38,8 +38,25 @@ sv_run_path(SvRun *run, const char *name)
   return g_build_filename(run->dir, name, NULL);
 }
 
+static SvRun *run_start(const char *const *wrapper, gboolean with_binary, const char *const *argv,
+                        const char *const *env);
+
 SvRun *
 sv_run_start_full(const char *const *wrapper, const char *const *argv, const char *const *env)
+{
+  return run_start(wrapper, TRUE, argv, env);
+}
+
+SvRun *
+sv_run_start_shell(const char *const *argv, const char *const *env)
+{
+  static const char *const sh[] = {"/bin/sh", NULL};
+  return run_start(sh, FALSE, argv, env);
+}
+
+static SvRun *
+run_start(const char *const *wrapper, gboolean with_binary, const char *const *argv,
+          const char *const *env)
 {
   SvRun *run = g_new0(SvRun, 1);
   run->dir = g_dir_make_tmp("sdvisor-test-XXXXXX", NULL);
@@ -58,7 +75,8 @@ sv_run_start_full(const char *const *wrapper, const char *const *argv, const cha
   g_autoptr(GPtrArray) args = g_ptr_array_new();
   for (const char *const *w = wrapper; w && *w; w++)
     g_ptr_array_add(args, (gpointer)*w);
-  g_ptr_array_add(args, (gpointer)sv_test_binary());
+  if (with_binary)
+    g_ptr_array_add(args, (gpointer)sv_test_binary());
   for (const char *const *a = argv; *a; a++)
     g_ptr_array_add(args, (gpointer)*a);
   g_ptr_array_add(args, NULL);

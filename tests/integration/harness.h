@@ -22,6 +22,8 @@ typedef struct {
  * entries. WRAPPER, if not NULL, is a command put before the binary (e.g. unshare). */
 SvRun *sv_run_start_full(const char *const *wrapper, const char *const *argv, const char *const *env);
 #define sv_run_start(argv, env) sv_run_start_full(NULL, (argv), (env))
+/* Runs /bin/sh with ARGV (for a wrapper that execs sdvisor itself: $SDVISOR_BINARY). */
+SvRun *sv_run_start_shell(const char *const *argv, const char *const *env);
 
 /* Waits up to TIMEOUT_MS for a datagram containing NEEDLE (reading and keeping every
  * datagram); returns it (owned by the run) or NULL. */
