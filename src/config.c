@@ -845,6 +845,13 @@ apply_overrides(SvConfig *config, char *const *envp, GError **error)
       reserved |= g_str_equal(var, runtime_variables[i]);
     if (reserved)
       continue;
+    /* Messages quote names and values: both must be text (found by fuzz-config). */
+    if (!g_utf8_validate(*e, -1, NULL)) {
+      g_autofree char *shown = g_utf8_make_valid(var, -1);
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("environment variable %s: not UTF-8 text"), shown);
+      return FALSE;
+    }
 
     const SvOverrideName *match = NULL;
     for (guint i = 0; i < names->len && match == NULL; i++)

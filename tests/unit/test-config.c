@@ -54,6 +54,7 @@ expect_error(Fixture *f, const char *text, char **env, int code, ...)
   g_autoptr(SvConfig) config = sv_config_load(f->path, env, &error);
   g_assert_null(config);
   g_assert_error(error, SV_CONFIG_ERROR, code);
+  g_assert_true(g_utf8_validate(error->message, -1, NULL));
   va_list ap;
   va_start(ap, code);
   const char *needle;
@@ -167,6 +168,9 @@ test_env_override_errors(Fixture *f, gconstpointer data)
   char *typo[] = {"SDVISOR_APP_STOP_TIMOUT=5s", NULL};
   expect_error(f, "[app]\nexec=/bin/true\n", typo, SV_CONFIG_ERROR_UNKNOWN_KEY,
                "SDVISOR_APP_STOP_TIMOUT", "SDVISOR_APP_STOP_TIMEOUT", NULL);
+  /* Found by fuzz-config: bytes that are not UTF-8 must not reach a message. */
+  char *binary[] = {"SDVISOR_HOOK_A\xff\xffTERM=1", "SDVISOR_APP_NAME=\xff", NULL};
+  expect_error(f, "[app]\nexec=/bin/true\n", binary, SV_CONFIG_ERROR_INVALID, "not UTF-8", NULL);
   char *bad[] = {"SDVISOR_APP_STOP_TIMEOUT=soon", NULL};
   expect_error(f, "[app]\nexec=/bin/true\n", bad, SV_CONFIG_ERROR_INVALID,
                "environment variable SDVISOR_APP_STOP_TIMEOUT", "[app] stop-timeout", "'soon'", NULL);
