@@ -732,6 +732,14 @@ load_environment_file(const char *spec, GPtrArray *out, GError **error)
   gsize len;
   g_autoptr(GError) local = NULL;
 
+  struct stat st;
+  if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+    /* It becomes the app's environment: LD_PRELOAD in it runs anything. */
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNSAFE,
+                _("%s: refusing an environment file that others can write (chmod o-w %s)"), path,
+                path);
+    return FALSE;
+  }
   if (!g_file_get_contents(path, &text, &len, &local)) {
     if (optional && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
       return TRUE;

@@ -13,6 +13,7 @@
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
 #include "supervisor.h"
+#include "unitgen.h"
 
 extern char **environ;
 
@@ -89,9 +90,12 @@ static int
 cmd_check(int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
+  g_autofree char *unit_file = NULL;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+    {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
+     N_("Also compare the timeouts of this unit or quadlet file with the configuration"), N_("UNIT")},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
     {NULL},
   };
@@ -116,12 +120,105 @@ cmd_check(int argc, char **argv)
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);
+
+  if (unit_file != NULL) {
+    g_autofree char *unit = NULL;
+    if (!g_file_get_contents(unit_file, &unit, NULL, &error)) {
+      g_printerr("%s\n", error->message);
+      return SV_EXIT_CONFIG;
+    }
+    g_autoptr(GPtrArray) warnings = sv_unitgen_check(config, unit);
+    for (guint i = 0; i < warnings->len; i++)
+      g_printerr(_("%s: warning: %s\n"), unit_file, (const char *)warnings->pdata[i]);
+    if (warnings->len == 0)
+      g_print("# %s\n", _("the unit's timeouts agree with the configuration"));
+  }
+  return SV_EXIT_OK;
+}
+
+/* The running binary's absolute path: what a generated unit should start. */
+static char *
+self_path(void)
+{
+  g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+  return exe ? g_steal_pointer(&exe) : g_strdup("/usr/bin/sdvisor");
+}
+
+static int
+cmd_print_unit(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  const GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("Print a systemd service unit whose timeouts agree "
+                                          "with the configuration."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    return usage_error(context, error->message);
+  const char *path = config_path(config_file, NULL);
+  if (path == NULL)
+    return usage_error(context, _("no configuration file given"));
+  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
+  if (config == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  g_autofree char *abs = g_canonicalize_filename(path, NULL);
+  g_autofree char *binary = self_path();
+  g_autofree char *unit = sv_unitgen_service(config, binary, abs);
+  g_print("%s", unit);
+  return SV_EXIT_OK;
+}
+
+static int
+cmd_print_quadlet(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_autofree char *image = NULL;
+  g_autofree char *inside = NULL;
+  const GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+    {"image", 'i', 0, G_OPTION_ARG_STRING, &image, N_("Container image of the app"), N_("IMAGE")},
+    {"container-config", 0, 0, G_OPTION_ARG_FILENAME, &inside,
+     N_("Where the configuration is mounted inside the container (default: /etc/sdvisor/NAME.conf)"),
+     N_("PATH")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("Print a podman quadlet .container file whose timeouts "
+                                          "agree with the configuration."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    return usage_error(context, error->message);
+  const char *path = config_path(config_file, NULL);
+  if (path == NULL)
+    return usage_error(context, _("no configuration file given"));
+  if (image == NULL)
+    return usage_error(context, _("no image given (--image IMAGE)"));
+  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
+  if (config == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  g_autofree char *dest = inside ? g_strdup(inside) : g_strdup_printf("/etc/sdvisor/%s.conf", config->app.name);
+  g_autofree char *text = sv_unitgen_quadlet(config, image, dest);
+  g_print("%s", text);
   return SV_EXIT_OK;
 }
 
 static const SvCommand commands[] = {
   {"run", N_("Run and supervise an app"), cmd_run},
   {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
+  {"print-unit", N_("Print a systemd unit that agrees with a configuration"), cmd_print_unit},
+  {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
+   cmd_print_quadlet},
 };
 
 static void
@@ -130,10 +227,10 @@ print_help(FILE *out)
   fprintf(out, "%s\n\n", _("Usage: sdvisor COMMAND [OPTIONS]"));
   fprintf(out, "%s\n", _("Commands:"));
   for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf(out, "  %-14s %s\n", commands[i].name, _(commands[i].summary));
   fprintf(out, "\n%s\n", _("Options:"));
-  fprintf(out, "  %-12s %s\n", "--version", _("Print the version and exit"));
-  fprintf(out, "  %-12s %s\n", "--help", _("Print this help and exit"));
+  fprintf(out, "  %-14s %s\n", "--version", _("Print the version and exit"));
+  fprintf(out, "  %-14s %s\n", "--help", _("Print this help and exit"));
   fprintf(out, "\n%s\n", _("'sdvisor COMMAND --help' describes each command."));
 }
 

@@ -253,6 +253,12 @@ test_unreadable_and_unsafe(Fixture *f, gconstpointer data)
   g_assert_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO);
   g_assert_nonnull(strstr(error->message, "/nonexistent/sdvisor.conf"));
 
+  g_autofree char *envfile = g_build_filename(f->dir, "open.env", NULL);
+  write_file(envfile, "SECRET=hunter2\n");
+  g_chmod(envfile, 0666);
+  g_autofree char *text = g_strdup_printf("[app]\nexec=/bin/true\nenvironment-file=%s\n", envfile);
+  expect_error(f, text, NULL, SV_CONFIG_ERROR_UNSAFE, "open.env", "others can write", NULL);
+
   write_file(f->path, "[app]\nexec=/bin/true\n");
   g_chmod(f->path, 0666);
   g_clear_error(&error);
