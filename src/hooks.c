@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "logstream.h" /* issue 6: hooks' output */
 #include "message-ids.h"
 #include "reaper.h"
 #include "spawn.h"
@@ -34,6 +35,7 @@ struct SvHookRun {
   int exit_code;
   char *exit_status;
   char *working_directory;
+  SvLogStreams *log_streams; /* issue 6: the hooks' output; NULL = inherited */
 
   SvHookStartedFunc started;
   SvHooksDoneFunc done;
@@ -375,10 +377,24 @@ hook_start(SvHookRun *run, SvHookConfig *hook)
   options.envp = envp;
   options.working_directory = run->working_directory;
 
+  /* Issue 6: the hook's output into the journal, tagged with its name. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  if (run->log_streams != NULL) {
+    g_autofree char *hook_field = g_strconcat("SDVISOR_HOOK=", hook->name, NULL);
+    const char *fields[] = {hook_field, NULL};
+    g_autoptr(GError) pipe_error = NULL;
+    if (!sv_logstream_open(run->log_streams, SV_LOG_SOURCE_HOOK, fields, &pipes, &pipe_error))
+      sv_log(LOG_WARNING, "hook %s: its output goes to sdvisor's own: %s", hook->name,
+             pipe_error->message);
+    options.stdout_fd = pipes.stdout_fd;
+    options.stderr_fd = pipes.stderr_fd;
+  }
+
   pid_t pid = 0;
   int exec_errno = 0;
   g_autoptr(GError) error = NULL;
   gboolean spawned = sv_spawn(&options, &pid, &exec_errno, &error);
+  sv_logstream_started(&pipes, pid);
   if (!spawned && !g_error_matches(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_EXEC)) {
     /* No child at all (fork or pipe failed): nothing to wait for. */
     hook_ended(run, FALSE, error->message, -1);
@@ -450,6 +466,7 @@ sv_hooks_run(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env,
   run->exit_code = ctx->exit_code;
   run->exit_status = g_strdup(ctx->exit_status);
   run->working_directory = g_strdup(ctx->working_directory);
+  run->log_streams = ctx->log_streams;
   run->started = started;
   run->done = done;
   run->user_data = user_data;

@@ -29,12 +29,15 @@
  * Journal: every start, finish, failure and timeout is an entry (message-ids.h:
  * SV_MESSAGE_HOOK_*) with SDVISOR_HOOK=, SDVISOR_EVENT=, SDVISOR_HOOK_PID= and, at the
  * end, SDVISOR_EXIT_CODE= and SDVISOR_EXIT_STATUS= of the hook itself. Environment
- * values are never logged. The hook's stdout and stderr are sdvisor's own for now. */
+ * values are never logged. The hook's stdout and stderr go to the journal through
+ * CTX->log_streams (logstream.h) when given, else they are sdvisor's own. */
 #pragma once
 #include <glib.h>
 #include <sys/types.h>
 
 #include "config.h"
+
+typedef struct SvLogStreams SvLogStreams; /* logstream.h */
 
 typedef struct {
   SvHookEvent event;             /* exactly one bit */
@@ -43,6 +46,10 @@ typedef struct {
   int exit_code;                 /* -1 = unknown; used for post-stop and on-failure only */
   const char *exit_status;       /* "exited" | "killed" | "dumped", with exit_code */
   const char *working_directory; /* the app's; NULL = sdvisor's */
+  /* Issue 6: where each hook's stdout and stderr go — pipes read into the journal with
+   * SDVISOR_SOURCE=hook and SDVISOR_HOOK=NAME. NULL = sdvisor's own, inherited. Must
+   * outlive the run. */
+  SvLogStreams *log_streams;
 } SvHookContext;
 
 #define SV_HOOK_CONTEXT_INIT { .exit_code = -1 }

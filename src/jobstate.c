@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <linux/magic.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -146,6 +147,8 @@ sv_jobstate_format_time(gint64 usec)
   g_autofree char *base = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
   if (frac == 0)
     return g_strconcat(base, "Z", NULL);
+  if (frac % 1000 == 0)
+    return g_strdup_printf("%s.%03dZ", base, (int)(frac / 1000));
   return g_strdup_printf("%s.%06dZ", base, (int)frac);
 }
 
@@ -207,12 +210,12 @@ const char *
 sv_jobstate_boot_id(void)
 {
   static char *boot_id;
-  if (g_once_init_enter_pointer(&boot_id)) {
+  if (g_once_init_enter(&boot_id)) {
     char *text = NULL;
     if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &text, NULL, NULL))
       text = g_strdup("");
     g_strstrip(text);
-    g_once_init_leave_pointer(&boot_id, text);
+    g_once_init_leave(&boot_id, text);
   }
   return boot_id;
 }
@@ -236,6 +239,7 @@ sv_job_record_copy(const SvJobRecord *record)
   r->app = g_strdup(record->app);
   r->job = g_strdup(record->job);
   r->run_id = g_strdup(record->run_id);
+  r->instance_id = g_strdup(record->instance_id);
   r->host = g_strdup(record->host);
   r->boot_id = g_strdup(record->boot_id);
   return r;
@@ -249,6 +253,7 @@ sv_job_record_free(SvJobRecord *record)
   g_free(record->app);
   g_free(record->job);
   g_free(record->run_id);
+  g_free(record->instance_id);
   g_free(record->host);
   g_free(record->boot_id);
   g_free(record);
@@ -278,6 +283,7 @@ sv_job_record_serialize(const SvJobRecord *r, gsize *out_len)
     g_string_append_printf(s, "exit-code=%d\n", r->exit_code);
   append_value(s, "run", r->run_id);
   g_string_append_printf(s, "pid=%d\n", (int)r->pid);
+  append_value(s, "instance", r->instance_id);
   if (r->job_pid > 0)
     g_string_append_printf(s, "job-pid=%d\n", (int)r->job_pid);
   append_value(s, "host", r->host);
@@ -291,6 +297,14 @@ sv_job_record_serialize(const SvJobRecord *r, gsize *out_len)
   if (out_len != NULL)
     *out_len = s->len;
   return g_string_free(s, FALSE);
+}
+
+/* File contents quoted in a message: ASCII, escaped, short. */
+static char *
+quote_for_message(const char *text)
+{
+  g_autofree char *cut = g_strndup(text, 64);
+  return g_strescape(cut, NULL);
 }
 
 static gboolean
@@ -384,20 +398,22 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
     }
     *eq = '\0';
     if (!g_hash_table_insert(fields, *l, eq + 1)) {
-      corrupt(error, _("'%s' appears twice"), *l);
+      g_autofree char *key = quote_for_message(*l);
+      corrupt(error, _("'%s' appears twice"), key);
       return NULL;
     }
   }
 
   const char *version = g_hash_table_lookup(fields, "version");
   if (version == NULL || !g_str_equal(version, SV_JOBSTATE_VERSION)) {
-    corrupt(error, _("unknown version '%s' (this sdvisor writes version %s)"),
-            version ? version : "", SV_JOBSTATE_VERSION);
+    g_autofree char *v = quote_for_message(version ? version : "");
+    corrupt(error, _("unknown version '%s' (this sdvisor writes version %s)"), v,
+            SV_JOBSTATE_VERSION);
     return NULL;
   }
 
   g_autoptr(SvJobRecord) r = sv_job_record_new();
-  static const char *const required[] = {"app", "job", "state", "run", "host", "boot-id"};
+  static const char *const required[] = {"app", "job", "state", "run", "instance", "host", "boot-id"};
   for (gsize i = 0; i < G_N_ELEMENTS(required); i++)
     if (g_hash_table_lookup(fields, required[i]) == NULL) {
       corrupt(error, _("'%s' is missing"), required[i]);
@@ -406,6 +422,7 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
   r->app = g_strdup(g_hash_table_lookup(fields, "app"));
   r->job = g_strdup(g_hash_table_lookup(fields, "job"));
   r->run_id = g_strdup(g_hash_table_lookup(fields, "run"));
+  r->instance_id = g_strdup(g_hash_table_lookup(fields, "instance"));
   r->host = g_strdup(g_hash_table_lookup(fields, "host"));
   r->boot_id = g_strdup(g_hash_table_lookup(fields, "boot-id"));
 
@@ -680,9 +697,11 @@ sv_job_store_read(SvJobStore *store, const char *job, GError **error)
   g_autofree char *app = sanitize_value(store->app);
   g_autofree char *jobname = sanitize_value(job);
   if (!g_str_equal(r->app, app) || !g_str_equal(r->job, jobname)) {
+    g_autofree char *qapp = quote_for_message(r->app);
+    g_autofree char *qjob = quote_for_message(r->job);
     g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT,
-                _("%s/%s: records app '%s', job '%s', not this one"), store->path, name, r->app,
-                r->job);
+                _("%s/%s: records app '%s', job '%s', not this one"), store->path, name, qapp,
+                qjob);
     return NULL;
   }
   return g_steal_pointer(&r);
@@ -871,8 +890,7 @@ record_interrupted(SvJobClaim *c)
   g_autoptr(SvJobRecord) r = sv_job_record_copy(c->previous);
   r->running = FALSE;
   r->result = SV_JOB_RESULT_INTERRUPTED;
-  if (!sv_job_store_write(c->store, c->job, r, c->error ? NULL : &c->error))
-    return;
+  (void)sv_job_store_write(c->store, c->job, r, c->error ? NULL : &c->error);
 }
 
 static void

@@ -57,6 +57,7 @@ typedef struct {
   int exit_code;         /* shell-style (128+N for signal N); -1 = none */
   char *run_id;          /* SDVISOR_JOB_RUN of the run */
   pid_t pid;             /* the sdvisor instance that ran it */
+  char *instance_id;     /* that instance's random id: pids repeat (PID 1 in every container) */
   pid_t job_pid;         /* the job's process; 0 = not known */
   char *host;            /* host name, for people */
   char *boot_id;         /* tells a run cut short by a reboot from one cut by a crash */
@@ -75,7 +76,7 @@ char *sv_job_record_serialize(const SvJobRecord *record, gsize *out_len);
 /* Parses a state file's bytes; SV_JOBSTATE_ERROR_CORRUPT says what is wrong. */
 SvJobRecord *sv_job_record_parse(const char *data, gsize len, GError **error);
 
-/* "2026-11-22T10:00:00Z" (with ".250000" only when there is a fraction). */
+/* "2026-11-22T10:00:00Z"; a fraction as ".250" (milliseconds) or ".250001". */
 char *sv_jobstate_format_time(gint64 realtime_usec);
 
 /* A name as a file name: bytes outside [A-Za-z0-9_@+-.] and a leading '.' become \xNN,

@@ -18,6 +18,8 @@ static struct {
   gboolean console_prefix; /* "<N>" before each line: stderr is read by a log collector */
   char *identifier;
   int max_priority;
+  SvLogWriteFunc write_func; /* atomic */
+  gpointer write_data;
 } logger = {.target = SV_LOG_TARGET_CONSOLE, .max_priority = LOG_INFO};
 
 /* stderr is the journal when JOURNAL_STREAM names its device and inode (systemd sets it
@@ -74,6 +76,12 @@ write_entry(int priority, const char *message_id, const char *const *fields, con
 {
   if (priority > logger.max_priority)
     return;
+
+  SvLogWriteFunc func = (SvLogWriteFunc)g_atomic_pointer_get(&logger.write_func);
+  if (func != NULL) {
+    func(priority, message_id, fields, message, logger.write_data);
+    return;
+  }
 
   if (logger.target == SV_LOG_TARGET_JOURNAL) {
     struct iovec iov[SV_LOG_MAX_FIELDS + 6];
@@ -156,6 +164,14 @@ sv_log_init(SvLogTarget target, const char *identifier)
     g_log_set_writer_func(glib_writer, NULL, NULL);
     g_once_init_leave(&installed, 1);
   }
+}
+
+void
+sv_log_set_write_func(SvLogWriteFunc func, gpointer user_data)
+{
+  if (func != NULL)
+    logger.write_data = user_data;
+  g_atomic_pointer_set(&logger.write_func, func);
 }
 
 SvLogTarget

@@ -23,6 +23,15 @@ SvLogTarget sv_log_get_target(void); /* the resolved target: JOURNAL or CONSOLE 
  * LOG_DEBUG with SDVISOR_DEBUG=1 in the environment. */
 void sv_log_set_max_priority(int priority);
 
+/* Routes every message that passes the priority filter to FUNC instead of writing it
+ * here: the supervisor points it at its journal sink (journal.h), so sdvisor's own
+ * messages are queued in order with the app's output, never block the main loop on a
+ * stalled journald, and follow the sink's target. NULL restores direct writing. FUNC
+ * may be called from any thread. */
+typedef void (*SvLogWriteFunc)(int priority, const char *message_id, const char *const *fields,
+                               const char *message, gpointer user_data);
+void sv_log_set_write_func(SvLogWriteFunc func, gpointer user_data);
+
 /* PRIORITY is a syslog level (LOG_ERR…); MESSAGE_ID a 32-hex id from message-ids.h or
  * NULL. FIELDS is NULL or a NULL-terminated list of "KEY=VALUE" journal fields. */
 void sv_log_full(int priority, const char *message_id, const char *const *fields,

@@ -8,9 +8,19 @@
  * What is recognised, and why only there:
  *  - a "<N>" prefix (N 0–7), as journald's SyslogLevelPrefix=: sets PRIORITY, stripped.
  *    It is the app saying so explicitly, so it wins over anything else in the line.
- *  - a JSON object (first non-blank byte '{'): "message"/"msg"/"event" become MESSAGE,
- *    "levelname"/"level"/"severity"/"levelno"/"priority" PRIORITY, every other key a
- *    field. Plain lines never reach json-glib, which keeps them cheap.
+ *  - a JSON object (first non-blank byte '{'): "message"/"msg"/"event" become MESSAGE
+ *    (the first present; without any, the whole line), "levelname"/"level"/"severity"/
+ *    "levelno"/"priority" PRIORITY (the first that names a level; numbers are Python
+ *    levels, syslog 0–7 under "priority"), every other key a field. Plain lines never
+ *    reach json-glib, which keeps them cheap. Field names: optional prefix + key,
+ *    upper-cased, anything but A–Z 0–9 '_' made '_', leading '_' dropped (journald
+ *    drops such fields from clients), cut at 64; "JSON_" goes in front of a name that
+ *    would be empty, start with a digit, or be one the sink sets or journald and
+ *    `journalctl -u` give a meaning (MESSAGE, MESSAGE_ID, PRIORITY, ERRNO, UNIT,
+ *    USER_UNIT, INVOCATION_ID, USER_INVOCATION_ID, DOCUMENTATION, TID, CODE_*,
+ *    SYSLOG_*, SDVISOR_*, OBJECT_*, COREDUMP_*). Strings stay as they are, other
+ *    values become compact JSON text, null values are dropped. Lines that are not
+ *    exactly one object, deeper than 32 or with too many keys stay text.
  *  - level words only at the places real formats put them (line start, bracket groups
  *    at the start, right after a leading timestamp), so "no ERROR here" stays INFO.
  * Everything else keeps the stream's default priority. MESSAGE is the line as the app

@@ -14,9 +14,11 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-/* Room for a burst from a busy app (every worker sending STATUS at once) without the
- * kernel refusing datagrams; systemd gives its own notify socket 8 MiB. Only used
- * memory counts, so a generous limit costs nothing while idle. */
+/* Bytes queued before senders wait. The count is bounded first, by
+ * net.unix.max_dgram_qlen (10 by default, 512 once systemd has booted), and beyond
+ * either limit a sender blocks (sd_notify() uses a blocking socket) rather than lose a
+ * datagram. 1 MiB holds a burst from every worker of a busy app; only queued data
+ * costs memory, so it is free while idle. systemd gives its own socket 8 MiB. */
 #define RCVBUF_SIZE (1024 * 1024)
 /* Attempts at a random socket name before giving up (a clash means another proxy). */
 #define BIND_ATTEMPTS 16
@@ -279,13 +281,13 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
      * been handed to FUNC (and relayed, if FUNC relays) by then. As systemd does, a
      * barrier with company is still answered and the company ignored. */
     proxy->barriers++;
-    if (msg->fields != SV_NOTIFY_FIELD_BARRIER || msg->n_ignored > 0 ||
-        msg->private_assignments[0] || n_fds != 1)
+    gboolean alone = msg->fields == SV_NOTIFY_FIELD_BARRIER && msg->n_ignored == 0 &&
+                     !msg->private_assignments[0];
+    if (!alone || n_fds != 1)
       reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_BAD_BARRIER,
-             "BARRIER=1 from pid %d %s %u file descriptors (expected alone, with one): "
-             "answered, the rest ignored",
-             (int)sender, msg->fields == SV_NOTIFY_FIELD_BARRIER && msg->n_ignored == 0 &&
-                 !msg->private_assignments[0] ? "with" : "with other lines and", n_fds);
+             "BARRIER=1 from pid %d %s, with %u file descriptors (expected alone, with "
+             "one): answered, the rest ignored",
+             (int)sender, alone ? "alone" : "among other lines", n_fds);
     return;
   }
 
@@ -442,7 +444,8 @@ bind_random(int fd, const char *dir, char **out_path)
       return -ENAMETOOLONG;
     memcpy(sa.sun_path, path, len + 1);
 
-    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)) < 0) {
+    socklen_t sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+    if (bind(fd, (struct sockaddr *)&sa, sa_len) < 0) {
       if (errno == EADDRINUSE)
         continue;
       return -errno;

@@ -31,7 +31,8 @@
  *
  * Each datagram costs at most one recvmsg() and SV_NOTIFY_PROXY_ANCESTRY_MAX + 1 small
  * /proc reads; at most SV_NOTIFY_PROXY_BATCH are read per main-loop iteration, so a
- * flood delays, never starves, the rest of the loop. */
+ * flood delays, never starves, the rest of the loop. A full queue makes the sender
+ * wait (net.unix.max_dgram_qlen datagrams, 1 MiB); nothing is lost to it. */
 #pragma once
 #include <gio/gio.h>
 #include <sys/types.h>

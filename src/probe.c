@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "logstream.h" /* issue 6: exec: checks' output */
 #include "reaper.h"
 #include "sdvisor-build-config.h"
 #include "spawn.h"
@@ -367,6 +368,7 @@ struct SvProbe {
 
   char **envp;
   pid_t app_pid;
+  SvLogStreams *log_streams; /* issue 6: exec: checks' output; NULL = inherited */
 
   /* Built on first use only: an HTTP session costs ~5 MB of RSS and threads, a socket
    * client a GIO worker thread (see FACTS.md). */
@@ -888,10 +890,24 @@ run_exec(SvRun *run, SvProbe *probe)
   SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
   options.argv = run->check->argv;
   options.envp = envp;
+
+  /* Issue 6: the check's output into the journal, tagged with the check. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  if (probe->log_streams != NULL) {
+    g_autofree char *check_field = g_strconcat("SDVISOR_CHECK=", run->text, NULL);
+    const char *fields[] = {check_field, NULL};
+    if (sv_logstream_open(probe->log_streams, SV_LOG_SOURCE_CHECK, fields, &pipes, NULL)) {
+      options.stdout_fd = pipes.stdout_fd;
+      options.stderr_fd = pipes.stderr_fd;
+    }
+  }
+
   pid_t pid = 0;
   int exec_errno = 0;
   g_autoptr(GError) error = NULL;
-  if (!sv_spawn(&options, &pid, &exec_errno, &error)) {
+  gboolean spawned = sv_spawn(&options, &pid, &exec_errno, &error);
+  sv_logstream_started(&pipes, pid);
+  if (!spawned) {
     if (!g_error_matches(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_EXEC) || pid <= 0) {
       run_report_error(run, error);
       run_free(run);
@@ -1029,6 +1045,13 @@ sv_probe_set_pid(SvProbe *probe, pid_t app_pid)
 {
   g_return_if_fail(probe != NULL);
   probe->app_pid = app_pid;
+}
+
+void
+sv_probe_set_log_streams(SvProbe *probe, SvLogStreams *streams)
+{
+  g_return_if_fail(probe != NULL);
+  probe->log_streams = streams;
 }
 
 void

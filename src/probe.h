@@ -21,9 +21,15 @@ typedef enum {
 typedef enum {
   SV_CHECK_NOTIFY, /* the app's own READY=1 / WATCHDOG=1 */
   SV_CHECK_TCP,    /* tcp://HOST:PORT accepts a connection */
-  SV_CHECK_HTTP,   /* http:// or https:// answers GET with 2xx or 3xx */
+  SV_CHECK_HTTP,   /* http:// or https:// answers GET with 2xx or 3xx: redirects are not
+                    * followed, no proxy is used, a new connection is made each time, the
+                    * body is not read, and (as Kubernetes does) the certificate is not
+                    * verified */
   SV_CHECK_UNIX,   /* unix:/PATH or unix:@ABSTRACT accepts a stream connection */
-  SV_CHECK_EXEC,   /* exec:COMMAND exits 0 */
+  SV_CHECK_EXEC,   /* exec:COMMAND exits 0; split into words as a shell would, but run
+                    * without one, in its own process group (killed at the timeout), with
+                    * stdout and stderr into the journal (sv_probe_set_log_streams) or
+                    * shared with sdvisor */
   SV_CHECK_FILE,   /* file:/PATH exists */
 } SvCheckKind;
 
@@ -82,6 +88,11 @@ SvProbe *sv_probe_new(const SvProbeConfig *config, SvProbeFunc func, gpointer us
 void sv_probe_set_pid(SvProbe *probe, pid_t app_pid);
 /* Base environment of exec: checks (copied); NULL = sv_spawn_base_environ(). */
 void sv_probe_set_environment(SvProbe *probe, char *const *envp);
+/* Issue 6: exec: checks' stdout and stderr go to the journal through STREAMS
+ * (logstream.h; SDVISOR_SOURCE=check, SDVISOR_CHECK=the check), which must outlive the
+ * probe; NULL (the default) = shared with sdvisor. */
+typedef struct SvLogStreams SvLogStreams;
+void sv_probe_set_log_streams(SvProbe *probe, SvLogStreams *streams);
 
 /* Starts attempting: the first attempt runs at once (from the loop), the state is
  * UNKNOWN, the counters and the start period begin anew. Starting a running probe

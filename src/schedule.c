@@ -23,6 +23,7 @@ G_DEFINE_QUARK(sv-schedule-error-quark, sv_schedule_error)
 #define SV_SECS_MIN G_GINT64_CONSTANT(-62135596800)
 #define SV_SECS_MAX G_GINT64_CONSTANT(253402300799)
 #define SV_MAX_TOKENS 8
+#define SV_DAY G_GINT64_CONSTANT(86400)
 
 typedef struct {
   guint64 second;  /* bit N = second N */
@@ -146,8 +147,8 @@ day_matches(const SvCalendar *cal, gint64 y, int m, int d)
 static gboolean
 next_wall(const SvCalendar *cal, gint64 wall, gint64 limit_year, gint64 *out_wall)
 {
-  gint64 days = floor_div(wall, 86400);
-  gint64 sod = wall - days * 86400;
+  gint64 days = floor_div(wall, SV_DAY);
+  gint64 sod = wall - days * SV_DAY;
   gint64 y;
   int mo, d;
   civil_from_days(days, &y, &mo, &d);
@@ -204,7 +205,7 @@ next_wall(const SvCalendar *cal, gint64 wall, gint64 limit_year, gint64 *out_wal
       mi++, s = 0;
       continue;
     }
-    *out_wall = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + ns;
+    *out_wall = days_from_civil(y, mo, d) * SV_DAY + h * 3600 + mi * 60 + ns;
     return TRUE;
   }
   return FALSE;
@@ -227,12 +228,12 @@ tz_offset(GTimeZone *tz, gint64 t)
 /* The instant at which a fixed-time schedule due at wall-clock time WALL runs: the
  * first occurrence of WALL, or, if WALL falls into a gap, the end of the gap. Looking
  * a day either side finds the offsets before and after any transition near WALL
- * (offsets stay within ±15 h, and zones do not change twice in two days). */
+ * (GLib keeps offsets under a day, and zones do not change twice in two days). */
 static gint64
 wall_to_instant(GTimeZone *tz, gint64 wall)
 {
-  gint64 before = tz_offset(tz, wall - 86400);
-  gint64 after = tz_offset(tz, wall + 86400);
+  gint64 before = tz_offset(tz, wall - SV_DAY);
+  gint64 after = tz_offset(tz, wall + SV_DAY);
   gint64 t1 = wall - before, t2 = wall - after;
   gboolean ok1 = tz_offset(tz, t1) == before;
   gboolean ok2 = tz_offset(tz, t2) == after;
@@ -277,25 +278,38 @@ next_transition(GTimeZone *tz, gint64 lo, gint64 hi)
   return hi;
 }
 
-/* Wildcard schedules: the first instant ≥ A whose wall-clock time matches. Between two
- * transitions the offset is constant, so one wall-clock search per stretch suffices.
- * (Instants before 1970 are negative: success is the return value, not a sign.) */
+/* Wildcard schedules: the first instant ≥ A whose wall-clock time matches.
+ *
+ * Between two transitions the offset is constant, so one wall-clock search answers for a
+ * whole stretch. Stretches are only walked one by one within three days of where the
+ * walk stands: further out, every instant up to two days before the match found shows a
+ * wall-clock time between the current one and that match (offsets are less than a day),
+ * none of which matches, so the walk jumps there instead of crossing years of DST
+ * transitions. Instants before 1970 are negative: success is the return value, not a
+ * sign. */
 static gboolean
 next_wildcard(const SvSchedule *schedule, gint64 a, gint64 limit_year, gint64 *out)
 {
+  GTimeZone *tz = schedule->tz;
   gint64 t = a;
+
   for (guint iter = 0; iter < 4096; iter++) {
-    int interval = tz_interval(schedule->tz, t);
-    gint64 offset = g_time_zone_get_offset(schedule->tz, interval);
+    int interval = tz_interval(tz, t);
+    gint64 offset = g_time_zone_get_offset(tz, interval);
     gint64 wall;
     if (!next_wall(&schedule->cal, t + offset, limit_year, &wall))
       return FALSE;
     gint64 candidate = wall - offset;
-    if (tz_interval(schedule->tz, candidate) == interval) {
+    gint64 window_end = MIN(candidate, t + 3 * SV_DAY);
+
+    if (tz_interval(tz, window_end) != interval) {
+      t = next_transition(tz, t, window_end);
+    } else if (candidate == window_end) {
       *out = candidate;
       return TRUE;
+    } else {
+      t = MAX(t + 3 * SV_DAY, wall - 2 * SV_DAY);
     }
-    t = next_transition(schedule->tz, t, candidate);
   }
   return FALSE;
 }
@@ -312,8 +326,8 @@ next_fixed(const SvSchedule *schedule, gint64 a, gint64 limit_year, gint64 *out)
   gint64 b = a - 1;
   gint64 offset_b = tz_offset(tz, b);
   gint64 shown = b + offset_b;
-  if (tz_offset(tz, b - 86400) > offset_b) {
-    gint64 transition = next_transition(tz, b - 86400, b);
+  if (tz_offset(tz, b - SV_DAY) > offset_b) {
+    gint64 transition = next_transition(tz, b - SV_DAY, b);
     gint64 last_before = transition - 1;
     shown = MAX(shown, last_before + tz_offset(tz, last_before));
   }
@@ -330,6 +344,8 @@ next_fixed(const SvSchedule *schedule, gint64 a, gint64 limit_year, gint64 *out)
     }
     start = wall + 1; /* only in zones that change more than once in two days */
   }
+  /* Rather than loop on in such a zone, fall back to the wildcard rule, which still
+   * gives a matching instant after A. */
   return next_wildcard(schedule, a, limit_year, out);
 }
 
@@ -355,13 +371,13 @@ sv_schedule_next(const SvSchedule *schedule, gint64 after_usec)
 
   gint64 y;
   int m, d;
-  civil_from_days(floor_div(a, 86400), &y, &m, &d);
+  civil_from_days(floor_div(a, SV_DAY), &y, &m, &d);
   gint64 limit_year = MIN(y + SV_SEARCH_YEARS, 9999);
 
   gint64 r;
   gboolean found = schedule->cal.wildcard ? next_wildcard(schedule, a, limit_year, &r)
                                           : next_fixed(schedule, a, limit_year, &r);
-  if (!found || r < a || r > SV_SECS_MAX + 86400)
+  if (!found || r < a || r > SV_SECS_MAX + SV_DAY)
     return -1;
   return r * G_USEC_PER_SEC;
 }
@@ -478,7 +494,8 @@ parse_atom(const char **p, const SvField *field, const char *text, int *out_valu
       q++;
     g_autofree char *atom = g_strndup(start, q - start);
     if (field->names == SV_NAMES_WEEKDAY)
-      return fail(error, _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"),
+      return fail(error,
+                  _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"),
                   atom, text);
     /* More than 9 digits cannot be in range and would overflow an int. */
     gint64 value = q - start > 9 ? G_MAXINT64 : g_ascii_strtoll(atom, NULL, 10);

@@ -7,42 +7,49 @@
  *
  *   cron, five fields        minute hour day-of-month month day-of-week
  *                            `*`, `1,5,9`, `1-5`, steps `10-50/5`, `5/15` (= 5-max/15) and
- *                            star-slash-N (every Nth value from the minimum),
- *                            JAN..DEC, SUN..SAT (any case), day-of-week 0-7 (0 and 7 = Sunday).
- *                            If day-of-month and day-of-week are both restricted (neither
- *                            starts with `*`), a day matches when EITHER matches; otherwise
- *                            both must (the classic cron rule).
- *   cron nicknames           @hourly @daily @midnight @weekly (Sunday) @monthly @yearly @annually
- *   intervals                `every 30s`, `every 5min`, `every 1h 30min` (systemd span grammar,
- *                            at least one second). Slots are k * interval since the Unix epoch,
- *                            in UTC, so they do not depend on the time zone or on when sdvisor
- *                            started, and all instances on a host agree on them.
+ *                            star-slash-N (every Nth value from the minimum); JAN..DEC and
+ *                            SUN..SAT in any case; day-of-week 0-7, 0 and 7 both Sunday
+ *                            (so FRI-SUN works). If day-of-month and day-of-week are both
+ *                            restricted (neither starts with `*`), a day matches when EITHER
+ *                            matches; otherwise both must (the classic cron rule).
+ *   cron nicknames           @hourly @daily @midnight @weekly (Sunday) @monthly @yearly
+ *                            @annually
+ *   intervals                `every 30s`, `every 5min`, `every 1h 30min` (the systemd span
+ *                            grammar of timespan.h, at least one second). Slots are
+ *                            k * interval since the Unix epoch, in UTC: they do not depend on
+ *                            the time zone or on when sdvisor started, so all instances on a
+ *                            host agree on them.
  *   systemd calendar events  [WEEKDAYS] [[YEAR-]MONTH-DAY] [HOUR:MINUTE[:SECOND]] [TIMEZONE]
  *                            e.g. `Mon..Fri 09:00`, `Mon,Wed *-*-* 10:30`, `*-*-01 00:00:00`,
- *                            `*:0/15`, `*-*-* *:00:00`, `2025-*-* 12:00 UTC`; ranges are `..`,
- *                            lists `,`, repetitions `/N`; weekday AND date must both match
- *                            (systemd's rule). Keywords: minutely hourly daily weekly (Monday)
- *                            monthly yearly annually quarterly semiannually. A trailing IANA
- *                            zone name (`Europe/Berlin`, `UTC`) overrides the TZ argument.
- *                            Years 1970-2199; not supported: `~` (days from the month's end),
- *                            fractional seconds.
+ *                            `*:0/15`, `*-*-* *:00:00`, `2025-*-* 12:00 UTC`; ranges `..`
+ *                            (`Mon-Fri` too), lists `,`, repetitions `/N`; weekday AND date
+ *                            must both match (systemd's rule); no time means 00:00:00.
+ *                            Keywords: minutely hourly daily weekly (Monday) monthly yearly
+ *                            annually quarterly semiannually. A trailing zone name (`UTC`,
+ *                            `Europe/Berlin`) overrides the TZ argument. Years 1970-2199.
+ *                            Not supported: `~` (days from the month's end), fractional
+ *                            seconds, two-digit years.
  *
- * Daylight saving time. A schedule is "fixed-time" when its hour and minute (and, in the
- * calendar form, second) fields do not start with `*` — `30 2 * * *`, `daily`, `Mon 09:00`.
- * Any other calendar schedule is "wildcard" — every-15-minutes, `0 * * * *`, `hourly`.
- *   - Fixed-time, wall-clock time that does not exist (spring-forward gap): the job runs at
- *     the first existing instant after the gap (03:00 CEST for 02:30 in Berlin), once, even
- *     if several matching times fall into the gap. This is what systemd and cronie do.
- *   - Fixed-time, wall-clock time that occurs twice (fall-back): the job runs once, at the
- *     first occurrence.
- *   - Wildcard: real instants are walked and each instant whose local wall-clock time matches
- *     is an elapse, so every-15-minutes keeps firing every 15 real minutes through both transitions
- *     (the repeated hour in autumn fires again, the missing hour in spring is not made up).
+ * Daylight saving time. A calendar schedule is "fixed-time" when neither its hour nor its
+ * minute field (nor, in the calendar form, its second field) starts with `*` — `30 2 * * *`,
+ * `0 1-3 * * *`, `daily`, `Mon 09:00`. Any other is "wildcard" — every 15 minutes,
+ * `0 * * * *`, `hourly`, and every-2-hours written with a star and a step. This is
+ * cronie's split.
+ *   - Fixed-time, a wall-clock time that does not exist (spring-forward gap): the job runs
+ *     at the first existing instant after the gap (03:00 CEST for 02:30 in Berlin). Several
+ *     matching times in one gap, or in a gap and at its end, give one elapse. systemd and
+ *     cronie behave so.
+ *   - Fixed-time, a wall-clock time that occurs twice (fall-back): the job runs once, at
+ *     the first occurrence.
+ *   - Wildcard: real instants are walked, and each instant whose local wall-clock time
+ *     matches is an elapse: every-15-minutes keeps firing every 15 real minutes through
+ *     both transitions (the repeated hour in autumn fires again, the hour missing in spring
+ *     is not made up).
  *   - Intervals are in UTC and never affected.
  *
- * A schedule that can never match (`0 0 30 2 *`, `2020-*-* 00:00` after 2020) gives -1;
- * the search is bounded (400 years, one full Gregorian cycle) and jumps field by field,
- * so next() costs a few microseconds whatever the schedule. */
+ * A schedule that can never match (`0 0 30 2 *`, or `2020-*-* 00:00` asked after 2020)
+ * gives -1. The search is bounded (400 years: one full Gregorian cycle) and jumps field by
+ * field, so next() costs about a microsecond whatever the schedule. */
 #pragma once
 #include <glib.h>
 

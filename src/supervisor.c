@@ -27,7 +27,9 @@
 
 #include "exit-codes.h"
 #include "hooks.h"
+#include "journal.h"
 #include "log.h"
+#include "logstream.h"
 #include "message-ids.h"
 #include "notify-proxy.h"
 #include "notify.h"
@@ -36,6 +38,10 @@
 #include "spawn.h"
 #include "timespan.h"
 
+/* After the loop: how long pipes still held open (by a process that left the app's group)
+ * are read, and how long a stalled journald is waited for. */
+#define SV_LOG_DRAIN_USEC (1 * SV_USEC_PER_SEC)
+#define SV_LOG_FLUSH_USEC (30 * SV_USEC_PER_SEC)
 /* Added to every EXTEND_TIMEOUT_USEC so systemd's timer fires after sdvisor's own
  * deadline and the cleanup after it, never before. */
 #define SV_TIMEOUT_MARGIN_USEC (5 * SV_USEC_PER_SEC)
@@ -71,6 +77,11 @@ struct SvSupervisor {
 
   SvNotifyProxy *proxy;
 
+  /* Output (issue 6): the sink every entry goes to, and the readers of the children's
+   * pipes — the app's, hooks', checks'. */
+  SvJournal *journal;
+  SvLogStreams *logs;
+
   /* Readiness and liveness. */
   SvProbe *ready_probe;
   guint ready_timer;
@@ -84,6 +95,7 @@ struct SvSupervisor {
   SvHookRun *hook_run;
   gboolean failure_pending;   /* the app exited on its own while hooks ran */
   gboolean unhealthy_pending; /* the health probe said unhealthy while hooks ran */
+  gboolean reload_pending;    /* SIGHUP while hooks ran: reload once they are done */
   gboolean app_reloading;     /* the app sent RELOADING=1 itself; its READY=1 ends it */
 
   /* Stopping. */
@@ -205,6 +217,7 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
   ctx.app_pid = sv->app_pid;
   ctx.exit_code = -1;
   ctx.working_directory = sv->config->app.working_directory;
+  ctx.log_streams = sv->logs;
   if (exit_status_raw >= 0) {
     ctx.exit_code = sv_wait_status_to_exit_code(exit_status_raw);
     ctx.exit_status = sv_wait_status_kind(exit_status_raw);
@@ -249,6 +262,7 @@ run_post_stop(SvSupervisor *sv)
 }
 
 static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
+static void reload(SvSupervisor *sv);
 static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
 
 /* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
@@ -274,6 +288,11 @@ resume_after_hooks(SvSupervisor *sv)
       run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
       return TRUE;
     }
+  }
+  if (sv->reload_pending && sv->state == SV_STATE_RUNNING && sv->app_pid > 0) {
+    sv->reload_pending = FALSE;
+    reload(sv);
+    return sv->hook_run != NULL;
   }
   return FALSE;
 }
@@ -622,10 +641,8 @@ app_environment(SvSupervisor *sv)
     g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
     env = g_environ_setenv(env, name, eq + 1, TRUE);
   }
-  /* stdout and stderr are inherited, so JOURNAL_STREAM still describes them. */
-  const char *stream = g_environ_getenv(sv->environ, "JOURNAL_STREAM");
-  if (stream != NULL)
-    env = g_environ_setenv(env, "JOURNAL_STREAM", stream, TRUE);
+  /* No JOURNAL_STREAM: the app's stdout and stderr are sdvisor's pipes (logstream.h),
+   * not the journal stream systemd gave sdvisor. */
   if (sv->proxy != NULL)
     env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(sv->proxy), TRUE);
   gint64 watchdog = sv_notify_watchdog_usec();
@@ -667,6 +684,7 @@ start_health(SvSupervisor *sv)
     sv_log(LOG_ERR, "[health]: %s", error->message);
     return;
   }
+  sv_probe_set_log_streams(sv->health_probe, sv->logs);
   g_auto(GStrv) env = app_environment(sv);
   sv_probe_set_environment(sv->health_probe, env);
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
@@ -692,7 +710,8 @@ after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
 {
   if (!ok)
     sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
-  (void)resume_after_hooks(sv);
+  if (!resume_after_hooks(sv) && sv->app_pid > 0 && sv->state == SV_STATE_RUNNING)
+    status_running(sv); /* the hooks' STATUS= lines are over */
 }
 
 static void
@@ -701,19 +720,19 @@ became_ready(SvSupervisor *sv, const char *detail)
   g_clear_handle_id(&sv->ready_timer, g_source_remove);
   g_clear_pointer(&sv->ready_probe, sv_probe_free);
   gboolean first = !sv->ready_sent;
-  gboolean reload = sv->state == SV_STATE_RELOADING;
+  gboolean after_reload = sv->state == SV_STATE_RELOADING;
   set_state(sv, SV_STATE_RUNNING);
 
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
-  if (first || reload) {
+  if (first || after_reload) {
     g_autofree char *status = sv->restarts > 0
                                   ? g_strdup_printf("running (pid %d, restarted %u times)",
                                                     (int)sv->app_pid, sv->restarts)
                                   : g_strdup_printf("running (pid %d)", (int)sv->app_pid);
     sv_notify_ready(status);
     sv->ready_sent = TRUE;
-    sv_log_full(LOG_INFO, reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
+    sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
                 "app (pid %d) is ready%s%s", (int)sv->app_pid, detail && *detail ? ": " : "",
                 detail ? detail : "");
   } else {
@@ -722,8 +741,14 @@ became_ready(SvSupervisor *sv, const char *detail)
                 (int)sv->app_pid);
   }
 
-  if (reload)
+  if (after_reload) {
+    if (sv->reload_pending) {
+      /* Another SIGHUP came during this reload's hooks: one more cycle. */
+      sv->reload_pending = FALSE;
+      reload(sv);
+    }
     return;
+  }
   start_health(sv);
   start_watchdog(sv);
   if (first)
@@ -805,6 +830,7 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
     became_ready(sv, NULL);
     return;
   }
+  sv_probe_set_log_streams(sv->ready_probe, sv->logs);
   g_auto(GStrv) env = app_environment(sv);
   sv_probe_set_environment(sv->ready_probe, env);
   sv_probe_set_pid(sv->ready_probe, sv->app_pid);
@@ -943,6 +969,12 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
 static void
 reload(SvSupervisor *sv)
 {
+  if (sv->hook_run != NULL && !sv->stop_requested && sv->app_pid > 0) {
+    /* systemctl reload during post-start (or on-unhealthy) hooks: late, not lost. */
+    sv_log(LOG_NOTICE, "SIGHUP while hooks run: reloading after them");
+    sv->reload_pending = TRUE;
+    return;
+  }
   if (sv->state != SV_STATE_RUNNING || sv->app_pid <= 0 || sv->hook_run != NULL) {
     sv_log(LOG_NOTICE, "SIGHUP ignored while %s", sv->hook_run ? "hooks run" : state_name(sv->state));
     return;
@@ -1061,10 +1093,21 @@ start_app(SvSupervisor *sv)
   sv->app_exited = FALSE;
   sv_notify_status("starting %s", app->name);
 
+  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  g_autoptr(GError) pipe_error = NULL;
+  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
+    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
+           pipe_error->message);
+  options.stdout_fd = pipes.stdout_fd;
+  options.stderr_fd = pipes.stderr_fd;
+
   g_autoptr(GError) error = NULL;
   pid_t pid = 0;
   int exec_errno = 0;
-  if (!sv_spawn(&options, &pid, &exec_errno, &error)) {
+  gboolean spawned = sv_spawn(&options, &pid, &exec_errno, &error);
+  sv_logstream_started(&pipes, pid);
+  if (!spawned) {
     if (pid <= 0) {
       sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name, error->message);
       sv->exit_code = SV_EXIT_FAILURE;
@@ -1144,6 +1187,23 @@ sv_supervisor_new(SvConfig *config, GError **error)
     return NULL;
   if (!sv_reaper_init(error))
     return NULL;
+
+  /* The sink, before anything is logged that should be in order with the app's output.
+   * sdvisor's own messages go through it too: queued, they never block the loop on a
+   * stalled journald, and they follow [log] target= like the app's. */
+  const SvLogConfig *log = &config->log;
+  SvJournalOptions journal_options = {
+    .target = (SvJournalTarget)log->target,
+    .identifier = log->identifier != NULL ? log->identifier : config->app.name,
+    .fields = (const char *const *)log->fields,
+    .console_fd = -1,
+  };
+  sv->journal = sv_journal_new(&journal_options, error);
+  if (sv->journal == NULL)
+    return NULL;
+  sv->logs = sv_logstream_new(sv->journal, log);
+  sv_log_set_write_func(sv_journal_log_func, sv->journal);
+
   sv_notify_init();
   take_listen_fds(sv);
 
@@ -1164,6 +1224,21 @@ sv_supervisor_run(SvSupervisor *sv)
 {
   g_idle_add_full(G_PRIORITY_DEFAULT, start_idle, sv, NULL);
   g_main_loop_run(sv->loop);
+
+  /* Everything read is written before sdvisor exits. The app's children (or a hook's)
+   * may still hold a pipe; what they wrote is read until EOF or the bound. Then the
+   * queue is written out — waiting for a stalled journald, within reason. */
+  guint open = sv_logstream_drain(sv->logs, SV_LOG_DRAIN_USEC);
+  if (open > 0)
+    sv_log(LOG_NOTICE, "%u output pipe%s still open %s after the app ended: closed", open,
+           open == 1 ? "" : "s", "1s");
+  if (!sv_journal_flush(sv->journal, SV_LOG_FLUSH_USEC)) {
+    SvJournalStats stats;
+    sv_journal_get_stats(sv->journal, &stats);
+    sv_log_set_write_func(NULL, NULL);
+    sv_log(LOG_ERR, "the journal took no entry for %ds: %" G_GUINT64_FORMAT " entries not written",
+           (int)(SV_LOG_FLUSH_USEC / G_USEC_PER_SEC), stats.entries_queued);
+  }
   return sv->exit_code;
 }
 
@@ -1186,6 +1261,10 @@ sv_supervisor_free(SvSupervisor *sv)
   g_clear_pointer(&sv->ready_probe, sv_probe_free);
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
+  if (sv->journal != NULL)
+    sv_log_set_write_func(NULL, NULL);
+  g_clear_pointer(&sv->logs, sv_logstream_free);
+  g_clear_pointer(&sv->journal, sv_journal_free);
   if (sv->signal_fd >= 0)
     close(sv->signal_fd);
   g_clear_pointer(&sv->loop, g_main_loop_unref);

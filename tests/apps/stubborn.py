@@ -1,9 +1,10 @@
-"""An app that ignores SIGTERM (sdvisor system tests): only SIGKILL stops it.
+"""An app that ignores SIGTERM and SIGINT (sdvisor system tests): only SIGKILL
+stops it.
 
     python3 stubborn.py
 
-It logs each SIGTERM it receives, so a test can tell that the stop signal
-arrived and was ignored.
+It logs each of those signals it receives ("received SIGTERM, ignoring it"), so
+a test can tell which stop signals arrived, and from whom not.
 """
 import logging
 import os
@@ -16,10 +17,10 @@ logging.basicConfig(level=logging.INFO, stream=sys.stderr,
 log = logging.getLogger("stubborn")
 
 received = []
-signal.signal(signal.SIGTERM, lambda signo, frame: received.append(signo))
-log.info("started, pid %d; SIGTERM will be ignored", os.getpid())
+for signo in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(signo, lambda signo, frame: received.append(signo))
+log.info("started, pid %d; SIGTERM and SIGINT will be ignored", os.getpid())
 while True:
-    time.sleep(0.1)
+    time.sleep(0.05)
     while received:
-        received.pop()
-        log.info("received SIGTERM, ignoring it")
+        log.info("received %s, ignoring it", signal.Signals(received.pop(0)).name)

@@ -12,6 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+gboolean
+sv_test_under_valgrind(void)
+{
+  return g_strcmp0(g_getenv("SDVISOR_VALGRIND"), "1") == 0;
+}
+
 gint64
 sv_now_ms(void)
 {
@@ -75,6 +81,16 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
   g_autoptr(GPtrArray) args = g_ptr_array_new();
   for (const char *const *w = wrapper; w && *w; w++)
     g_ptr_array_add(args, (gpointer)*w);
+  if (with_binary && sv_test_under_valgrind()) {
+    /* Memcheck on sdvisor itself (not on the apps it runs): a definite leak or an
+     * invalid access makes sdvisor exit 99, which no test expects. */
+    static const char *const valgrind[] = {
+      "valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+      "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "--track-origins=no",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(valgrind); i++)
+      g_ptr_array_add(args, (gpointer)valgrind[i]);
+  }
   if (with_binary)
     g_ptr_array_add(args, (gpointer)sv_test_binary());
   for (const char *const *a = argv; *a; a++)
@@ -85,6 +101,7 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
   envp = g_environ_setenv(envp, "NOTIFY_SOCKET", run->notify_path, TRUE);
   envp = g_environ_setenv(envp, "SVTEST_DIR", run->dir, TRUE);
   envp = g_environ_unsetenv(envp, "G_DEBUG"); /* the apps are not GLib tests */
+  envp = g_environ_setenv(envp, "G_SLICE", "always-malloc", TRUE); /* for valgrind */
   for (const char *const *e = env; e && *e; e++) {
     const char *eq = strchr(*e, '=');
     g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));

@@ -47,6 +47,9 @@ char *sv_test_app(const char *name);
 const char *sv_test_binary(void);
 
 gint64 sv_now_ms(void);
+/* SDVISOR_VALGRIND=1 (meson test --setup=valgrind): sdvisor runs under memcheck, many
+ * times slower; tests widen what they measure in time. */
+gboolean sv_test_under_valgrind(void);
 
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)

@@ -12,7 +12,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS (sv_test_under_valgrind() ? 60000 : 10000)
 
 /* A port nothing listens on right now. */
 static int

@@ -9,7 +9,8 @@
 #    the suite tests what `meson install` installs (--install-tree DIR uses DIR,
 #    the image of PREFIX, instead).
 # 2. systemd-nspawn boots the host's own /usr with an empty /etc and /var
-#    (--volatile=yes), the install tree bound onto PREFIX, tests/system and
+#    (--volatile=yes) and a network namespace of its own with only loopback,
+#    the install tree bound onto PREFIX, tests/system and
 #    tests/apps bound read-only under /srv/sdvisor-tests, and a results
 #    directory. The container boots straight into sdvisor-system-tests.service,
 #    whose driver.sh runs the scenarios and powers the container off.
@@ -26,7 +27,7 @@
 # scenarios whose name matches (e.g. '02-*').
 set -u
 
-build= source= prefix= bindir= meson=meson tree= meson_tap=0
+build='' source='' prefix='' bindir='' meson=meson tree='' meson_tap=0
 while [ $# -gt 0 ]; do
     case $1 in
     --build-dir) build=$2; shift ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --meson) meson=$2; shift ;;
     --install-tree) tree=$2; shift ;;
     --meson-tap) meson_tap=1 ;;
+    -h | --help) sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -113,6 +115,8 @@ fi
 machine=sdvisor-systest-$$
 nspawn=(systemd-nspawn --quiet --directory=/ --volatile=yes --register=no
     --machine="$machine" --console=pipe
+    # Loopback only: the apps' ports cannot meet the host's, nor another run's.
+    --private-network
     --bind-ro="$tree:$prefix"
     --bind-ro="$source/tests/system:/srv/sdvisor-tests/system"
     --bind-ro="$source/tests/apps:/srv/sdvisor-tests/apps"

@@ -25,7 +25,8 @@ stop_in_flight() {
     start_unit "$unit" || { not_ok "systemctl start $unit"; return; }
     check "the app answers /health" wait_http "http://127.0.0.1:$port/health" 20 || return
 
-    local c0=$(now_ms)
+    local c0
+    c0=$(now_ms)
     curl -sS --max-time 20 -o "$body" -w '%{http_code}\n' \
         "http://127.0.0.1:$port/slow?seconds=3" > "$SCENARIO_RESULTS/curl.out" 2>&1 &
     curl_pid=$!

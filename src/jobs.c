@@ -1,0 +1,1310 @@
+/* jobs.c — scheduled jobs: one realtime timerfd, once-per-host claims, runs, stop. */
+#include "jobs.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jobstate.h"
+#include "log.h"
+#include "message-ids.h"
+#include "reaper.h"
+#include "schedule.h"
+#include "spawn.h"
+#include "timespan.h"
+
+/* After SIGTERM at timeout=, how long a job gets before SIGKILL. */
+#define SV_JOB_KILL_GRACE_USEC (5 * SV_USEC_PER_SEC)
+/* Temporary state files older than this were left by a dead instance. */
+#define SV_JOB_STALE_TEMP_USEC (10 * 60 * SV_USEC_PER_SEC)
+
+typedef enum {
+  SV_RUN_CLAIMING,  /* a worker thread is taking the lock and writing the claim */
+  SV_RUN_RUNNING,   /* the job's process is alive */
+  SV_RUN_FINISHING, /* a worker thread is writing the result */
+} SvRunPhase;
+
+typedef enum {
+  SV_SKIP_RUNNING_ELSEWHERE,
+  SV_SKIP_RAN_ELSEWHERE,
+  SV_SKIP_ALREADY_DONE,
+  SV_SKIP_STILL_RUNNING,
+  SV_SKIP_STATE_ERROR,
+} SvSkipReason;
+
+static const char *const skip_reason_names[] = {
+  "running-elsewhere", "ran-elsewhere", "already-done", "still-running", "state-error",
+};
+
+typedef struct SvJob SvJob;
+
+typedef struct {
+  SvJob *job;
+  SvRunPhase phase;
+  gboolean at_start;       /* the start-up check (interrupted runs, catch-up, retry) */
+  gint64 catch_up_slot;    /* at_start: persistent catch-up candidate, or -1 */
+  gboolean retry_interrupted; /* at_start: copied from the config for the worker thread */
+  gboolean read_only_start;   /* at_start, once-per-host=false: read the state, claim nothing */
+  gint64 slot;             /* the slot this run is for; -1 until the start check decides */
+  char *run_id;
+  SvJobRecord *template_record;
+  SvJobClaim *claim;       /* once-per-host */
+  gboolean host_record_old;/* once-per-host=false start check: the host's last run is older */
+  GError *read_error;      /* once-per-host=false start check */
+
+  pid_t pid;
+  gint64 started_mono;
+  gint64 started_real;
+  guint timeout_source;
+  guint kill_source;
+  gboolean exec_failed;
+  gboolean timed_out;
+  gboolean stop_signalled;
+  SvJobResult result;
+  int exit_code;
+  gint64 duration_usec;
+  GError *write_error;
+} SvJobRun;
+
+struct SvJob {
+  SvJobs *jobs;
+  SvJobConfig *config;       /* own deep copy: a reload may free the supervisor's */
+  char *name;                /* = config->name */
+  SvSchedule *schedule;
+  gint64 delay_usec;
+  gint64 slot;               /* next planned slot, -1 = none ever */
+  SvJobRun *run;             /* this instance's run in progress */
+  gint64 queued_slot;        /* overlap=queue (and slots due during the start check), or -1 */
+};
+
+struct SvJobs {
+  int ref;                   /* the object, plus one per worker task in flight */
+  char *app;
+  GPtrArray *jobs;           /* SvJob* */
+  SvJobStore *store;         /* NULL when there are no jobs */
+  char **base_env;
+  char *instance_id;
+  char *host;
+
+  int timer_fd;
+  guint timer_source;
+
+  gboolean started;
+  gboolean stopping;
+  gboolean disposed;
+  int stop_signal;
+  gint64 stop_deadline;      /* monotonic */
+  guint stop_kill_source;
+  SvJobsDoneFunc done;
+  gpointer done_data;
+  guint done_idle;
+  guint n_runs;
+
+  SvJobsOutputFunc output_func;
+  gpointer output_data;
+};
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static char *
+random_id(void)
+{
+  guint8 bytes[16];
+  if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != (ssize_t)sizeof bytes)
+    for (gsize i = 0; i < sizeof bytes; i++)
+      bytes[i] = (guint8)g_random_int_range(0, 256);
+  char *out = g_malloc(33);
+  for (gsize i = 0; i < sizeof bytes; i++)
+    g_snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+  return out;
+}
+
+static gint64
+floor_div(gint64 a, gint64 b)
+{
+  gint64 q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    q--;
+  return q;
+}
+
+/* The latest slot ≤ X, or -1. Intervals are k·interval since the epoch; anything else is
+ * found by widening a window backwards until a slot falls in it, then walking forward,
+ * which costs a handful of next() calls whatever the schedule. */
+static gint64
+prev_slot(const SvSchedule *schedule, gint64 x)
+{
+  if (sv_schedule_is_interval(schedule)) {
+    gint64 iv = sv_schedule_interval_usec(schedule);
+    return floor_div(x, iv) * iv;
+  }
+  for (gint64 w = SV_USEC_PER_SEC; w < SV_USEC_PER_SEC * 86400 * 366 * 500; w *= 2) {
+    gint64 t = sv_schedule_next(schedule, x - w);
+    if (t >= 0 && t <= x) {
+      for (gint64 n; (n = sv_schedule_next(schedule, t)) >= 0 && n <= x;)
+        t = n;
+      return t;
+    }
+  }
+  return -1;
+}
+
+static guint
+add_timeout_usec(gint64 usec, GSourceFunc func, gpointer data)
+{
+  usec = MAX(usec, 0);
+  if (usec / 1000 <= G_MAXUINT)
+    return g_timeout_add_full(G_PRIORITY_HIGH, (guint)(usec / 1000), func, data, NULL);
+  return g_timeout_add_seconds_full(G_PRIORITY_HIGH, (guint)MIN(usec / SV_USEC_PER_SEC, G_MAXUINT),
+                                    func, data, NULL);
+}
+
+static const char *
+machine_id(void)
+{
+  static char *id;
+  if (g_once_init_enter(&id)) {
+    char *text = NULL;
+    if (!g_file_get_contents("/etc/machine-id", &text, NULL, NULL))
+      text = g_strdup("");
+    g_strstrip(text);
+    g_once_init_leave(&id, text);
+  }
+  return id;
+}
+
+gint64
+sv_jobs_randomized_delay(const char *mid, const char *app_name, const char *job_name, gint64 max_usec)
+{
+  if (max_usec <= 0)
+    return 0;
+  if (mid == NULL)
+    mid = machine_id();
+  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+  /* NUL separators: ("ab", "c") and ("a", "bc") must not hash alike. */
+  g_checksum_update(sum, (const guchar *)mid, (gssize)strlen(mid) + 1);
+  g_checksum_update(sum, (const guchar *)app_name, (gssize)strlen(app_name) + 1);
+  g_checksum_update(sum, (const guchar *)job_name, (gssize)strlen(job_name) + 1);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  g_checksum_get_digest(sum, digest, &len);
+  guint64 v = 0;
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | digest[i];
+  /* Whole milliseconds: finer would only make the times people read longer. */
+  if (max_usec < 1000)
+    return (gint64)(v % (guint64)max_usec);
+  return (gint64)(v % (guint64)(max_usec / 1000)) * 1000;
+}
+
+static SvSchedule *
+parse_schedule(const SvJobConfig *config, GError **error)
+{
+  g_autoptr(GTimeZone) tz = NULL;
+  if (config->timezone != NULL) {
+    tz = g_time_zone_new_identifier(config->timezone);
+    if (tz == NULL) {
+      g_set_error(error, SV_SCHEDULE_ERROR, SV_SCHEDULE_ERROR_INVALID,
+                  _("job %s: '%s' is not a time zone"), config->name, config->timezone);
+      return NULL;
+    }
+  }
+  g_autoptr(GError) local = NULL;
+  SvSchedule *s = sv_schedule_parse(config->schedule, tz, &local);
+  if (s == NULL)
+    g_set_error(error, SV_SCHEDULE_ERROR, SV_SCHEDULE_ERROR_INVALID, _("job %s: %s"), config->name,
+                local->message);
+  return s;
+}
+
+/* Journal fields of a job entry; the strings live as long as the array. */
+static GPtrArray *
+job_fields(SvJob *job, const char *run_id, gint64 slot)
+{
+  GPtrArray *f = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(f, g_strconcat("SDVISOR_JOB=", job->name, NULL));
+  if (run_id != NULL)
+    g_ptr_array_add(f, g_strconcat("SDVISOR_JOB_RUN=", run_id, NULL));
+  if (slot >= 0) {
+    g_autofree char *t = sv_jobstate_format_time(slot);
+    g_ptr_array_add(f, g_strconcat("SDVISOR_JOB_SLOT=", t, NULL));
+  }
+  return f;
+}
+
+static void
+log_job(int priority, const char *message_id, GPtrArray *fields, const char *format, ...)
+    G_GNUC_PRINTF(4, 5);
+
+static void
+log_job(int priority, const char *message_id, GPtrArray *fields, const char *format, ...)
+{
+  va_list ap;
+  va_start(ap, format);
+  g_autofree char *message = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  g_ptr_array_add(fields, NULL);
+  sv_log_full(priority, message_id, (const char *const *)fields->pdata, "%s", message);
+  g_ptr_array_remove_index(fields, fields->len - 1);
+}
+
+/* ---- object lifetime ------------------------------------------------------------------------ */
+
+static void
+run_free(SvJobRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_handle_id(&run->timeout_source, g_source_remove);
+  g_clear_handle_id(&run->kill_source, g_source_remove);
+  g_free(run->run_id);
+  sv_job_record_free(run->template_record);
+  sv_job_claim_free(run->claim);
+  g_clear_error(&run->read_error);
+  g_clear_error(&run->write_error);
+  g_free(run);
+}
+
+static SvJobConfig *
+job_config_copy(const SvJobConfig *c)
+{
+  SvJobConfig *copy = g_memdup2(c, sizeof *c);
+  copy->name = g_strdup(c->name);
+  copy->schedule = g_strdup(c->schedule);
+  copy->exec = g_strdupv(c->exec);
+  copy->timezone = g_strdup(c->timezone);
+  copy->working_directory = g_strdup(c->working_directory);
+  copy->environment = g_strdupv(c->environment);
+  return copy;
+}
+
+static void
+job_config_free(SvJobConfig *c)
+{
+  g_free(c->name);
+  g_free(c->schedule);
+  g_strfreev(c->exec);
+  g_free(c->timezone);
+  g_free(c->working_directory);
+  g_strfreev(c->environment);
+  g_free(c);
+}
+
+static void
+job_free(SvJob *job)
+{
+  job_config_free(job->config);
+  sv_schedule_free(job->schedule);
+  g_free(job);
+}
+
+static SvJobs *
+jobs_ref(SvJobs *jobs)
+{
+  jobs->ref++;
+  return jobs;
+}
+
+static void
+jobs_unref(SvJobs *jobs)
+{
+  if (--jobs->ref > 0)
+    return;
+  g_clear_handle_id(&jobs->timer_source, g_source_remove);
+  g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
+  g_clear_handle_id(&jobs->done_idle, g_source_remove);
+  if (jobs->timer_fd >= 0)
+    close(jobs->timer_fd);
+  g_ptr_array_unref(jobs->jobs);
+  sv_job_store_unref(jobs->store);
+  g_strfreev(jobs->base_env);
+  g_free(jobs->app);
+  g_free(jobs->instance_id);
+  g_free(jobs->host);
+  g_free(jobs);
+}
+
+static void check_done(SvJobs *jobs);
+static void job_fire(SvJob *job, gint64 slot);
+static void run_spawn(SvJobRun *run);
+static void run_finish(SvJobRun *run);
+
+/* Worker tasks: the thread function gets the run; the callback runs on the main loop. */
+static void
+run_in_thread(SvJobRun *run, GTaskThreadFunc thread_func, GAsyncReadyCallback callback)
+{
+  jobs_ref(run->job->jobs);
+  GTask *task = g_task_new(NULL, NULL, callback, run);
+  g_task_set_task_data(task, run, NULL);
+  g_task_run_in_thread(task, thread_func);
+  g_object_unref(task);
+}
+
+/* The run is over (or never started): the job is free for its next slot. */
+static void
+run_end(SvJobRun *run)
+{
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  g_assert(job->run == run);
+  job->run = NULL;
+  jobs->n_runs--;
+  run_free(run);
+
+  if (job->queued_slot >= 0 && !jobs->stopping) {
+    gint64 slot = job->queued_slot;
+    job->queued_slot = -1;
+    job_fire(job, slot);
+  }
+  check_done(jobs);
+}
+
+/* ---- skips and reports ----------------------------------------------------------------------- */
+
+static void
+log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail)
+{
+  g_autoptr(GPtrArray) f = job_fields(job, NULL, slot);
+  g_ptr_array_add(f, g_strconcat("SDVISOR_JOB_SKIP_REASON=", skip_reason_names[reason], NULL));
+  g_autofree char *t = sv_jobstate_format_time(slot);
+  int priority = reason == SV_SKIP_STATE_ERROR ? LOG_ERR : LOG_INFO;
+  log_job(priority, SV_MESSAGE_JOB_SKIPPED, f, "job %s: slot %s skipped: %s", job->name, t, detail);
+}
+
+static gboolean
+record_is_ours(SvJobs *jobs, const SvJobRecord *r)
+{
+  return r->instance_id != NULL && g_str_equal(r->instance_id, jobs->instance_id);
+}
+
+static void
+report_corrupt(SvJob *job, const GError *corrupt)
+{
+  g_autoptr(GPtrArray) f = job_fields(job, NULL, -1);
+  log_job(LOG_WARNING, SV_MESSAGE_JOB_STATE_INVALID, f,
+          "job %s: invalid state file: %s; moved aside (to .corrupt) and continuing without it",
+          job->name, corrupt->message);
+}
+
+static void
+report_interrupted(SvJob *job, const SvJobRecord *prev, gboolean retrying)
+{
+  g_autoptr(GPtrArray) f = job_fields(job, prev->run_id, prev->slot_usec);
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_INSTANCE_PID=%d", (int)prev->pid));
+  g_ptr_array_add(f, g_strdup("SDVISOR_JOB_RESULT=interrupted"));
+  g_autofree char *slot = sv_jobstate_format_time(prev->slot_usec);
+  g_autofree char *started = sv_jobstate_format_time(prev->started_usec);
+  gboolean rebooted = prev->boot_id != NULL && *prev->boot_id != '\0' &&
+                      !g_str_equal(prev->boot_id, sv_jobstate_boot_id());
+  log_job(LOG_WARNING, SV_MESSAGE_JOB_INTERRUPTED, f,
+          "job %s: the run for slot %s (started %s by sdvisor pid %d on %s) was interrupted: %s; "
+          "%s",
+          job->name, slot, started, (int)prev->pid, prev->host ? prev->host : "?",
+          rebooted ? "the host rebooted while it ran" : "its sdvisor died while it ran",
+          retrying ? "running it again (retry-interrupted=true)"
+                   : "not running it again (retry-interrupted=false)");
+}
+
+/* ---- claiming ---------------------------------------------------------------------------------- */
+
+static void
+claim_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SvJobRun *run = task_data;
+  SvJob *job = run->job;
+  SvJobStore *store = job->jobs->store;
+  if (run->at_start && run->read_only_start) {
+    /* once-per-host=false: only the host's last run decides a persistent catch-up. */
+    g_autoptr(SvJobRecord) r = sv_job_store_read(store, job->name, &run->read_error);
+    if (run->read_error != NULL &&
+        g_error_matches(run->read_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT))
+      (void)sv_job_store_quarantine(store, job->name, NULL);
+    run->host_record_old = r != NULL && r->slot_usec < run->catch_up_slot;
+  } else if (run->at_start) {
+    run->claim = sv_job_store_claim_at_start(store, job->name, run->catch_up_slot,
+                                             run->retry_interrupted, run->template_record);
+  } else {
+    run->claim = sv_job_store_claim(store, job->name, run->slot, run->template_record);
+  }
+  g_task_return_boolean(task, TRUE);
+}
+
+static void
+abandon_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SvJobRun *run = task_data;
+  (void)sv_job_claim_abandon(run->claim, &run->write_error);
+  g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_abandoned(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJobs *jobs = run->job->jobs;
+  (void)g_task_propagate_boolean(G_TASK(result), NULL);
+  if (run->write_error != NULL && !jobs->disposed)
+    sv_log(LOG_WARNING, "job %s: cannot take back the claim for a run not started: %s",
+           run->job->name, run->write_error->message);
+  if (jobs->disposed)
+    run_free(run);
+  else
+    run_end(run);
+  jobs_unref(jobs);
+}
+
+static void
+on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  (void)g_task_propagate_boolean(G_TASK(result), NULL);
+
+  SvJobClaim *c = run->claim;
+  if (jobs->disposed || jobs->stopping) {
+    /* Claimed while stopping: give the slot back rather than start what we would kill. */
+    if (c != NULL && c->status == SV_JOB_CLAIM_OK) {
+      if (jobs->disposed) {
+        (void)sv_job_claim_abandon(c, NULL);
+      } else {
+        run_in_thread(run, abandon_thread, on_abandoned);
+        jobs_unref(jobs);
+        return;
+      }
+    }
+    if (jobs->disposed)
+      run_free(run);
+    else
+      run_end(run);
+    jobs_unref(jobs);
+    return;
+  }
+
+  if (c == NULL) {
+    /* once-per-host=false start check */
+    if (run->read_error != NULL) {
+      if (g_error_matches(run->read_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT))
+        report_corrupt(job, run->read_error);
+      else
+        sv_log(LOG_WARNING, "job %s: cannot read its state: %s", job->name, run->read_error->message);
+    }
+    if (run->host_record_old) {
+      run->slot = run->catch_up_slot;
+      run_spawn(run);
+    } else {
+      run_end(run);
+    }
+    jobs_unref(jobs);
+    return;
+  }
+
+  if (c->corrupt != NULL)
+    report_corrupt(job, c->corrupt);
+  if (c->interrupted && c->previous != NULL)
+    report_interrupted(job, c->previous,
+                       run->at_start && c->status == SV_JOB_CLAIM_OK &&
+                           c->record->slot_usec == c->previous->slot_usec);
+
+  switch (c->status) {
+  case SV_JOB_CLAIM_OK:
+    run->slot = c->record->slot_usec;
+    run_spawn(run);
+    jobs_unref(jobs);
+    return;
+  case SV_JOB_CLAIM_BUSY:
+    if (!run->at_start)
+      log_skip(job, run->slot, SV_SKIP_RUNNING_ELSEWHERE, "another instance is running this job");
+    break;
+  case SV_JOB_CLAIM_DONE: {
+    const SvJobRecord *p = c->previous;
+    g_autofree char *done_slot = sv_jobstate_format_time(p->slot_usec);
+    g_autofree char *detail = NULL;
+    if (record_is_ours(jobs, p)) {
+      detail = g_strdup_printf("this instance already ran slot %s", done_slot);
+      log_skip(job, run->slot, SV_SKIP_ALREADY_DONE, detail);
+    } else {
+      detail = g_strdup_printf("sdvisor pid %d on %s already ran slot %s", (int)p->pid,
+                               p->host ? p->host : "?", done_slot);
+      log_skip(job, run->slot, SV_SKIP_RAN_ELSEWHERE, detail);
+    }
+    break;
+  }
+  case SV_JOB_CLAIM_NOTHING:
+    if (c->error != NULL)
+      sv_log(LOG_WARNING, "job %s: %s", job->name, c->error->message);
+    break;
+  case SV_JOB_CLAIM_ERROR:
+    if (run->at_start)
+      sv_log_full(LOG_ERR, SV_MESSAGE_JOB_SKIPPED, NULL, "job %s: cannot check its state: %s",
+                  job->name, c->error ? c->error->message : "?");
+    else
+      log_skip(job, run->slot, SV_SKIP_STATE_ERROR, c->error ? c->error->message : "?");
+    break;
+  }
+  run_end(run);
+  jobs_unref(jobs);
+}
+
+/* A start-up run of the very slot an interrupted run had (retry-interrupted=true). */
+static gboolean
+run_is_retry(const SvJobRun *run)
+{
+  const SvJobClaim *c = run->claim;
+  return run->at_start && c != NULL && c->interrupted && c->previous != NULL &&
+         c->previous->slot_usec == run->slot;
+}
+
+static SvJobRun *
+run_new(SvJob *job, gint64 slot)
+{
+  SvJobs *jobs = job->jobs;
+  SvJobRun *run = g_new0(SvJobRun, 1);
+  run->job = job;
+  run->slot = slot;
+  run->catch_up_slot = -1;
+  run->phase = SV_RUN_CLAIMING;
+  run->run_id = random_id();
+  run->exit_code = -1;
+  run->duration_usec = -1;
+
+  SvJobRecord *t = sv_job_record_new();
+  t->app = g_strdup(jobs->app);
+  t->job = g_strdup(job->name);
+  t->run_id = g_strdup(run->run_id);
+  t->pid = getpid();
+  t->instance_id = g_strdup(jobs->instance_id);
+  t->host = g_strdup(jobs->host);
+  t->boot_id = g_strdup(sv_jobstate_boot_id());
+  t->started_usec = g_get_real_time();
+  run->template_record = t;
+
+  job->run = run;
+  jobs->n_runs++;
+  return run;
+}
+
+/* A slot is due: the overlap policy, then the claim (or, without once-per-host, the run). */
+static void
+job_fire(SvJob *job, gint64 slot)
+{
+  SvJobs *jobs = job->jobs;
+  if (jobs->stopping)
+    return;
+
+  if (job->run != NULL) {
+    SvJobRun *cur = job->run;
+    if (cur->at_start && cur->phase == SV_RUN_CLAIMING) {
+      /* The start check decides whether anything runs; hold the slot until it has. */
+      job->queued_slot = MAX(job->queued_slot, slot);
+      return;
+    }
+    g_autofree char *cur_slot = sv_jobstate_format_time(cur->slot);
+    g_autofree char *detail = NULL;
+    if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
+      job->queued_slot = slot;
+      g_autofree char *t = sv_jobstate_format_time(slot);
+      sv_log(LOG_DEBUG, "job %s: slot %s queued behind the run for slot %s", job->name, t, cur_slot);
+      return;
+    }
+    if (job->config->overlap == SV_OVERLAP_QUEUE)
+      detail = g_strdup_printf("the run for slot %s still runs and one more is already queued",
+                               cur_slot);
+    else if (cur->pid > 0)
+      detail = g_strdup_printf("the run for slot %s (pid %d) still runs (overlap=skip)", cur_slot,
+                               (int)cur->pid);
+    else
+      detail = g_strdup_printf("the run for slot %s still runs (overlap=skip)", cur_slot);
+    log_skip(job, slot, SV_SKIP_STILL_RUNNING, detail);
+    return;
+  }
+
+  SvJobRun *run = run_new(job, slot);
+  if (job->config->once_per_host)
+    run_in_thread(run, claim_thread, on_claimed);
+  else
+    run_spawn(run);
+}
+
+/* ---- running ----------------------------------------------------------------------------------- */
+
+static char **
+job_environment(SvJobRun *run)
+{
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  char **env = jobs->base_env ? g_strdupv(jobs->base_env) : sv_spawn_base_environ();
+  for (char **e = job->config->environment; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (eq == NULL)
+      continue;
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+  g_autofree char *slot = sv_jobstate_format_time(run->slot);
+  env = g_environ_setenv(env, "SDVISOR_JOB", job->name, TRUE);
+  env = g_environ_setenv(env, "SDVISOR_JOB_RUN", run->run_id, TRUE);
+  env = g_environ_setenv(env, "SDVISOR_JOB_SLOT", slot, TRUE);
+  env = g_environ_setenv(env, "SDVISOR_APP_NAME", jobs->app, TRUE);
+  return env;
+}
+
+static gboolean
+on_run_kill(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->kill_source = 0;
+  if (run->pid > 0) {
+    sv_log(LOG_WARNING, "job %s (pid %d) still running: killing its process group", run->job->name,
+           (int)run->pid);
+    (void)sv_kill_group(run->pid, SIGKILL);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_run_timeout(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->timeout_source = 0;
+  run->timed_out = TRUE;
+  g_autofree char *span = sv_timespan_format(run->job->config->timeout_usec);
+  sv_log(LOG_NOTICE, "job %s (pid %d) ran longer than its timeout of %s: sending SIGTERM to its "
+         "process group", run->job->name, (int)run->pid, span);
+  (void)sv_kill_group(run->pid, SIGTERM);
+  if (run->kill_source == 0)
+    run->kill_source = add_timeout_usec(SV_JOB_KILL_GRACE_USEC, on_run_kill, run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_run_exit(pid_t pid, int status, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJob *job = run->job;
+  g_clear_handle_id(&run->timeout_source, g_source_remove);
+  g_clear_handle_id(&run->kill_source, g_source_remove);
+  /* What the job left in its process group goes with it: a background process still
+   * working after the lock is released would overlap the next run. */
+  (void)sv_kill_group(pid, SIGKILL);
+
+  run->duration_usec = g_get_monotonic_time() - run->started_mono;
+  run->exit_code = sv_wait_status_to_exit_code(status);
+  gboolean clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (run->exec_failed)
+    run->result = SV_JOB_RESULT_EXEC_FAILED;
+  else if (run->timed_out)
+    run->result = SV_JOB_RESULT_TIMEOUT;
+  else if (clean)
+    run->result = SV_JOB_RESULT_SUCCESS;
+  else if (run->stop_signalled)
+    run->result = SV_JOB_RESULT_STOPPED;
+  else
+    run->result = SV_JOB_RESULT_FAILED;
+
+  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_CODE=%d", run->exit_code));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_STATUS=%s", sv_wait_status_kind(status)));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_RESULT=%s", sv_job_result_name(run->result)));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT, run->duration_usec));
+  g_autofree char *took = sv_timespan_format(run->duration_usec / 1000 * 1000);
+  g_autofree char *slot = sv_jobstate_format_time(run->slot);
+  const char *signame = WIFSIGNALED(status) ? sv_signal_name(WTERMSIG(status)) : NULL;
+  g_autofree char *how = WIFSIGNALED(status)
+                             ? g_strdup_printf("was killed by %s", signame ? signame : "a signal")
+                             : g_strdup_printf("exited with status %d", run->exit_code);
+
+  switch (run->result) {
+  case SV_JOB_RESULT_SUCCESS:
+    log_job(LOG_INFO, SV_MESSAGE_JOB_FINISHED, f, "job %s (pid %d) finished after %s (slot %s)",
+            job->name, (int)pid, took, slot);
+    break;
+  case SV_JOB_RESULT_TIMEOUT: {
+    g_autofree char *limit = sv_timespan_format(job->config->timeout_usec);
+    log_job(LOG_WARNING, SV_MESSAGE_JOB_TIMEOUT, f,
+            "job %s (pid %d) timed out after %s and %s (slot %s)", job->name, (int)pid, limit, how,
+            slot);
+    break;
+  }
+  case SV_JOB_RESULT_STOPPED:
+    log_job(LOG_NOTICE, SV_MESSAGE_JOB_FINISHED, f, "job %s (pid %d) stopped with sdvisor: %s after %s (slot %s)",
+            job->name, (int)pid, how, took, slot);
+    break;
+  case SV_JOB_RESULT_EXEC_FAILED:
+    /* Already reported when the spawn failed. */
+    break;
+  default:
+    log_job(LOG_WARNING, SV_MESSAGE_JOB_FAILED, f, "job %s (pid %d) failed: %s after %s (slot %s)",
+            job->name, (int)pid, how, took, slot);
+    break;
+  }
+  run_finish(run);
+}
+
+static void
+run_spawn(SvJobRun *run)
+{
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  run->phase = SV_RUN_RUNNING;
+
+  if (run->at_start && job->queued_slot >= 0 && job->config->overlap == SV_OVERLAP_SKIP) {
+    /* A slot came while the start check ran, and a catch-up or retry now runs. */
+    g_autofree char *detail = g_strdup_printf("the %s run still runs (overlap=skip)",
+                                              run_is_retry(run) ? "retried" : "catch-up");
+    log_skip(job, job->queued_slot, SV_SKIP_STILL_RUNNING, detail);
+    job->queued_slot = -1;
+  }
+
+  g_auto(GStrv) env = job_environment(run);
+  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  int out_fd = -1, err_fd = -1;
+  if (jobs->output_func != NULL) {
+    g_ptr_array_add(f, NULL);
+    jobs->output_func(job->name, (const char *const *)f->pdata, &out_fd, &err_fd, jobs->output_data);
+    g_ptr_array_remove_index(f, f->len - 1);
+  }
+
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = job->config->exec;
+  options.envp = env;
+  options.working_directory = job->config->working_directory;
+  options.stdout_fd = out_fd;
+  options.stderr_fd = err_fd;
+
+  g_autoptr(GError) error = NULL;
+  pid_t pid = 0;
+  run->started_real = g_get_real_time();
+  run->started_mono = g_get_monotonic_time();
+  gboolean ok = sv_spawn(&options, &pid, NULL, &error);
+  if (out_fd >= 0)
+    close(out_fd);
+  if (err_fd >= 0)
+    close(err_fd);
+
+  g_autofree char *slot = sv_jobstate_format_time(run->slot);
+  if (!ok) {
+    log_job(LOG_ERR, SV_MESSAGE_JOB_FAILED, f, "job %s: cannot start the run for slot %s: %s",
+            job->name, slot, error->message);
+    if (pid <= 0) {
+      run->result = SV_JOB_RESULT_EXEC_FAILED;
+      run->duration_usec = 0;
+      run_finish(run);
+      return;
+    }
+    /* The child exits 127/126 on its own; the reaper reports it. */
+    run->exec_failed = TRUE;
+  }
+  run->pid = pid;
+  sv_reaper_watch(pid, on_run_exit, run);
+
+  if (ok) {
+    gint64 lateness = run->started_real - (run->slot + job->delay_usec);
+    g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
+    g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_LATENESS_USEC=%" G_GINT64_FORMAT, lateness));
+    const char *why = "";
+    if (run->at_start)
+      why = run_is_retry(run) ? ", again: its earlier run was interrupted"
+                              : ", to catch up: it was missed while no instance ran";
+    log_job(LOG_INFO, SV_MESSAGE_JOB_STARTED, f, "job %s started (pid %d) for slot %s%s; %" G_GINT64_FORMAT "us after its time",
+            job->name, (int)pid, slot, why, lateness);
+  }
+
+  if (job->config->timeout_usec != G_MAXINT64 && job->config->timeout_usec > 0)
+    run->timeout_source = add_timeout_usec(job->config->timeout_usec, on_run_timeout, run);
+  if (jobs->stopping) {
+    /* Cannot happen through the loop (claims finishing while stopping are abandoned),
+     * but a stop signal to a run that started after the stop began is what stop means. */
+    run->stop_signalled = TRUE;
+    (void)sv_kill_group(pid, jobs->stop_signal);
+  }
+}
+
+static void
+finish_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SvJobRun *run = task_data;
+  SvJob *job = run->job;
+  pid_t job_pid = run->pid;
+  if (run->claim != NULL) {
+    (void)sv_job_claim_finish(run->claim, run->result, run->exit_code, job_pid, run->duration_usec,
+                              &run->write_error);
+  } else if (job->jobs->store != NULL) {
+    /* once-per-host=false: only a record of the host's last run, for `sdvisor jobs` and
+     * persistent=. */
+    g_autoptr(SvJobRecord) r = sv_job_record_copy(run->template_record);
+    r->slot_usec = run->slot;
+    r->running = FALSE;
+    r->result = run->result;
+    r->exit_code = run->exit_code;
+    r->job_pid = job_pid;
+    r->started_usec = run->started_real ? run->started_real : r->started_usec;
+    r->duration_usec = MAX(run->duration_usec, 0);
+    (void)sv_job_store_write(job->jobs->store, job->name, r, &run->write_error);
+  }
+  g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_finished(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJobs *jobs = run->job->jobs;
+  (void)g_task_propagate_boolean(G_TASK(result), NULL);
+  if (run->write_error != NULL && !jobs->disposed) {
+    g_autoptr(GPtrArray) f = job_fields(run->job, run->run_id, run->slot);
+    log_job(LOG_ERR, SV_MESSAGE_JOB_STATE_INVALID, f,
+            "job %s: cannot record the result of the run for its slot (%s); the next start will "
+            "report it as interrupted",
+            run->job->name, run->write_error->message);
+  }
+  if (jobs->disposed)
+    run_free(run);
+  else
+    run_end(run);
+  jobs_unref(jobs);
+}
+
+static void
+run_finish(SvJobRun *run)
+{
+  run->phase = SV_RUN_FINISHING;
+  run_in_thread(run, finish_thread, on_finished);
+}
+
+/* ---- the timer -------------------------------------------------------------------------------- */
+
+static void
+timer_arm(SvJobs *jobs)
+{
+  if (jobs->timer_fd < 0)
+    return;
+  gint64 next = G_MAXINT64;
+  if (!jobs->stopping)
+    for (guint i = 0; i < jobs->jobs->len; i++) {
+      SvJob *job = jobs->jobs->pdata[i];
+      if (job->slot >= 0)
+        next = MIN(next, job->slot + job->delay_usec);
+    }
+  struct itimerspec its = {0};
+  if (next != G_MAXINT64) {
+    next = MAX(next, 1); /* 0 would disarm */
+    its.it_value.tv_sec = (time_t)(next / SV_USEC_PER_SEC);
+    its.it_value.tv_nsec = (long)(next % SV_USEC_PER_SEC) * 1000;
+  }
+  if (timerfd_settime(jobs->timer_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+    sv_log(LOG_ERR, "cannot arm the job timer: %s", g_strerror(errno));
+}
+
+static gboolean
+on_timer(int fd, GIOCondition condition, gpointer user_data)
+{
+  SvJobs *jobs = user_data;
+  guint64 expirations;
+  ssize_t n = read(fd, &expirations, sizeof expirations);
+  gboolean clock_set = n < 0 && errno == ECANCELED;
+  if (n < 0 && !clock_set)
+    return G_SOURCE_CONTINUE; /* EAGAIN: nothing yet */
+
+  gint64 now = g_get_real_time();
+  if (clock_set)
+    sv_log(LOG_INFO, "the system clock was set: re-planning %u job(s)", jobs->jobs->len);
+
+  for (guint i = 0; i < jobs->jobs->len && !jobs->stopping; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    if (job->slot < 0)
+      continue;
+    if (job->slot + job->delay_usec <= now) {
+      /* Due. After a suspend or a clock set forward several slots may have passed: run
+       * the latest one only, as systemd does for OnCalendar= timers. */
+      gint64 slot = prev_slot(job->schedule, now - job->delay_usec);
+      if (slot < job->slot)
+        slot = job->slot;
+      job->slot = sv_schedule_next(job->schedule, slot);
+      job_fire(job, slot);
+    } else if (clock_set) {
+      /* Set back: slots between the new now and the old plan come again (the state file
+       * knows which already ran). */
+      job->slot = sv_schedule_next(job->schedule, now - job->delay_usec);
+    }
+  }
+  timer_arm(jobs);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- public ------------------------------------------------------------------------------------- */
+
+SvJobs *
+sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
+            char *const *base_env, GError **error)
+{
+  g_return_val_if_fail(app_name != NULL, NULL);
+
+  SvJobs *jobs = g_new0(SvJobs, 1);
+  jobs->ref = 1;
+  jobs->app = g_strdup(app_name);
+  jobs->jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
+  jobs->timer_fd = -1;
+  jobs->base_env = base_env ? g_strdupv((char **)base_env) : NULL;
+  jobs->instance_id = random_id();
+  jobs->host = g_strdup(g_get_host_name());
+
+  for (guint i = 0; job_configs != NULL && i < job_configs->len; i++) {
+    const SvJobConfig *config = job_configs->pdata[i];
+    SvSchedule *schedule = parse_schedule(config, error);
+    if (schedule == NULL) {
+      jobs_unref(jobs);
+      return NULL;
+    }
+    SvJob *job = g_new0(SvJob, 1);
+    job->jobs = jobs;
+    job->config = job_config_copy(config);
+    job->name = job->config->name;
+    job->schedule = schedule;
+    job->delay_usec = sv_jobs_randomized_delay(NULL, app_name, config->name,
+                                               config->randomized_delay_usec);
+    job->slot = -1;
+    job->queued_slot = -1;
+    g_ptr_array_add(jobs->jobs, job);
+  }
+
+  if (jobs->jobs->len == 0)
+    return jobs; /* no state directory, no timer: nothing to do */
+
+  jobs->store = sv_job_store_open(state_dir, app_name, TRUE, error);
+  if (jobs->store == NULL) {
+    jobs_unref(jobs);
+    return NULL;
+  }
+  jobs->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (jobs->timer_fd < 0) {
+    int errsv = errno;
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "timerfd_create: %s",
+                g_strerror(errsv));
+    jobs_unref(jobs);
+    return NULL;
+  }
+  return jobs;
+}
+
+void
+sv_jobs_start(SvJobs *jobs)
+{
+  g_return_if_fail(!jobs->started);
+  jobs->started = TRUE;
+  if (jobs->jobs->len == 0)
+    return;
+
+  sv_job_store_clean_temporaries(jobs->store, SV_JOB_STALE_TEMP_USEC);
+  gint64 now = g_get_real_time();
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    job->slot = sv_schedule_next(job->schedule, now - job->delay_usec);
+    gint64 catch_up = -1;
+    if (job->config->persistent)
+      catch_up = prev_slot(job->schedule, now - job->delay_usec);
+    if (!job->config->once_per_host && catch_up < 0)
+      continue;
+    SvJobRun *run = run_new(job, -1);
+    run->at_start = TRUE;
+    run->catch_up_slot = catch_up;
+    run->retry_interrupted = job->config->retry_interrupted;
+    run->read_only_start = !job->config->once_per_host;
+    run_in_thread(run, claim_thread, on_claimed);
+  }
+  jobs->timer_source = g_unix_fd_add_full(G_PRIORITY_HIGH, jobs->timer_fd, G_IO_IN, on_timer, jobs, NULL);
+  timer_arm(jobs);
+}
+
+static gboolean
+on_done_idle(gpointer user_data)
+{
+  SvJobs *jobs = user_data;
+  jobs->done_idle = 0;
+  SvJobsDoneFunc done = jobs->done;
+  jobs->done = NULL;
+  if (done != NULL)
+    done(jobs->done_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+check_done(SvJobs *jobs)
+{
+  if (!jobs->stopping || jobs->disposed || jobs->n_runs > 0 || jobs->done == NULL ||
+      jobs->done_idle != 0)
+    return;
+  g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
+  jobs->done_idle = g_idle_add_full(G_PRIORITY_HIGH, on_done_idle, jobs, NULL);
+}
+
+static gboolean
+on_stop_deadline(gpointer user_data)
+{
+  SvJobs *jobs = user_data;
+  jobs->stop_kill_source = 0;
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    if (job->run != NULL && job->run->phase == SV_RUN_RUNNING && job->run->pid > 0) {
+      sv_log(LOG_WARNING, "job %s (pid %d) still running at the stop deadline: killing its "
+             "process group", job->name, (int)job->run->pid);
+      (void)sv_kill_group(job->run->pid, SIGKILL);
+    }
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void
+sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done, gpointer user_data)
+{
+  g_return_if_fail(jobs != NULL);
+  jobs->done = done;
+  jobs->done_data = user_data;
+  if (jobs->stopping && !jobs->disposed && deadline_usec < jobs->stop_deadline) {
+    /* Asked again, more urgently (a second SIGTERM): move the deadline closer. */
+    jobs->stop_deadline = deadline_usec;
+    g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
+    if (jobs->n_runs > 0)
+      jobs->stop_kill_source =
+          add_timeout_usec(deadline_usec - g_get_monotonic_time(), on_stop_deadline, jobs);
+  }
+  if (!jobs->stopping) {
+    jobs->stop_deadline = deadline_usec;
+    jobs->stopping = TRUE;
+    jobs->stop_signal = sig;
+    timer_arm(jobs); /* disarms */
+    for (guint i = 0; i < jobs->jobs->len; i++) {
+      SvJob *job = jobs->jobs->pdata[i];
+      job->queued_slot = -1;
+      SvJobRun *run = job->run;
+      if (run == NULL || run->phase != SV_RUN_RUNNING || run->pid <= 0)
+        continue;
+      sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name,
+             (int)run->pid, sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
+      run->stop_signalled = TRUE;
+      (void)sv_kill_group(run->pid, sig);
+    }
+    if (jobs->n_runs > 0 && deadline_usec != G_MAXINT64)
+      jobs->stop_kill_source =
+          add_timeout_usec(deadline_usec - g_get_monotonic_time(), on_stop_deadline, jobs);
+  }
+  check_done(jobs);
+}
+
+guint
+sv_jobs_get_n_running(SvJobs *jobs)
+{
+  return jobs->n_runs;
+}
+
+void
+sv_jobs_set_output_func(SvJobs *jobs, SvJobsOutputFunc func, gpointer user_data)
+{
+  jobs->output_func = func;
+  jobs->output_data = user_data;
+}
+
+void
+sv_jobs_free(SvJobs *jobs)
+{
+  if (jobs == NULL)
+    return;
+  jobs->disposed = TRUE;
+  jobs->stopping = TRUE;
+  g_clear_handle_id(&jobs->timer_source, g_source_remove);
+  g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
+  g_clear_handle_id(&jobs->done_idle, g_source_remove);
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    SvJobRun *run = job->run;
+    if (run == NULL || run->phase != SV_RUN_RUNNING)
+      continue; /* claiming/finishing: the worker's callback cleans up */
+    /* Nobody will reap it for us any more: kill it and say so in the state. */
+    sv_reaper_unwatch(run->pid);
+    (void)sv_kill_group(run->pid, SIGKILL);
+    if (run->claim != NULL)
+      (void)sv_job_claim_finish(run->claim, SV_JOB_RESULT_STOPPED, -1, run->pid,
+                                g_get_monotonic_time() - run->started_mono, NULL);
+    job->run = NULL;
+    jobs->n_runs--;
+    run_free(run);
+  }
+  jobs_unref(jobs);
+}
+
+/* ---- without running --------------------------------------------------------------------------- */
+
+GArray *
+sv_jobs_next_runs(const char *app_name, const SvJobConfig *job, gint64 now_usec, guint n,
+                  GError **error)
+{
+  g_autoptr(SvSchedule) schedule = parse_schedule(job, error);
+  if (schedule == NULL)
+    return NULL;
+  gint64 delay = sv_jobs_randomized_delay(NULL, app_name, job->name, job->randomized_delay_usec);
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
+  gint64 slot = sv_schedule_next(schedule, now_usec - delay);
+  for (guint i = 0; i < n && slot >= 0; i++) {
+    gint64 at = slot + delay;
+    g_array_append_val(out, at);
+    slot = sv_schedule_next(schedule, slot);
+  }
+  return out;
+}
+
+char *
+sv_jobs_describe_next_runs(const char *app_name, GPtrArray *job_configs, gint64 now_usec, guint n,
+                           GError **error)
+{
+  GString *out = g_string_new(NULL);
+  for (guint i = 0; job_configs != NULL && i < job_configs->len; i++) {
+    const SvJobConfig *job = job_configs->pdata[i];
+    g_autoptr(GArray) runs = sv_jobs_next_runs(app_name, job, now_usec, n, error);
+    if (runs == NULL) {
+      g_string_free(out, TRUE);
+      return NULL;
+    }
+    g_string_append_printf(out, "%s: ", job->name);
+    if (runs->len == 0)
+      g_string_append(out, _("never runs again"));
+    for (guint k = 0; k < runs->len; k++) {
+      g_autofree char *t = sv_jobstate_format_time(g_array_index(runs, gint64, k));
+      g_string_append_printf(out, "%s%s", k ? ", " : _("next runs "), t);
+    }
+    gint64 delay = sv_jobs_randomized_delay(NULL, app_name, job->name, job->randomized_delay_usec);
+    if (job->randomized_delay_usec > 0) {
+      g_autofree char *d = sv_timespan_format(delay / 1000 * 1000);
+      g_string_append_printf(out, _(" (randomized delay on this host: %s)"), d);
+    }
+    g_string_append_c(out, '\n');
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* Whether the instance that wrote "running" is still alive (for display only: a pid can
+ * be reused, and the claim logic never relies on this). */
+static gboolean
+record_owner_alive(const SvJobRecord *r)
+{
+  if (r->boot_id == NULL || !g_str_equal(r->boot_id, sv_jobstate_boot_id()))
+    return FALSE;
+  return kill(r->pid, 0) == 0 || errno == EPERM;
+}
+
+/* Short enough for a table column: "250ms", "1.500s", "2min 5s". */
+static char *
+format_duration(gint64 usec)
+{
+  if (usec < 1000 * 1000)
+    return g_strdup_printf("%dms", (int)(usec / 1000));
+  if (usec < 60 * SV_USEC_PER_SEC)
+    return g_strdup_printf("%d.%03ds", (int)(usec / SV_USEC_PER_SEC), (int)(usec % SV_USEC_PER_SEC / 1000));
+  return sv_timespan_format(usec / SV_USEC_PER_SEC * SV_USEC_PER_SEC);
+}
+
+static char *
+format_left(gint64 usec)
+{
+  if (usec <= 0)
+    return g_strdup(_("now"));
+  gint64 rounded = (usec + SV_USEC_PER_SEC - 1) / SV_USEC_PER_SEC * SV_USEC_PER_SEC;
+  g_autofree char *span = sv_timespan_format(rounded);
+  return g_strdup_printf(_("in %s"), span);
+}
+
+char *
+sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state_dir,
+                 gint64 now_usec, GError **error)
+{
+  g_autoptr(GError) store_error = NULL;
+  g_autoptr(SvJobStore) store = NULL;
+  if (job_configs != NULL && job_configs->len > 0)
+    store = sv_job_store_open(state_dir, app_name, FALSE, &store_error);
+
+  enum { COLS = 8 };
+  const char *header[COLS] = {N_("JOB"), N_("LAST SLOT"), N_("RESULT"), N_("DURATION"),
+                              N_("PID"), N_("NEXT RUN"), N_("LEFT"), N_("SCHEDULE")};
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+  char **h = g_new0(char *, COLS + 1);
+  for (int c = 0; c < COLS; c++)
+    h[c] = g_strdup(_(header[c]));
+  g_ptr_array_add(rows, h);
+  g_autoptr(GString) notes = g_string_new(NULL);
+
+  for (guint i = 0; job_configs != NULL && i < job_configs->len; i++) {
+    const SvJobConfig *job = job_configs->pdata[i];
+    g_autoptr(GArray) next = sv_jobs_next_runs(app_name, job, now_usec, 1, error);
+    if (next == NULL)
+      return NULL;
+    char **row = g_new0(char *, COLS + 1);
+    row[0] = g_strdup(job->name);
+
+    g_autoptr(GError) read_error = NULL;
+    g_autoptr(SvJobRecord) r = store ? sv_job_store_read(store, job->name, &read_error) : NULL;
+    if (r != NULL) {
+      row[1] = sv_jobstate_format_time(r->slot_usec);
+      if (r->running)
+        row[2] = g_strdup(record_owner_alive(r) ? _("running") : _("interrupted"));
+      else if (r->result == SV_JOB_RESULT_FAILED && r->exit_code >= 0)
+        row[2] = g_strdup_printf("failed (%d)", r->exit_code);
+      else
+        row[2] = g_strdup(sv_job_result_name(r->result));
+      row[3] = r->running || r->duration_usec < 0 ? g_strdup("-") : format_duration(r->duration_usec);
+      row[4] = g_strdup_printf("%d", (int)r->pid);
+    } else {
+      row[1] = g_strdup("-");
+      row[2] = g_strdup(read_error ? _("unreadable") : "-");
+      row[3] = g_strdup("-");
+      row[4] = g_strdup("-");
+      if (read_error != NULL)
+        g_string_append_printf(notes, "%s: %s\n", job->name, read_error->message);
+    }
+    if (next->len > 0) {
+      gint64 at = g_array_index(next, gint64, 0);
+      row[5] = sv_jobstate_format_time(at);
+      row[6] = format_left(at - now_usec);
+    } else {
+      row[5] = g_strdup(_("never"));
+      row[6] = g_strdup("-");
+    }
+    row[7] = g_strdup(job->schedule);
+    g_ptr_array_add(rows, row);
+  }
+
+  glong width[COLS] = {0};
+  for (guint i = 0; i < rows->len; i++)
+    for (int c = 0; c < COLS; c++)
+      width[c] = MAX(width[c], g_utf8_strlen(((char **)rows->pdata[i])[c], -1));
+
+  GString *out = g_string_new(NULL);
+  if (store != NULL)
+    g_string_append_printf(out, _("State directory: %s\n"), sv_job_store_get_path(store));
+  else if (store_error != NULL && g_error_matches(store_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_NOT_FOUND))
+    g_string_append_printf(out, _("State directory: none yet (%s)\n"), store_error->message);
+  else if (store_error != NULL)
+    g_string_append_printf(out, _("State directory: cannot be read: %s\n"), store_error->message);
+  if (job_configs == NULL || job_configs->len == 0) {
+    g_string_append(out, _("No jobs configured.\n"));
+    return g_string_free(out, FALSE);
+  }
+  for (guint i = 0; i < rows->len; i++) {
+    char **row = rows->pdata[i];
+    for (int c = 0; c < COLS; c++) {
+      g_string_append(out, row[c]);
+      if (c < COLS - 1)
+        for (glong pad = g_utf8_strlen(row[c], -1); pad < width[c] + 2; pad++)
+          g_string_append_c(out, ' ');
+    }
+    g_string_append_c(out, '\n');
+  }
+  g_string_append(out, notes->str);
+  return g_string_free(out, FALSE);
+}

@@ -1,0 +1,86 @@
+/* jobs.h — scheduled jobs ([job:NAME]): timers, once-per-host claims, runs.
+ *
+ * One CLOCK_REALTIME timerfd for all jobs, armed at the earliest next slot with
+ * TFD_TIMER_ABSTIME|TFD_TIMER_CANCEL_ON_SET: an idle sdvisor wakes only when a job is due,
+ * slots are recomputed from the schedule each time (no drift), a slot that passed during
+ * a suspend fires once on resume, and setting the clock re-plans every job.
+ *
+ * Once per host (DESIGN.md): for each slot T, flock() <job>.lock without waiting (busy:
+ * another instance runs it, skip), read <job>.state (slot ≥ T: already run, skip), write
+ * the claim, run holding the lock, write the result. The file work (with its fsyncs) runs
+ * in worker threads; spawning and reaping stay on the main loop.
+ *
+ * randomized-delay= is derived from the machine id, the app and the job, so every
+ * instance on a host fires at the same moment and the lock decides; different hosts and
+ * different jobs spread out.
+ *
+ * once-per-host=false: no lock and no claim; each instance runs every slot. The result of
+ * each run is still written to <job>.state (last writer wins) for `sdvisor jobs`, and
+ * persistent= then means "missed by every instance": an instance that starts and finds
+ * the host's last run older than the latest slot runs it once. */
+#pragma once
+#include <glib.h>
+
+#include "config.h"
+
+typedef struct SvJobs SvJobs;
+
+/* APP_NAME keys the state directory (<state-dir>/<app>/); JOB_CONFIGS holds SvJobConfig*
+ * (copied: a configuration re-read on reload does not affect running jobs). STATE_DIR NULL = $STATE_DIRECTORY, else /var/lib/sdvisor; it
+ * is opened (created 0700 if missing) only when there are jobs, and refused if it is on a
+ * network file system or belongs to another user. BASE_ENV is the environment every job
+ * starts from (NULL = sv_spawn_base_environ()). */
+SvJobs *sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
+                    char *const *base_env, GError **error);
+
+/* Reports runs that an earlier instance left interrupted, runs persistent catch-ups and
+ * retries, and arms the timer. Call once the app is up; needs sv_reaper_init(). */
+void sv_jobs_start(SvJobs *jobs);
+
+typedef void (*SvJobsDoneFunc)(gpointer user_data);
+
+/* No new runs from now on. SIG goes to the process group of every running job; any still
+ * running at DEADLINE_USEC (g_get_monotonic_time() clock) gets SIGKILL. DONE runs from
+ * the main loop once every run has ended and its result is written — at once (from an
+ * idle) if nothing runs. Calling it again replaces DONE and can only bring the deadline
+ * closer (a second SIGTERM: pass now). */
+void sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done,
+                  gpointer user_data);
+
+/* How many runs are in progress (claiming, running or writing their result). */
+guint sv_jobs_get_n_running(SvJobs *jobs);
+
+/* Where the job's stdout and stderr go. Called for each run before it starts, with the
+ * run's journal fields (SDVISOR_JOB=, SDVISOR_JOB_RUN=, SDVISOR_JOB_SLOT=, NULL-ended);
+ * sets *OUT_STDOUT / *OUT_STDERR to fds that sv_jobs closes after the spawn, or leaves
+ * them -1 to inherit sdvisor's. For the log module (issue 6). */
+typedef void (*SvJobsOutputFunc)(const char *job, const char *const *fields, int *out_stdout,
+                                 int *out_stderr, gpointer user_data);
+void sv_jobs_set_output_func(SvJobs *jobs, SvJobsOutputFunc func, gpointer user_data);
+
+/* Kills what still runs (SIGKILL), records it as stopped, and frees. Call sv_jobs_stop()
+ * first for an orderly end. NULL-safe. */
+void sv_jobs_free(SvJobs *jobs);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvJobs, sv_jobs_free)
+
+/* ---- without running anything (sdvisor jobs, sdvisor check) ---------------------------- */
+
+/* The `sdvisor jobs` table: each job with its last run (slot, result, duration, pid of the
+ * instance that ran it) from the state directory, and its next run after NOW_USEC
+ * (CLOCK_REALTIME). Creates nothing; a missing state directory means "never ran". */
+char *sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state_dir,
+                       gint64 now_usec, GError **error);
+
+/* The next N run times (slot + randomized delay, µs since the epoch) after NOW_USEC;
+ * fewer if the schedule ends. */
+GArray *sv_jobs_next_runs(const char *app_name, const SvJobConfig *job, gint64 now_usec, guint n,
+                          GError **error);
+
+/* One line per job, "NAME: next runs T1, T2, …", for `sdvisor check`. */
+char *sv_jobs_describe_next_runs(const char *app_name, GPtrArray *job_configs, gint64 now_usec,
+                                 guint n, GError **error);
+
+/* This host's delay for a job: a hash of MACHINE_ID, APP_NAME and JOB_NAME modulo
+ * MAX_USEC (0 when MAX_USEC ≤ 0). MACHINE_ID NULL = /etc/machine-id. */
+gint64 sv_jobs_randomized_delay(const char *machine_id, const char *app_name, const char *job_name,
+                                gint64 max_usec);

@@ -1,0 +1,484 @@
+/* logstream.c — see logstream.h.
+ *
+ * Each reader is one GSource with the pipe's fd and a ready time: the fd while it may
+ * read, the ready time only while logmerge holds an entry. So a reader costs nothing
+ * when its child is quiet, and stopping it (a full sink) is taking its fd out of the
+ * poll set — not leaving it in with no events, where a closed pipe's POLLHUP would
+ * wake the loop again and again. */
+#include "logstream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "logmerge.h"
+
+/* One read() takes at most this much; the buffer is on the stack of the main loop. */
+#define READ_CHUNK (64u * 1024)
+/* A pipe given up on at the end is still emptied of this much, without waiting. */
+#define DRAIN_LAST_BYTES (1024u * 1024)
+
+typedef struct SvLogReader SvLogReader;
+
+struct SvLogStreams {
+  SvJournal *sink;
+  SvLogParser *parser;  /* shared: readers run on one thread, one line at a time */
+  SvLogEntry *scratch;  /* the line being parsed; logmerge takes its contents */
+  SvLogMergeConfig merge;
+  guint line_max;
+  GPtrArray *readers;   /* SvLogReader *, each holding the reference we took at creation */
+  gboolean suspended;   /* the sink is full: no reader polls its fd */
+};
+
+struct SvLogReader {
+  GSource source;
+  SvLogStreams *streams;
+  int fd;
+  gpointer fd_tag;      /* NULL while suspended */
+  SvLogStream stream;
+  SvJournalTags *tags;
+  SvLogMerge *merge;
+  GByteArray *carry;    /* the start of a line whose end has not been read yet */
+  gboolean continued;   /* the next piece continues a line cut at line-max */
+};
+
+/* ---- lines --------------------------------------------------------------------------------- */
+
+static void
+on_merged(const SvLogEntry *entry, gpointer user_data)
+{
+  SvLogReader *r = user_data;
+  sv_journal_add(r->streams->sink, r->tags, entry);
+}
+
+static void
+emit_line(SvLogReader *r, const guint8 *line, gsize len, gboolean partial, gint64 now)
+{
+  SvLogStreams *s = r->streams;
+  guint flags = (r->continued ? SV_LOG_ENTRY_CONTINUED : 0) | (partial ? SV_LOG_ENTRY_PARTIAL : 0);
+  r->continued = partial;
+  sv_logparse_line(s->parser, r->stream, (const char *)line, len, flags, s->scratch);
+  sv_logmerge_push(r->merge, s->scratch, now);
+}
+
+static void
+carry_append(SvLogReader *r, const guint8 *p, gsize len)
+{
+  if (r->carry == NULL)
+    r->carry = g_byte_array_new();
+  g_byte_array_append(r->carry, p, (guint)len);
+}
+
+/* Splits DATA into lines: at '\n', and every line-max bytes of a longer line. A line
+ * that does not end in DATA waits in CARRY for the next read. */
+static void
+reader_feed(SvLogReader *r, const guint8 *p, gsize n, gint64 now)
+{
+  const guint8 *end = p + n;
+  gsize line_max = r->streams->line_max;
+
+  while (p < end) {
+    gsize carry = r->carry != NULL ? r->carry->len : 0;
+    gsize room = line_max - carry; /* carry never exceeds line-max */
+    gsize avail = (gsize)(end - p);
+    const guint8 *nl = memchr(p, '\n', MIN(avail, room + 1));
+    if (nl != NULL) {
+      gsize k = (gsize)(nl - p);
+      if (carry == 0) {
+        emit_line(r, p, k, FALSE, now); /* the common case: no copy */
+      } else {
+        carry_append(r, p, k);
+        emit_line(r, r->carry->data, r->carry->len, FALSE, now);
+        g_byte_array_set_size(r->carry, 0);
+      }
+      p = nl + 1;
+    } else if (avail > room) {
+      /* No newline in the next line-max bytes of this line: cut it there. */
+      if (carry == 0) {
+        emit_line(r, p, room, TRUE, now);
+      } else {
+        carry_append(r, p, room);
+        emit_line(r, r->carry->data, r->carry->len, TRUE, now);
+        g_byte_array_set_size(r->carry, 0);
+      }
+      p += room;
+    } else {
+      carry_append(r, p, avail);
+      p = end;
+    }
+  }
+}
+
+/* ---- readers ------------------------------------------------------------------------------- */
+
+static void
+reader_arm(SvLogReader *r)
+{
+  gint64 deadline = sv_logmerge_next_deadline(r->merge);
+  g_source_set_ready_time(&r->source, deadline >= 0 ? deadline : -1);
+}
+
+static void
+reader_suspend(SvLogReader *r)
+{
+  if (r->fd_tag == NULL)
+    return;
+  g_source_remove_unix_fd(&r->source, r->fd_tag);
+  r->fd_tag = NULL;
+}
+
+static void
+reader_resume(SvLogReader *r)
+{
+  if (r->fd_tag != NULL || r->fd < 0)
+    return;
+  r->fd_tag = g_source_add_unix_fd(&r->source, r->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+}
+
+/* End of the pipe: what is read and held goes to the sink, and the reader goes. */
+static void
+reader_close(SvLogReader *r, gint64 now)
+{
+  SvLogStreams *s = r->streams;
+  if (r->carry != NULL && r->carry->len > 0) {
+    emit_line(r, r->carry->data, r->carry->len, FALSE, now);
+    g_byte_array_set_size(r->carry, 0);
+  }
+  sv_logmerge_flush(r->merge);
+  sv_journal_commit(s->sink);
+  reader_suspend(r);
+  g_source_set_ready_time(&r->source, -1);
+  g_source_destroy(&r->source);
+  g_ptr_array_remove_fast(s->readers, r);
+  /* The array's reference: the source is finalized when the loop lets go of it too
+   * (after this dispatch, if this is one). R must not be used after this. */
+  g_source_unref(&r->source);
+}
+
+typedef enum { READ_NOTHING, READ_DATA, READ_EOF } ReadResult;
+
+static ReadResult
+reader_read(SvLogReader *r, gint64 now)
+{
+  guint8 buf[READ_CHUNK];
+  ssize_t n = read(r->fd, buf, sizeof buf);
+  if (n > 0) {
+    reader_feed(r, buf, (gsize)n, now);
+    return READ_DATA;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return READ_NOTHING;
+  /* 0, or an error a pipe does not recover from. */
+  return READ_EOF;
+}
+
+static void streams_suspend(SvLogStreams *s);
+
+static gboolean
+reader_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  SvLogReader *r = (SvLogReader *)source;
+  SvLogStreams *s = r->streams;
+  gint64 now = g_source_get_time(source);
+
+  if (r->fd_tag != NULL &&
+      (g_source_query_unix_fd(source, r->fd_tag) & (G_IO_IN | G_IO_HUP | G_IO_ERR)) &&
+      reader_read(r, now) == READ_EOF) {
+    reader_close(r, now);
+    return G_SOURCE_REMOVE;
+  }
+  sv_logmerge_flush_due(r->merge, now);
+  reader_arm(r);
+  sv_journal_commit(s->sink);
+  if (sv_journal_is_full(s->sink))
+    streams_suspend(s);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+reader_finalize(GSource *source)
+{
+  SvLogReader *r = (SvLogReader *)source;
+  if (r->fd >= 0)
+    close(r->fd);
+  sv_logmerge_free(r->merge);
+  sv_journal_tags_unref(r->tags);
+  if (r->carry != NULL)
+    g_byte_array_unref(r->carry);
+}
+
+static GSourceFuncs reader_funcs = {
+  .dispatch = reader_dispatch,
+  .finalize = reader_finalize,
+};
+
+static SvLogReader *
+reader_new(SvLogStreams *s, int fd, SvLogSource source, SvLogStream stream,
+           const char *const *fields)
+{
+  SvLogReader *r = (SvLogReader *)g_source_new(&reader_funcs, sizeof(SvLogReader));
+  g_source_set_static_name(&r->source, "sv-logstream");
+  r->streams = s;
+  r->fd = fd;
+  r->stream = stream;
+  r->tags = sv_journal_tags_new(s->sink, source, stream, fields);
+  r->merge = sv_logmerge_new(&s->merge, on_merged, r);
+  if (!s->suspended)
+    reader_resume(r);
+  g_source_attach(&r->source, g_main_context_get_thread_default());
+  g_ptr_array_add(s->readers, r);
+  return r;
+}
+
+static void
+streams_suspend(SvLogStreams *s)
+{
+  if (s->suspended)
+    return;
+  s->suspended = TRUE;
+  for (guint i = 0; i < s->readers->len; i++)
+    reader_suspend(s->readers->pdata[i]);
+}
+
+static void
+streams_resume(SvLogStreams *s)
+{
+  s->suspended = FALSE;
+  for (guint i = 0; i < s->readers->len; i++)
+    reader_resume(s->readers->pdata[i]);
+}
+
+static void
+on_sink_space(SvJournal *sink, gpointer user_data)
+{
+  SvLogStreams *s = user_data;
+  if (!sv_journal_is_full(sink))
+    streams_resume(s);
+}
+
+/* ---- the set -------------------------------------------------------------------------------- */
+
+SvLogStreams *
+sv_logstream_new(SvJournal *sink, const SvLogConfig *config)
+{
+  g_return_val_if_fail(sink != NULL && config != NULL, NULL);
+  SvLogStreams *s = g_new0(SvLogStreams, 1);
+  s->sink = sink;
+
+  SvLogParseConfig pc;
+  sv_logparse_config_init(&pc);
+  pc.default_priority_stdout = config->priority_stdout;
+  pc.default_priority_stderr = config->priority_stderr;
+  pc.parse_json = config->parse_json;
+  pc.detect_levels = config->detect_levels;
+  pc.json_field_prefix = config->json_prefix != NULL ? config->json_prefix : "";
+  s->parser = sv_logparse_new(&pc);
+  s->scratch = sv_log_entry_new();
+
+  sv_logmerge_config_init(&s->merge);
+  s->merge.merge_tracebacks = config->merge_tracebacks;
+  s->merge.merge_continuations = config->merge_continuations;
+  s->merge.window_usec = config->merge_window_usec;
+  if (config->entry_max > 0)
+    s->merge.max_bytes = config->entry_max;
+  /* config.c keeps line-max within 79 B … 16 MiB; 0 is a caller that did not load one. */
+  s->line_max = config->line_max > 0 ? config->line_max : 48 * 1024;
+
+  s->readers = g_ptr_array_new();
+  sv_journal_set_space_func(sink, on_sink_space, s);
+  return s;
+}
+
+void
+sv_logstream_free(SvLogStreams *streams)
+{
+  if (streams == NULL)
+    return;
+  SvLogStreams *s = streams;
+  gint64 now = g_get_monotonic_time();
+  while (s->readers->len > 0) {
+    SvLogReader *r = s->readers->pdata[s->readers->len - 1];
+    reader_close(r, now); /* removes it from the array */
+  }
+  sv_journal_set_space_func(s->sink, NULL, NULL);
+  g_ptr_array_unref(s->readers);
+  sv_logparse_free(s->parser);
+  sv_log_entry_free(s->scratch);
+  g_free(s);
+}
+
+static int
+open_pipe(int *out_write)
+{
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return -errno;
+  /* Only sdvisor's end is non-blocking: the child's end blocks, which is the
+   * backpressure. */
+  if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+    int r = -errno;
+    close(fds[0]);
+    close(fds[1]);
+    return r;
+  }
+  *out_write = fds[1];
+  return fds[0];
+}
+
+gboolean
+sv_logstream_open(SvLogStreams *streams, SvLogSource source, const char *const *fields,
+                  SvLogPipes *pipes, GError **error)
+{
+  g_return_val_if_fail(streams != NULL && pipes != NULL, FALSE);
+  *pipes = (SvLogPipes)SV_LOG_PIPES_INIT;
+  int w_out = -1, w_err = -1;
+  int r_out = open_pipe(&w_out);
+  int r_err = r_out >= 0 ? open_pipe(&w_err) : -1;
+  if (r_out < 0 || r_err < 0) {
+    int errsv = r_out < 0 ? -r_out : -r_err;
+    if (r_out >= 0) {
+      close(r_out);
+      close(w_out);
+    }
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot make a pipe: %s",
+                g_strerror(errsv));
+    return FALSE;
+  }
+  pipes->readers[0] = reader_new(streams, r_out, source, SV_LOG_STREAM_STDOUT, fields);
+  pipes->readers[1] = reader_new(streams, r_err, source, SV_LOG_STREAM_STDERR, fields);
+  pipes->stdout_fd = w_out;
+  pipes->stderr_fd = w_err;
+  return TRUE;
+}
+
+void
+sv_logstream_started(SvLogPipes *pipes, pid_t pid)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(pipes->readers); i++) {
+    SvLogReader *r = pipes->readers[i];
+    if (r != NULL && pid > 0)
+      sv_journal_tags_set_pid(r->tags, pid);
+    pipes->readers[i] = NULL;
+  }
+  if (pipes->stdout_fd >= 0)
+    close(pipes->stdout_fd);
+  if (pipes->stderr_fd >= 0)
+    close(pipes->stderr_fd);
+  pipes->stdout_fd = pipes->stderr_fd = -1;
+}
+
+void
+sv_logstream_job_output(const char *job, const char *const *fields, int *out_stdout,
+                        int *out_stderr, gpointer streams)
+{
+  SvLogPipes pipes;
+  g_autoptr(GError) error = NULL;
+  if (!sv_logstream_open(streams, SV_LOG_SOURCE_JOB, fields, &pipes, &error)) {
+    g_message("job %s: its output goes to sdvisor's own stdout and stderr: %s", job,
+              error->message);
+    return;
+  }
+  /* jobs.c closes the write ends after the spawn; it keeps the run's pid itself. */
+  *out_stdout = pipes.stdout_fd;
+  *out_stderr = pipes.stderr_fd;
+}
+
+guint
+sv_logstream_count(SvLogStreams *streams)
+{
+  return streams->readers->len;
+}
+
+guint
+sv_logstream_count_suspended(SvLogStreams *streams)
+{
+  return streams->suspended ? streams->readers->len : 0;
+}
+
+/* ---- the end -------------------------------------------------------------------------------- */
+
+static gint64
+earliest_deadline(SvLogStreams *s)
+{
+  gint64 earliest = -1;
+  for (guint i = 0; i < s->readers->len; i++) {
+    gint64 d = sv_logmerge_next_deadline(((SvLogReader *)s->readers->pdata[i])->merge);
+    if (d >= 0 && (earliest < 0 || d < earliest))
+      earliest = d;
+  }
+  return earliest;
+}
+
+static void
+flush_due_all(SvLogStreams *s, gint64 now)
+{
+  for (guint i = 0; i < s->readers->len; i++) {
+    SvLogReader *r = s->readers->pdata[i];
+    sv_logmerge_flush_due(r->merge, now);
+    reader_arm(r);
+  }
+}
+
+guint
+sv_logstream_drain(SvLogStreams *streams, gint64 idle_usec)
+{
+  SvLogStreams *s = streams;
+  gint64 waited = 0;
+  g_autofree struct pollfd *fds = NULL;
+  g_autofree SvLogReader **polled = NULL;
+
+  /* No main loop from here on: the readers are polled here, and the sink's fullness is
+   * waited for here, by blocking — there is nothing else left to do. */
+  while (s->readers->len > 0 && waited < idle_usec) {
+    if (sv_journal_is_full(s->sink)) {
+      (void)sv_journal_wait_space(s->sink, -1);
+      continue;
+    }
+    guint n = s->readers->len;
+    fds = g_renew(struct pollfd, fds, n);
+    polled = g_renew(SvLogReader *, polled, n);
+    for (guint i = 0; i < n; i++) {
+      polled[i] = s->readers->pdata[i];
+      fds[i] = (struct pollfd){.fd = polled[i]->fd, .events = POLLIN};
+    }
+    gint64 start = g_get_monotonic_time();
+    gint64 wait = idle_usec - waited;
+    gint64 deadline = earliest_deadline(s);
+    if (deadline >= 0)
+      wait = MIN(wait, MAX(deadline - start, 0));
+    int r = poll(fds, n, (int)MIN((wait + 999) / 1000, G_MAXINT));
+    gint64 now = g_get_monotonic_time();
+    waited += now - start;
+    if (r < 0 && errno != EINTR)
+      break;
+    for (guint i = 0; r > 0 && i < n; i++) {
+      if (fds[i].revents == 0)
+        continue;
+      if (reader_read(polled[i], now) == READ_EOF)
+        reader_close(polled[i], now);
+    }
+    flush_due_all(s, now);
+    sv_journal_commit(s->sink);
+  }
+
+  /* Still open: a process outside the child's group holds the pipe. What it wrote so far
+   * is read (up to a bound: it may still be writing), then the pipe is closed. */
+  guint given_up = s->readers->len;
+  while (s->readers->len > 0) {
+    SvLogReader *r = s->readers->pdata[s->readers->len - 1];
+    gint64 now = g_get_monotonic_time();
+    for (gsize total = 0; total < DRAIN_LAST_BYTES; total += READ_CHUNK) {
+      if (sv_journal_is_full(s->sink))
+        (void)sv_journal_wait_space(s->sink, -1);
+      if (reader_read(r, now) != READ_DATA)
+        break;
+      sv_journal_commit(s->sink);
+    }
+    reader_close(r, now);
+  }
+  sv_journal_commit(s->sink);
+  return given_up;
+}

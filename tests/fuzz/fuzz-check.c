@@ -1,0 +1,47 @@
+/* fuzz-check.c — libFuzzer harness for sv_check_parse() and sv_check_to_string().
+ *
+ * Properties: parsing never crashes or leaks, whatever the bytes; a rejected check
+ * always carries a message; an accepted check prints in a canonical spelling that
+ * parses again to the same spelling (a fixed point), so what `sdvisor check` prints
+ * can be pasted back into a configuration. */
+#include <glib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "probe.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static gboolean initialized;
+  if (!initialized) {
+    /* A critical (a failed precondition) is a finding too. */
+    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+    initialized = TRUE;
+  }
+
+  /* The parser takes a C string: an embedded NUL ends it, as in a key file. */
+  g_autofree char *text = g_strndup((const char *)data, size);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvCheck) check = sv_check_parse(text, &error);
+  if (check == NULL) {
+    g_assert_nonnull(error);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    return 0;
+  }
+  g_assert_no_error(error);
+
+  g_autofree char *canonical = sv_check_to_string(check);
+  g_assert_true(g_utf8_validate(canonical, -1, NULL));
+  g_autoptr(GError) again_error = NULL;
+  g_autoptr(SvCheck) again = sv_check_parse(canonical, &again_error);
+  if (again == NULL)
+    g_error("'%s' parsed, but its canonical form '%s' does not: %s", text, canonical,
+            again_error->message);
+  g_assert_cmpint(sv_check_get_kind(again), ==, sv_check_get_kind(check));
+  g_autofree char *canonical_again = sv_check_to_string(again);
+  g_assert_cmpstr(canonical_again, ==, canonical);
+  return 0;
+}
