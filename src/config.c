@@ -909,7 +909,7 @@ convert_group(SvConfig *config, const SvScan *scan, const SvGroupSpec *group, co
         g_autofree char *var = override_name(name, spec->name);
         int line = scan_line_of(scan, name, NULL);
         g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
-                                          : g_strdup(config->path ? config->path : "command line");
+                                          : g_strdup(config->path ? config->path : _("command line"));
         g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
                     _("%s: [%s] %s is required (or set %s)"), where, name, spec->name, var);
         return FALSE;

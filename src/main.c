@@ -80,7 +80,7 @@ cmd_run(int argc, char **argv)
   sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
   g_autoptr(SvSupervisor) supervisor = sv_supervisor_new(g_steal_pointer(&config), &error);
   if (supervisor == NULL) {
-    sv_log(LOG_ERR, "cannot set up: %s", error->message);
+    sv_log(LOG_ERR, _("cannot set up: %s"), error->message);
     return SV_EXIT_FAILURE;
   }
   return sv_supervisor_run(supervisor);

@@ -689,6 +689,11 @@ start_health(SvSupervisor *sv)
   sv_probe_set_environment(sv->health_probe, env);
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
   sv_probe_start(sv->health_probe);
+  /* The app's READY=1 that satisfied [ready] is also its first sign of life. */
+  g_autoptr(GPtrArray) ready_checks = parse_checks(sv->config->ready.checks, FALSE);
+  for (guint i = 0; i < ready_checks->len; i++)
+    if (sv_check_get_kind(ready_checks->pdata[i]) == SV_CHECK_NOTIFY)
+      sv_probe_notify_ready(sv->health_probe);
 }
 
 static void

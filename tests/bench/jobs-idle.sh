@@ -40,16 +40,17 @@ measure() {
   rss=$(awk '/^Rss:/ {print $2}' /proc/$pid/smaps_rollup)
   dirty=$(awk '/^Private_Dirty:/ {print $2}' /proc/$pid/smaps_rollup)
   threads=$(ls /proc/$pid/task | wc -l)
+  # Two windows: strace's own attaching would count as context switches.
   before=$(ctxt $pid)
+  sleep "$window"
+  after=$(ctxt $pid)
+  calls=n/a
   if command -v strace >/dev/null; then
     timeout -s INT "$window" strace -c -f -p "$pid" -o "$work/strace$jobs" 2>/dev/null || true
     calls=$(awk '/total/ {print $3}' "$work/strace$jobs")
-  else
-    sleep "$window"; calls=n/a
   fi
-  after=$(ctxt $pid)
   echo "jobs=$jobs rss=${rss}kB private_dirty=${dirty}kB threads=$threads" \
-       "wakeups_in_${window}s=$((after - before)) syscalls_in_${window}s=${calls:-0}"
+       "context_switches_in_${window}s=$((after - before)) syscalls_in_${window}s=${calls:-0}"
   kill -TERM "$pid"; wait "$pid" || true
 }
 

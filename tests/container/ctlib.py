@@ -16,6 +16,17 @@ On the host:
         a TCP port on 127.0.0.1 that nothing listens on now.
     ctlib.py now
         CLOCK_MONOTONIC in seconds (the clock the receivers stamp with).
+    ctlib.py quadlet-check FILE
+        parse a quadlet .container file as systemd does (sections, comments, continuation
+        lines) and check it: known sections, [Container] keys that podman 4.5's quadlet
+        knows, every key line explained by a comment right above it. Prints problems,
+        exit 1 if any; prints the keys as JSON on success.
+    ctlib.py quadlet-args FILE [HOST-PATH=REPLACEMENT...]
+        the `podman run` arguments quadlet makes of the [Container] section, one per line,
+        for running the example here: Image= is left out (the caller adds --rootfs),
+        PublishPort= too (the tests use the host network), host paths in Volume= and the
+        program in Exec= are replaced as given. A key it does not know is an error, so a
+        new key in the example gets a translation here.
 
 Inside a container (as /srv/ct/ctlib.py):
     ctlib.py notify-send [DELAY]
@@ -28,6 +39,9 @@ Inside a container (as /srv/ct/ctlib.py):
         exits at once; the parent reaps the child, so only the grandchild is orphaned
         (re-parented to PID 1). Each grandchild appends "PID PPID" to FILE once it has
         seen its parent go, lives SECONDS, and exits. Then sleeps until killed.
+    ctlib.py status-then-serve PORT SECONDS
+        an app that sends STATUS=… with the text "READY=1" in it to its NOTIFY_SOCKET
+        (sdvisor's proxy), waits SECONDS, then serves HTTP on 127.0.0.1:PORT.
 """
 import json
 import os
@@ -224,9 +238,9 @@ def double_fork(n, seconds, path):
     for _ in range(int(n)):
         child = os.fork()
         if child == 0:
+            middle = os.getpid()
             if os.fork() == 0:
-                parent = os.getppid()
-                while os.getppid() == parent:  # until the middle child is gone
+                while os.getppid() == middle:  # until the middle child is gone
                     time.sleep(0.01)
                 with open(path, "a") as f:
                     f.write("%d %d\n" % (os.getpid(), os.getppid()))
@@ -237,6 +251,130 @@ def double_fork(n, seconds, path):
     print("double-fork: %s orphans made" % n, flush=True)
     while True:
         time.sleep(60)
+
+
+# [Container] keys of podman 4.5's quadlet (pkg/systemd/quadlet/quadlet.go, v4.5.0), the
+# first version with PodmanArgs=; later versions only add keys.
+QUADLET_CONTAINER_KEYS = set("""
+AddCapability AddDevice Annotation ContainerName DropCapability Environment
+EnvironmentFile EnvironmentHost Exec ExposeHostPort Group HealthCmd HealthInterval
+HealthOnFailure HealthRetries HealthStartPeriod HealthStartupCmd HealthStartupInterval
+HealthStartupRetries HealthStartupSuccess HealthStartupTimeout HealthTimeout HostName IP
+IP6 Image Label LogDriver Mount Network NoNewPrivileges Notify PodmanArgs PublishPort
+ReadOnly RemapGid RemapUid RemapUidSize RemapUsers Rootfs RunInit SeccompProfile Secret
+SecurityLabelDisable SecurityLabelFileType SecurityLabelLevel SecurityLabelType Timezone
+Tmpfs User UserNS VolatileTmp Volume WorkingDir
+""".split())
+QUADLET_SECTIONS = {"Unit", "Container", "Service", "Install"}
+
+
+def parse_unit(path):
+    """[(section, key, value, lineno, explained)] as systemd reads a unit file; explained:
+    a comment line comes right before the key (or before its section header's key run)."""
+    entries, section, explained, pending = [], None, False, None
+    for lineno, raw in enumerate(open(path), 1):
+        line = raw.rstrip("\n")
+        if pending is not None:
+            key, value, start, expl = pending
+            if line.endswith("\\"):
+                pending = (key, value + " " + line[:-1].strip(), start, expl)
+                continue
+            entries.append((section, key, (value + " " + line.strip()).strip(), start, expl))
+            pending = None
+            explained = False
+            continue
+        stripped = line.strip()
+        if not stripped:
+            explained = False
+            continue
+        if stripped[0] in "#;":
+            explained = True
+            continue
+        if stripped.startswith("["):
+            if not stripped.endswith("]"):
+                raise ValueError("%s:%d: bad section header" % (path, lineno))
+            section = stripped[1:-1]
+            explained = False
+            continue
+        if "=" not in stripped:
+            raise ValueError("%s:%d: not KEY=VALUE: %r" % (path, lineno, stripped))
+        if section is None:
+            raise ValueError("%s:%d: assignment before any section" % (path, lineno))
+        key, value = stripped.split("=", 1)
+        key, value = key.strip(), value.strip()
+        if value.endswith("\\"):
+            pending = (key, value[:-1].strip(), lineno, explained)
+            continue
+        entries.append((section, key, value, lineno, explained))
+        explained = False
+    return entries
+
+
+def quadlet_check(path):
+    problems = []
+    try:
+        entries = parse_unit(path)
+    except ValueError as e:
+        print(e)
+        return 1
+    for section, key, value, lineno, explained in entries:
+        where = "%s:%d: [%s] %s=" % (path, lineno, section, key)
+        if section not in QUADLET_SECTIONS:
+            problems.append(where + ": section quadlet does not handle")
+        elif section == "Container" and key not in QUADLET_CONTAINER_KEYS:
+            problems.append(where + ": not a [Container] key of podman 4.5's quadlet")
+        if not explained:
+            problems.append(where + ": no comment right above it explains it")
+    for p in problems:
+        print(p)
+    if problems:
+        return 1
+    keys = {}
+    for section, key, value, _l, _e in entries:
+        keys.setdefault("%s.%s" % (section, key), []).append(value)
+    print(json.dumps(keys, sort_keys=True))
+    return 0
+
+
+def quadlet_args(path, *maps):
+    import shlex
+    replace = dict(m.split("=", 1) for m in maps)
+    args, command, notify = [], [], "conmon"
+    for section, key, value, lineno, _e in parse_unit(path):
+        if section != "Container":
+            continue
+        if key == "Image" or key == "PublishPort":
+            continue
+        elif key == "Notify":
+            notify = "container" if value.lower() in ("1", "yes", "true", "on") else "conmon"
+        elif key == "Exec":
+            command = shlex.split(value)
+            command[0] = replace.get(command[0], command[0])
+        elif key == "Volume":
+            source, rest = value.split(":", 1)
+            args.append("-v=%s:%s" % (replace.get(source, source), rest))
+        elif key == "Environment":
+            args.extend("-e=" + w for w in shlex.split(value))
+        elif key == "PodmanArgs":
+            args.extend(shlex.split(value))
+        else:
+            print("ctlib.py quadlet-args: %s:%d: no translation for %s=" % (path, lineno, key),
+                  file=sys.stderr)
+            return 1
+    args.append("--sdnotify=" + notify)
+    for a in args + ["--"] + command:
+        print(a)
+    return 0
+
+
+def status_then_serve(port, seconds):
+    import http.server
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"STATUS=loading, will send READY=1 when done", os.environ["NOTIFY_SOCKET"])
+    time.sleep(float(seconds))
+    server = http.server.HTTPServer(("127.0.0.1", int(port)), http.server.SimpleHTTPRequestHandler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
 
 
 def main(argv):
@@ -257,6 +395,12 @@ def main(argv):
         return zombies()
     elif cmd == "double-fork":
         double_fork(*args)
+    elif cmd == "status-then-serve":
+        status_then_serve(*args)
+    elif cmd == "quadlet-check":
+        return quadlet_check(*args)
+    elif cmd == "quadlet-args":
+        return quadlet_args(*args)
     else:
         print("ctlib.py: unknown command %s" % cmd, file=sys.stderr)
         return 2

@@ -66,10 +66,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sv_schedule_is_interval(schedule) != (sv_schedule_interval_usec(schedule) > 0))
       abort();
 
-    /* One more start that depends on the input, anywhere in 1970-2199, so that the
+    /* One more start that depends on the input, anywhere in 1970-2106, so that the
      * corpus covers transitions and month ends the fixed starts miss. */
-    gint64 from_input = (gint64)(g_str_hash(text) % (230u * 365u * 86400u)) * G_USEC_PER_SEC +
-                        (gint64)(g_str_hash(text) % G_USEC_PER_SEC);
+    guint hash = g_str_hash(text);
+    gint64 from_input = (gint64)hash * G_USEC_PER_SEC + hash % G_USEC_PER_SEC;
     for (gsize i = 0; i <= G_N_ELEMENTS(afters); i++) {
       gint64 after = i < G_N_ELEMENTS(afters) ? afters[i] : from_input;
       for (int k = 0; k < 3; k++) {

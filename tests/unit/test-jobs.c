@@ -1,19 +1,93 @@
 /* test-jobs.c — scheduled jobs on a real main loop: timers, once-per-host between two
  * SvJobs in one process, timeouts, overlap, stop, catch-up, retry; plus the listing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jobs.h"
 #include "jobstate.h"
+#include "log.h"
+#include "message-ids.h"
 #include "reaper.h"
 
 #define SEC G_GINT64_CONSTANT(1000000)
+
+/* ---- journal entries: every sv_log_full() of the module, kept for the tests to read ---- */
+
+typedef struct {
+  int priority;
+  char *message_id;
+  char **fields;
+  char *message;
+} Entry;
+
+static GPtrArray *entries;
+
+static void
+entry_free(Entry *e)
+{
+  g_free(e->message_id);
+  g_strfreev(e->fields);
+  g_free(e->message);
+  g_free(e);
+}
+
+static void
+capture(int priority, const char *message_id, const char *const *fields, const char *message,
+        gpointer user_data)
+{
+  Entry *e = g_new0(Entry, 1);
+  e->priority = priority;
+  e->message_id = g_strdup(message_id);
+  e->fields = g_strdupv((char **)fields);
+  e->message = g_strdup(message);
+  g_ptr_array_add(entries, e);
+  if (g_test_verbose())
+    g_printerr("# <%d> %s\n", priority, message);
+}
+
+static const char *
+entry_field(const Entry *e, const char *name)
+{
+  gsize len = strlen(name);
+  for (char **f = e->fields; f && *f; f++)
+    if (strncmp(*f, name, len) == 0 && (*f)[len] == '=')
+      return *f + len + 1;
+  return NULL;
+}
+
+/* Entries with MESSAGE_ID ID (and, if given, field NAME=VALUE). */
+static guint
+count_entries(const char *id, const char *name, const char *value)
+{
+  guint n = 0;
+  for (guint i = 0; i < entries->len; i++) {
+    const Entry *e = entries->pdata[i];
+    if (g_strcmp0(e->message_id, id) != 0)
+      continue;
+    if (name != NULL && g_strcmp0(entry_field(e, name), value) != 0)
+      continue;
+    n++;
+  }
+  return n;
+}
+
+static const Entry *
+last_entry(const char *id)
+{
+  for (guint i = entries->len; i > 0; i--)
+    if (g_strcmp0(((Entry *)entries->pdata[i - 1])->message_id, id) == 0)
+      return entries->pdata[i - 1];
+  return NULL;
+}
 
 typedef struct {
   char *dir;      /* state directory */
@@ -51,6 +125,7 @@ remove_tree(const char *path)
 static void
 setup(Fixture *f, gconstpointer data)
 {
+  g_ptr_array_set_size(entries, 0);
   f->dir = g_dir_make_tmp("sv-jobs-XXXXXX", NULL);
   f->out = g_dir_make_tmp("sv-jobs-out-XXXXXX", NULL);
   f->configs = g_ptr_array_new_with_free_func((GDestroyNotify)config_free);
@@ -367,6 +442,20 @@ test_every_second_two_instances(Fixture *f, gconstpointer data)
   g_autoptr(SvJobRecord) r = read_state(f, "tick");
   g_assert_false(r->running);
   g_assert_cmpint(r->result, ==, SV_JOB_RESULT_SUCCESS);
+
+  /* Journal: one start and one finish per run, with the run's fields; the other
+   * instance's skips say why. */
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_STARTED, "SDVISOR_JOB", "tick"), ==, n);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_FINISHED, "SDVISOR_JOB_RESULT", "success"), ==, n);
+  const Entry *started = last_entry(SV_MESSAGE_JOB_STARTED);
+  g_assert_cmpuint(strlen(entry_field(started, "SDVISOR_JOB_RUN")), ==, 32);
+  g_assert_true(g_str_has_suffix(entry_field(started, "SDVISOR_JOB_SLOT"), "Z"));
+  g_assert_nonnull(entry_field(started, "SDVISOR_JOB_PID"));
+  g_assert_nonnull(entry_field(started, "SDVISOR_JOB_LATENESS_USEC"));
+  guint elsewhere = count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "running-elsewhere") +
+                    count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "ran-elsewhere");
+  g_assert_cmpuint(elsewhere, >=, n - 1);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_SKIPPED, NULL, NULL), ==, elsewhere);
 }
 
 static void
@@ -452,6 +541,11 @@ test_timeout(Fixture *f, gconstpointer data)
   g_autofree char *pid = read_out(f, "pid");
   g_assert_cmpint(r->job_pid, ==, atoi(pid));
   stop_and_free(jobs);
+  const Entry *e = last_entry(SV_MESSAGE_JOB_TIMEOUT);
+  g_assert_nonnull(e);
+  g_assert_cmpstr(entry_field(e, "SDVISOR_JOB_RESULT"), ==, "timeout");
+  g_assert_cmpstr(entry_field(e, "SDVISOR_JOB_PID"), ==, g_strstrip(pid));
+  g_assert_cmpint(e->priority, ==, LOG_WARNING);
 }
 
 static void
@@ -488,6 +582,9 @@ test_exec_failed(Fixture *f, gconstpointer data)
   g_autoptr(SvJobRecord) r = read_state(f, "missing");
   g_assert_cmpint(r->exit_code, ==, 127);
   stop_and_free(jobs);
+  const Entry *e = last_entry(SV_MESSAGE_JOB_FAILED);
+  g_assert_nonnull(e);
+  g_assert_nonnull(strstr(e->message, "/nonexistent/program"));
 }
 
 /* Each run logs "start SLOT T_START" and "end SLOT T_END" (monotonic-ish: date +%s%N). */
@@ -556,6 +653,8 @@ test_overlap_skip(Fixture *f, gconstpointer data)
     /* The slot that came while the previous run ran was skipped, not queued. */
     g_assert_cmpint(slot_seconds(c->slot) - slot_seconds(p->slot), ==, 2);
   }
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "still-running"),
+                   >=, runs->len - 1);
   free_runs(runs);
 }
 
@@ -751,6 +850,128 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
   g_autoptr(SvJobRecord) r2 = read_state(f, "retry");
   g_assert_cmpint(r2->result, ==, SV_JOB_RESULT_SUCCESS);
   g_assert_cmpint(r2->slot_usec, ==, slot);
+
+  /* Reported once each, with the interrupted run's own id. */
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, "SDVISOR_JOB", "retry"), ==, 1);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, "SDVISOR_JOB", "noretry"), ==, 1);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, "SDVISOR_JOB_RUN", "earlier"), ==, 2);
+
+  /* Started again: nothing more to report or retry. */
+  g_ptr_array_set_size(entries, 0);
+  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  sv_jobs_start(jobs);
+  spin(500000);
+  stop_and_free(jobs);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, NULL, NULL), ==, 0);
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_STARTED, NULL, NULL), ==, 0);
+}
+
+static void
+test_corrupt_state(Fixture *f, gconstpointer data)
+{
+  add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvJobStore) store = sv_job_store_open(f->dir, "web", TRUE, &error);
+  g_assert_no_error(error);
+  g_autofree char *st = g_build_filename(f->dir, "web", "tick.state", NULL);
+  g_assert_true(g_file_set_contents(st, "version=1\napp=web\njob=ti", -1, NULL));
+
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  sv_jobs_start(jobs);
+  g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
+  spin(300000);
+  stop_and_free(jobs);
+
+  /* Reported, set aside, and replaced by a good state at the next run. */
+  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_STATE_INVALID, "SDVISOR_JOB", "tick"), ==, 1);
+  const Entry *e = last_entry(SV_MESSAGE_JOB_STATE_INVALID);
+  g_assert_nonnull(strstr(e->message, "tick.state"));
+  g_autofree char *aside = g_build_filename(f->dir, "web", "tick.state.corrupt", NULL);
+  g_assert_true(g_file_test(aside, G_FILE_TEST_IS_REGULAR));
+  g_autoptr(SvJobRecord) r = read_state(f, "tick");
+  g_assert_cmpint(r->result, ==, SV_JOB_RESULT_SUCCESS);
+}
+
+/* The state directory on a size-limited tmpfs that fills up: the job is skipped with a
+ * clear error, the state file stays valid, and jobs run again once there is room. */
+static void
+test_full_state_directory(Fixture *f, gconstpointer data)
+{
+  g_autofree char *mnt = g_build_filename(f->dir, "small", NULL);
+  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
+  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
+    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
+    g_test_skip(why);
+    return;
+  }
+  add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, mnt, NULL, &error);
+  g_assert_no_error(error);
+  sv_jobs_start(jobs);
+  g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
+  spin(300000);
+
+  g_autofree char *filler = g_build_filename(mnt, "filler", NULL);
+  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  g_assert_cmpint(fd, >=, 0);
+  char block[4096];
+  memset(block, 'f', sizeof block);
+  while (write(fd, block, sizeof block) > 0)
+    ;
+  close(fd);
+  g_autofree char *before = read_out(f, "slots");
+  spin(2 * SEC + 200000);
+  g_autofree char *during = read_out(f, "slots");
+  g_assert_cmpstr(during, ==, before); /* nothing ran without its claim */
+  guint errors = count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "state-error");
+  g_assert_cmpuint(errors, >=, 2);
+  const Entry *e = last_entry(SV_MESSAGE_JOB_SKIPPED);
+  g_assert_cmpint(e->priority, ==, LOG_ERR);
+  g_assert_nonnull(strstr(e->message, "No space left on device"));
+  {
+    g_autoptr(SvJobStore) store = sv_job_store_open(mnt, "web", FALSE, &error);
+    g_autoptr(SvJobRecord) r = sv_job_store_read(store, "tick", &error);
+    g_assert_no_error(error);
+    g_assert_false(r->running);
+  }
+
+  g_unlink(filler);
+  g_assert_true(wait_lines(f, "slots", count_lines(during) + 1, 3 * SEC));
+  stop_and_free(jobs);
+  g_assert_cmpint(umount(mnt), ==, 0);
+}
+
+/* Setting the clock (to the time it already has: no test should move the host's clock)
+ * cancels the timerfd; the jobs are re-planned and keep their slots. */
+static void
+test_clock_set(Fixture *f, gconstpointer data)
+{
+  if (!g_test_thorough()) {
+    g_test_skip("sets the system clock (to its own time); run with -m thorough as root");
+    return;
+  }
+  add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  align_to_second(300000);
+  sv_jobs_start(jobs);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (clock_settime(CLOCK_REALTIME, &now) < 0) {
+    g_autofree char *why = g_strdup_printf("clock_settime: %s", g_strerror(errno));
+    stop_and_free(jobs);
+    g_test_skip(why);
+    return;
+  }
+  spin(2 * SEC + 500000);
+  stop_and_free(jobs);
+  gboolean replanned = FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    replanned |= strstr(((Entry *)entries->pdata[i])->message, "clock was set") != NULL;
+  g_assert_true(replanned);
+  g_autofree char *text = read_out(f, "slots");
+  g_assert_cmpuint(count_lines(text), >=, 2);
 }
 
 static void
@@ -786,6 +1007,8 @@ main(int argc, char **argv)
   g_autoptr(GError) error = NULL;
   if (!sv_reaper_init(&error))
     g_error("reaper: %s", error->message);
+  entries = g_ptr_array_new_with_free_func((GDestroyNotify)entry_free);
+  sv_log_set_write_func(capture, NULL);
 
   g_test_add_func("/jobs/randomized-delay", test_randomized_delay);
   g_test_add("/jobs/next-runs", Fixture, NULL, setup, test_next_runs, teardown);
@@ -803,5 +1026,8 @@ main(int argc, char **argv)
   g_test_add("/jobs/stop/idle", Fixture, NULL, setup, test_stop_idle, teardown);
   g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up, teardown);
   g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry, teardown);
+  g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state, teardown);
+  g_test_add("/jobs/state/full-directory", Fixture, NULL, setup, test_full_state_directory, teardown);
+  g_test_add("/jobs/timer/clock-set", Fixture, NULL, setup, test_clock_set, teardown);
   return g_test_run();
 }

@@ -567,9 +567,27 @@ static const char self_signed_pem[] =
   "u7g+ez5i4pu+fsDFvCjbbCPMTIS4b8jgX7ddphCSBQKt7zmQgFcbqjCL\n"
   "-----END PRIVATE KEY-----\n";
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNNING_UNDER_ASAN 1
+#endif
+#endif
+
 static void
 test_https_self_signed(Fixture *f, gconstpointer data)
 {
+#ifdef RUNNING_UNDER_ASAN
+  /* LeakSanitizer (gcc 12, Debian 12) crashes at exit scanning the dynamic TLS of the
+   * dlopen()ed TLS backend (glib-networking/GnuTLS): "Tracer caught signal 11" after
+   * "DTLS … at 0x…". The check itself passes; the leak scan cannot run. */
+  if (g_strcmp0(g_getenv("SDVISOR_TEST_HTTPS_UNDER_ASAN"), "1") != 0) {
+    g_test_skip("LeakSanitizer crashes on the TLS backend's dynamic TLS; "
+                "SDVISOR_TEST_HTTPS_UNDER_ASAN=1 runs it anyway");
+    return;
+  }
+#endif
   if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
     g_test_skip("no TLS backend (glib-networking is not installed)");
     return;

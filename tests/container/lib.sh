@@ -1,0 +1,247 @@
+# lib.sh — helpers for the container suite (sdvisor as PID 1 under real podman).
+# Source it first:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     ct_require
+#
+# Every test is one script that prints TAP and runs containers with `ct_start`: podman
+# with runc, `--sdnotify=container`, the host network, the host's /usr read-only in a
+# minimal root of the test's own (`ct_rootfs`), the built sdvisor at
+# /opt/sdvisor/sdvisor, tests/apps at /srv/apps and tests/container at /srv/ct, and
+# NOTIFY_SOCKET pointing at a datagram socket the test reads (`ct_notify`).
+#
+# Environment (set by meson.build; the defaults suit a run by hand from a build dir):
+#   SDVISOR_BINARY       the sdvisor to test
+#   SDVISOR_SOURCE_ROOT  the source tree (tests/apps, units/, docs/)
+#   CT_MESON_TAP=1       a skip prints `1..0 # SKIP` and exits 0 (meson counts exit 77
+#                        of a TAP test as an error); by hand it exits 77
+#   SDVISOR_CONTAINER_TESTS_REQUIRED=1  a skip is a failure (CI)
+#   CT_KEEP=1            keep the work directory (it is kept anyway when a check failed)
+
+set -u
+
+CT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=${SDVISOR_SOURCE_ROOT:-$(cd "$CT_DIR/../.." && pwd)}
+SDVISOR=${SDVISOR_BINARY:-}
+APPS=$SRC/tests/apps
+PY=/usr/bin/python3
+CTLIB="$PY $CT_DIR/ctlib.py"
+# Inside every container.
+C_SDVISOR=/opt/sdvisor/sdvisor
+C_APPS=/srv/apps
+C_CT=/srv/ct
+
+_n=0
+_failed=0
+_names=()   # containers to remove at exit
+_pids=()    # background processes to end at exit
+WORK=
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; _failed=1; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+skip_one() { _n=$((_n + 1)); echo "ok $_n # SKIP $*"; }
+
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds; its output is shown on failure.
+check() {
+    local desc=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        ok "$desc"
+    else
+        not_ok "$desc"
+        diag "\$ $* (exit status $rc)"
+        [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+    fi
+    return $rc
+}
+
+# is DESCRIPTION GOT EXPECTED
+is() {
+    if [ "$2" = "$3" ]; then
+        ok "$1"
+    else
+        not_ok "$1"
+        diag "got:      '$2'" "expected: '$3'"
+        return 1
+    fi
+}
+
+skip_all() {
+    if [ "${SDVISOR_CONTAINER_TESTS_REQUIRED:-0}" = 1 ]; then
+        echo "Bail out! cannot run, and SDVISOR_CONTAINER_TESTS_REQUIRED=1: $*"
+        exit 1
+    fi
+    echo "1..0 # SKIP $*"
+    [ "${CT_MESON_TAP:-0}" = 1 ] && exit 0
+    exit 77
+}
+
+# ct_require [python-module...]: skip unless this host can run the suite.
+ct_require() {
+    [ "$(id -u)" = 0 ] || skip_all "needs root (podman with runc, host network, bind mounts)"
+    command -v podman >/dev/null || skip_all "podman is not installed (Debian: apt-get install podman)"
+    command -v runc >/dev/null || skip_all "runc is not installed (Debian: apt-get install runc)"
+    command -v timeout >/dev/null || skip_all "timeout(1) is not installed"
+    [ -x "$PY" ] || skip_all "$PY is not installed"
+    command -v curl >/dev/null || skip_all "curl is not installed"
+    [ -n "$SDVISOR" ] && [ -x "$SDVISOR" ] || skip_all "SDVISOR_BINARY does not name the built sdvisor"
+    local m
+    for m in "$@"; do
+        $PY -c "import $m" 2>/dev/null || skip_all "the Python module $m is not installed (Debian: python3-$m)"
+    done
+    WORK=$(mktemp -d /tmp/sdvisor-ct.XXXXXX) || skip_all "mktemp failed"
+    trap ct_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+ct_cleanup() {
+    local rc=$? name pid
+    for name in "${_names[@]}"; do
+        timeout 30 podman rm -f -t 0 "$name" >/dev/null 2>&1
+    done
+    for pid in "${_pids[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+    if [ $_failed = 0 ] && [ "${CT_KEEP:-0}" != 1 ]; then
+        rm -rf "$WORK"
+    else
+        diag "logs, configs and roots are in $WORK"
+    fi
+    exit $rc
+}
+
+# finish: the plan, then exit 1 if a check failed.
+finish() {
+    echo "1..$_n"
+    exit $_failed
+}
+
+# ct_rootfs NAME: a minimal root for one container: /usr comes from the host at run
+# time; bin, lib, lib64 and sbin point into it. Prints the path.
+ct_rootfs() {
+    local root=$WORK/$1/root d
+    mkdir -p "$root"/{etc/sdvisor,proc,sys,dev,tmp,run,var/lib,usr,opt/sdvisor,srv/apps,srv/ct}
+    for d in bin lib lib64 sbin; do ln -sfn "usr/$d" "$root/$d"; done
+    chmod 1777 "$root/tmp"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n' > "$root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+    echo "$root"
+}
+
+# ct_config NAME < CONFIG: /etc/sdvisor/app.conf in NAME's root, 0644 as an
+# administrator writes it (sdvisor refuses a configuration others can write).
+ct_config() {
+    (umask 022 && cat > "$WORK/$1/root/etc/sdvisor/app.conf")
+}
+
+# ct_notify NAME: start a receiver for NAME's NOTIFY_SOCKET; sets NOTIFY_LOG.
+# Paths stay short: a socket path has at most 107 bytes.
+ct_notify() {
+    local sock=$WORK/$1/notify.sock
+    NOTIFY_LOG=$WORK/$1/notify.log
+    : > "$NOTIFY_LOG"
+    $CTLIB notify-recv "$sock" "$NOTIFY_LOG" &
+    _pids+=($!)
+    ct_wait_path "$sock" 5
+}
+
+ct_wait_path() {
+    local deadline=$((SECONDS + $2))
+    until [ -e "$1" ]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.02
+    done
+}
+
+# ct_start NAME [PODMAN-ARGS...] -- COMMAND...: `podman run` in the background, bounded
+# by CT_TIMEOUT seconds (default 60). Sets CT_PID (wait for it with ct_wait). The
+# container's output is in $WORK/NAME/out and err. The default command runs sdvisor
+# with /etc/sdvisor/app.conf: `ct_start NAME --`.
+ct_start() {
+    local name=$1 args=() sock
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    [ $# -gt 0 ] || set -- "$C_SDVISOR" run --config /etc/sdvisor/app.conf
+    local cname=sdvisor-ct-$$-$name
+    _names+=("$cname")
+    sock=$WORK/$name/notify.sock
+    local envs=()
+    [ -S "$sock" ] && envs+=("NOTIFY_SOCKET=$sock")
+    env -u NOTIFY_SOCKET "${envs[@]}" timeout -k 5 "${CT_TIMEOUT:-60}" \
+        podman --runtime=runc run --rm --name "$cname" \
+        --network=host --sdnotify=container \
+        --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+        -v /usr:/usr:ro -v "$SDVISOR:$C_SDVISOR:ro" -v "$APPS:$C_APPS:ro" -v "$CT_DIR:$C_CT:ro" \
+        "${args[@]}" --rootfs "$WORK/$name/root" "$@" \
+        > "$WORK/$name/out" 2> "$WORK/$name/err" < /dev/null &
+    CT_PID=$!
+    _pids+=($CT_PID)
+    eval "CT_PID_${name//-/_}=$CT_PID"
+}
+
+# ct_name NAME: the container's name for podman stop/kill/exec.
+ct_name() { echo "sdvisor-ct-$$-$1"; }
+
+# ct_running NAME: podman run for NAME has not returned yet.
+ct_running() {
+    local v=CT_PID_${1//-/_}
+    kill -0 "${!v}" 2>/dev/null
+}
+
+# ct_wait NAME [SECONDS]: wait (at most SECONDS) for NAME's podman run to return; sets
+# CT_RC to its exit status. Fails, with CT_RC empty, if it is still running.
+ct_wait() {
+    local v=CT_PID_${1//-/_} deadline=$((SECONDS + ${2:-3600}))
+    CT_RC=
+    while kill -0 "${!v}" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+    wait "${!v}"
+    CT_RC=$?
+}
+
+# ct_wait_up NAME SECONDS: until podman knows the container as running (exec works).
+ct_wait_up() {
+    local deadline=$((SECONDS + $2)) cname
+    cname=$(ct_name "$1")
+    until [ "$(podman inspect -f '{{.State.Running}}' "$cname" 2>/dev/null)" = true ]; do
+        [ $SECONDS -lt $deadline ] && ct_running "$1" || return 1
+        sleep 0.1
+    done
+}
+
+# notify_wait SECONDS PATTERN: the CLOCK_MONOTONIC time of the first datagram on
+# NOTIFY_LOG matching PATTERN (a Python regex), or failure.
+notify_wait() { $CTLIB wait "$NOTIFY_LOG" "$1" "$2"; }
+
+# wait_http URL SECONDS: until URL answers 2xx.
+wait_http() {
+    local deadline=$((SECONDS + $2))
+    until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+free_port() { $CTLIB free-port; }
+mono_now() { $CTLIB now; }
+
+# show_output NAME: the container's output as diagnostics (after a failure).
+show_output() {
+    diag "--- $1: podman run stdout (last 30 lines)" "$(tail -n 30 "$WORK/$1/out")"
+    diag "--- $1: podman run stderr (last 30 lines)" "$(tail -n 30 "$WORK/$1/err")"
+    [ -n "${NOTIFY_LOG:-}" ] && [ -f "$WORK/$1/notify.log" ] &&
+        diag "--- $1: notifications" "$(cat "$WORK/$1/notify.log")"
+    return 0
+}
+
+# elapsed START END: END - START in seconds, as a decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# lt A B: A < B, as decimals.
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }

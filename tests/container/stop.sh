@@ -1,0 +1,79 @@
+#!/bin/bash
+# stop.sh — `podman stop` reaches the app through sdvisor as PID 1, and a clean stop is
+# exit status 0 for podman (and so for systemd).
+#
+# 1. During a 3 s request to the FastAPI app (uvicorn finishes requests in flight on
+#    SIGTERM): the client gets 200 and the whole body, and the container exits 0. A PID 1
+#    that relied on SIGTERM's default disposition would never see the signal (the
+#    kernel drops it for PID 1): podman would SIGKILL it after its timeout, exit 137.
+# 2. An app that dies of SIGTERM (Python's default action): that is how it stops, so
+#    exit 0 too, not 143, and at once rather than at podman's timeout.
+. "$(dirname "$0")/lib.sh"
+ct_require fastapi uvicorn
+
+port=$(free_port)
+ct_rootfs inflight > /dev/null
+ct_config inflight <<EOF
+[app]
+name=fastapi-stop
+exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
+working-directory=$C_APPS
+stop-timeout=20s
+[ready]
+check=http://127.0.0.1:$port/health
+timeout=30s
+EOF
+ct_notify inflight
+ct_start inflight --
+if ! notify_wait 40 '^READY=1$' > /dev/null; then
+    not_ok "the FastAPI container becomes ready"
+    show_output inflight
+    finish
+fi
+
+curl -sS --max-time 30 -o "$WORK/inflight/body" -w '%{http_code}' \
+    "http://127.0.0.1:$port/slow?seconds=3" > "$WORK/inflight/code" 2> "$WORK/inflight/curl.err" &
+curl_pid=$!
+_pids+=($curl_pid)
+sleep 0.7  # the request is in flight
+t_stop=$(mono_now)
+podman stop -t 30 "$(ct_name inflight)" > "$WORK/inflight/stop.out" 2>&1 &
+stop_pid=$!
+wait $curl_pid
+is "the request in flight gets 200" "$(cat "$WORK/inflight/code")" 200
+check "the request in flight gets the whole body (ends in END)" \
+    sh -c "tail -n 1 '$WORK/inflight/body' | grep -qx END"
+ct_wait inflight 30
+t_exit=$(mono_now)
+wait $stop_pid
+is "the container exits 0 after podman stop" "$CT_RC" 0
+secs=$(elapsed "$t_stop" "$t_exit")
+if lt 1.5 "$secs" && lt "$secs" 10; then
+    ok "the stop waited for the request and no longer (${secs} s)"
+else
+    not_ok "the stop waited for the request and no longer (${secs} s; expected 2–10 s)"
+fi
+check "sdvisor passed SIGTERM on to the app" grep -q "stopping app (pid [0-9]*) with SIGTERM" "$WORK/inflight/err"
+[ "$_failed" = 0 ] || show_output inflight
+
+# 2. An app that dies of SIGTERM.
+ct_rootfs dies > /dev/null
+ct_config dies <<EOF
+[app]
+name=dies-of-term
+exec=/usr/bin/python3 $C_APPS/exit_after.py 0 600
+stop-timeout=20s
+EOF
+ct_notify dies
+ct_start dies --
+notify_wait 30 '^READY=1$' > /dev/null && sleep 0.5 # Python is running exit_after.py
+t_stop=$(mono_now)
+podman stop -t 30 "$(ct_name dies)" > /dev/null 2>&1
+ct_wait dies 30
+t_exit=$(mono_now)
+is "an app killed by the stop signal: the container exits 0" "$CT_RC" 0
+secs=$(elapsed "$t_stop" "$t_exit")
+if lt "$secs" 5; then ok "… within 5 s (${secs} s)"; else not_ok "… within 5 s (${secs} s)"; fi
+check "sdvisor reported the app stopped by SIGTERM" grep -q "stopped by SIGTERM" "$WORK/dies/err"
+[ "$_failed" = 0 ] || show_output dies
+finish

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Issue 4: a uvicorn app under WatchdogSec=2 that freezes (SIGSTOP) is restarted
+# by systemd. sdvisor pings the watchdog only while its [health] check passes,
+# and at the failure threshold sends WATCHDOG=trigger, so systemd's Result is
+# `watchdog` and Restart=on-failure brings the unit back (NRestarts grows).
+# Without it, sdvisor's own pings would keep a frozen app "alive" forever.
+# A healthy app must not be killed: the unit first runs for 3 s (> WatchdogSec).
+# timeout: 40
+. "$(dirname "$0")/../lib.sh"
+
+name=watchdog-freeze
+unit=sdvisor@$name.service
+port=8330
+sv_conf $name <<EOF_CONF
+[app]
+exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
+working-directory=$APPS
+stop-timeout=5s
+
+[ready]
+check=http://127.0.0.1:$port/health
+timeout=30s
+
+[health]
+check=http://127.0.0.1:$port/health
+interval=500ms
+timeout=500ms
+failure-threshold=2
+EOF_CONF
+mkdir -p "/etc/systemd/system/$unit.d"
+cat > "/etc/systemd/system/$unit.d/watchdog.conf" <<'EOF_DROPIN'
+[Service]
+WatchdogSec=2
+Restart=on-failure
+RestartSec=200ms
+EOF_DROPIN
+systemctl daemon-reload
+
+start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+is "WatchdogUSec is 2s" "$(prop "$unit" WatchdogUSec)" 2s
+main_pid=$(prop "$unit" MainPID)
+app_pid=$(pgrep -P "$main_pid" -f 'uvicorn app_fastapi' | head -n 1)
+check "the app (a child of sdvisor, pid $main_pid) is found: '$app_pid'" test -n "$app_pid" || {
+    stop_quietly "$unit"
+    finish
+}
+
+# Healthy: sdvisor's pings keep the unit alive past WatchdogSec.
+sleep 3
+is "after 3 s healthy (> WatchdogSec): same MainPID" "$(prop "$unit" MainPID)" "$main_pid"
+is "after 3 s healthy: NRestarts is 0" "$(prop "$unit" NRestarts)" 0
+
+mark=$(journal_mark)
+t0=$(now_ms)
+kill -STOP "$app_pid"
+diag "kill -STOP $app_pid (uvicorn) at $t0"
+
+check "systemd restarted the unit (NRestarts 1) within 15 s" wait_prop "$unit" NRestarts 1 15
+diag "NRestarts reached 1 after $(($(now_ms) - t0)) ms"
+check "sdvisor logged the app unhealthy, then asked for WATCHDOG=trigger" \
+    journal_order "$unit" "$mark" 5 "is unhealthy" "WATCHDOG=trigger"
+check "systemd: Failed with result 'watchdog'" \
+    journal_wait "$unit" "$mark" 5 "Failed with result 'watchdog'"
+diag "systemd said: $(journalctl --no-pager -o cat -u "$unit" --cursor "$mark" | grep -E 'Watchdog (request|timeout)' | head -n 1)"
+check "the unit is active (running) again" wait_prop "$unit" SubState running 20
+new_pid=$(prop "$unit" MainPID)
+check "a new sdvisor runs (MainPID $main_pid -> $new_pid)" test "$new_pid" != "$main_pid" -a "$new_pid" != 0
+check "the new app answers /health" wait_http "http://127.0.0.1:$port/health" 10
+is "the frozen app is gone (systemd killed the cgroup's rest)" \
+    "$(ps -o stat= -p "$app_pid" >/dev/null 2>&1 && echo "still there" || echo gone)" gone
+
+stop_quietly "$unit"
+systemctl reset-failed "$unit" 2>/dev/null
+finish
