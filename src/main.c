@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "exit-codes.h"
+#include "jobs.h"
 #include "log.h"
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
@@ -120,6 +121,15 @@ cmd_check(int argc, char **argv)
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);
+  if (config->jobs->len > 0) {
+    g_autofree char *runs =
+        sv_jobs_describe_next_runs(config->app.name, config->jobs, g_get_real_time(), 5, &error);
+    if (runs == NULL) {
+      g_printerr("%s\n", error->message);
+      return SV_EXIT_CONFIG;
+    }
+    g_print("\n# %s\n%s", _("next runs of every job"), runs);
+  }
 
   if (unit_file != NULL) {
     g_autofree char *unit = NULL;
@@ -133,6 +143,43 @@ cmd_check(int argc, char **argv)
     if (warnings->len == 0)
       g_print("# %s\n", _("the unit's timeouts agree with the configuration"));
   }
+  return SV_EXIT_OK;
+}
+
+static int
+cmd_jobs(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_autofree char *state_dir = NULL;
+  const GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+    {"state-directory", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+     N_("State directory (default: $STATE_DIRECTORY, else /var/lib/sdvisor)"), N_("DIR")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("List every job with its last run (slot, result, "
+                                          "duration, instance) and its next run."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    return usage_error(context, error->message);
+  const char *path = config_path(config_file, NULL);
+  if (path == NULL)
+    return usage_error(context, _("no configuration file given"));
+  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
+  if (config == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  g_autofree char *table =
+      sv_jobs_describe(config->app.name, config->jobs, state_dir, g_get_real_time(), &error);
+  if (table == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_FAILURE;
+  }
+  g_print("%s", table);
   return SV_EXIT_OK;
 }
 
@@ -216,6 +263,7 @@ cmd_print_quadlet(int argc, char **argv)
 static const SvCommand commands[] = {
   {"run", N_("Run and supervise an app"), cmd_run},
   {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
+  {"jobs", N_("List scheduled jobs with their last and next runs"), cmd_jobs},
   {"print-unit", N_("Print a systemd unit that agrees with a configuration"), cmd_print_unit},
   {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
    cmd_print_quadlet},

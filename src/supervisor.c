@@ -27,6 +27,7 @@
 
 #include "exit-codes.h"
 #include "hooks.h"
+#include "jobs.h"
 #include "journal.h"
 #include "log.h"
 #include "logstream.h"
@@ -80,6 +81,14 @@ struct SvSupervisor {
   /* Output (issue 6): the sink every entry goes to, and the readers of the children's
    * pipes — the app's, hooks', checks'. */
   SvJournal *journal;
+
+  /* Scheduled jobs. At reload the old set finishes its runs while the new one plans;
+   * at stop every set gets the stop signal and sdvisor waits for them. */
+  SvJobs *jobs;
+  GPtrArray *retired_jobs;  /* SvJobs* still running a job of an older configuration */
+  guint jobs_stopping;      /* sets asked to stop and not yet done */
+  gboolean jobs_stop_asked;
+  gboolean post_stop_done;
   SvLogStreams *logs;
 
   /* Readiness and liveness. */
@@ -246,12 +255,27 @@ finish(SvSupervisor *sv)
   g_main_loop_quit(sv->loop);
 }
 
+static void stop_jobs(SvSupervisor *sv, int sig, gint64 deadline);
+
+static void
+maybe_finish(SvSupervisor *sv)
+{
+  if (sv->post_stop_done && sv->jobs_stopping == 0)
+    finish(sv);
+}
+
 static void
 after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
 {
   if (!ok)
     sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
-  finish(sv);
+  sv->post_stop_done = TRUE;
+  /* Nothing runs past sdvisor: jobs not told yet (a failed start) are told now, with
+   * the stop-timeout as their deadline; the others keep the deadline they have. */
+  if (!sv->jobs_stop_asked)
+    stop_jobs(sv, SIGTERM,
+              g_get_monotonic_time() + MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
+  maybe_finish(sv);
 }
 
 static void
@@ -326,6 +350,8 @@ on_app_exit(pid_t pid, int status, gpointer user_data)
   /* What the app said last is still read before it stops being the app. */
   if (sv->proxy != NULL)
     sv_notify_proxy_flush(sv->proxy);
+  /* And what it wrote last comes before the news of its exit. */
+  sv_logstream_catch_up(sv->logs);
 
   sv->app_status = status;
   sv->app_exited = TRUE;
@@ -497,6 +523,7 @@ request_stop(SvSupervisor *sv, int signo)
 {
   if (sv->stop_requested) {
     /* The second TERM/INT: whoever sends it does not want to wait. */
+    stop_jobs(sv, SIGTERM, g_get_monotonic_time());
     sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
     if (sv->hook_run != NULL)
       sv_hooks_cancel(sv->hook_run);
@@ -510,6 +537,11 @@ request_stop(SvSupervisor *sv, int signo)
   sv->stop_requested = TRUE;
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  /* Jobs stop alongside the app, within the same deadline. */
+  stop_jobs(sv, SIGTERM,
+            g_get_monotonic_time() +
+                MIN(budget_add(sv->config->app.stop_delay_usec, sv->config->app.stop_timeout_usec),
+                    SV_TIMEOUT_UNBOUNDED_USEC));
 
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
@@ -540,6 +572,103 @@ request_stop(SvSupervisor *sv, int signo)
     return;
   }
   begin_stop(sv);
+}
+
+/* ---- jobs ------------------------------------------------------------------------------------- */
+
+static void
+on_jobs_stopped(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  if (sv->jobs_stopping > 0)
+    sv->jobs_stopping--;
+  maybe_finish(sv);
+}
+
+/* No new runs; SIG to every running job; SIGKILL at DEADLINE (monotonic µs). Asking
+ * again only brings the deadline closer. */
+static void
+stop_jobs(SvSupervisor *sv, int sig, gint64 deadline)
+{
+  gboolean first = !sv->jobs_stop_asked;
+  sv->jobs_stop_asked = TRUE;
+  if (sv->jobs != NULL) {
+    if (first)
+      sv->jobs_stopping++;
+    sv_jobs_stop(sv->jobs, sig, deadline, on_jobs_stopped, sv);
+  }
+  for (guint i = 0; sv->retired_jobs && i < sv->retired_jobs->len; i++) {
+    if (first)
+      sv->jobs_stopping++;
+    sv_jobs_stop(sv->retired_jobs->pdata[i], sig, deadline, on_jobs_stopped, sv);
+  }
+}
+
+static void
+start_jobs(SvSupervisor *sv)
+{
+  if (sv->config->jobs->len == 0 || sv->jobs_stop_asked)
+    return;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) env = sv_spawn_base_environ();
+  for (char **e = sv->config->app.environment; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+  sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
+  if (sv->jobs == NULL) {
+    sv_log(LOG_ERR, "jobs: %s; no job will run", error->message);
+    return;
+  }
+  if (sv->logs != NULL)
+    sv_jobs_set_output_func(sv->jobs, sv_logstream_job_output, sv->logs);
+  sv_jobs_start(sv->jobs);
+}
+
+typedef struct {
+  SvSupervisor *sv;
+  SvJobs *jobs;
+} SvRetired;
+
+static gboolean
+free_jobs_idle(gpointer data)
+{
+  sv_jobs_free(data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_retired_jobs_done(gpointer user_data)
+{
+  SvRetired *r = user_data;
+  SvSupervisor *sv = r->sv;
+  gboolean during_stop = sv->jobs_stop_asked;
+  /* Freed from an idle: this runs inside the set's own callback. */
+  if (g_ptr_array_remove(sv->retired_jobs, r->jobs))
+    g_idle_add_full(G_PRIORITY_DEFAULT, free_jobs_idle, r->jobs, NULL);
+  g_free(r);
+  if (during_stop) {
+    if (sv->jobs_stopping > 0)
+      sv->jobs_stopping--;
+    maybe_finish(sv);
+  }
+}
+
+/* At reload: the running set plans nothing more but lets its runs finish; a new set
+ * with the new configuration takes over the timers. */
+static void
+restart_jobs(SvSupervisor *sv)
+{
+  if (sv->jobs != NULL) {
+    SvRetired *r = g_new0(SvRetired, 1);
+    r->sv = sv;
+    r->jobs = g_steal_pointer(&sv->jobs);
+    g_ptr_array_add(sv->retired_jobs, r->jobs);
+    /* Signal 0: no signal, only "no new runs"; the runs keep their own timeouts. */
+    sv_jobs_stop(r->jobs, 0, G_MAXINT64, on_retired_jobs_done, r);
+  }
+  start_jobs(sv);
 }
 
 /* ---- liveness ------------------------------------------------------------------------------- */
@@ -746,6 +875,8 @@ became_ready(SvSupervisor *sv, const char *detail)
                 (int)sv->app_pid);
   }
 
+  if (first)
+    start_jobs(sv);
   if (after_reload) {
     if (sv->reload_pending) {
       /* Another SIGHUP came during this reload's hooks: one more cycle. */
@@ -995,6 +1126,7 @@ reload(SvSupervisor *sv)
                 error->message);
     } else {
       adopt_config(sv, fresh);
+      restart_jobs(sv);
       sv_log(LOG_INFO, "reload: configuration %s read again", sv->config->path);
       /* Checks may have changed: the health probe starts over with the new ones. */
       if (sv->health_probe != NULL || (sv->config->health.checks && sv->config->health.checks[0]))
@@ -1187,6 +1319,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->loop = g_main_loop_new(NULL, FALSE);
   sv->state = SV_STATE_STARTING;
   sv->healthy = TRUE;
+  sv->retired_jobs = g_ptr_array_new();
 
   if (!setup_signals(sv, error))
     return NULL;
@@ -1266,6 +1399,11 @@ sv_supervisor_free(SvSupervisor *sv)
   g_clear_pointer(&sv->ready_probe, sv_probe_free);
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
+  g_clear_pointer(&sv->jobs, sv_jobs_free);
+  if (sv->retired_jobs != NULL) {
+    g_ptr_array_set_free_func(sv->retired_jobs, (GDestroyNotify)sv_jobs_free);
+    g_ptr_array_unref(sv->retired_jobs);
+  }
   if (sv->journal != NULL)
     sv_log_set_write_func(NULL, NULL);
   g_clear_pointer(&sv->logs, sv_logstream_free);
