@@ -111,7 +111,7 @@ struct SvJobs {
   gpointer output_data;
 };
 
-/* ---- small helpers ------------------------------------------------------------------------- */
+/* ---- small helpers -------------------------------------------------------------------------- */
 
 static char *
 random_id(void)
@@ -181,7 +181,8 @@ machine_id(void)
 }
 
 gint64
-sv_jobs_randomized_delay(const char *mid, const char *app_name, const char *job_name, gint64 max_usec)
+sv_jobs_randomized_delay(const char *mid, const char *app_name, const char *job_name,
+                         gint64 max_usec)
 {
   if (max_usec <= 0)
     return 0;
@@ -366,7 +367,7 @@ run_end(SvJobRun *run)
   check_done(jobs);
 }
 
-/* ---- skips and reports ----------------------------------------------------------------------- */
+/* ---- skips and reports ---------------------------------------------------------------------- */
 
 static void
 log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail)
@@ -412,7 +413,7 @@ report_interrupted(SvJob *job, const SvJobRecord *prev, gboolean retrying)
                    : "not running it again (retry-interrupted=false)");
 }
 
-/* ---- claiming ---------------------------------------------------------------------------------- */
+/* ---- claiming ------------------------------------------------------------------------------- */
 
 static void
 claim_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -494,7 +495,8 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches(run->read_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT))
         report_corrupt(job, run->read_error);
       else
-        sv_log(LOG_WARNING, "job %s: cannot read its state: %s", job->name, run->read_error->message);
+        sv_log(LOG_WARNING, "job %s: cannot read its state: %s", job->name,
+               run->read_error->message);
     }
     if (run->host_record_old) {
       run->slot = run->catch_up_slot;
@@ -611,7 +613,8 @@ job_fire(SvJob *job, gint64 slot)
     if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
       job->queued_slot = slot;
       g_autofree char *t = sv_jobstate_format_time(slot);
-      sv_log(LOG_DEBUG, "job %s: slot %s queued behind the run for slot %s", job->name, t, cur_slot);
+      sv_log(LOG_DEBUG, "job %s: slot %s queued behind the run for slot %s", job->name, t,
+             cur_slot);
       return;
     }
     if (job->config->overlap == SV_OVERLAP_QUEUE)
@@ -633,7 +636,7 @@ job_fire(SvJob *job, gint64 slot)
     run_spawn(run);
 }
 
-/* ---- running ----------------------------------------------------------------------------------- */
+/* ---- running -------------------------------------------------------------------------------- */
 
 static char **
 job_environment(SvJobRun *run)
@@ -714,7 +717,8 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_CODE=%d", run->exit_code));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_STATUS=%s", sv_wait_status_kind(status)));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_RESULT=%s", sv_job_result_name(run->result)));
-  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT, run->duration_usec));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT,
+                                     run->duration_usec));
   g_autofree char *took = sv_timespan_format(run->duration_usec / 1000 * 1000);
   g_autofree char *slot = sv_jobstate_format_time(run->slot);
   const char *signame = WIFSIGNALED(status) ? sv_signal_name(WTERMSIG(status)) : NULL;
@@ -735,8 +739,9 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
     break;
   }
   case SV_JOB_RESULT_STOPPED:
-    log_job(LOG_NOTICE, SV_MESSAGE_JOB_FINISHED, f, "job %s (pid %d) stopped with sdvisor: %s after %s (slot %s)",
-            job->name, (int)pid, how, took, slot);
+    log_job(LOG_NOTICE, SV_MESSAGE_JOB_FINISHED, f,
+            "job %s (pid %d) stopped with sdvisor: %s after %s (slot %s)", job->name, (int)pid,
+            how, took, slot);
     break;
   case SV_JOB_RESULT_EXEC_FAILED:
     /* Already reported when the spawn failed. */
@@ -769,7 +774,8 @@ run_spawn(SvJobRun *run)
   int out_fd = -1, err_fd = -1;
   if (jobs->output_func != NULL) {
     g_ptr_array_add(f, NULL);
-    jobs->output_func(job->name, (const char *const *)f->pdata, &out_fd, &err_fd, jobs->output_data);
+    jobs->output_func(job->name, (const char *const *)f->pdata, &out_fd, &err_fd,
+                      jobs->output_data);
     g_ptr_array_remove_index(f, f->len - 1);
   }
 
@@ -814,13 +820,14 @@ run_spawn(SvJobRun *run)
     if (run->at_start)
       why = run_is_retry(run) ? ", again: its earlier run was interrupted"
                               : ", to catch up: it was missed while no instance ran";
-    log_job(LOG_INFO, SV_MESSAGE_JOB_STARTED, f, "job %s started (pid %d) for slot %s%s; %" G_GINT64_FORMAT "us after its time",
+    log_job(LOG_INFO, SV_MESSAGE_JOB_STARTED, f,
+            "job %s started (pid %d) for slot %s%s; %" G_GINT64_FORMAT "us after its time",
             job->name, (int)pid, slot, why, lateness);
   }
 
   if (job->config->timeout_usec != G_MAXINT64 && job->config->timeout_usec > 0)
     run->timeout_source = add_timeout_usec(job->config->timeout_usec, on_run_timeout, run);
-  if (jobs->stopping) {
+  if (jobs->stopping && jobs->stop_signal != 0) {
     /* Cannot happen through the loop (claims finishing while stopping are abandoned),
      * but a stop signal to a run that started after the stop began is what stop means. */
     run->stop_signalled = TRUE;
@@ -880,7 +887,7 @@ run_finish(SvJobRun *run)
   run_in_thread(run, finish_thread, on_finished);
 }
 
-/* ---- the timer -------------------------------------------------------------------------------- */
+/* ---- the timer ------------------------------------------------------------------------------ */
 
 static void
 timer_arm(SvJobs *jobs)
@@ -940,7 +947,7 @@ on_timer(int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* ---- public ------------------------------------------------------------------------------------- */
+/* ---- public --------------------------------------------------------------------------------- */
 
 SvJobs *
 sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
@@ -1020,7 +1027,8 @@ sv_jobs_start(SvJobs *jobs)
     run->read_only_start = !job->config->once_per_host;
     run_in_thread(run, claim_thread, on_claimed);
   }
-  jobs->timer_source = g_unix_fd_add_full(G_PRIORITY_HIGH, jobs->timer_fd, G_IO_IN, on_timer, jobs, NULL);
+  jobs->timer_source =
+      g_unix_fd_add_full(G_PRIORITY_HIGH, jobs->timer_fd, G_IO_IN, on_timer, jobs, NULL);
   timer_arm(jobs);
 }
 
@@ -1062,39 +1070,49 @@ on_stop_deadline(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* SIG to every run in progress (once: a later, real signal after a 0 is still sent). */
+static void
+signal_runs(SvJobs *jobs, int sig)
+{
+  if (sig == 0 || jobs->stop_signal != 0)
+    return;
+  jobs->stop_signal = sig;
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    SvJobRun *run = job->run;
+    if (run == NULL || run->phase != SV_RUN_RUNNING || run->pid <= 0)
+      continue;
+    sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name,
+           (int)run->pid, sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
+    run->stop_signalled = TRUE;
+    (void)sv_kill_group(run->pid, sig);
+  }
+}
+
 void
 sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done, gpointer user_data)
 {
   g_return_if_fail(jobs != NULL);
   jobs->done = done;
   jobs->done_data = user_data;
-  if (jobs->stopping && !jobs->disposed && deadline_usec < jobs->stop_deadline) {
-    /* Asked again, more urgently (a second SIGTERM): move the deadline closer. */
-    jobs->stop_deadline = deadline_usec;
-    g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
-    if (jobs->n_runs > 0)
-      jobs->stop_kill_source =
-          add_timeout_usec(deadline_usec - g_get_monotonic_time(), on_stop_deadline, jobs);
-  }
   if (!jobs->stopping) {
-    jobs->stop_deadline = deadline_usec;
     jobs->stopping = TRUE;
-    jobs->stop_signal = sig;
+    jobs->stop_deadline = G_MAXINT64;
     timer_arm(jobs); /* disarms */
-    for (guint i = 0; i < jobs->jobs->len; i++) {
-      SvJob *job = jobs->jobs->pdata[i];
-      job->queued_slot = -1;
-      SvJobRun *run = job->run;
-      if (run == NULL || run->phase != SV_RUN_RUNNING || run->pid <= 0)
-        continue;
-      sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name,
-             (int)run->pid, sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
-      run->stop_signalled = TRUE;
-      (void)sv_kill_group(run->pid, sig);
+    for (guint i = 0; i < jobs->jobs->len; i++)
+      ((SvJob *)jobs->jobs->pdata[i])->queued_slot = -1;
+  }
+  if (!jobs->disposed) {
+    signal_runs(jobs, sig);
+    if (deadline_usec < jobs->stop_deadline) {
+      /* First asked, or asked again more urgently (a second SIGTERM): the deadline only
+       * ever comes closer. */
+      jobs->stop_deadline = deadline_usec;
+      g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
+      if (jobs->n_runs > 0)
+        jobs->stop_kill_source =
+            add_timeout_usec(deadline_usec - g_get_monotonic_time(), on_stop_deadline, jobs);
     }
-    if (jobs->n_runs > 0 && deadline_usec != G_MAXINT64)
-      jobs->stop_kill_source =
-          add_timeout_usec(deadline_usec - g_get_monotonic_time(), on_stop_deadline, jobs);
   }
   check_done(jobs);
 }
@@ -1140,7 +1158,7 @@ sv_jobs_free(SvJobs *jobs)
   jobs_unref(jobs);
 }
 
-/* ---- without running --------------------------------------------------------------------------- */
+/* ---- without running ------------------------------------------------------------------------ */
 
 GArray *
 sv_jobs_next_runs(const char *app_name, const SvJobConfig *job, gint64 now_usec, guint n,
@@ -1206,7 +1224,8 @@ format_duration(gint64 usec)
   if (usec < 1000 * 1000)
     return g_strdup_printf("%dms", (int)(usec / 1000));
   if (usec < 60 * SV_USEC_PER_SEC)
-    return g_strdup_printf("%d.%03ds", (int)(usec / SV_USEC_PER_SEC), (int)(usec % SV_USEC_PER_SEC / 1000));
+    return g_strdup_printf("%d.%03ds", (int)(usec / SV_USEC_PER_SEC),
+                           (int)(usec % SV_USEC_PER_SEC / 1000));
   return sv_timespan_format(usec / SV_USEC_PER_SEC * SV_USEC_PER_SEC);
 }
 
@@ -1257,7 +1276,8 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
         row[2] = g_strdup_printf("failed (%d)", r->exit_code);
       else
         row[2] = g_strdup(sv_job_result_name(r->result));
-      row[3] = r->running || r->duration_usec < 0 ? g_strdup("-") : format_duration(r->duration_usec);
+      row[3] = r->running || r->duration_usec < 0 ? g_strdup("-")
+                                                  : format_duration(r->duration_usec);
       row[4] = g_strdup_printf("%d", (int)r->pid);
     } else {
       row[1] = g_strdup("-");
@@ -1287,7 +1307,8 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
   GString *out = g_string_new(NULL);
   if (store != NULL)
     g_string_append_printf(out, _("State directory: %s\n"), sv_job_store_get_path(store));
-  else if (store_error != NULL && g_error_matches(store_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_NOT_FOUND))
+  else if (store_error != NULL &&
+           g_error_matches(store_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_NOT_FOUND))
     g_string_append_printf(out, _("State directory: none yet (%s)\n"), store_error->message);
   else if (store_error != NULL)
     g_string_append_printf(out, _("State directory: cannot be read: %s\n"), store_error->message);

@@ -26,10 +26,11 @@
 typedef struct SvJobs SvJobs;
 
 /* APP_NAME keys the state directory (<state-dir>/<app>/); JOB_CONFIGS holds SvJobConfig*
- * (copied: a configuration re-read on reload does not affect running jobs). STATE_DIR NULL = $STATE_DIRECTORY, else /var/lib/sdvisor; it
- * is opened (created 0700 if missing) only when there are jobs, and refused if it is on a
- * network file system or belongs to another user. BASE_ENV is the environment every job
- * starts from (NULL = sv_spawn_base_environ()). */
+ * (copied: a configuration re-read on reload does not change the jobs of this object).
+ * STATE_DIR NULL = $STATE_DIRECTORY, else /var/lib/sdvisor; it is opened (created 0700 if
+ * missing) only when there are jobs, and refused if it is on a network file system or
+ * belongs to another user. BASE_ENV is the environment every job starts from (NULL =
+ * sv_spawn_base_environ()). */
 SvJobs *sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
                     char *const *base_env, GError **error);
 
@@ -39,11 +40,12 @@ void sv_jobs_start(SvJobs *jobs);
 
 typedef void (*SvJobsDoneFunc)(gpointer user_data);
 
-/* No new runs from now on. SIG goes to the process group of every running job; any still
- * running at DEADLINE_USEC (g_get_monotonic_time() clock) gets SIGKILL. DONE runs from
- * the main loop once every run has ended and its result is written — at once (from an
- * idle) if nothing runs. Calling it again replaces DONE and can only bring the deadline
- * closer (a second SIGTERM: pass now). */
+/* No new runs from now on. SIG goes to the process group of every running job (SIG 0:
+ * none, the runs end on their own — for a set retired at reload); any still running at
+ * DEADLINE_USEC (g_get_monotonic_time() clock; G_MAXINT64 = none) gets SIGKILL. DONE runs
+ * from the main loop once every run has ended and its result is written — at once (from
+ * an idle) if nothing runs. Calling it again replaces DONE, sends SIG if no signal was
+ * sent yet, and can only bring the deadline closer (a second SIGTERM: pass now). */
 void sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done,
                   gpointer user_data);
 

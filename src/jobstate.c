@@ -28,7 +28,7 @@ struct SvJobStore {
   gboolean strict; /* opened to write: files must be ours */
 };
 
-/* ---- small helpers --------------------------------------------------------------------- */
+/* ---- small helpers -------------------------------------------------------------------------- */
 
 /* Turns ERR (an errno) into a GError in the right code, "WHAT PATH: strerror". */
 static void
@@ -220,7 +220,7 @@ sv_jobstate_boot_id(void)
   return boot_id;
 }
 
-/* ---- records ----------------------------------------------------------------------------- */
+/* ---- records -------------------------------------------------------------------------------- */
 
 SvJobRecord *
 sv_job_record_new(void)
@@ -292,7 +292,8 @@ sv_job_record_serialize(const SvJobRecord *r, gsize *out_len)
   if (r->duration_usec >= 0)
     g_string_append_printf(s, "duration=%" G_GINT64_FORMAT "\n", r->duration_usec);
 
-  g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)s->str, s->len);
+  g_autofree char *sum =
+      g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)s->str, s->len);
   g_string_append_printf(s, SV_JOBSTATE_CHECKSUM_PREFIX "%s\n", sum);
   if (out_len != NULL)
     *out_len = s->len;
@@ -375,7 +376,8 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
   while (last > 0 && data[last - 1] != '\n')
     last--;
   gsize prefix_len = strlen(SV_JOBSTATE_CHECKSUM_PREFIX);
-  if (len - last - 1 != prefix_len + 64 || strncmp(data + last, SV_JOBSTATE_CHECKSUM_PREFIX, prefix_len) != 0) {
+  if (len - last - 1 != prefix_len + 64 ||
+      strncmp(data + last, SV_JOBSTATE_CHECKSUM_PREFIX, prefix_len) != 0) {
     corrupt(error, _("the checksum line is missing (truncated or not a state file)"));
     return NULL;
   }
@@ -413,7 +415,8 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
   }
 
   g_autoptr(SvJobRecord) r = sv_job_record_new();
-  static const char *const required[] = {"app", "job", "state", "run", "instance", "host", "boot-id"};
+  static const char *const required[] = {"app",      "job",  "state",  "run",
+                                         "instance", "host", "boot-id"};
   for (gsize i = 0; i < G_N_ELEMENTS(required); i++)
     if (g_hash_table_lookup(fields, required[i]) == NULL) {
       corrupt(error, _("'%s' is missing"), required[i]);
@@ -466,7 +469,7 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
   return g_steal_pointer(&r);
 }
 
-/* ---- the store ---------------------------------------------------------------------------- */
+/* ---- the store ------------------------------------------------------------------------------ */
 
 static gboolean
 check_directory(int fd, const char *path, gboolean strict, GError **error)
@@ -477,7 +480,8 @@ check_directory(int fd, const char *path, gboolean strict, GError **error)
     return FALSE;
   }
   if (!S_ISDIR(st.st_mode)) {
-    g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE, _("%s is not a directory"), path);
+    g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE, _("%s is not a directory"),
+                path);
     return FALSE;
   }
   if (!strict)
@@ -827,7 +831,7 @@ sv_job_store_clean_temporaries(SvJobStore *store, gint64 min_age_usec)
   closedir(d);
 }
 
-/* ---- claims -------------------------------------------------------------------------------- */
+/* ---- claims --------------------------------------------------------------------------------- */
 
 static SvJobClaim *
 claim_new(SvJobStore *store, const char *job)
@@ -918,7 +922,8 @@ write_claim(SvJobClaim *c, gint64 slot, const SvJobRecord *template_record)
 }
 
 SvJobClaim *
-sv_job_store_claim(SvJobStore *store, const char *job, gint64 slot, const SvJobRecord *template_record)
+sv_job_store_claim(SvJobStore *store, const char *job, gint64 slot,
+                   const SvJobRecord *template_record)
 {
   SvJobClaim *c = claim_new(store, job);
   if (!lock_and_read(c))

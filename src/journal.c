@@ -40,6 +40,12 @@
 /* journald's socket gets a send buffer this large when sdvisor may set it (as
  * libsystemd asks): entries up to it go as one datagram, larger ones as a memfd. */
 #define SNDBUF_SIZE (8 * 1024 * 1024)
+/* When journald's queue is full, the writer waits for room and then this much more, so
+ * that journald takes a batch: one wakeup per batch instead of one per entry, which
+ * (measured) cut the writer's CPU several times over. journald's socket queues 512
+ * datagrams (systemd sets net.unix.max_dgram_qlen=512), over 7 ms of its work even at
+ * 70,000 entries/s: the pause never lets it run dry. */
+#define JOURNAL_FULL_PAUSE_USEC 2000
 /* Console output is written in pieces of about this size. */
 #define CONSOLE_CHUNK (64u * 1024)
 
@@ -647,13 +653,21 @@ journal_send(SvJournal *j, Record **records, guint n)
       off++;
       continue;
     }
-    int s = sendmmsg(j->sock, msgs + off, n - off, MSG_NOSIGNAL);
+    int s = sendmmsg(j->sock, msgs + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (s > 0) {
       off += (guint)s;
       continue;
     }
     if (s < 0 && errno == EINTR)
       continue;
+    if (s < 0 && errno == EAGAIN) {
+      /* journald is behind (or stopped): wait, however long; nothing is dropped. */
+      struct pollfd pfd = {.fd = j->sock, .events = POLLOUT};
+      while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+      g_usleep(JOURNAL_FULL_PAUSE_USEC);
+      continue;
+    }
     int err = s < 0 ? errno : EIO;
     if (!send_one_after_error(j, records[off], err)) {
       console_add(j, records[off], (const guint8 *)records[off] + RECORD_HEADER);

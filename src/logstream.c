@@ -400,6 +400,34 @@ sv_logstream_count_suspended(SvLogStreams *streams)
 
 /* ---- the end -------------------------------------------------------------------------------- */
 
+/* Per reader, at most this much is read by a catch-up: a child still writing fast must
+ * not keep the loop here. */
+#define CATCH_UP_BYTES (256u * 1024)
+
+void
+sv_logstream_catch_up(SvLogStreams *streams)
+{
+  SvLogStreams *s = streams;
+  gint64 now = g_get_monotonic_time();
+  g_autoptr(GPtrArray) readers = g_ptr_array_copy(s->readers, NULL, NULL);
+  for (guint i = 0; i < readers->len; i++) {
+    SvLogReader *r = readers->pdata[i];
+    ReadResult result = READ_DATA;
+    for (gsize n = 0; n < CATCH_UP_BYTES && result == READ_DATA && !sv_journal_is_full(s->sink);
+         n += READ_CHUNK)
+      result = reader_read(r, now);
+    if (result == READ_EOF) {
+      reader_close(r, now);
+      continue;
+    }
+    sv_logmerge_flush(r->merge);
+    reader_arm(r);
+  }
+  sv_journal_commit(s->sink);
+  if (sv_journal_is_full(s->sink))
+    streams_suspend(s);
+}
+
 static gint64
 earliest_deadline(SvLogStreams *s)
 {

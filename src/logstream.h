@@ -74,6 +74,11 @@ void sv_logstream_started(SvLogPipes *pipes, pid_t pid);
 void sv_logstream_job_output(const char *job, const char *const *fields, int *out_stdout,
                              int *out_stderr, gpointer streams);
 
+/* Reads what the pipes hold right now (without waiting, and not past a full sink) and
+ * lets go of every entry logmerge holds. The supervisor calls it when the app has
+ * exited, before saying so: the app's last lines — its traceback — come first. */
+void sv_logstream_catch_up(SvLogStreams *streams);
+
 /* Reads every open pipe until EOF, without the main loop, and hands everything to the
  * sink. Gives up on pipes still open after IDLE_USEC of waiting for them (a process
  * that left the group still holds one); time spent waiting for a full sink does not

@@ -151,10 +151,12 @@ cmd_jobs(int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
   g_autofree char *state_dir = NULL;
+  g_auto(GStrv) names = NULL;
   const GOptionEntry entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
     {"state-directory", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
      N_("State directory (default: $STATE_DIRECTORY, else /var/lib/sdvisor)"), N_("DIR")},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, N_("[JOB…]")},
     {NULL},
   };
   g_autoptr(GOptionContext) context = g_option_context_new(NULL);
@@ -173,8 +175,24 @@ cmd_jobs(int argc, char **argv)
     g_printerr("%s\n", error->message);
     return SV_EXIT_CONFIG;
   }
+  /* Only the jobs named, if any are. */
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new();
+  for (guint i = 0; i < config->jobs->len; i++) {
+    SvJobConfig *job = config->jobs->pdata[i];
+    if (names == NULL || g_strv_contains((const char *const *)names, job->name))
+      g_ptr_array_add(jobs, job);
+  }
+  for (char **n = names; n && *n; n++) {
+    gboolean known = FALSE;
+    for (guint i = 0; i < jobs->len; i++)
+      known |= g_str_equal(((SvJobConfig *)jobs->pdata[i])->name, *n);
+    if (!known) {
+      g_printerr(_("%s: no [job:%s] in the configuration\n"), path, *n);
+      return SV_EXIT_USAGE;
+    }
+  }
   g_autofree char *table =
-      sv_jobs_describe(config->app.name, config->jobs, state_dir, g_get_real_time(), &error);
+      sv_jobs_describe(config->app.name, jobs, state_dir, g_get_real_time(), &error);
   if (table == NULL) {
     g_printerr("%s\n", error->message);
     return SV_EXIT_FAILURE;
@@ -286,7 +304,8 @@ int
 main(int argc, char **argv)
 {
   setlocale(LC_ALL, "");
-  bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+  /* SDVISOR_LOCALEDIR: the tests' way to a catalog that is not installed yet. */
+  bindtextdomain(GETTEXT_PACKAGE, g_getenv("SDVISOR_LOCALEDIR") ?: LOCALEDIR);
   bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
   textdomain(GETTEXT_PACKAGE);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <systemd/sd-daemon.h>
+#include <string.h>
 #include <time.h>
 
 static struct {
@@ -47,13 +48,26 @@ sv_notify_raw(const char *text, const int *fds, guint n_fds)
   return r;
 }
 
-/* STATUS= is one line: anything after a newline would be read as another assignment. */
+/* STATUS= is one line: anything after a newline would be read as another assignment.
+ * And conmon (podman --sdnotify=container) relays READY=1 or WATCHDOG=1 when the text
+ * appears anywhere in a datagram, so a status that quotes them must not spell them
+ * (tests/container/ready-after-http.sh). */
 static char *
 status_line(const char *status)
 {
   char *line = g_strdup(status);
   g_strdelimit(line, "\n\r", ' ');
+  static const char *const words[] = {"READY=", "WATCHDOG="};
+  for (gsize i = 0; i < G_N_ELEMENTS(words); i++)
+    for (char *p = strstr(line, words[i]); p != NULL; p = strstr(p, words[i]))
+      p[strlen(words[i]) - 1] = ' ';
   return line;
+}
+
+char *
+sv_notify_status_text(const char *status)
+{
+  return status_line(status);
 }
 
 void

@@ -16,6 +16,9 @@ void sv_notify_ready(const char *status);
 void sv_notify_reloading(void);        /* RELOADING=1 + MONOTONIC_USEC */
 void sv_notify_stopping(const char *status);
 void sv_notify_status(const char *format, ...) G_GNUC_PRINTF(1, 2);
+/* STATUS= text made safe to send: one line, and no "READY=" or "WATCHDOG=" that a
+ * relay like conmon would take for the real thing. */
+char *sv_notify_status_text(const char *status);
 void sv_notify_watchdog(void);
 void sv_notify_watchdog_trigger(void);
 void sv_notify_extend_timeout(gint64 usec);

@@ -988,7 +988,11 @@ on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, co
               guint n_fds, gpointer user_data)
 {
   SvSupervisor *sv = user_data;
-  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STATUS | SV_NOTIFY_FIELD_STOPPING |
+  /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
+   * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
+  if (msg->fields & SV_NOTIFY_FIELD_STATUS)
+    sv_notify_status("%s", msg->status ? msg->status : "");
+  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING |
                                  SV_NOTIFY_FIELD_WATCHDOG_TRIGGER | SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC |
                                  SV_NOTIFY_FIELD_ERRNO | SV_NOTIFY_FIELD_BUSERROR |
                                  SV_NOTIFY_FIELD_FDSTORE | SV_NOTIFY_FIELD_FDSTOREREMOVE |

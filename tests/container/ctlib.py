@@ -41,7 +41,8 @@ Inside a container (as /srv/ct/ctlib.py):
         seen its parent go, lives SECONDS, and exits. Then sleeps until killed.
     ctlib.py status-then-serve PORT SECONDS
         an app that sends STATUS=… with the text "READY=1" in it to its NOTIFY_SOCKET
-        (sdvisor's proxy), waits SECONDS, then serves HTTP on 127.0.0.1:PORT.
+        (sdvisor's proxy), waits SECONDS, then answers 200 to every GET on
+        127.0.0.1:PORT.
 """
 import json
 import os
@@ -372,7 +373,14 @@ def status_then_serve(port, seconds):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.sendto(b"STATUS=loading, will send READY=1 when done", os.environ["NOTIFY_SOCKET"])
     time.sleep(float(seconds))
-    server = http.server.HTTPServer(("127.0.0.1", int(port)), http.server.SimpleHTTPRequestHandler)
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok\n")
+
+    server = http.server.HTTPServer(("127.0.0.1", int(port)), Ok)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()
 

@@ -39,17 +39,15 @@ if [ $up = 0 ]; then
     show_output jobs-b
     finish
 fi
-t_start=$(mono_now)
 sleep 9
 for i in a b; do
     if ct_running "jobs-$i"; then ok "container $i is still running"; else not_ok "container $i is still running"; fi
 done
 # Stop both; slots that began while both ran are complete by now (the job is instant).
 for i in a b; do podman stop -t 10 "$(ct_name "jobs-$i")" > /dev/null 2>&1 & done
-wait_rc=0
 for i in a b; do
     ct_wait "jobs-$i" 20
-    is "container $i exits 0" "$CT_RC" 0 || wait_rc=1
+    is "container $i exits 0" "$CT_RC" 0
 done
 
 if [ ! -s "$state/runs.log" ]; then

@@ -31,7 +31,7 @@ jsock=$WORK/journal/journal.sock
 jlog=$WORK/journal/journal.log
 : > "$jlog"
 $CTLIB journal-recv "$jsock" "$jlog" &
-_pids+=($!)
+_pids+=("$!")
 ct_wait_path "$jsock" 5
 ct_notify journal
 ct_start journal -v "$jsock:/run/systemd/journal/socket" --

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh — helpers for the container suite (sdvisor as PID 1 under real podman).
 # Source it first:
 #
@@ -145,7 +146,7 @@ ct_notify() {
     NOTIFY_LOG=$WORK/$1/notify.log
     : > "$NOTIFY_LOG"
     $CTLIB notify-recv "$sock" "$NOTIFY_LOG" &
-    _pids+=($!)
+    _pids+=("$!")
     ct_wait_path "$sock" 5
 }
 
@@ -180,7 +181,7 @@ ct_start() {
         "${args[@]}" --rootfs "$WORK/$name/root" "$@" \
         > "$WORK/$name/out" 2> "$WORK/$name/err" < /dev/null &
     CT_PID=$!
-    _pids+=($CT_PID)
+    _pids+=("$CT_PID")
     eval "CT_PID_${name//-/_}=$CT_PID"
 }
 
@@ -203,6 +204,7 @@ ct_wait() {
         sleep 0.05
     done
     wait "${!v}"
+    # shellcheck disable=SC2034 # read by the tests
     CT_RC=$?
 }
 

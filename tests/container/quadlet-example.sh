@@ -132,7 +132,7 @@ run_quadlet() {
     local jsock=$WORK/$name/journal.sock jlog=$WORK/$name/journal.log
     : > "$jlog"
     $CTLIB journal-recv "$jsock" "$jlog" &
-    _pids+=($!)
+    _pids+=("$!")
     ct_wait_path "$jsock" 5
     mapfile -t args < <($CTLIB quadlet-args "$file" \
         /usr/bin/sdvisor="$C_SDVISOR" \
@@ -152,8 +152,8 @@ run_quadlet() {
         -e "SDVISOR_READY_CHECK=http://127.0.0.1:$port/health" \
         -e "SDVISOR_HEALTH_CHECK=http://127.0.0.1:$port/health" \
         "${args[@]}"
-    local t_ready
-    if ! t_ready=$(notify_wait 40 '^READY=1$'); then
+
+    if ! notify_wait 40 '^READY=1$' > /dev/null; then
         not_ok "$name: READY=1 arrives"
         show_output "$name"
         return 1

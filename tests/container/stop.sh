@@ -34,7 +34,7 @@ fi
 curl -sS --max-time 30 -o "$WORK/inflight/body" -w '%{http_code}' \
     "http://127.0.0.1:$port/slow?seconds=3" > "$WORK/inflight/code" 2> "$WORK/inflight/curl.err" &
 curl_pid=$!
-_pids+=($curl_pid)
+_pids+=("$curl_pid")
 sleep 0.7  # the request is in flight
 t_stop=$(mono_now)
 podman stop -t 30 "$(ct_name inflight)" > "$WORK/inflight/stop.out" 2>&1 &

@@ -17,7 +17,8 @@ defaults `sdvisor check` prints are the ones read from the source.
 
 sdvisor(1) against src/main.c and src/exit-codes.h, code → page: every command and
 every long option of main.c is documented, and every exit status of exit-codes.h has
-an entry under EXIT STATUS.
+an entry under EXIT STATUS. completion/sdvisor offers every long option of every
+command.
 """
 import os
 import re
@@ -317,6 +318,22 @@ def main():
     doc_options = set(re.findall(r"\*--([a-z-]+)\*", options_section.group(1))) if options_section else set()
     check(len(options) > 2 and options <= doc_options, "every long option of src/main.c is in sdvisor(1) OPTIONS",
           ["not documented: --%s" % o for o in sorted(options - doc_options)])
+
+    # The bash completion offers each command's long options (commands themselves are
+    # checked by test-completion.sh, which runs the completion).
+    completion = read("completion/sdvisor")
+    offered = {m.group(1): set(m.group(2).split())
+               for m in re.finditer(r'^\s*([a-z-]+)\) opts="([^"]*)"', completion, re.M)}
+    funcs = dict(re.findall(r'\{"([a-z-]+)",\s*N_\([^)]*\),\s*(\w+)\}', table.group(1))) if table else {}
+    not_offered = []
+    for cmd, func in sorted(funcs.items()):
+        body = re.search(r"^%s\(int argc, char \*\*argv\)\n\{(.*?)^\}" % func, main_c, re.S | re.M)
+        longs = re.findall(r'\{"([a-z][a-z-]*)",\s*\'?[a-zA-Z0-9\\]*\'?,\s*0,\s*G_OPTION_ARG', body.group(1)) if body else []
+        for o in longs + ["help"]:
+            if "--" + o not in offered.get(cmd, set()):
+                not_offered.append("sdvisor %s --%s" % (cmd, o))
+    check(funcs and not not_offered, "the bash completion offers every long option of every command",
+          not_offered)
 
     codes = {int(n) for n in re.findall(r"SV_EXIT_\w+\s*=\s*(\d+)", read("src/exit-codes.h"))}
     exit_section = re.search(r"^# EXIT STATUS\n(.*?)^# ", page1, re.S | re.M)

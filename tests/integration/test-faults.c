@@ -51,7 +51,8 @@
  * A leak of one small allocation per cycle (~100 bytes, with malloc's overhead) over
  * 1,000 cycles stays under it; a leak of a pipe buffer, a GKeyFile, a probe or an
  * environment per cycle does not. */
-#define LEAK_RSS_BOUND_KB 512
+#define LEAK_RSS_BOUND_KB 1024
+#define LEAK_THREADS_SLACK 4
 #define LEAK_WARMUP 50
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -134,6 +135,21 @@ count_substrings(const char *text, const char *needle)
   for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
     n++;
   return n;
+}
+
+/* Waits until sdvisor's stderr has NEEDLE N times; returns how many times it has. */
+static guint
+wait_stderr_count(SvRun *run, const char *needle, guint n, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  guint count;
+  for (;;) {
+    g_autofree char *err = sv_run_stderr(run);
+    count = count_substrings(err, needle);
+    if (count >= n || sv_now_ms() > deadline)
+      return count;
+    (void)sv_run_count_messages(run, "", 20);
+  }
 }
 
 /* The open file descriptors of PID; LISTING, if not NULL, gets "fd -> target" lines. */
@@ -577,7 +593,7 @@ test_emfile_at_start(void)
   /* Every limit from "nothing but stdio" to "plenty": sdvisor either runs the app (its
    * status, 7) or says what it could not do and exits 1 — never 126/127 (the app's
    * executable is fine), never a crash or a hang. */
-  guint setup_failed = 0, spawn_failed = 0, ran = 0;
+  guint setup_failed = 0, spawn_failed = 0, ran = 0, wrong = 0;
   for (int limit = 3; limit <= 40; limit++) {
     g_autofree char *script = g_strdup_printf(
         "ulimit -n %d && exec \"$SDVISOR_BINARY\" run -- /bin/sh -c 'exit 7'", limit);
@@ -585,16 +601,24 @@ test_emfile_at_start(void)
     g_autoptr(SvRun) run = sv_run_start_shell(argv, NULL);
     int code = sv_run_wait_exit(run, WAIT_MS);
     g_autofree char *err = sv_run_stderr(run);
-    g_auto(GStrv) lines = g_strsplit(g_strstrip(g_strdup(err)), "\n", -1);
+    g_autofree char *stripped = g_strstrip(g_strdup(err));
+    g_auto(GStrv) lines = g_strsplit(stripped, "\n", -1);
     g_test_message("RLIMIT_NOFILE %d: exit %d: %s", limit, code,
                    lines[0] ? lines[g_strv_length(lines) - 1] : "");
-    if (code != 1 && code != 7)
+    if (code == 127 && strstr(err, "error while loading shared libraries")) {
+      /* The dynamic loader's, before sdvisor's first instruction: not ours to judge. */
+      continue;
+    }
+    if (code != 1 && code != 7) {
       g_test_message("sdvisor's stderr:\n%s", err);
-    g_assert_cmpint(code, !=, -1);
-    g_assert_true(code == 1 || code == 7);
+      wrong++;
+      continue;
+    }
     if (code == 1) {
-      g_assert_nonnull(strstr(err, "Too many open files"));
-      if (strstr(err, "cannot start"))
+      if (strstr(err, "Too many open files") == NULL) {
+        g_test_message("no reason given:\n%s", err);
+        wrong++;
+      } else if (strstr(err, "cannot start"))
         spawn_failed++;
       else
         setup_failed++;
@@ -602,20 +626,25 @@ test_emfile_at_start(void)
       ran++;
     }
   }
-  g_test_message("%u limits failed at set-up, %u at the app's spawn, %u ran the app", setup_failed,
-                 spawn_failed, ran);
+  g_test_message("%u limits failed at set-up, %u at the app's spawn, %u ran the app, %u wrong",
+                 setup_failed, spawn_failed, ran, wrong);
+  g_assert_cmpuint(wrong, ==, 0);
   /* The sweep spans all three outcomes. */
   g_assert_cmpuint(setup_failed, >, 0);
   g_assert_cmpuint(spawn_failed, >, 0);
   g_assert_cmpuint(ran, >, 0);
 }
 
+/* Sets PID's soft RLIMIT_NOFILE (the hard one stays: raising it again would need
+ * CAP_SYS_RESOURCE, which a container may not give). */
 static void
 set_nofile(pid_t pid, rlim_t limit)
 {
-  struct rlimit rl = {limit, limit};
   struct rlimit old;
-  g_assert_cmpint(prlimit(pid, RLIMIT_NOFILE, &rl, &old), ==, 0);
+  g_assert_cmpint(prlimit(pid, RLIMIT_NOFILE, NULL, &old), ==, 0);
+  struct rlimit rl = {limit, old.rlim_max};
+  if (prlimit(pid, RLIMIT_NOFILE, &rl, NULL) < 0)
+    g_error("prlimit(%d, RLIMIT_NOFILE, %lu): %s", (int)pid, (unsigned long)limit, g_strerror(errno));
 }
 
 static void
@@ -641,26 +670,28 @@ test_emfile_at_runtime(void)
   g_assert_cmpint(prlimit(run->pid, RLIMIT_NOFILE, NULL, &original), ==, 0);
 
   /* No fd can be made from now on: a reload cannot re-read the file nor spawn its
-   * hook. It must still end (READY=1 again), say why, and leave sdvisor working. */
+   * hook. It must still end (the app reloaded and ready again), say why, and leave
+   * sdvisor working. Notifications cannot be watched here: sd_notify() needs a new
+   * socket for each one (see the report in SECURITY.md), so the log tells. */
   int lowest = lowest_free_fd(run->pid);
   set_nofile(run->pid, (rlim_t)lowest);
   sv_run_kill(run, SIGHUP);
-  g_assert_nonnull(sv_run_wait_message(run, "RELOADING=1", WAIT_MS));
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 50) < 2 && sv_now_ms() < deadline)
-    ;
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, 2);
+  g_assert_true(wait_stderr(run, "keeping the running configuration", WAIT_MS));
+  g_assert_cmpuint(wait_stderr_count(run, "is ready", 2, WAIT_MS), ==, 2);
   g_autofree char *err = sv_run_stderr(run);
+  g_test_message("a reload out of fds:\n%s", err);
   g_assert_nonnull(strstr(err, "Too many open files"));
-  g_assert_nonnull(strstr(err, "keeping the running configuration"));
+  g_assert_nonnull(strstr(err, "reloading: sending SIGHUP"));
+  g_assert_cmpint(kill(run->pid, 0), ==, 0);
 
-  /* Room again: the next reload works as ever. */
+  /* Room again: the next reload works as ever, hook and all. */
   set_nofile(run->pid, original.rlim_cur);
+  guint ready_before = sv_run_count_messages(run, "READY=1", 0);
   sv_run_kill(run, SIGHUP);
-  deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 50) < 3 && sv_now_ms() < deadline)
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (sv_run_count_messages(run, "READY=1", 50) == ready_before && sv_now_ms() < deadline)
     ;
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, 3);
+  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, ready_before + 1);
   g_assert_true(wait_stderr(run, "hook r (reload) finished", WAIT_MS));
 
   /* Out of fds when the app must be restarted: no way to run it, so sdvisor stops
@@ -812,7 +843,7 @@ test_corrupt_state_recovered(void)
   g_assert_cmpint(g_chmod(state, 0700), ==, 0);
 
   /* Garbage first, then a good file cut in half. */
-  static const char garbage[] = "\x7f" "ELF\x02\x01\x01 not a state file at all\n\xff\xfe";
+  static const char garbage[] = "\x7f" "ELF\x02\x01\x01 not a state file at all\n\xff\xfe=\n";
   for (int round = 0; round < 2; round++) {
     if (round == 0) {
       g_assert_true(g_file_set_contents(state_file, garbage, sizeof garbage - 1, NULL));
@@ -835,7 +866,9 @@ test_corrupt_state_recovered(void)
     /* Reported (once: it was moved aside), kept for a person to look at, and a good
      * state written in its place. */
     g_autofree char *err = sv_run_stderr(run);
-    g_test_message("round %d: %s", round, strstr(err, "invalid state file") ?: "(no report)");
+    const char *report = strstr(err, "invalid state file");
+    g_autofree char *line = report ? g_strndup(report, strcspn(report, "\n")) : g_strdup("(none)");
+    g_test_message("%s: %s", round == 0 ? "garbage" : "truncated", line);
     g_assert_cmpuint(count_substrings(err, "invalid state file"), ==, 1);
     g_assert_true(g_file_test(corrupt, G_FILE_TEST_IS_REGULAR));
     g_autoptr(SvJobRecord) record = parse_state_file(state_file);
@@ -897,7 +930,9 @@ assert_no_growth(const Usage *base, const Usage *after, GString *base_fds, GStri
   if (after->fds != base->fds)
     g_test_message("fds at the baseline:\n%sfds after:\n%s", base_fds->str, after_fds->str);
   g_assert_cmpuint(after->fds, ==, base->fds);
-  g_assert_cmpint(after->threads, <=, base->threads);
+  /* GLib's thread pools keep a few idle threads around for a while; one leaked thread
+   * per cycle would be a thousand. */
+  g_assert_cmpint(after->threads, <=, base->threads + LEAK_THREADS_SLACK);
 #ifdef SV_ASAN
   g_test_message("AddressSanitizer build: memory is printed, not bounded (its quarantine grows)");
 #else
@@ -935,8 +970,10 @@ test_many_reloads(void)
     return;
   }
   /* Everything a reload touches: the file read again, a hook spawned (pipes, reaper),
-   * the reload signal, the readiness probe made and freed, the health probe replaced. */
+   * the reload signal, the readiness probe made and freed, the health probe replaced,
+   * the job set retired and made again (its state directory opened, its timer armed). */
   static const char config[] = "[app]\n"
+                               "name=reloaded\n"
                                "exec=@fault-steady.sh@\n"
                                "[ready]\n"
                                "check=file:@DIR@/app.ready\n"
@@ -946,9 +983,13 @@ test_many_reloads(void)
                                "interval=1s\n"
                                "[hook:r]\n"
                                "when=reload\n"
+                               "exec=/bin/true\n"
+                               "[job:nightly]\n"
+                               "schedule=@daily\n"
                                "exec=/bin/true\n";
   guint n = iterations();
-  g_autoptr(SvRun) run = start_config(config, NULL, NULL);
+  g_autoptr(SvRun) run =
+      start_config(config, NULL, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   Usage start = usage_of(run, NULL);
   print_usage("after start", &start);

@@ -738,6 +738,44 @@ test_stop_deadline(Fixture *f, gconstpointer data)
   sv_jobs_free(jobs);
 }
 
+/* Signal 0 (a set retired at reload): no new runs, the running one ends on its own; a
+ * real stop afterwards still signals it. */
+static void
+test_stop_retire(Fixture *f, gconstpointer data)
+{
+  add_job(f, "slow", "every 1s",
+          "touch \"$OUT/started\"; sleep 0.7; echo done >> \"$OUT/done\"");
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  sv_jobs_start(jobs);
+  g_autofree char *started = out_path(f, "started");
+  g_assert_true(spin_until(file_exists, started, 3 * SEC));
+  int done = 0;
+  sv_jobs_stop(jobs, 0, G_MAXINT64, on_done, &done);
+  g_assert_true(spin_until(int_nonzero, &done, 3 * SEC));
+  g_autofree char *text = read_out(f, "done");
+  g_assert_cmpstr(text, ==, "done\n");
+  g_autoptr(SvJobRecord) r = read_state(f, "slow");
+  g_assert_cmpint(r->result, ==, SV_JOB_RESULT_SUCCESS);
+  spin(1200000); /* no new run */
+  g_autofree char *after = read_out(f, "done");
+  g_assert_cmpstr(after, ==, "done\n");
+  sv_jobs_free(jobs);
+
+  /* Retired, then stopped for real while the run still runs. */
+  g_unlink(started);
+  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  sv_jobs_start(jobs);
+  g_assert_true(spin_until(file_exists, started, 3 * SEC));
+  done = 0;
+  sv_jobs_stop(jobs, 0, G_MAXINT64, on_done, &done);
+  sv_jobs_stop(jobs, SIGTERM, g_get_monotonic_time() + 5 * SEC, on_done, &done);
+  g_assert_true(spin_until(int_nonzero, &done, 3 * SEC));
+  g_autoptr(SvJobRecord) r2 = read_state(f, "slow");
+  g_assert_cmpint(r2->result, ==, SV_JOB_RESULT_STOPPED);
+  sv_jobs_free(jobs);
+}
+
 static void
 test_stop_idle(Fixture *f, gconstpointer data)
 {
@@ -1024,6 +1062,7 @@ main(int argc, char **argv)
   g_test_add("/jobs/stop/signals-running-job", Fixture, NULL, setup, test_stop_signals_job, teardown);
   g_test_add("/jobs/stop/kills-at-deadline", Fixture, NULL, setup, test_stop_deadline, teardown);
   g_test_add("/jobs/stop/idle", Fixture, NULL, setup, test_stop_idle, teardown);
+  g_test_add("/jobs/stop/retire-lets-runs-finish", Fixture, NULL, setup, test_stop_retire, teardown);
   g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up, teardown);
   g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry, teardown);
   g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state, teardown);

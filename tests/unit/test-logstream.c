@@ -607,10 +607,10 @@ test_backpressure(Fixture *f, gconstpointer data)
   close(out);
   run_until_closed(f, 20000);
   g_assert_cmpuint(sv_logstream_count_suspended(f->streams), ==, 0);
-  sv_journal_free(f->sink);
-  f->sink = NULL;
   sv_logstream_free(f->streams);
   f->streams = NULL;
+  sv_journal_free(f->sink);
+  f->sink = NULL;
   close(f->console[1]);
   f->console[1] = -1;
   g_autofree guint64 *lines = g_thread_join(reader);

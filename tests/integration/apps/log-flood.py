@@ -11,7 +11,7 @@ import sys
 count = int(sys.argv[1])
 prefix = sys.argv[2] if len(sys.argv) > 2 else "flood"
 out = sys.stdout
-numbers = itertools.count() if count == 0 else range(count)
+numbers = itertools.count() if count == 0 else iter(range(count))
 for chunk in iter(lambda: list(itertools.islice(numbers, 1000)), []):
     out.write("".join(f"{prefix} {i}\n" for i in chunk))
 out.flush()

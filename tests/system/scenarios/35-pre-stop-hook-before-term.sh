@@ -4,7 +4,7 @@
 # end, the app (stamp_app.py) the moment SIGTERM arrives. If the stop signal
 # went out with the hook, or the hook were not waited for, the app's stamp
 # would come before the hook's end, or stop would return early.
-# timeout: 30
+# timeout: 20
 . "$(dirname "$0")/../lib.sh"
 
 name=pre-stop-hook

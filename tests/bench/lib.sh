@@ -1,0 +1,133 @@
+# lib.sh — helpers shared by the benchmarks in tests/bench (sourced, not run).
+#
+# Every benchmark prints a Markdown table and, under it, the exact commands it ran
+# (`cmd` records them), so that its output can be pasted into BENCHMARKS.md as is.
+# The environment comes from run.sh: SDVISOR (the binary), BENCH_BIN (the helpers built
+# from tests/bench), BENCH_SRC (tests/bench), BENCH_WORK (scratch, removed afterwards),
+# BENCH_QUICK=1 (shorter windows and fewer runs: to try the harness, not for figures).
+
+set -u
+
+: "${SDVISOR:?}" "${BENCH_BIN:?}" "${BENCH_SRC:?}" "${BENCH_WORK:?}"
+BENCH_QUICK=${BENCH_QUICK:-0}
+mkdir -p "$BENCH_WORK"
+_cmds=$BENCH_WORK/commands.$$
+: > "$_cmds"
+
+# cmd TEXT...: record a command line for the "commands" list under the table.
+cmd() { printf '%s\n' "$*" >> "$_cmds"; }
+print_commands() {
+  echo
+  echo "Commands:"
+  echo
+  echo '```sh'
+  awk '!seen[$0]++' "$_cmds"
+  echo '```'
+  : > "$_cmds"
+}
+
+# kib PID FIELD: a field of /proc/PID/smaps_rollup, in KiB.
+kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/smaps_rollup"; }
+threads() { ls "/proc/$1/task" | wc -l; }
+# Voluntary + involuntary context switches of all of PID's threads: its wake-ups.
+ctxt() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
+}
+# user+system CPU of PID (all threads, dead ones included), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
+
+# strace_count PID SECONDS OUT: system calls of every thread of PID for SECONDS, `strace
+# -c` summary in OUT; prints "TOTAL NAME:COUNT NAME:COUNT…" (0 and nothing when none).
+strace_count() {
+  local pid=$1 secs=$2 out=$3
+  cmd "timeout -s INT $secs strace -c -f -p PID -o OUT   # PID: the supervisor"
+  timeout -s INT "$secs" strace -q -c -f -p "$pid" -o "$out" 2>/dev/null || true
+  awk '
+    /^-+/ { sep++; next }
+    sep == 1 && NF >= 5 { list = list " " $NF ":" $4 }
+    sep == 2 && $NF == "total" { total = $4 }
+    END { printf "%d%s\n", total + 0, list }' "$out"
+}
+
+# Supervisors of the idle app. start_supervisor NAME LOG APP...: starts NAME supervising
+# APP in the background, its output in LOG; sets SUP_PID. NAME: sdvisor tini dumb-init
+# supervisord.
+supervisord_conf() {
+  local conf=$1 dir=$2
+  shift 2
+  cat > "$conf" <<EOF_CONF
+[supervisord]
+nodaemon=true
+logfile=$dir/supervisord.log
+logfile_maxbytes=0
+pidfile=$dir/supervisord.pid
+childlogdir=$dir
+loglevel=info
+
+[program:app]
+command=$*
+startsecs=0
+autorestart=false
+stopsignal=TERM
+stopwaitsecs=10
+stdout_logfile=$dir/app.out
+stderr_logfile=$dir/app.err
+EOF_CONF
+}
+
+supervisor_cmd() {
+  local name=$1
+  shift
+  case $name in
+  sdvisor) echo "$SDVISOR run -- $*" ;;
+  tini) echo "tini -s -- $*" ;;
+  dumb-init) echo "dumb-init $*" ;;
+  supervisord)
+    local dir=$BENCH_WORK/supervisord-$RANDOM
+    mkdir -p "$dir"
+    supervisord_conf "$dir/supervisord.conf" "$dir" "$@"
+    echo "supervisord -n -c $dir/supervisord.conf"
+    ;;
+  esac
+}
+
+start_supervisor() {
+  local name=$1 log=$2 line
+  shift 2
+  line=$(supervisor_cmd "$name" "$@")
+  cmd "$line${SUP_NOTE:+   # $SUP_NOTE}"
+  # shellcheck disable=SC2086 # a command line
+  setsid $line > "$log" 2>&1 < /dev/null &
+  SUP_PID=$!
+}
+
+stop_supervisor() {
+  kill -TERM "$1" 2>/dev/null
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+have() { command -v "$1" > /dev/null; }
+peers() {
+  local p
+  for p in tini dumb-init supervisord; do
+    if have "$p"; then echo "$p"; else echo "# $p is not installed: skipped" >&2; fi
+  done
+}
+
+# stats: numbers on stdin (one a line) → "n median p90 p99 min max mean" (nearest rank).
+stats() {
+  sort -n | awk '{v[NR] = $1; s += $1}
+    function rank(p,  r) { r = int((p * NR + 99) / 100); if (r < 1) r = 1; return v[r] }
+    END {
+      if (NR == 0) { print "0 - - - - - -"; exit }
+      med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%d %s %s %s %s %s %.0f\n", NR, med, rank(90), rank(99), v[1], v[NR], s / NR
+    }'
+}

@@ -1,0 +1,537 @@
+/* test-security.c — what sdvisor must not give away, through the built binary (issue 9;
+ * SECURITY.md lists every threat and the test that covers it, here or elsewhere):
+ *
+ *  - environment values (environment=, environment-file=, hooks' environment=) never
+ *    reach a log line or a notification — in normal operation with debug messages on,
+ *    and in the error messages about those very values (keys may be named);
+ *  - the app's private NOTIFY_SOCKET lives in a 0700 directory of sdvisor's user, even
+ *    under umask 000, and is removed at exit (also from $RUNTIME_DIRECTORY);
+ *  - job state: created 0700/0600 under umask 000; a lock or state file that is a
+ *    symbolic link is never followed (the file it points to is neither created nor
+ *    read nor written), and an app directory that is a symbolic link is refused.
+ *
+ * Covered elsewhere: the notify proxy's sender checks, MAINPID and oversize datagrams
+ * (tests/unit/test-notify-proxy.c, test-ready.c /ready/outsider-datagram-dropped),
+ * configuration and environment files others can write (tests/unit/test-config.c
+ * /config/error/unreadable-and-unsafe), a state directory of another user
+ * (test-jobs.c /jobs/state-directory/foreign-owner-refused, tests/unit/test-jobstate.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS (sv_test_under_valgrind() ? 60000 : 10000)
+
+/* Every secret value in these tests contains this; no log line or notification may. */
+#define SECRET "s3cr3t"
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static char *
+expand_apps(const char *text)
+{
+  static const char *const names[] = {"fault-steady.sh", "job-append-slot.sh"};
+  g_autoptr(GString) s = g_string_new(text);
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    g_autofree char *token = g_strdup_printf("@%s@", names[i]);
+    g_autofree char *path = sv_test_app(names[i]);
+    g_string_replace(s, token, path, 0);
+  }
+  return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
+ * directory); PRE is shell run just before sdvisor is exec'd ("umask 000 &&"). */
+static SvRun *
+start_config(const char *text, const char *const *env, const char *pre)
+{
+  g_autofree char *config = expand_apps(text);
+  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
+  g_autofree char *script = g_strdup_printf(
+      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > \"$SVTEST_DIR/sdvisor.conf\" "
+      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
+      "exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
+      pre ? pre : "");
+  g_autoptr(GPtrArray) envp = g_ptr_array_new();
+  g_ptr_array_add(envp, config_env);
+  for (const char *const *e = env; e && *e; e++)
+    g_ptr_array_add(envp, (gpointer)*e);
+  g_ptr_array_add(envp, NULL);
+  const char *argv[] = {"-c", script, NULL};
+  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
+}
+
+static gboolean
+wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    g_autofree char *err = sv_run_stderr(run);
+    if (strstr(err, needle) != NULL)
+      return TRUE;
+    (void)sv_run_count_messages(run, "", 20);
+  } while (sv_now_ms() < deadline);
+  return FALSE;
+}
+
+static void
+rewrite_config(SvRun *run, const char *text)
+{
+  g_autofree char *expanded = expand_apps(text);
+  g_autoptr(GString) s = g_string_new(expanded);
+  g_string_replace(s, "@DIR@", run->dir, 0);
+  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
+  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
+  g_assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
+  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
+  g_assert_cmpint(g_rename(tmp, path), ==, 0);
+}
+
+static void
+reload_and_wait(SvRun *run)
+{
+  guint before = sv_run_count_messages(run, "READY=1", 0);
+  sv_run_kill(run, SIGHUP);
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (sv_run_count_messages(run, "READY=1", 20) == before && sv_now_ms() < deadline)
+    ;
+  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
+}
+
+/* FALSE, showing where, if TEXT has the secret in it. */
+static gboolean
+keeps_secret(const char *what, const char *text)
+{
+  const char *at = strstr(text, SECRET);
+  if (at != NULL) {
+    const char *line = at;
+    while (line > text && line[-1] != '\n')
+      line--;
+    g_autofree char *shown = g_strndup(line, strcspn(line, "\n"));
+    g_test_message("%s gives a secret away: %s", what, shown);
+  }
+  return at == NULL;
+}
+
+static void
+assert_no_secret(const char *what, const char *text)
+{
+  g_assert_true(keeps_secret(what, text));
+}
+
+static void
+assert_run_keeps_secrets(SvRun *run)
+{
+  g_autofree char *err = sv_run_stderr(run);
+  assert_no_secret("sdvisor's log", err);
+  for (guint i = 0; i < run->messages->len; i++)
+    assert_no_secret("a notification", run->messages->pdata[i]);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+  struct stat st;
+  g_assert_cmpint(lstat(path, &st), ==, 0);
+  return st.st_mode;
+}
+
+static uid_t
+owner_of(const char *path)
+{
+  struct stat st;
+  g_assert_cmpint(lstat(path, &st), ==, 0);
+  return st.st_uid;
+}
+
+static guint
+count_lines(const char *path)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return 0;
+  guint n = 0;
+  for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+    n++;
+  return n;
+}
+
+static void
+remove_tree(const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *p = g_build_filename(path, name, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+      remove_tree(p);
+    else
+      g_unlink(p);
+  }
+  g_rmdir(path);
+}
+
+/* ---- environment values are never logged ----------------------------------------------------- */
+
+static const char env_config[] =
+  "[app]\n"
+  "exec=@fault-steady.sh@\n"
+  "environment=PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'\n"
+  "environment-file=@DIR@/secrets.env\n"
+  "[ready]\n"
+  "check=file:@DIR@/app.ready\n"
+  "[hook:h]\n"
+  "when=pre-start post-start reload pre-stop post-stop\n"
+  "exec=/bin/sh -c 'exit 1'\n"
+  "on-error=ignore\n"
+  "environment=HOOK_TOKEN=" SECRET "-hook-env\n";
+
+/* The same with another value: a reload sees the environment changed. */
+static const char env_config_changed[] =
+  "[app]\n"
+  "exec=@fault-steady.sh@\n"
+  "environment=PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed\n"
+  "environment-file=@DIR@/secrets.env\n"
+  "[ready]\n"
+  "check=file:@DIR@/app.ready\n"
+  "[hook:h]\n"
+  "when=pre-start post-start reload pre-stop post-stop\n"
+  "exec=/bin/sh -c 'exit 1'\n"
+  "on-error=ignore\n"
+  "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n";
+
+static void
+test_values_never_logged(void)
+{
+  /* Debug messages on: they are the likeliest to dump an environment. */
+  const char *env[] = {"SDVISOR_DEBUG=1", NULL};
+  const char *pre = "printf 'API_KEY=" SECRET "-env-file\\nexport OTHER=\"" SECRET " quoted\"\\n' "
+                    "> \"$SVTEST_DIR/secrets.env\" && chmod 0600 \"$SVTEST_DIR/secrets.env\" &&";
+  g_autoptr(SvRun) run = start_config(env_config, env, pre);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_assert_true(wait_stderr(run, "(post-start)", WAIT_MS));
+
+  /* The app got them all (so there was something to give away). */
+  g_autofree char *pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
+  g_assert_nonnull(pid);
+  g_autofree char *environ_path = g_strdup_printf("/proc/%d/environ", atoi(pid));
+  g_autofree char *app_environ = NULL;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(environ_path, &app_environ, &len, NULL));
+  for (gsize i = 0; i + 1 < len; i++)
+    if (app_environ[i] == '\0')
+      app_environ[i] = '\n';
+  g_assert_nonnull(strstr(app_environ, "DB_PASSWORD=" SECRET "-app-env\n"));
+  g_assert_nonnull(strstr(app_environ, "API_KEY=" SECRET "-env-file\n"));
+  g_assert_nonnull(strstr(app_environ, "QUOTED=" SECRET " with spaces\n"));
+
+  /* A reload that changes the environment: the warning may name the key, not the value. */
+  rewrite_config(run, env_config_changed);
+  reload_and_wait(run);
+  g_assert_true(wait_stderr(run, "[app] environment changed", WAIT_MS));
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_autofree char *err = sv_run_stderr(run);
+  /* The failing hook was reported each time, without its environment. */
+  g_assert_nonnull(strstr(err, "hook h"));
+  assert_run_keeps_secrets(run);
+}
+
+/* ---- … not even in the errors about them ------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  const char *config;   /* "@ENVFILE@" becomes the environment file's path */
+  const char *env_file; /* its contents, or NULL */
+  const char *override; /* an SDVISOR_* assignment, or NULL */
+  const char *expected; /* what the message must name instead */
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+  {"invalid name in environment=",
+   "[app]\nexec=/bin/true\nenvironment=GOOD=1 'BAD-NAME=" SECRET "-bad-name'\n", NULL, NULL,
+   "BAD-NAME"},
+  {"unbalanced quote in environment=",
+   "[app]\nexec=/bin/true\nenvironment=GOOD=1 TOKEN=\"" SECRET "-unbalanced\n", NULL, NULL,
+   "environment"},
+  {"invalid name in a hook's environment=",
+   "[app]\nexec=/bin/true\n[hook:h]\nwhen=pre-start\nexec=/bin/true\n"
+   "environment=BAD.NAME=" SECRET "-hook\n",
+   NULL, NULL, "BAD.NAME"},
+  {"invalid name in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
+   "SDVISOR_APP_ENVIRONMENT=9BAD=" SECRET "-override", "SDVISOR_APP_ENVIRONMENT"},
+  {"unbalanced quote in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
+   "SDVISOR_APP_ENVIRONMENT=TOKEN='" SECRET "-override-quote", "SDVISOR_APP_ENVIRONMENT"},
+  {"invalid name in the environment file",
+   "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n", "GOOD=1\nBAD-NAME=" SECRET "-file\n",
+   NULL, "secrets.env:2"},
+  {"unbalanced quote in the environment file",
+   "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n", "TOKEN=\"" SECRET "-file-quote\"x\"\n", NULL,
+   "secrets.env:1"},
+};
+
+static void
+test_errors_keep_values(void)
+{
+  guint leaks = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS(error_cases); i++) {
+    const ErrorCase *c = &error_cases[i];
+    g_autofree char *dir = g_dir_make_tmp("sdvisor-security-XXXXXX", NULL);
+    g_autofree char *conf = g_build_filename(dir, "app.conf", NULL);
+    g_autofree char *env_file = g_build_filename(dir, "secrets.env", NULL);
+    g_autoptr(GString) text = g_string_new(c->config);
+    g_string_replace(text, "@ENVFILE@", env_file, 0);
+    g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
+    g_assert_cmpint(g_chmod(conf, 0644), ==, 0);
+    if (c->env_file != NULL) {
+      g_assert_true(g_file_set_contents(env_file, c->env_file, -1, NULL));
+      g_assert_cmpint(g_chmod(env_file, 0600), ==, 0);
+    }
+    const char *env[] = {c->override, NULL};
+
+    /* `run` logs the error; `check` prints it: neither may show the value. */
+    const char *commands[][4] = {{"run", "--config", conf, NULL}, {"check", conf, NULL, NULL}};
+    for (gsize k = 0; k < G_N_ELEMENTS(commands); k++) {
+      g_autoptr(SvRun) run = sv_run_start(commands[k], env);
+      int code = sv_run_wait_exit(run, WAIT_MS);
+      g_autofree char *err = sv_run_stderr(run);
+      g_test_message("%s, sdvisor %s: exit %d: %s", c->name, commands[k][0], code, g_strstrip(err));
+      g_assert_cmpint(code, ==, 78);
+      g_assert_nonnull(strstr(err, c->expected));
+      if (!keeps_secret(c->name, err))
+        leaks++;
+    }
+    g_unlink(conf);
+    g_unlink(env_file);
+    g_rmdir(dir);
+  }
+  g_assert_cmpuint(leaks, ==, 0);
+}
+
+/* A configuration broken on reload is reported by the running sdvisor; the report must
+ * not carry the value either. */
+static void
+test_reload_error_keeps_values(void)
+{
+  static const char good[] = "[app]\n"
+                             "exec=@fault-steady.sh@\n"
+                             "environment=GOOD=1\n"
+                             "[ready]\n"
+                             "check=file:@DIR@/app.ready\n";
+  static const char broken[] = "[app]\n"
+                               "exec=@fault-steady.sh@\n"
+                               "environment=GOOD=1 TOKEN='" SECRET "-reload\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.ready\n";
+  g_autoptr(SvRun) run = start_config(good, NULL, NULL);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  rewrite_config(run, broken);
+  reload_and_wait(run);
+  g_assert_true(wait_stderr(run, "keeping the running configuration", WAIT_MS));
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  assert_run_keeps_secrets(run);
+}
+
+/* ---- runtime files ------------------------------------------------------------------------------- */
+
+static char *
+app_notify_socket(SvRun *run)
+{
+  g_autofree char *env = sv_run_wait_file(run, "app.env", WAIT_MS);
+  g_assert_nonnull(env);
+  const char *line = strstr(env, "NOTIFY_SOCKET=");
+  g_assert_nonnull(line);
+  return g_strndup(line + 14, strcspn(line + 14, "\n"));
+}
+
+static void
+test_notify_socket_private(void)
+{
+  /* umask 000: whatever sdvisor creates must set its own modes. */
+  g_autofree char *app = sv_test_app("sleeper.sh");
+  g_autofree char *script =
+      g_strdup_printf("umask 000 && exec \"$SDVISOR_BINARY\" run -- '%s'", app);
+  const char *argv[] = {"-c", script, NULL};
+  g_autoptr(SvRun) run = sv_run_start_shell(argv, NULL);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *sock = app_notify_socket(run);
+  g_autofree char *dir = g_path_get_dirname(sock);
+  g_test_message("the app's NOTIFY_SOCKET: %s", sock);
+  g_assert_true(S_ISSOCK(mode_of(sock)));
+  /* The directory decides who can reach the socket (the socket itself is 0666 so an app
+   * that changes user can still send; who may send is checked by credentials). */
+  g_assert_true(S_ISDIR(mode_of(dir)));
+  g_assert_cmpint(mode_of(dir) & 07777, ==, 0700);
+  g_assert_cmpint(owner_of(dir), ==, geteuid());
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
+  g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+
+  /* Under systemd's RuntimeDirectory=: the socket goes there, and goes away at exit. */
+  g_autofree char *script2 = g_strdup_printf(
+      "mkdir -m 0700 \"$SVTEST_DIR/rt\" && export RUNTIME_DIRECTORY=\"$SVTEST_DIR/rt\" && umask 000 "
+      "&& exec \"$SDVISOR_BINARY\" run -- '%s'",
+      app);
+  const char *argv2[] = {"-c", script2, NULL};
+  g_autoptr(SvRun) run2 = sv_run_start_shell(argv2, NULL);
+  g_assert_nonnull(sv_run_wait_message(run2, "READY=1", WAIT_MS));
+  g_autofree char *sock2 = app_notify_socket(run2);
+  g_autofree char *rt = sv_run_path(run2, "rt");
+  g_autofree char *dir2 = g_path_get_dirname(sock2);
+  g_assert_cmpstr(dir2, ==, rt);
+  g_assert_true(S_ISSOCK(mode_of(sock2)));
+  sv_run_kill(run2, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 0);
+  g_assert_false(g_file_test(sock2, G_FILE_TEST_EXISTS));
+  g_autoptr(GDir) left = g_dir_open(rt, 0, NULL);
+  g_assert_nonnull(left);
+  g_assert_null(g_dir_read_name(left));
+}
+
+/* ---- job state ------------------------------------------------------------------------------------- */
+
+static const char job_config[] = "[app]\n"
+                                 "name=faultsec\n"
+                                 "exec=@fault-steady.sh@\n"
+                                 "[job:tick]\n"
+                                 "schedule=every 1s\n"
+                                 "exec=@job-append-slot.sh@ @DIR@/slots\n";
+
+static void
+test_state_private_under_umask(void)
+{
+  const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state/deeper\" && umask 000 &&";
+  g_autoptr(SvRun) run = start_config(job_config, NULL, pre);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *slots = sv_run_path(run, "slots");
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (count_lines(slots) < 1 && sv_now_ms() < deadline)
+    g_usleep(50 * 1000);
+  g_assert_cmpuint(count_lines(slots), >=, 1);
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+
+  g_autofree char *top = sv_run_path(run, "state");
+  g_autofree char *state = g_build_filename(top, "deeper", NULL);
+  g_autofree char *app_dir = g_build_filename(state, "faultsec", NULL);
+  g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
+  g_autofree char *st = g_build_filename(app_dir, "tick.state", NULL);
+  const char *const dirs[] = {top, state, app_dir};
+  for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    g_test_message("%s: %04o", dirs[i], (unsigned)(mode_of(dirs[i]) & 07777));
+    g_assert_true(S_ISDIR(mode_of(dirs[i])));
+    g_assert_cmpint(mode_of(dirs[i]) & 07777, ==, 0700);
+    g_assert_cmpint(owner_of(dirs[i]), ==, geteuid());
+  }
+  const char *const files[] = {lock, st};
+  for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_test_message("%s: %04o", files[i], (unsigned)(mode_of(files[i]) & 07777));
+    g_assert_true(S_ISREG(mode_of(files[i])));
+    g_assert_cmpint(mode_of(files[i]) & 07777, ==, 0600);
+  }
+  /* Nothing else in the app directory is open to others either. */
+  g_autoptr(GDir) d = g_dir_open(app_dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name(d)) != NULL) {
+    g_autofree char *p = g_build_filename(app_dir, name, NULL);
+    g_assert_cmpint(mode_of(p) & 077, ==, 0);
+  }
+}
+
+static void
+test_state_symlinks_not_followed(void)
+{
+  g_autofree char *base = g_dir_make_tmp("sdvisor-security-XXXXXX", NULL);
+  g_autofree char *state = g_build_filename(base, "state", NULL);
+  g_autofree char *app_dir = g_build_filename(state, "faultsec", NULL);
+  g_autofree char *victim_lock = g_build_filename(base, "victim-lock", NULL);
+  g_autofree char *victim_state = g_build_filename(base, "victim-state", NULL);
+  g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
+  g_autofree char *st = g_build_filename(app_dir, "tick.state", NULL);
+  g_autofree char *state_env = g_strconcat("STATE_DIRECTORY=", state, NULL);
+  const char *env[] = {state_env, NULL};
+  g_assert_cmpint(g_mkdir_with_parents(app_dir, 0700), ==, 0);
+  g_assert_cmpint(g_chmod(state, 0700), ==, 0);
+  static const char precious[] = "precious, not a state file\n";
+  g_assert_true(g_file_set_contents(victim_state, precious, -1, NULL));
+
+  /* First the lock a symlink to a file that does not exist (sdvisor must not create
+   * it) and the state a symlink to a file that does (sdvisor must not read or replace
+   * it); then the state alone, behind a good lock. */
+  g_assert_cmpint(symlink(victim_state, st), ==, 0);
+  for (int round = 0; round < 2; round++) {
+    if (round == 0)
+      g_assert_cmpint(symlink(victim_lock, lock), ==, 0);
+    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+    (void)sv_run_count_messages(run, "", 2500);
+    g_autofree char *slots = sv_run_path(run, "slots");
+    g_assert_cmpuint(count_lines(slots), ==, 0);
+    g_assert_cmpint(kill(run->pid, 0), ==, 0); /* the app stays up; the job is skipped */
+    sv_run_kill(run, SIGTERM);
+    g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+    g_autofree char *err = sv_run_stderr(run);
+    g_autofree char *which = g_strdup_printf("%s: is a symbolic link", round == 0 ? lock : st);
+    g_assert_nonnull(strstr(err, which));
+
+    g_assert_false(g_file_test(victim_lock, G_FILE_TEST_EXISTS));
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(victim_state, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, precious);
+    g_assert_true(g_file_test(st, G_FILE_TEST_IS_SYMLINK));
+    if (round == 0) {
+      g_assert_true(g_file_test(lock, G_FILE_TEST_IS_SYMLINK));
+      g_unlink(lock);
+    }
+  }
+
+  /* The app directory itself a symlink to a directory sdvisor must not write in. */
+  g_unlink(lock);
+  g_unlink(st);
+  g_rmdir(app_dir);
+  g_autofree char *elsewhere = g_build_filename(base, "elsewhere", NULL);
+  g_assert_cmpint(g_mkdir(elsewhere, 0700), ==, 0);
+  g_assert_cmpint(symlink(elsewhere, app_dir), ==, 0);
+  {
+    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    int code = sv_run_wait_exit(run, WAIT_MS);
+    if (code == -1) {
+      /* Up and running: then it must at least not have used the directory. */
+      (void)sv_run_count_messages(run, "", 2500);
+      sv_run_kill(run, SIGTERM);
+      code = sv_run_wait_exit(run, WAIT_MS);
+    }
+    g_autofree char *err = sv_run_stderr(run);
+    g_assert_nonnull(strstr(err, "symbolic link"));
+    g_autofree char *slots = sv_run_path(run, "slots");
+    g_assert_cmpuint(count_lines(slots), ==, 0);
+  }
+  g_autoptr(GDir) d = g_dir_open(elsewhere, 0, NULL);
+  g_assert_null(g_dir_read_name(d));
+  remove_tree(base);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  signal(SIGCHLD, SIG_DFL);
+  g_test_add_func("/security/environment/values-never-logged", test_values_never_logged);
+  g_test_add_func("/security/environment/errors-name-the-key-not-the-value", test_errors_keep_values);
+  g_test_add_func("/security/environment/reload-error-keeps-values", test_reload_error_keeps_values);
+  g_test_add_func("/security/runtime/notify-socket-private-and-removed", test_notify_socket_private);
+  g_test_add_func("/security/state/private-under-umask-000", test_state_private_under_umask);
+  g_test_add_func("/security/state/symlinks-never-followed", test_state_symlinks_not_followed);
+  return g_test_run();
+}
