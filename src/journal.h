@@ -138,7 +138,8 @@ void sv_journal_set_space_func(SvJournal *journal, SvJournalSpaceFunc func, gpoi
 gboolean sv_journal_wait_space(SvJournal *journal, gint64 timeout_usec);
 
 /* Commits, then blocks until everything queued has been written, or TIMEOUT_USEC
- * passes (< 0: no bound). Returns FALSE on timeout. */
+ * passes (< 0: no bound). Returns FALSE on timeout, after a "<3>sdvisor: N entries not
+ * written" line on the console if it can take one without waiting. */
 gboolean sv_journal_flush(SvJournal *journal, gint64 timeout_usec);
 
 /* sdvisor's own message, in order with the output queued before it (from the sink's

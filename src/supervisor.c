@@ -693,6 +693,9 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
 
   if (sv_notify_watchdog_usec() > 0) {
     sv_log(LOG_ERR, "app unhealthy: asking systemd to act (WATCHDOG=trigger)");
+    /* systemd kills sdvisor at once: what is queued for the journal goes out first. */
+    if (sv->journal != NULL)
+      (void)sv_journal_flush(sv->journal, 500 * 1000);
     sv_notify_watchdog_trigger();
     return;
   }
@@ -1058,6 +1061,22 @@ after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail)
   start_readiness(sv, TRUE);
 }
 
+static gboolean
+group_equal(GKeyFile *a, GKeyFile *b, const char *group)
+{
+  g_auto(GStrv) keys = g_key_file_get_keys(a, group, NULL, NULL);
+  g_auto(GStrv) other = g_key_file_get_keys(b, group, NULL, NULL);
+  if ((keys ? g_strv_length(keys) : 0) != (other ? g_strv_length(other) : 0))
+    return FALSE;
+  for (char **k = keys; k && *k; k++) {
+    g_autofree char *va = g_key_file_get_value(a, group, *k, NULL);
+    g_autofree char *vb = g_key_file_get_value(b, group, *k, NULL);
+    if (g_strcmp0(va, vb) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Takes what may change while the app runs from NEW; what needs a restart stays. */
 static void
 adopt_config(SvSupervisor *sv, SvConfig *new_config)
@@ -1066,13 +1085,13 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
   g_autoptr(GPtrArray) kept = g_ptr_array_new();
 
   if (!g_strv_equal((const char *const *)old_app->exec, (const char *const *)new_app->exec)) {
-    g_ptr_array_add(kept, "exec");
+    g_ptr_array_add(kept, "[app] exec");
     GStrv t = old_app->exec;
     old_app->exec = new_app->exec;
     new_app->exec = t;
   }
   if (g_strcmp0(old_app->working_directory, new_app->working_directory) != 0) {
-    g_ptr_array_add(kept, "working-directory");
+    g_ptr_array_add(kept, "[app] working-directory");
     char *t = old_app->working_directory;
     old_app->working_directory = new_app->working_directory;
     new_app->working_directory = t;
@@ -1082,22 +1101,29 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
       (old_app->environment && new_app->environment &&
        g_strv_equal((const char *const *)old_app->environment, (const char *const *)new_app->environment));
   if (!env_same) {
-    g_ptr_array_add(kept, "environment");
+    g_ptr_array_add(kept, "[app] environment");
     GStrv t = old_app->environment;
     old_app->environment = new_app->environment;
     new_app->environment = t;
   }
   if (g_strcmp0(old_app->name, new_app->name) != 0) {
-    g_ptr_array_add(kept, "name");
+    g_ptr_array_add(kept, "[app] name");
     char *t = old_app->name;
     old_app->name = new_app->name;
     new_app->name = t;
   }
+  /* [log] shapes readers already attached to the app's pipes and the sink's thread:
+   * it takes a restart too (the running values stay, and say so). */
+  if (!group_equal(sv->config->effective, new_config->effective, "log")) {
+    g_ptr_array_add(kept, "[log]");
+    SvLogConfig t = sv->config->log;
+    sv->config->log = new_config->log;
+    new_config->log = t;
+  }
   if (kept->len > 0) {
     g_ptr_array_add(kept, NULL);
     g_autofree char *list = g_strjoinv(", ", (char **)kept->pdata);
-    sv_log(LOG_WARNING, "reload: [app] %s changed; that takes a restart, the running values stay",
-           list);
+    sv_log(LOG_WARNING, "reload: %s changed; that takes a restart, the running values stay", list);
   }
   /* The signal set sdvisor listens to stays as it is: forward-signals outside it
    * would need the mask changed under a running loop. */
@@ -1372,15 +1398,11 @@ sv_supervisor_run(SvSupervisor *sv)
    * queue is written out — waiting for a stalled journald, within reason. */
   guint open = sv_logstream_drain(sv->logs, SV_LOG_DRAIN_USEC);
   if (open > 0)
-    sv_log(LOG_NOTICE, "%u output pipe%s still open %s after the app ended: closed", open,
-           open == 1 ? "" : "s", "1s");
-  if (!sv_journal_flush(sv->journal, SV_LOG_FLUSH_USEC)) {
-    SvJournalStats stats;
-    sv_journal_get_stats(sv->journal, &stats);
-    sv_log_set_write_func(NULL, NULL);
-    sv_log(LOG_ERR, "the journal took no entry for %ds: %" G_GUINT64_FORMAT " entries not written",
-           (int)(SV_LOG_FLUSH_USEC / G_USEC_PER_SEC), stats.entries_queued);
-  }
+    sv_log(LOG_NOTICE, "closed %u output pipe%s that a process outside the app's group still held",
+           open, open == 1 ? "" : "s");
+  /* On timeout the sink says so itself, without waiting: log.c would block on the very
+   * journald that does not answer. */
+  (void)sv_journal_flush(sv->journal, SV_LOG_FLUSH_USEC);
   return sv->exit_code;
 }
 
