@@ -489,13 +489,24 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
       *(char ***)field = g_new0(char *, 1);
       return TRUE;
     }
-    if (!g_shell_parse_argv(value, NULL, &argv, &local))
+    if (!g_shell_parse_argv(value, NULL, &argv, &local)) {
+      /* Environment values may be secrets: never quoted in a message. */
+      if (spec->type == SV_KEY_ENVLIST)
+        FAIL(_("cannot split into NAME=VALUE words: a quote is not closed (values are not shown)"));
       FAIL(_("cannot split '%s' into words: %s"), value, local->message);
+    }
     if (spec->type == SV_KEY_ENVLIST) {
-      for (char **a = argv; *a != NULL; a++) {
+      guint i = 0;
+      for (char **a = argv; *a != NULL; a++, i++) {
         const char *eq = strchr(*a, '=');
-        if (eq == NULL || !valid_env_name(*a, (gsize)(eq - *a)))
-          FAIL(_("'%s' is not a NAME=VALUE assignment"), *a);
+        /* The name may be shown, never what follows '=' (or a word without one). */
+        if (eq == NULL || eq == *a)
+          FAIL(_("word %u is not a NAME=VALUE assignment (NAME: letters, digits, _)"), i + 1);
+        if (!valid_env_name(*a, (gsize)(eq - *a))) {
+          g_autofree char *name = g_strndup(*a, (gsize)(eq - *a));
+          FAIL(_("'%s' is not a variable name (letters, digits and '_', not starting with a digit)"),
+               name);
+        }
       }
     }
     *(char ***)field = g_steal_pointer(&argv);

@@ -1104,20 +1104,27 @@ sv_journal_flush(SvJournal *journal, gint64 timeout_usec)
   if (ok)
     j->full = FALSE;
   j->stuck = !ok;
-  if (!ok) {
-    SvJournalStats stats;
-    sv_journal_get_stats(j, &stats);
-    g_autofree char *notice = g_strdup_printf(
-        "%ssdvisor: %" G_GUINT64_FORMAT " entries not written: the %s took none for %.1fs\n",
-        j->console_is_tty ? "" : "<3>", stats.entries_queued,
-        sv_journal_get_target(j) == SV_JOURNAL_TARGET_JOURNAL ? "journal" : "console",
-        timeout_usec / 1e6);
-    /* Best effort and never blocking: the console may be what is stuck. */
-    struct pollfd pfd = {.fd = j->console_fd, .events = POLLOUT};
-    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
-      (void)!write(j->console_fd, notice, strlen(notice));
-  }
   return ok;
+}
+
+gboolean
+sv_journal_flush_final(SvJournal *journal, gint64 timeout_usec)
+{
+  SvJournal *j = journal;
+  if (sv_journal_flush(j, timeout_usec))
+    return TRUE;
+  SvJournalStats stats;
+  sv_journal_get_stats(j, &stats);
+  g_autofree char *notice = g_strdup_printf(
+      "%ssdvisor: %" G_GUINT64_FORMAT " entries not written: the %s took none for %.1fs\n",
+      j->console_is_tty ? "" : "<3>", stats.entries_queued,
+      sv_journal_get_target(j) == SV_JOURNAL_TARGET_JOURNAL ? "journal" : "console",
+      timeout_usec / 1e6);
+  /* Never blocking: the console may be what is stuck. */
+  struct pollfd pfd = {.fd = j->console_fd, .events = POLLOUT};
+  if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
+    (void)!write(j->console_fd, notice, strlen(notice));
+  return FALSE;
 }
 
 void

@@ -138,9 +138,12 @@ void sv_journal_set_space_func(SvJournal *journal, SvJournalSpaceFunc func, gpoi
 gboolean sv_journal_wait_space(SvJournal *journal, gint64 timeout_usec);
 
 /* Commits, then blocks until everything queued has been written, or TIMEOUT_USEC
- * passes (< 0: no bound). Returns FALSE on timeout, after a "<3>sdvisor: N entries not
- * written" line on the console if it can take one without waiting. */
+ * passes (< 0: no bound). Returns FALSE on timeout. */
 gboolean sv_journal_flush(SvJournal *journal, gint64 timeout_usec);
+/* The last flush, before sdvisor exits: sv_journal_flush(), and on timeout a
+ * "<3>sdvisor: N entries not written" line on the console if it takes one without
+ * waiting (the console, or a journald that does not answer, is what is stuck). */
+gboolean sv_journal_flush_final(SvJournal *journal, gint64 timeout_usec);
 
 /* sdvisor's own message, in order with the output queued before it (from the sink's
  * thread; from another thread, after what that thread logged before). Never blocks.

@@ -111,18 +111,28 @@ format_pid(char *buf, pid_t pid)
   return buf;
 }
 
-static void
-child_fail(int errpipe, int err) G_GNUC_NORETURN;
+/* What the child reports through the error pipe before it dies: whether setting itself
+ * up failed (fds, directory: a spawn failure, like fork's) or execve() did (126/127). */
+typedef struct {
+  int stage; /* 0: execve, 1: set-up, 2: the working directory */
+  int err;
+} SvChildError;
 
 static void
-child_fail(int errpipe, int err)
+child_report(int errpipe, int stage, int err) G_GNUC_NORETURN;
+
+static void
+child_report(int errpipe, int stage, int err)
 {
+  SvChildError report = {stage, err};
   ssize_t r;
   do
-    r = write(errpipe, &err, sizeof err);
+    r = write(errpipe, &report, sizeof report);
   while (r < 0 && errno == EINTR);
   _exit(err == ENOENT ? 127 : 126);
 }
+
+#define child_fail(fd, err) child_report((fd), 1, (err))
 
 gboolean
 sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GError **error)
@@ -236,7 +246,7 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
     }
 
     if (options->working_directory != NULL && chdir(options->working_directory) < 0)
-      child_fail(err_fd, errno);
+      child_report(err_fd, 2, errno);
 
     if (listen_slot != NULL)
       format_pid(stpcpy(listen_slot, "LISTEN_PID="), self);
@@ -248,25 +258,38 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
     (void)sigprocmask(SIG_SETMASK, &empty, NULL);
 
     execve(program, options->argv, envp);
-    child_fail(err_fd, errno);
+    child_report(err_fd, 0, errno);
   }
 
   close(errpipe[1]);
   g_ptr_array_unref(env);
 
-  int child_errno = 0;
+  SvChildError report = {0, 0};
   ssize_t n;
   do
-    n = read(errpipe[0], &child_errno, sizeof child_errno);
+    n = read(errpipe[0], &report, sizeof report);
   while (n < 0 && errno == EINTR);
   close(errpipe[0]);
 
+  if (n == (ssize_t)sizeof report && report.stage != 0) {
+    /* The child never got to execve(): a failure to spawn, not the app's. Nobody
+     * watches its pid, so the reaper reaps it as it does orphans. */
+    *out_pid = 0;
+    if (report.stage == 2)
+      g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_FAILED,
+                  _("cannot change to the working directory '%s': %s"), options->working_directory,
+                  g_strerror(report.err));
+    else
+      g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_FAILED, _("cannot set up the child: %s"),
+                  g_strerror(report.err));
+    return FALSE;
+  }
   *out_pid = pid;
-  if (n == (ssize_t)sizeof child_errno) {
+  if (n == (ssize_t)sizeof report) {
     if (out_exec_errno != NULL)
-      *out_exec_errno = child_errno;
+      *out_exec_errno = report.err;
     g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_EXEC, _("cannot execute '%s': %s"), program,
-                g_strerror(child_errno));
+                g_strerror(report.err));
     return FALSE;
   }
   if (out_exec_errno != NULL)

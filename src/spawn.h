@@ -12,7 +12,8 @@
 GQuark sv_spawn_error_quark(void);
 
 typedef enum {
-  SV_SPAWN_ERROR_FAILED, /* fork() or pipe setup failed: errno in the message */
+  SV_SPAWN_ERROR_FAILED, /* fork(), the pipes or the child's set-up (fds, working
+                          * directory) failed: errno in the message; *out_pid is 0 */
   SV_SPAWN_ERROR_EXEC,   /* the child could not exec: see out_exec_errno */
 } SvSpawnError;
 

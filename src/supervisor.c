@@ -1402,7 +1402,7 @@ sv_supervisor_run(SvSupervisor *sv)
            open, open == 1 ? "" : "s");
   /* On timeout the sink says so itself, without waiting: log.c would block on the very
    * journald that does not answer. */
-  (void)sv_journal_flush(sv->journal, SV_LOG_FLUSH_USEC);
+  (void)sv_journal_flush_final(sv->journal, SV_LOG_FLUSH_USEC);
   return sv->exit_code;
 }
 

@@ -47,10 +47,11 @@
 
 /* The bounds of the 1,000-cycle tests, between a baseline taken after a warm-up of
  * LEAK_WARMUP cycles (GLib's and libc's one-time allocations are done by then) and
- * the end: not one more file descriptor, and at most this much more resident memory.
- * A leak of one small allocation per cycle (~100 bytes, with malloc's overhead) over
- * 1,000 cycles stays under it; a leak of a pipe buffer, a GKeyFile, a probe or an
- * environment per cycle does not. */
+ * the end: not one more file descriptor, at most LEAK_THREADS_SLACK more threads, and
+ * at most LEAK_RSS_BOUND_KB more resident (and private dirty) memory. Measured here:
+ * +0.2 to +0.3 MiB, the allocator's doing (massif shows the live heap flat over 600
+ * reloads). A leak of about 1 KiB per cycle — a GKeyFile, a probe, an environment —
+ * goes over it; smaller leaks are memcheck's to find (meson test --setup=valgrind). */
 #define LEAK_RSS_BOUND_KB 1024
 #define LEAK_THREADS_SLACK 4
 #define LEAK_WARMUP 50
@@ -593,6 +594,10 @@ test_emfile_at_start(void)
   /* Every limit from "nothing but stdio" to "plenty": sdvisor either runs the app (its
    * status, 7) or says what it could not do and exits 1 — never 126/127 (the app's
    * executable is fine), never a crash or a hang. */
+  if (sv_test_under_valgrind()) {
+    g_test_skip("valgrind needs file descriptors of its own");
+    return;
+  }
   guint setup_failed = 0, spawn_failed = 0, ran = 0, wrong = 0;
   for (int limit = 3; limit <= 40; limit++) {
     g_autofree char *script = g_strdup_printf(
@@ -1116,11 +1121,11 @@ main(int argc, char **argv)
   g_test_add_func("/faults/app/closes-stdout-early", test_app_closes_stdout);
   g_test_add_func("/faults/app/forks-1000-children", test_app_forks_many_children);
   g_test_add_func("/faults/app/exits-while-a-hook-runs", test_app_exits_during_hook);
-  g_test_add_func("/faults/emfile/at-start-every-limit", test_emfile_at_start);
-  g_test_add_func("/faults/emfile/at-run-time", test_emfile_at_runtime);
   g_test_add_func("/faults/jobs/state-directory-full", test_state_directory_full);
   g_test_add_func("/faults/jobs/corrupt-state-recovered", test_corrupt_state_recovered);
   g_test_add_func("/faults/leaks/1000-reloads", test_many_reloads);
   g_test_add_func("/faults/leaks/1000-restarts", test_many_restarts);
+  g_test_add_func("/faults/emfile/at-run-time", test_emfile_at_runtime);
+  g_test_add_func("/faults/emfile/at-start-every-limit", test_emfile_at_start);
   return g_test_run();
 }

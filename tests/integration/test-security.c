@@ -1,6 +1,7 @@
 /* test-security.c — what sdvisor must not give away, through the built binary (issue 9;
  * SECURITY.md lists every threat and the test that covers it, here or elsewhere):
  *
+ *  - a configuration or environment file over 1 MiB or with a NUL byte is refused;
  *  - environment values (environment=, environment-file=, hooks' environment=) never
  *    reach a log line or a notification — in normal operation with debug messages on,
  *    and in the error messages about those very values (keys may be named);
@@ -341,6 +342,63 @@ test_reload_error_keeps_values(void)
   assert_run_keeps_secrets(run);
 }
 
+/* ---- configuration files that are not what they seem ------------------------------------- */
+
+/* A configuration or environment file that is huge or binary (a device, a log, a core
+ * file named by mistake, or on purpose) is refused before it is parsed. */
+static void
+test_oversize_and_binary_refused(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-security-XXXXXX", NULL);
+  g_autofree char *conf = g_build_filename(dir, "app.conf", NULL);
+  g_autofree char *env_file = g_build_filename(dir, "app.env", NULL);
+  struct {
+    const char *what, *conf_text, *env_text;
+    gsize env_len;
+    const char *expected;
+  } cases[] = {
+    {"a configuration file over 1 MiB", NULL, NULL, 0, "larger than"},
+    {"an environment file with a NUL byte", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n",
+     "A=1\0B=2\n", 8, "not a text file"},
+    {"an environment file over 1 MiB", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n", NULL, 0,
+     "not a text file"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    if (cases[i].conf_text == NULL) {
+      /* Valid text all the way: only its size is wrong. */
+      g_autoptr(GString) big = g_string_new("[app]\nexec=/bin/true\n");
+      while (big->len <= 1024 * 1024 + 1)
+        g_string_append(big, "# padding padding padding padding padding padding padding\n");
+      g_assert_true(g_file_set_contents(conf, big->str, (gssize)big->len, NULL));
+    } else {
+      g_autoptr(GString) text = g_string_new(cases[i].conf_text);
+      g_string_replace(text, "@ENV@", env_file, 0);
+      g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
+      if (cases[i].env_text != NULL) {
+        g_assert_true(g_file_set_contents(env_file, cases[i].env_text, (gssize)cases[i].env_len, NULL));
+      } else {
+        g_autoptr(GString) big = g_string_new(NULL);
+        while (big->len <= 1024 * 1024 + 1)
+          g_string_append(big, "PADDING=padding padding padding padding padding padding\n");
+        g_assert_true(g_file_set_contents(env_file, big->str, (gssize)big->len, NULL));
+      }
+      g_assert_cmpint(g_chmod(env_file, 0600), ==, 0);
+    }
+    g_assert_cmpint(g_chmod(conf, 0644), ==, 0);
+    const char *argv[] = {"run", "--config", conf, NULL};
+    g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+    int code = sv_run_wait_exit(run, WAIT_MS);
+    g_autofree char *err = sv_run_stderr(run);
+    g_test_message("%s: exit %d: %s", cases[i].what, code, g_strstrip(err));
+    g_assert_cmpint(code, ==, 78);
+    g_assert_nonnull(strstr(err, cases[i].expected));
+    g_assert_null(strstr(err, "started"));
+    g_unlink(env_file);
+  }
+  g_unlink(conf);
+  g_rmdir(dir);
+}
+
 /* ---- runtime files ------------------------------------------------------------------------------- */
 
 static char *
@@ -527,11 +585,12 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   signal(SIGCHLD, SIG_DFL);
-  g_test_add_func("/security/environment/values-never-logged", test_values_never_logged);
-  g_test_add_func("/security/environment/errors-name-the-key-not-the-value", test_errors_keep_values);
-  g_test_add_func("/security/environment/reload-error-keeps-values", test_reload_error_keeps_values);
+  g_test_add_func("/security/config/oversize-and-binary-refused", test_oversize_and_binary_refused);
   g_test_add_func("/security/runtime/notify-socket-private-and-removed", test_notify_socket_private);
   g_test_add_func("/security/state/private-under-umask-000", test_state_private_under_umask);
   g_test_add_func("/security/state/symlinks-never-followed", test_state_symlinks_not_followed);
+  g_test_add_func("/security/environment/values-never-logged", test_values_never_logged);
+  g_test_add_func("/security/environment/reload-error-keeps-values", test_reload_error_keeps_values);
+  g_test_add_func("/security/environment/errors-name-the-key-not-the-value", test_errors_keep_values);
   return g_test_run();
 }

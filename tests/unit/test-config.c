@@ -219,7 +219,7 @@ test_invalid_values(Fixture *f, gconstpointer data)
   expect_error(f, "[app]\nexec=/bin/true\nworking-directory=srv\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:3:", "[app] working-directory", "not an absolute path", NULL);
   expect_error(f, "[app]\nexec=/bin/true\nenvironment=A=1 =2\n", NULL, SV_CONFIG_ERROR_INVALID,
-               "app.conf:3:", "[app] environment", "'=2'", NULL);
+               "app.conf:3:", "[app] environment", "word 2", NULL);
   expect_error(f, "[app]\nexec=python3 'unterminated\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:2:", "[app] exec", NULL);
   expect_error(f, "[app]\nexec=\n", NULL, SV_CONFIG_ERROR_INVALID, "app.conf:2:", "[app] exec",
