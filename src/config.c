@@ -22,17 +22,17 @@
 #include "schedule.h"
 #include "timespan.h"
 
-G_DEFINE_QUARK(sv-config-error-quark, sv_config_error)
+G_DEFINE_QUARK(sv - config - error - quark, sv_config_error)
 
 /* Limits on what a user controls. */
-#define SV_CONFIG_MAX_SIZE (1024 * 1024)
+#define SV_CONFIG_MAX_SIZE     (1024 * 1024)
 #define SV_CONFIG_MAX_SECTIONS 1024
 
 typedef enum {
   SV_KEY_STRING,
-  SV_KEY_PATH,     /* absolute path */
-  SV_KEY_ARGV,     /* shell-split command line */
-  SV_KEY_ENVLIST,  /* shell-split NAME=VALUE words */
+  SV_KEY_PATH,    /* absolute path */
+  SV_KEY_ARGV,    /* shell-split command line */
+  SV_KEY_ENVLIST, /* shell-split NAME=VALUE words */
   SV_KEY_TIMESPAN,
   SV_KEY_SIGNAL,
   SV_KEY_SIGNALS,  /* list of signals → bit mask */
@@ -63,23 +63,26 @@ typedef struct {
   gboolean sectioned; /* [hook:NAME]: any number of them, in file order */
   const SvKeySpec *keys;
   gsize n_keys;
-  gsize offset;       /* of the group's struct (or, sectioned, of its GPtrArray*) in SvConfig */
-  gsize struct_size;  /* sectioned: size of one section's struct (first member: char *name) */
+  gsize offset;      /* of the group's struct (or, sectioned, of its GPtrArray*) in SvConfig */
+  gsize struct_size; /* sectioned: size of one section's struct (first member: char *name) */
 } SvGroupSpec;
 
-#define APP_KEY(n, t, d, f, r) {n, t, d, offsetof(SvAppConfig, f), r, NULL, 0, 0}
+#define APP_KEY(n, t, d, f, r)                                                                     \
+  {                                                                                                \
+    n, t, d, offsetof(SvAppConfig, f), r, NULL, 0, 0                                               \
+  }
 static const SvKeySpec app_keys[] = {
-  APP_KEY("name", SV_KEY_STRING, NULL, name, FALSE),
-  APP_KEY("exec", SV_KEY_ARGV, NULL, exec, TRUE),
-  APP_KEY("working-directory", SV_KEY_PATH, NULL, working_directory, FALSE),
-  APP_KEY("environment", SV_KEY_ENVLIST, NULL, environment, FALSE),
-  APP_KEY("environment-file", SV_KEY_STRING, NULL, environment_file, FALSE),
-  APP_KEY("stop-signal", SV_KEY_SIGNAL, "SIGTERM", stop_signal, FALSE),
-  APP_KEY("stop-timeout", SV_KEY_TIMESPAN, "30s", stop_timeout_usec, FALSE),
-  APP_KEY("reload-signal", SV_KEY_SIGNAL, "SIGHUP", reload_signal, FALSE),
-  APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
-          forward_signals, FALSE),
-  APP_KEY("stop-delay", SV_KEY_TIMESPAN, "0", stop_delay_usec, FALSE),
+    APP_KEY("name", SV_KEY_STRING, NULL, name, FALSE),
+    APP_KEY("exec", SV_KEY_ARGV, NULL, exec, TRUE),
+    APP_KEY("working-directory", SV_KEY_PATH, NULL, working_directory, FALSE),
+    APP_KEY("environment", SV_KEY_ENVLIST, NULL, environment, FALSE),
+    APP_KEY("environment-file", SV_KEY_STRING, NULL, environment_file, FALSE),
+    APP_KEY("stop-signal", SV_KEY_SIGNAL, "SIGTERM", stop_signal, FALSE),
+    APP_KEY("stop-timeout", SV_KEY_TIMESPAN, "30s", stop_timeout_usec, FALSE),
+    APP_KEY("reload-signal", SV_KEY_SIGNAL, "SIGHUP", reload_signal, FALSE),
+    APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
+            forward_signals, FALSE),
+    APP_KEY("stop-delay", SV_KEY_TIMESPAN, "0", stop_delay_usec, FALSE),
 };
 
 static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NULL};
@@ -87,83 +90,99 @@ static const char *const log_target_choices[] = {"auto", "journal", "console", N
 static const char *const on_error_choices[] = {"ignore", "fail", NULL}; /* index = on_error_fail */
 static const char *const overlap_choices[] = {"skip", "queue", NULL};
 
-#define KEY(st, n, t, d, f) {n, t, d, offsetof(st, f), FALSE, NULL, 0, 0}
-#define KEY_REQ(st, n, t, f) {n, t, NULL, offsetof(st, f), TRUE, NULL, 0, 0}
-#define KEY_ENUM(st, n, d, f, c) {n, SV_KEY_ENUM, d, offsetof(st, f), FALSE, c, 0, 0}
-#define KEY_RANGE(st, n, t, d, f, lo, hi) {n, t, d, offsetof(st, f), FALSE, NULL, lo, hi}
+#define KEY(st, n, t, d, f)                                                                        \
+  {                                                                                                \
+    n, t, d, offsetof(st, f), FALSE, NULL, 0, 0                                                    \
+  }
+#define KEY_REQ(st, n, t, f)                                                                       \
+  {                                                                                                \
+    n, t, NULL, offsetof(st, f), TRUE, NULL, 0, 0                                                  \
+  }
+#define KEY_ENUM(st, n, d, f, c)                                                                   \
+  {                                                                                                \
+    n, SV_KEY_ENUM, d, offsetof(st, f), FALSE, c, 0, 0                                             \
+  }
+#define KEY_RANGE(st, n, t, d, f, lo, hi)                                                          \
+  {                                                                                                \
+    n, t, d, offsetof(st, f), FALSE, NULL, lo, hi                                                  \
+  }
 
 static const SvKeySpec ready_keys[] = {
-  KEY(SvReadyConfig, "check", SV_KEY_CHECKS, NULL, checks),
-  KEY(SvReadyConfig, "interval", SV_KEY_TIMESPAN, "100ms", interval_usec),
-  KEY(SvReadyConfig, "timeout", SV_KEY_TIMESPAN, "90s", timeout_usec),
-  KEY(SvReadyConfig, "check-timeout", SV_KEY_TIMESPAN, "2s", check_timeout_usec),
+    KEY(SvReadyConfig, "check", SV_KEY_CHECKS, NULL, checks),
+    KEY(SvReadyConfig, "interval", SV_KEY_TIMESPAN, "100ms", interval_usec),
+    KEY(SvReadyConfig, "timeout", SV_KEY_TIMESPAN, "90s", timeout_usec),
+    KEY(SvReadyConfig, "check-timeout", SV_KEY_TIMESPAN, "2s", check_timeout_usec),
 };
 
 static const SvKeySpec health_keys[] = {
-  KEY(SvHealthConfig, "check", SV_KEY_CHECKS, NULL, checks),
-  KEY(SvHealthConfig, "interval", SV_KEY_TIMESPAN, "10s", interval_usec),
-  KEY(SvHealthConfig, "timeout", SV_KEY_TIMESPAN, "5s", timeout_usec),
-  KEY_RANGE(SvHealthConfig, "failure-threshold", SV_KEY_UINT, "3", failure_threshold, 1, 1000),
-  KEY_RANGE(SvHealthConfig, "success-threshold", SV_KEY_UINT, "1", success_threshold, 1, 1000),
-  KEY(SvHealthConfig, "start-period", SV_KEY_TIMESPAN, "0", start_period_usec),
-  KEY_ENUM(SvHealthConfig, "on-unhealthy", "restart", on_unhealthy, on_unhealthy_choices),
+    KEY(SvHealthConfig, "check", SV_KEY_CHECKS, NULL, checks),
+    KEY(SvHealthConfig, "interval", SV_KEY_TIMESPAN, "10s", interval_usec),
+    KEY(SvHealthConfig, "timeout", SV_KEY_TIMESPAN, "5s", timeout_usec),
+    KEY_RANGE(SvHealthConfig, "failure-threshold", SV_KEY_UINT, "3", failure_threshold, 1, 1000),
+    KEY_RANGE(SvHealthConfig, "success-threshold", SV_KEY_UINT, "1", success_threshold, 1, 1000),
+    KEY(SvHealthConfig, "start-period", SV_KEY_TIMESPAN, "0", start_period_usec),
+    KEY_ENUM(SvHealthConfig, "on-unhealthy", "restart", on_unhealthy, on_unhealthy_choices),
 };
 
 static const SvKeySpec log_keys[] = {
-  KEY_ENUM(SvLogConfig, "target", "auto", target, log_target_choices),
-  KEY(SvLogConfig, "identifier", SV_KEY_STRING, NULL, identifier),
-  KEY(SvLogConfig, "fields", SV_KEY_FIELDS, NULL, fields),
-  KEY_RANGE(SvLogConfig, "line-max", SV_KEY_SIZE, "48K", line_max, 79, 16 * 1024 * 1024),
-  KEY(SvLogConfig, "parse-json", SV_KEY_BOOL, "true", parse_json),
-  KEY(SvLogConfig, "json-prefix", SV_KEY_STRING, NULL, json_prefix),
-  KEY(SvLogConfig, "detect-levels", SV_KEY_BOOL, "true", detect_levels),
-  KEY(SvLogConfig, "priority-stdout", SV_KEY_PRIORITY, "info", priority_stdout),
-  KEY(SvLogConfig, "priority-stderr", SV_KEY_PRIORITY, "info", priority_stderr),
-  KEY(SvLogConfig, "merge-tracebacks", SV_KEY_BOOL, "true", merge_tracebacks),
-  KEY(SvLogConfig, "merge-continuations", SV_KEY_BOOL, "true", merge_continuations),
-  KEY(SvLogConfig, "merge-window", SV_KEY_TIMESPAN, "50ms", merge_window_usec),
-  KEY_RANGE(SvLogConfig, "entry-max", SV_KEY_SIZE, "64K", entry_max, 1024, 16 * 1024 * 1024),
+    KEY_ENUM(SvLogConfig, "target", "auto", target, log_target_choices),
+    KEY(SvLogConfig, "identifier", SV_KEY_STRING, NULL, identifier),
+    KEY(SvLogConfig, "fields", SV_KEY_FIELDS, NULL, fields),
+    KEY_RANGE(SvLogConfig, "line-max", SV_KEY_SIZE, "48K", line_max, 79, 16 * 1024 * 1024),
+    KEY(SvLogConfig, "parse-json", SV_KEY_BOOL, "true", parse_json),
+    KEY(SvLogConfig, "json-prefix", SV_KEY_STRING, NULL, json_prefix),
+    KEY(SvLogConfig, "detect-levels", SV_KEY_BOOL, "true", detect_levels),
+    KEY(SvLogConfig, "priority-stdout", SV_KEY_PRIORITY, "info", priority_stdout),
+    KEY(SvLogConfig, "priority-stderr", SV_KEY_PRIORITY, "info", priority_stderr),
+    KEY(SvLogConfig, "merge-tracebacks", SV_KEY_BOOL, "true", merge_tracebacks),
+    KEY(SvLogConfig, "merge-continuations", SV_KEY_BOOL, "true", merge_continuations),
+    KEY(SvLogConfig, "merge-window", SV_KEY_TIMESPAN, "50ms", merge_window_usec),
+    KEY_RANGE(SvLogConfig, "entry-max", SV_KEY_SIZE, "64K", entry_max, 1024, 16 * 1024 * 1024),
 };
 
 static const SvKeySpec hook_keys[] = {
-  KEY_REQ(SvHookConfig, "when", SV_KEY_EVENTS, when),
-  KEY_REQ(SvHookConfig, "exec", SV_KEY_ARGV, exec),
-  KEY(SvHookConfig, "timeout", SV_KEY_TIMESPAN, "30s", timeout_usec),
-  KEY_ENUM(SvHookConfig, "on-error", "fail", on_error_fail, on_error_choices),
-  KEY(SvHookConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
+    KEY_REQ(SvHookConfig, "when", SV_KEY_EVENTS, when),
+    KEY_REQ(SvHookConfig, "exec", SV_KEY_ARGV, exec),
+    KEY(SvHookConfig, "timeout", SV_KEY_TIMESPAN, "30s", timeout_usec),
+    KEY_ENUM(SvHookConfig, "on-error", "fail", on_error_fail, on_error_choices),
+    KEY(SvHookConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
 };
 
 static const SvKeySpec job_keys[] = {
-  KEY_REQ(SvJobConfig, "schedule", SV_KEY_SCHEDULE, schedule),
-  KEY_REQ(SvJobConfig, "exec", SV_KEY_ARGV, exec),
-  KEY(SvJobConfig, "timeout", SV_KEY_TIMESPAN, "infinity", timeout_usec),
-  KEY(SvJobConfig, "timezone", SV_KEY_TIMEZONE, NULL, timezone),
-  KEY(SvJobConfig, "persistent", SV_KEY_BOOL, "false", persistent),
-  KEY(SvJobConfig, "randomized-delay", SV_KEY_TIMESPAN, "0", randomized_delay_usec),
-  KEY_ENUM(SvJobConfig, "overlap", "skip", overlap, overlap_choices),
-  KEY(SvJobConfig, "once-per-host", SV_KEY_BOOL, "true", once_per_host),
-  KEY(SvJobConfig, "retry-interrupted", SV_KEY_BOOL, "false", retry_interrupted),
-  KEY(SvJobConfig, "working-directory", SV_KEY_PATH, NULL, working_directory),
-  KEY(SvJobConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
+    KEY_REQ(SvJobConfig, "schedule", SV_KEY_SCHEDULE, schedule),
+    KEY_REQ(SvJobConfig, "exec", SV_KEY_ARGV, exec),
+    KEY(SvJobConfig, "timeout", SV_KEY_TIMESPAN, "infinity", timeout_usec),
+    KEY(SvJobConfig, "timezone", SV_KEY_TIMEZONE, NULL, timezone),
+    KEY(SvJobConfig, "persistent", SV_KEY_BOOL, "false", persistent),
+    KEY(SvJobConfig, "randomized-delay", SV_KEY_TIMESPAN, "0", randomized_delay_usec),
+    KEY_ENUM(SvJobConfig, "overlap", "skip", overlap, overlap_choices),
+    KEY(SvJobConfig, "once-per-host", SV_KEY_BOOL, "true", once_per_host),
+    KEY(SvJobConfig, "retry-interrupted", SV_KEY_BOOL, "false", retry_interrupted),
+    KEY(SvJobConfig, "working-directory", SV_KEY_PATH, NULL, working_directory),
+    KEY(SvJobConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
 };
 
 static const SvGroupSpec groups[] = {
-  {"app", FALSE, app_keys, G_N_ELEMENTS(app_keys), offsetof(SvConfig, app), 0},
-  {"ready", FALSE, ready_keys, G_N_ELEMENTS(ready_keys), offsetof(SvConfig, ready), 0},
-  {"health", FALSE, health_keys, G_N_ELEMENTS(health_keys), offsetof(SvConfig, health), 0},
-  {"log", FALSE, log_keys, G_N_ELEMENTS(log_keys), offsetof(SvConfig, log), 0},
-  {"hook", TRUE, hook_keys, G_N_ELEMENTS(hook_keys), offsetof(SvConfig, hooks), sizeof(SvHookConfig)},
-  {"job", TRUE, job_keys, G_N_ELEMENTS(job_keys), offsetof(SvConfig, jobs), sizeof(SvJobConfig)},
+    {"app", FALSE, app_keys, G_N_ELEMENTS(app_keys), offsetof(SvConfig, app), 0},
+    {"ready", FALSE, ready_keys, G_N_ELEMENTS(ready_keys), offsetof(SvConfig, ready), 0},
+    {"health", FALSE, health_keys, G_N_ELEMENTS(health_keys), offsetof(SvConfig, health), 0},
+    {"log", FALSE, log_keys, G_N_ELEMENTS(log_keys), offsetof(SvConfig, log), 0},
+    {"hook", TRUE, hook_keys, G_N_ELEMENTS(hook_keys), offsetof(SvConfig, hooks),
+     sizeof(SvHookConfig)},
+    {"job", TRUE, job_keys, G_N_ELEMENTS(job_keys), offsetof(SvConfig, jobs), sizeof(SvJobConfig)},
 };
 
 static const struct {
   SvHookEvent event;
   const char *name;
 } hook_events[] = {
-  {SV_HOOK_PRE_START, "pre-start"},   {SV_HOOK_POST_START, "post-start"},
-  {SV_HOOK_PRE_STOP, "pre-stop"},     {SV_HOOK_POST_STOP, "post-stop"},
-  {SV_HOOK_RELOAD, "reload"},         {SV_HOOK_ON_FAILURE, "on-failure"},
-  {SV_HOOK_ON_UNHEALTHY, "on-unhealthy"},
+    {SV_HOOK_PRE_START, "pre-start"},
+    {SV_HOOK_POST_START, "post-start"},
+    {SV_HOOK_PRE_STOP, "pre-stop"},
+    {SV_HOOK_POST_STOP, "post-stop"},
+    {SV_HOOK_RELOAD, "reload"},
+    {SV_HOOK_ON_FAILURE, "on-failure"},
+    {SV_HOOK_ON_UNHEALTHY, "on-unhealthy"},
 };
 
 const char *
@@ -175,15 +194,15 @@ sv_hook_event_name(SvHookEvent event)
   return NULL;
 }
 
-static const char *const priority_names[] = {"emerg", "alert", "crit", "err",
+static const char *const priority_names[] = {"emerg",   "alert",  "crit", "err",
                                              "warning", "notice", "info", "debug"};
 
 /* Variables sdvisor sets for hooks, jobs and checks: never configuration overrides, even
  * when such a process runs sdvisor itself. */
 static const char *const runtime_variables[] = {
-  "SDVISOR_CONFIG", "SDVISOR_DEBUG", "SDVISOR_BINARY", "SDVISOR_EVENT", "SDVISOR_HOOK",
-  "SDVISOR_APP_PID", "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS", "SDVISOR_JOB", "SDVISOR_JOB_RUN",
-  "SDVISOR_JOB_SLOT",
+    "SDVISOR_CONFIG", "SDVISOR_DEBUG",   "SDVISOR_BINARY",    "SDVISOR_EVENT",
+    "SDVISOR_HOOK",   "SDVISOR_APP_PID", "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS",
+    "SDVISOR_JOB",    "SDVISOR_JOB_RUN", "SDVISOR_JOB_SLOT",
 };
 
 /* ---- signals ------------------------------------------------------------------ */
@@ -192,14 +211,14 @@ static const struct {
   const char *name;
   int signo;
 } signal_names[] = {
-  {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT},   {"SIGILL", SIGILL},
-  {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},     {"SIGBUS", SIGBUS},     {"SIGFPE", SIGFPE},
-  {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},     {"SIGSEGV", SIGSEGV},   {"SIGUSR2", SIGUSR2},
-  {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM},   {"SIGSTKFLT", SIGSTKFLT},
-  {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP},   {"SIGTSTP", SIGTSTP},
-  {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},     {"SIGXCPU", SIGXCPU},
-  {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF},   {"SIGWINCH", SIGWINCH},
-  {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS},
+    {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
+    {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},     {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},
+    {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},     {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},
+    {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM}, {"SIGSTKFLT", SIGSTKFLT},
+    {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},
+    {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},     {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},
+    {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH},
+    {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS},
 };
 
 gboolean
@@ -258,8 +277,8 @@ typedef struct {
 
 typedef struct {
   const char *path;
-  GHashTable *lines;  /* "group" or "group\x1fkey" → line number */
-  GArray *entries;    /* SvScanEntry, in file order */
+  GHashTable *lines; /* "group" or "group\x1fkey" → line number */
+  GArray *entries;   /* SvScanEntry, in file order */
 } SvScan;
 
 static void
@@ -306,7 +325,8 @@ scan_text(SvScan *scan, const char *text, gsize len, GError **error)
       char *close = strrchr(s, ']');
       if (close == NULL || close[1] != '\0' || close == s + 1) {
         g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_SYNTAX,
-                    _("%s:%d: '%s' is not a valid group header (try '[app]')"), scan->path, lineno, s);
+                    _("%s:%d: '%s' is not a valid group header (try '[app]')"), scan->path, lineno,
+                    s);
         return FALSE;
       }
       g_free(group);
@@ -463,7 +483,7 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
 #define FAIL(...)                                                                                  \
   do {                                                                                             \
     g_autofree char *detail_ = g_strdup_printf(__VA_ARGS__);                                       \
-    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", where, group,   \
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", where, group,  \
                 spec->name, detail_);                                                              \
     return FALSE;                                                                                  \
   } while (0)
@@ -504,8 +524,9 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
           FAIL(_("word %u is not a NAME=VALUE assignment (NAME: letters, digits, _)"), i + 1);
         if (!valid_env_name(*a, (gsize)(eq - *a))) {
           g_autofree char *name = g_strndup(*a, (gsize)(eq - *a));
-          FAIL(_("'%s' is not a variable name (letters, digits and '_', not starting with a digit)"),
-               name);
+          FAIL(
+              _("'%s' is not a variable name (letters, digits and '_', not starting with a digit)"),
+              name);
         }
       }
     }
@@ -919,8 +940,9 @@ convert_group(SvConfig *config, const SvScan *scan, const SvGroupSpec *group, co
       if (spec->required) {
         g_autofree char *var = override_name(name, spec->name);
         int line = scan_line_of(scan, name, NULL);
-        g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
-                                          : g_strdup(config->path ? config->path : _("command line"));
+        g_autofree char *where = line > 0
+                                     ? g_strdup_printf("%s:%d", config->path, line)
+                                     : g_strdup(config->path ? config->path : _("command line"));
         g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
                     _("%s: [%s] %s is required (or set %s)"), where, name, spec->name, var);
         return FALSE;
@@ -964,8 +986,8 @@ convert_all(SvConfig *config, const SvScan *scan, GError **error)
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++) {
     if (groups[g].sectioned)
       continue;
-    if (!convert_group(config, scan, &groups[g], groups[g].name, (guint8 *)config + groups[g].offset,
-                       error))
+    if (!convert_group(config, scan, &groups[g], groups[g].name,
+                       (guint8 *)config + groups[g].offset, error))
       return FALSE;
   }
   /* Sections in file order: hooks of one event run in that order. */
@@ -1063,8 +1085,8 @@ read_config_file(const char *path, char **out_text, gsize *out_len, GError **err
   }
   if (st.st_size > SV_CONFIG_MAX_SIZE) {
     close(fd);
-    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, _("%s: larger than %d bytes"), path,
-                SV_CONFIG_MAX_SIZE);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, _("%s: larger than %d bytes"),
+                path, SV_CONFIG_MAX_SIZE);
     return FALSE;
   }
   char *text = g_malloc((gsize)st.st_size + 1);
@@ -1091,8 +1113,9 @@ check_groups_and_keys(const SvScan *scan, GError **error)
 {
   const char *group_names[G_N_ELEMENTS(groups)];
   for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
-    group_names[g] = groups[g].sectioned ? (g_str_equal(groups[g].name, "hook") ? "hook:NAME" : "job:NAME")
-                                         : groups[g].name;
+    group_names[g] = groups[g].sectioned
+                         ? (g_str_equal(groups[g].name, "hook") ? "hook:NAME" : "job:NAME")
+                         : groups[g].name;
 
   guint n_groups = 0;
   for (guint i = 0; i < scan->entries->len; i++) {
@@ -1126,8 +1149,8 @@ check_groups_and_keys(const SvScan *scan, GError **error)
     for (gsize k = 0; k < n; k++)
       key_names[k] = spec->keys[k].name;
     g_autofree char *hint = suggestion(e->key, key_names, n);
-    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_KEY, _("%s:%d: [%s] %s: unknown key%s"),
-                scan->path, e->line, e->group, e->key, hint);
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_UNKNOWN_KEY,
+                _("%s:%d: [%s] %s: unknown key%s"), scan->path, e->line, e->group, e->key, hint);
     return FALSE;
   }
   return TRUE;

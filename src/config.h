@@ -13,34 +13,34 @@
 GQuark sv_config_error_quark(void);
 
 typedef enum {
-  SV_CONFIG_ERROR_SYNTAX,        /* a line that is not a group, key=value or comment */
+  SV_CONFIG_ERROR_SYNTAX, /* a line that is not a group, key=value or comment */
   SV_CONFIG_ERROR_UNKNOWN_GROUP,
   SV_CONFIG_ERROR_UNKNOWN_KEY,
-  SV_CONFIG_ERROR_INVALID,       /* a value of the wrong type or out of range */
-  SV_CONFIG_ERROR_MISSING,       /* a required key is absent */
-  SV_CONFIG_ERROR_IO,            /* the file (or environment-file) cannot be read */
-  SV_CONFIG_ERROR_UNSAFE,        /* the file is writable by others */
+  SV_CONFIG_ERROR_INVALID, /* a value of the wrong type or out of range */
+  SV_CONFIG_ERROR_MISSING, /* a required key is absent */
+  SV_CONFIG_ERROR_IO,      /* the file (or environment-file) cannot be read */
+  SV_CONFIG_ERROR_UNSAFE,  /* the file is writable by others */
 } SvConfigError;
 
 typedef struct {
-  char *name;                 /* default: basename of exec[0] */
-  char **exec;                /* argv, split like a shell would */
+  char *name;  /* default: basename of exec[0] */
+  char **exec; /* argv, split like a shell would */
   char *working_directory;
-  char **environment;         /* KEY=VALUE from environment= and environment-file= merged */
+  char **environment; /* KEY=VALUE from environment= and environment-file= merged */
   char *environment_file;
   int stop_signal;
   gint64 stop_timeout_usec;
   int reload_signal;
-  guint64 forward_signals;    /* bit N set = forward signal N */
-  gint64 stop_delay_usec;     /* drain pause between pre-stop hooks and the stop signal */
+  guint64 forward_signals; /* bit N set = forward signal N */
+  gint64 stop_delay_usec;  /* drain pause between pre-stop hooks and the stop signal */
 } SvAppConfig;
 
 /* [ready]: what must hold before READY=1. No check = ready once spawned. */
 typedef struct {
-  char **checks;              /* check texts (probe.h syntax), validated at load */
-  gint64 interval_usec;       /* default 100ms */
-  gint64 timeout_usec;        /* startup deadline, default 90s (systemd's TimeoutStartSec) */
-  gint64 check_timeout_usec;  /* bound on one attempt, default 2s */
+  char **checks;             /* check texts (probe.h syntax), validated at load */
+  gint64 interval_usec;      /* default 100ms */
+  gint64 timeout_usec;       /* startup deadline, default 90s (systemd's TimeoutStartSec) */
+  gint64 check_timeout_usec; /* bound on one attempt, default 2s */
 } SvReadyConfig;
 
 typedef enum {
@@ -52,12 +52,12 @@ typedef enum {
 /* [health]: liveness. Present = checks given. */
 typedef struct {
   char **checks;
-  gint64 interval_usec;       /* default 10s */
-  gint64 timeout_usec;        /* bound on one attempt, default 5s */
-  guint failure_threshold;    /* default 3 */
-  guint success_threshold;    /* default 1 */
-  gint64 start_period_usec;   /* default 0 */
-  int on_unhealthy;           /* SvOnUnhealthy; used without a systemd watchdog */
+  gint64 interval_usec;     /* default 10s */
+  gint64 timeout_usec;      /* bound on one attempt, default 5s */
+  guint failure_threshold;  /* default 3 */
+  guint success_threshold;  /* default 1 */
+  gint64 start_period_usec; /* default 0 */
+  int on_unhealthy;         /* SvOnUnhealthy; used without a systemd watchdog */
 } SvHealthConfig;
 
 typedef enum {
@@ -68,19 +68,19 @@ typedef enum {
 
 /* [log]: how the app's output becomes journal entries. */
 typedef struct {
-  int target;                 /* SvLogConfigTarget */
-  char *identifier;           /* SYSLOG_IDENTIFIER; default: [app] name */
-  char **fields;              /* static NAME=VALUE journal fields */
-  guint line_max;             /* bytes; default 48K, like journald's LineMax */
-  gboolean parse_json;        /* default true */
-  char *json_prefix;          /* prefix of fields made from JSON keys; default none */
-  gboolean detect_levels;     /* default true */
-  int priority_stdout;        /* default 6 (info) */
-  int priority_stderr;        /* default 6 (info): Python logs INFO to stderr */
-  gboolean merge_tracebacks;  /* default true */
+  int target;                   /* SvLogConfigTarget */
+  char *identifier;             /* SYSLOG_IDENTIFIER; default: [app] name */
+  char **fields;                /* static NAME=VALUE journal fields */
+  guint line_max;               /* bytes; default 48K, like journald's LineMax */
+  gboolean parse_json;          /* default true */
+  char *json_prefix;            /* prefix of fields made from JSON keys; default none */
+  gboolean detect_levels;       /* default true */
+  int priority_stdout;          /* default 6 (info) */
+  int priority_stderr;          /* default 6 (info): Python logs INFO to stderr */
+  gboolean merge_tracebacks;    /* default true */
   gboolean merge_continuations; /* default true */
-  gint64 merge_window_usec;   /* default 50ms */
-  guint entry_max;            /* bytes of one merged entry; default 64K */
+  gint64 merge_window_usec;     /* default 50ms */
+  guint entry_max;              /* bytes of one merged entry; default 64K */
 } SvLogConfig;
 
 typedef enum {
@@ -95,11 +95,11 @@ typedef enum {
 
 /* [hook:NAME] */
 typedef struct {
-  char *name;                 /* NAME; first member of every sectioned group */
-  guint when;                 /* SvHookEvent bits */
+  char *name; /* NAME; first member of every sectioned group */
+  guint when; /* SvHookEvent bits */
   char **exec;
-  gint64 timeout_usec;        /* default 30s */
-  gboolean on_error_fail;     /* on-error=fail (default) or ignore */
+  gint64 timeout_usec;    /* default 30s */
+  gboolean on_error_fail; /* on-error=fail (default) or ignore */
   char **environment;
 } SvHookConfig;
 
@@ -111,10 +111,10 @@ typedef enum {
 /* [job:NAME] */
 typedef struct {
   char *name;
-  char *schedule;             /* schedule.h syntax, validated at load */
+  char *schedule; /* schedule.h syntax, validated at load */
   char **exec;
-  gint64 timeout_usec;        /* default infinity */
-  char *timezone;             /* NULL = local */
+  gint64 timeout_usec; /* default infinity */
+  char *timezone;      /* NULL = local */
   gboolean persistent;
   gint64 randomized_delay_usec;
   int overlap;                /* SvOverlap */
@@ -125,14 +125,14 @@ typedef struct {
 } SvJobConfig;
 
 typedef struct {
-  char *path;                 /* NULL for `sdvisor run -- CMD` */
+  char *path; /* NULL for `sdvisor run -- CMD` */
   SvAppConfig app;
   SvReadyConfig ready;
   SvHealthConfig health;
   SvLogConfig log;
-  GPtrArray *hooks;           /* SvHookConfig*, in file order */
-  GPtrArray *jobs;            /* SvJobConfig*, in file order */
-  GKeyFile *effective;        /* every key with its effective value, for `check` */
+  GPtrArray *hooks;    /* SvHookConfig*, in file order */
+  GPtrArray *jobs;     /* SvJobConfig*, in file order */
+  GKeyFile *effective; /* every key with its effective value, for `check` */
 } SvConfig;
 
 /* "pre-start" … "on-unhealthy" for one SvHookEvent bit. */

@@ -6,11 +6,12 @@
 
 enum {
   SV_EXIT_OK = 0,
-  SV_EXIT_FAILURE = 1,        /* sdvisor itself failed to set up (message says why) */
-  SV_EXIT_USAGE = 64,         /* EX_USAGE: bad command line */
-  SV_EXIT_CONFIG = 78,        /* EX_CONFIG: bad configuration file or environment override */
-  SV_EXIT_START_TIMEOUT = 124,/* the app did not become ready within [ready] timeout (as timeout(1)) */
-  SV_EXIT_HOOK_FAILED = 125,  /* a pre-start hook with on-error=fail failed */
-  SV_EXIT_CANNOT_EXEC = 126,  /* the app's executable exists but could not be executed */
-  SV_EXIT_NOT_FOUND = 127,    /* the app's executable was not found */
+  SV_EXIT_FAILURE = 1, /* sdvisor itself failed to set up (message says why) */
+  SV_EXIT_USAGE = 64,  /* EX_USAGE: bad command line */
+  SV_EXIT_CONFIG = 78, /* EX_CONFIG: bad configuration file or environment override */
+  SV_EXIT_START_TIMEOUT =
+      124, /* the app did not become ready within [ready] timeout (as timeout(1)) */
+  SV_EXIT_HOOK_FAILED = 125, /* a pre-start hook with on-error=fail failed */
+  SV_EXIT_CANNOT_EXEC = 126, /* the app's executable exists but could not be executed */
+  SV_EXIT_NOT_FOUND = 127,   /* the app's executable was not found */
 };

@@ -19,9 +19,9 @@
 /* Addressed to the app, or to sdvisor: never to a hook (see hooks.h). The SDVISOR_*
  * ones are set again below when they apply, and must not leak from BASE_ENV when not. */
 static const char *const withheld_variables[] = {
-  "NOTIFY_SOCKET",    "LISTEN_PID",       "LISTEN_FDS",        "LISTEN_FDNAMES",
-  "WATCHDOG_PID",     "WATCHDOG_USEC",    "SDVISOR_EVENT",     "SDVISOR_HOOK",
-  "SDVISOR_APP_NAME", "SDVISOR_APP_PID",  "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS",
+    "NOTIFY_SOCKET",    "LISTEN_PID",      "LISTEN_FDS",        "LISTEN_FDNAMES",
+    "WATCHDOG_PID",     "WATCHDOG_USEC",   "SDVISOR_EVENT",     "SDVISOR_HOOK",
+    "SDVISOR_APP_NAME", "SDVISOR_APP_PID", "SDVISOR_EXIT_CODE", "SDVISOR_EXIT_STATUS",
 };
 
 struct SvHookRun {
@@ -176,9 +176,10 @@ hook_log(SvHookRun *run, int priority, const char *message_id, int wait_status, 
   if (run->pid > 0)
     g_ptr_array_add(fields, g_strdup_printf("SDVISOR_HOOK_PID=%d", (int)run->pid));
   if (wait_status >= 0) {
+    g_ptr_array_add(
+        fields, g_strdup_printf("SDVISOR_EXIT_CODE=%d", sv_wait_status_to_exit_code(wait_status)));
     g_ptr_array_add(fields,
-                    g_strdup_printf("SDVISOR_EXIT_CODE=%d", sv_wait_status_to_exit_code(wait_status)));
-    g_ptr_array_add(fields, g_strconcat("SDVISOR_EXIT_STATUS=", sv_wait_status_kind(wait_status), NULL));
+                    g_strconcat("SDVISOR_EXIT_STATUS=", sv_wait_status_kind(wait_status), NULL));
   }
   if (run->exec_errno > 0)
     g_ptr_array_add(fields, g_strdup_printf("ERRNO=%d", run->exec_errno));
@@ -257,8 +258,8 @@ hook_ended(SvHookRun *run, gboolean ok, const char *detail, int wait_status)
   double elapsed = (double)(g_get_monotonic_time() - run->started_at) / (double)G_USEC_PER_SEC;
 
   if (run->cancelled) {
-    g_autofree char *message = g_strdup_printf("hook %s (%s) cancelled after %.3fs (%s)", hook->name,
-                                               event_name(run), elapsed, detail);
+    g_autofree char *message = g_strdup_printf("hook %s (%s) cancelled after %.3fs (%s)",
+                                               hook->name, event_name(run), elapsed, detail);
     hook_log(run, LOG_NOTICE, SV_MESSAGE_HOOK_FAILED, wait_status, message);
     run_finish(run, FALSE, hook, "cancelled");
     return;
@@ -273,8 +274,8 @@ hook_ended(SvHookRun *run, gboolean ok, const char *detail, int wait_status)
   }
 
   if (hook->on_error_fail) {
-    g_autofree char *message = g_strdup_printf("hook %s (%s) failed: %s", hook->name,
-                                               event_name(run), detail);
+    g_autofree char *message =
+        g_strdup_printf("hook %s (%s) failed: %s", hook->name, event_name(run), detail);
     hook_log(run, LOG_ERR, SV_MESSAGE_HOOK_FAILED, wait_status, message);
     run_finish(run, FALSE, hook, detail);
     return;

@@ -52,7 +52,10 @@ typedef struct {
   SvLogStreams *log_streams;
 } SvHookContext;
 
-#define SV_HOOK_CONTEXT_INIT { .exit_code = -1 }
+#define SV_HOOK_CONTEXT_INIT                                                                       \
+  {                                                                                                \
+    .exit_code = -1                                                                                \
+  }
 
 /* HOOK is the run's own copy of the configuration, valid during the call only: a run
  * never points into a configuration that a reload may free. */

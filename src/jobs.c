@@ -40,7 +40,7 @@ typedef enum {
 } SvSkipReason;
 
 static const char *const skip_reason_names[] = {
-  "running-elsewhere", "ran-elsewhere", "already-done", "still-running", "state-error",
+    "running-elsewhere", "ran-elsewhere", "already-done", "still-running", "state-error",
 };
 
 typedef struct SvJob SvJob;
@@ -48,16 +48,16 @@ typedef struct SvJob SvJob;
 typedef struct {
   SvJob *job;
   SvRunPhase phase;
-  gboolean at_start;       /* the start-up check (interrupted runs, catch-up, retry) */
-  gint64 catch_up_slot;    /* at_start: persistent catch-up candidate, or -1 */
+  gboolean at_start;          /* the start-up check (interrupted runs, catch-up, retry) */
+  gint64 catch_up_slot;       /* at_start: persistent catch-up candidate, or -1 */
   gboolean retry_interrupted; /* at_start: copied from the config for the worker thread */
   gboolean read_only_start;   /* at_start, once-per-host=false: read the state, claim nothing */
-  gint64 slot;             /* the slot this run is for; -1 until the start check decides */
+  gint64 slot;                /* the slot this run is for; -1 until the start check decides */
   char *run_id;
   SvJobRecord *template_record;
-  SvJobClaim *claim;       /* once-per-host */
-  gboolean host_record_old;/* once-per-host=false start check: the host's last run is older */
-  GError *read_error;      /* once-per-host=false start check */
+  SvJobClaim *claim;        /* once-per-host */
+  gboolean host_record_old; /* once-per-host=false start check: the host's last run is older */
+  GError *read_error;       /* once-per-host=false start check */
 
   pid_t pid;
   gint64 started_mono;
@@ -75,20 +75,20 @@ typedef struct {
 
 struct SvJob {
   SvJobs *jobs;
-  SvJobConfig *config;       /* own deep copy: a reload may free the supervisor's */
-  char *name;                /* = config->name */
+  SvJobConfig *config; /* own deep copy: a reload may free the supervisor's */
+  char *name;          /* = config->name */
   SvSchedule *schedule;
   gint64 delay_usec;
-  gint64 slot;               /* next planned slot, -1 = none ever */
-  SvJobRun *run;             /* this instance's run in progress */
-  gint64 queued_slot;        /* overlap=queue (and slots due during the start check), or -1 */
+  gint64 slot;        /* next planned slot, -1 = none ever */
+  SvJobRun *run;      /* this instance's run in progress */
+  gint64 queued_slot; /* overlap=queue (and slots due during the start check), or -1 */
 };
 
 struct SvJobs {
-  int ref;                   /* the object, plus one per worker task in flight */
+  int ref; /* the object, plus one per worker task in flight */
   char *app;
-  GPtrArray *jobs;           /* SvJob* */
-  SvJobStore *store;         /* NULL when there are no jobs */
+  GPtrArray *jobs;   /* SvJob* */
+  SvJobStore *store; /* NULL when there are no jobs */
   char **base_env;
   char *instance_id;
   char *host;
@@ -100,7 +100,7 @@ struct SvJobs {
   gboolean stopping;
   gboolean disposed;
   int stop_signal;
-  gint64 stop_deadline;      /* monotonic */
+  gint64 stop_deadline; /* monotonic */
   guint stop_kill_source;
   SvJobsDoneFunc done;
   gpointer done_data;
@@ -240,9 +240,8 @@ job_fields(SvJob *job, const char *run_id, gint64 slot)
   return f;
 }
 
-static void
-log_job(int priority, const char *message_id, GPtrArray *fields, const char *format, ...)
-    G_GNUC_PRINTF(4, 5);
+static void log_job(int priority, const char *message_id, GPtrArray *fields, const char *format,
+                    ...) G_GNUC_PRINTF(4, 5);
 
 static void
 log_job(int priority, const char *message_id, GPtrArray *fields, const char *format, ...)
@@ -679,8 +678,10 @@ on_run_timeout(gpointer user_data)
   run->timeout_source = 0;
   run->timed_out = TRUE;
   g_autofree char *span = sv_timespan_format(run->job->config->timeout_usec);
-  sv_log(LOG_NOTICE, "job %s (pid %d) ran longer than its timeout of %s: sending SIGTERM to its "
-         "process group", run->job->name, (int)run->pid, span);
+  sv_log(LOG_NOTICE,
+         "job %s (pid %d) ran longer than its timeout of %s: sending SIGTERM to its "
+         "process group",
+         run->job->name, (int)run->pid, span);
   (void)sv_kill_group(run->pid, SIGTERM);
   if (run->kill_source == 0)
     run->kill_source = add_timeout_usec(SV_JOB_KILL_GRACE_USEC, on_run_kill, run);
@@ -717,8 +718,8 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_CODE=%d", run->exit_code));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_STATUS=%s", sv_wait_status_kind(status)));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_RESULT=%s", sv_job_result_name(run->result)));
-  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT,
-                                     run->duration_usec));
+  g_ptr_array_add(
+      f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT, run->duration_usec));
   g_autofree char *took = sv_timespan_format(run->duration_usec / 1000 * 1000);
   g_autofree char *slot = sv_jobstate_format_time(run->slot);
   const char *signame = WIFSIGNALED(status) ? sv_signal_name(WTERMSIG(status)) : NULL;
@@ -740,8 +741,8 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   }
   case SV_JOB_RESULT_STOPPED:
     log_job(LOG_NOTICE, SV_MESSAGE_JOB_FINISHED, f,
-            "job %s (pid %d) stopped with sdvisor: %s after %s (slot %s)", job->name, (int)pid,
-            how, took, slot);
+            "job %s (pid %d) stopped with sdvisor: %s after %s (slot %s)", job->name, (int)pid, how,
+            took, slot);
     break;
   case SV_JOB_RESULT_EXEC_FAILED:
     /* Already reported when the spawn failed. */
@@ -976,8 +977,8 @@ sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
     job->config = job_config_copy(config);
     job->name = job->config->name;
     job->schedule = schedule;
-    job->delay_usec = sv_jobs_randomized_delay(NULL, app_name, config->name,
-                                               config->randomized_delay_usec);
+    job->delay_usec =
+        sv_jobs_randomized_delay(NULL, app_name, config->name, config->randomized_delay_usec);
     job->slot = -1;
     job->queued_slot = -1;
     g_ptr_array_add(jobs->jobs, job);
@@ -1062,8 +1063,10 @@ on_stop_deadline(gpointer user_data)
   for (guint i = 0; i < jobs->jobs->len; i++) {
     SvJob *job = jobs->jobs->pdata[i];
     if (job->run != NULL && job->run->phase == SV_RUN_RUNNING && job->run->pid > 0) {
-      sv_log(LOG_WARNING, "job %s (pid %d) still running at the stop deadline: killing its "
-             "process group", job->name, (int)job->run->pid);
+      sv_log(LOG_WARNING,
+             "job %s (pid %d) still running at the stop deadline: killing its "
+             "process group",
+             job->name, (int)job->run->pid);
       (void)sv_kill_group(job->run->pid, SIGKILL);
     }
   }
@@ -1082,8 +1085,8 @@ signal_runs(SvJobs *jobs, int sig)
     SvJobRun *run = job->run;
     if (run == NULL || run->phase != SV_RUN_RUNNING || run->pid <= 0)
       continue;
-    sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name,
-           (int)run->pid, sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
+    sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name, (int)run->pid,
+           sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
     run->stop_signalled = TRUE;
     (void)sv_kill_group(run->pid, sig);
   }
@@ -1250,7 +1253,7 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
 
   enum { COLS = 8 };
   const char *header[COLS] = {N_("JOB"), N_("LAST SLOT"), N_("RESULT"), N_("DURATION"),
-                              N_("PID"), N_("NEXT RUN"), N_("LEFT"), N_("SCHEDULE")};
+                              N_("PID"), N_("NEXT RUN"),  N_("LEFT"),   N_("SCHEDULE")};
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
   char **h = g_new0(char *, COLS + 1);
   for (int c = 0; c < COLS; c++)
@@ -1276,8 +1279,8 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
         row[2] = g_strdup_printf("failed (%d)", r->exit_code);
       else
         row[2] = g_strdup(sv_job_result_name(r->result));
-      row[3] = r->running || r->duration_usec < 0 ? g_strdup("-")
-                                                  : format_duration(r->duration_usec);
+      row[3] =
+          r->running || r->duration_usec < 0 ? g_strdup("-") : format_duration(r->duration_usec);
       row[4] = g_strdup_printf("%d", (int)r->pid);
     } else {
       row[1] = g_strdup("-");

@@ -14,15 +14,15 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(sv-jobstate-error-quark, sv_jobstate_error)
+G_DEFINE_QUARK(sv - jobstate - error - quark, sv_jobstate_error)
 
-#define SV_JOBSTATE_VERSION "1"
-#define SV_JOBSTATE_DEFAULT_DIR "/var/lib/sdvisor"
+#define SV_JOBSTATE_VERSION         "1"
+#define SV_JOBSTATE_DEFAULT_DIR     "/var/lib/sdvisor"
 #define SV_JOBSTATE_CHECKSUM_PREFIX "checksum=sha256:"
 
 struct SvJobStore {
   gatomicrefcount ref;
-  int dir_fd;     /* <state-dir>/<app>, opened O_NOFOLLOW */
+  int dir_fd; /* <state-dir>/<app>, opened O_NOFOLLOW */
   char *path;
   char *app;
   gboolean strict; /* opened to write: files must be ours */
@@ -31,8 +31,7 @@ struct SvJobStore {
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 /* Turns ERR (an errno) into a GError in the right code, "WHAT PATH: strerror". */
-static void
-set_errno_error(GError **error, int err, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static void set_errno_error(GError **error, int err, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
 static void
 set_errno_error(GError **error, int err, const char *format, ...)
@@ -180,10 +179,10 @@ sv_jobstate_remote_fs_name(guint64 f_type)
     guint32 magic;
     const char *name;
   } remote[] = {
-    {NFS_SUPER_MAGIC, "NFS"},   {SMB_SUPER_MAGIC, "SMB"},   {CIFS_SUPER_MAGIC, "CIFS"},
-    {SMB2_SUPER_MAGIC, "SMB2"}, {CEPH_SUPER_MAGIC, "Ceph"}, {AFS_SUPER_MAGIC, "AFS"},
-    {AFS_FS_MAGIC, "AFS"},      {V9FS_MAGIC, "9p"},         {CODA_SUPER_MAGIC, "Coda"},
-    {NCP_SUPER_MAGIC, "NCP"},
+      {NFS_SUPER_MAGIC, "NFS"},   {SMB_SUPER_MAGIC, "SMB"},   {CIFS_SUPER_MAGIC, "CIFS"},
+      {SMB2_SUPER_MAGIC, "SMB2"}, {CEPH_SUPER_MAGIC, "Ceph"}, {AFS_SUPER_MAGIC, "AFS"},
+      {AFS_FS_MAGIC, "AFS"},      {V9FS_MAGIC, "9p"},         {CODA_SUPER_MAGIC, "Coda"},
+      {NCP_SUPER_MAGIC, "NCP"},
   };
   /* f_type is a signed long that some magics overflow on 32-bit: compare 32 bits. */
   guint32 t = (guint32)f_type;
@@ -308,8 +307,7 @@ quote_for_message(const char *text)
   return g_strescape(cut, NULL);
 }
 
-static gboolean
-corrupt(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean corrupt(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 corrupt(GError **error, const char *format, ...)
@@ -564,8 +562,8 @@ sv_job_store_open(const char *state_dir, const char *app, gboolean create, GErro
   int fd = openat(top, escaped, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int errsv = errno;
   struct stat lst;
-  gboolean is_link = fd < 0 && fstatat(top, escaped, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-                     S_ISLNK(lst.st_mode);
+  gboolean is_link =
+      fd < 0 && fstatat(top, escaped, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode);
   close(top);
   if (fd < 0) {
     if (is_link)
@@ -694,8 +692,8 @@ sv_job_store_read(SvJobStore *store, const char *job, GError **error)
   g_autoptr(GError) local = NULL;
   g_autoptr(SvJobRecord) r = sv_job_record_parse(buf, len, &local);
   if (r == NULL) {
-    g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT, "%s/%s: %s", store->path,
-                name, local->message);
+    g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_CORRUPT, "%s/%s: %s", store->path, name,
+                local->message);
     return NULL;
   }
   g_autofree char *app = sanitize_value(store->app);

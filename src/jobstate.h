@@ -23,11 +23,11 @@
 GQuark sv_jobstate_error_quark(void);
 
 typedef enum {
-  SV_JOBSTATE_ERROR_IO,      /* a system call failed; the message names it and the path */
-  SV_JOBSTATE_ERROR_NO_SPACE,/* ENOSPC/EDQUOT: the state directory is full */
-  SV_JOBSTATE_ERROR_REMOTE,  /* the state directory is on NFS, CIFS…: flock() is not reliable */
-  SV_JOBSTATE_ERROR_UNSAFE,  /* owned by another user, writable by others, a symlink, not a file */
-  SV_JOBSTATE_ERROR_CORRUPT, /* a state file that fails its checks */
+  SV_JOBSTATE_ERROR_IO,       /* a system call failed; the message names it and the path */
+  SV_JOBSTATE_ERROR_NO_SPACE, /* ENOSPC/EDQUOT: the state directory is full */
+  SV_JOBSTATE_ERROR_REMOTE,   /* the state directory is on NFS, CIFS…: flock() is not reliable */
+  SV_JOBSTATE_ERROR_UNSAFE,   /* owned by another user, writable by others, a symlink, not a file */
+  SV_JOBSTATE_ERROR_CORRUPT,  /* a state file that fails its checks */
   SV_JOBSTATE_ERROR_NOT_FOUND, /* read-only open: no state directory for this app yet */
 } SvJobStateError;
 
@@ -51,18 +51,18 @@ const char *sv_job_result_name(SvJobResult result); /* "success", "timeout"… *
 typedef struct {
   char *app;
   char *job;
-  gint64 slot_usec;      /* the scheduled slot T (CLOCK_REALTIME, µs since the epoch) */
-  gboolean running;      /* claimed and not finished: result is NONE */
+  gint64 slot_usec; /* the scheduled slot T (CLOCK_REALTIME, µs since the epoch) */
+  gboolean running; /* claimed and not finished: result is NONE */
   SvJobResult result;
-  int exit_code;         /* shell-style (128+N for signal N); -1 = none */
-  char *run_id;          /* SDVISOR_JOB_RUN of the run */
-  pid_t pid;             /* the sdvisor instance that ran it */
-  char *instance_id;     /* that instance's random id: pids repeat (PID 1 in every container) */
-  pid_t job_pid;         /* the job's process; 0 = not known */
-  char *host;            /* host name, for people */
-  char *boot_id;         /* tells a run cut short by a reboot from one cut by a crash */
-  gint64 started_usec;   /* CLOCK_REALTIME */
-  gint64 duration_usec;  /* -1 while running */
+  int exit_code;        /* shell-style (128+N for signal N); -1 = none */
+  char *run_id;         /* SDVISOR_JOB_RUN of the run */
+  pid_t pid;            /* the sdvisor instance that ran it */
+  char *instance_id;    /* that instance's random id: pids repeat (PID 1 in every container) */
+  pid_t job_pid;        /* the job's process; 0 = not known */
+  char *host;           /* host name, for people */
+  char *boot_id;        /* tells a run cut short by a reboot from one cut by a crash */
+  gint64 started_usec;  /* CLOCK_REALTIME */
+  gint64 duration_usec; /* -1 while running */
 } SvJobRecord;
 
 SvJobRecord *sv_job_record_new(void);
@@ -145,14 +145,14 @@ typedef struct {
   SvJobClaimStatus status;
   SvJobStore *store;
   char *job;
-  int lock_fd;            /* OK: held until finish, abandon or free */
-  SvJobRecord *record;    /* OK: the claim as written */
-  SvJobRecord *previous;  /* the state found, NULL if none or corrupt */
-  gboolean interrupted;   /* PREVIOUS said running while the lock was free: its instance
+  int lock_fd;           /* OK: held until finish, abandon or free */
+  SvJobRecord *record;   /* OK: the claim as written */
+  SvJobRecord *previous; /* the state found, NULL if none or corrupt */
+  gboolean interrupted;  /* PREVIOUS said running while the lock was free: its instance
                            * died mid-run (or the host rebooted). Report it. */
-  GError *corrupt;        /* the state file failed its checks: report it (it was moved
+  GError *corrupt;       /* the state file failed its checks: report it (it was moved
                            * aside and the job continued as if there were no state) */
-  GError *error;          /* ERROR: why */
+  GError *error;         /* ERROR: why */
 } SvJobClaim;
 
 /* The once-per-host rule for slot SLOT: lock (busy → BUSY); read the state; a recorded

@@ -30,10 +30,10 @@
 #define RECONNECT_USEC G_USEC_PER_SEC
 /* A batch is handed over at the end of each callback, or when it reaches these: the
  * writer starts on a flood before the whole read is parsed, and memory stays bounded. */
-#define BATCH_COMMIT_BYTES (128u * 1024)
+#define BATCH_COMMIT_BYTES   (128u * 1024)
 #define BATCH_COMMIT_RECORDS 1024u
 /* Batches kept for reuse; one that grew past the second bound (a huge entry) is freed. */
-#define SPARE_BATCHES_MAX 4
+#define SPARE_BATCHES_MAX     4
 #define SPARE_BATCH_BYTES_MAX (1024u * 1024)
 /* Datagrams per sendmmsg(). */
 #define SEND_VLEN 64
@@ -169,7 +169,7 @@ typedef struct {
 typedef struct {
   GByteArray *data; /* Records, back to back */
   guint n_records;
-  GPtrArray *tags;  /* a reference to each SvJournalTags its records use */
+  GPtrArray *tags; /* a reference to each SvJournalTags its records use */
 } Batch;
 
 static Batch *
@@ -216,8 +216,8 @@ static const guint8 capped_field[] = "SDVISOR_LINE_BREAK=entry-max\n";
 /* Appends one record. FIELDS is an SvLogEntry's (SvLogField *) or NULL; ASSIGNMENTS
  * "NAME=VALUE" strings or NULL; MESSAGE_ID NULL or 32 hex digits. */
 static void
-batch_add(Batch *b, SvJournalTags *tags, int priority, const void *msg, gsize msg_len,
-          guint flags, GPtrArray *fields, const char *message_id, const char *const *assignments)
+batch_add(Batch *b, SvJournalTags *tags, int priority, const void *msg, gsize msg_len, guint flags,
+          GPtrArray *fields, const char *message_id, const char *const *assignments)
 {
   gboolean msg_binary;
   gsize wire = wire_field_size(sizeof message_name - 1, msg, msg_len, &msg_binary);
@@ -332,11 +332,11 @@ struct SvJournal {
   GCond done_cond; /* flush and wait_space wait for the writer */
   GQueue pending;  /* Batch *, oldest first */
   GPtrArray *spare;
-  gsize queued_bytes;     /* pending, and the batch being written */
+  gsize queued_bytes; /* pending, and the batch being written */
   guint queued_entries;
   gboolean writer_waiting;
-  guint waiters;          /* threads waiting on done_cond */
-  gboolean want_space;    /* the owner saw the queue full: wake it below low water */
+  guint waiters;       /* threads waiting on done_cond */
+  gboolean want_space; /* the owner saw the queue full: wake it below low water */
   gboolean quit;
   SvJournalStats stats;
 
@@ -541,8 +541,7 @@ send_memfd(SvJournal *j, const Record *r)
   while (done < total) {
     ssize_t w = done < iov[0].iov_len
                     ? write(fd, (guint8 *)iov[0].iov_base + done, iov[0].iov_len - done)
-                    : write(fd, (guint8 *)iov[1].iov_base + (done - iov[0].iov_len),
-                            total - done);
+                    : write(fd, (guint8 *)iov[1].iov_base + (done - iov[0].iov_len), total - done);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
@@ -792,8 +791,8 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
   j->socket_path = g_strdup(options->journal_socket ? options->journal_socket : SV_JOURNAL_SOCKET);
   j->identifier = g_strdup(options->identifier);
   j->max_bytes = options->queue_max_bytes ? options->queue_max_bytes : SV_JOURNAL_QUEUE_MAX_BYTES;
-  j->max_entries = options->queue_max_entries ? options->queue_max_entries
-                                              : SV_JOURNAL_QUEUE_MAX_ENTRIES;
+  j->max_entries =
+      options->queue_max_entries ? options->queue_max_entries : SV_JOURNAL_QUEUE_MAX_ENTRIES;
   j->low_bytes = j->max_bytes / 2;
   j->low_entries = j->max_entries / 2;
   j->owner = g_thread_self();
@@ -1128,8 +1127,8 @@ sv_journal_flush_final(SvJournal *journal, gint64 timeout_usec)
 }
 
 void
-sv_journal_log(SvJournal *journal, int priority, const char *message_id,
-               const char *const *fields, const char *message)
+sv_journal_log(SvJournal *journal, int priority, const char *message_id, const char *const *fields,
+               const char *message)
 {
   SvJournal *j = journal;
   gsize len = strlen(message);

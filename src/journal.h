@@ -70,17 +70,17 @@ typedef enum {
 
 typedef struct {
   SvJournalTarget target;
-  const char *identifier;       /* SYSLOG_IDENTIFIER of children's output; required */
-  const char *const *fields;    /* [log] fields=: "NAME=VALUE", on every entry; NULL = none */
-  int console_fd;               /* the console; -1 = STDERR_FILENO. Not closed. */
-  const char *journal_socket;   /* NULL = SV_JOURNAL_SOCKET; for tests */
-  gsize queue_max_bytes;        /* 0 = SV_JOURNAL_QUEUE_MAX_BYTES */
-  guint queue_max_entries;      /* 0 = SV_JOURNAL_QUEUE_MAX_ENTRIES */
+  const char *identifier;     /* SYSLOG_IDENTIFIER of children's output; required */
+  const char *const *fields;  /* [log] fields=: "NAME=VALUE", on every entry; NULL = none */
+  int console_fd;             /* the console; -1 = STDERR_FILENO. Not closed. */
+  const char *journal_socket; /* NULL = SV_JOURNAL_SOCKET; for tests */
+  gsize queue_max_bytes;      /* 0 = SV_JOURNAL_QUEUE_MAX_BYTES */
+  guint queue_max_entries;    /* 0 = SV_JOURNAL_QUEUE_MAX_ENTRIES */
 } SvJournalOptions;
 
 /* 4 MiB hold about 50,000 typical lines: a second of journald's work, ample to keep
  * the writer busy while the main loop reads; beyond it the app waits. */
-#define SV_JOURNAL_QUEUE_MAX_BYTES (4u * 1024 * 1024)
+#define SV_JOURNAL_QUEUE_MAX_BYTES   (4u * 1024 * 1024)
 #define SV_JOURNAL_QUEUE_MAX_ENTRIES 16384u
 /* [log] fields= beyond this are ignored (with a warning at start). */
 #define SV_JOURNAL_STATIC_FIELDS_MAX 64
@@ -157,12 +157,12 @@ void sv_journal_log_func(int priority, const char *message_id, const char *const
 
 /* Counters since sv_journal_new(), for tests and measurements. */
 typedef struct {
-  guint64 entries_written;   /* to either target */
-  guint64 entries_console;   /* of those, to the console */
-  guint64 entries_memfd;     /* of those, to the journal as a memfd */
-  guint64 bytes_queued;      /* right now */
-  guint64 entries_queued;    /* right now */
-  guint64 times_full;        /* how often the queue reached its bound */
-  guint64 target_switches;   /* journal ↔ console */
+  guint64 entries_written; /* to either target */
+  guint64 entries_console; /* of those, to the console */
+  guint64 entries_memfd;   /* of those, to the journal as a memfd */
+  guint64 bytes_queued;    /* right now */
+  guint64 entries_queued;  /* right now */
+  guint64 times_full;      /* how often the queue reached its bound */
+  guint64 target_switches; /* journal ↔ console */
 } SvJournalStats;
 void sv_journal_get_stats(SvJournal *journal, SvJournalStats *out);

@@ -104,9 +104,9 @@ write_entry(int priority, const char *message_id, const char *const *fields, con
     /* journald went away: fall through to stderr rather than lose the message. */
   }
 
-  g_autofree char *line = logger.console_prefix
-                              ? g_strdup_printf("<%d>%s: %s\n", priority, logger.identifier, message)
-                              : g_strdup_printf("%s: %s\n", logger.identifier, message);
+  g_autofree char *line =
+      logger.console_prefix ? g_strdup_printf("<%d>%s: %s\n", priority, logger.identifier, message)
+                            : g_strdup_printf("%s: %s\n", logger.identifier, message);
   /* One write() per message: lines from several threads never interleave. */
   gsize len = strlen(line);
   const char *p = line;
@@ -187,7 +187,8 @@ sv_log_set_max_priority(int priority)
 }
 
 void
-sv_log_full(int priority, const char *message_id, const char *const *fields, const char *format, ...)
+sv_log_full(int priority, const char *message_id, const char *const *fields, const char *format,
+            ...)
 {
   if (priority > logger.max_priority)
     return;

@@ -36,5 +36,5 @@ void sv_log_set_write_func(SvLogWriteFunc func, gpointer user_data);
  * NULL. FIELDS is NULL or a NULL-terminated list of "KEY=VALUE" journal fields. */
 void sv_log_full(int priority, const char *message_id, const char *const *fields,
                  const char *format, ...) G_GNUC_PRINTF(4, 5);
-#define sv_log(priority, ...) sv_log_full((priority), NULL, NULL, __VA_ARGS__)
+#define sv_log(priority, ...)        sv_log_full((priority), NULL, NULL, __VA_ARGS__)
 #define sv_log_id(priority, id, ...) sv_log_full((priority), (id), NULL, __VA_ARGS__)

@@ -7,12 +7,12 @@
 #include <string.h>
 
 typedef enum {
-  STATE_IDLE,      /* nothing held */
-  STATE_OPEN,      /* held line takes indented lines and a traceback after it */
-  STATE_TB_BODY,   /* in a traceback: frames, up to the exception line */
-  STATE_TB_EXC,    /* after the exception line: a chain may follow */
-  STATE_TB_BLANK,  /* …and a blank line, kept aside until we know whether a chain follows */
-  STATE_TB_CHAIN,  /* after "During handling…": blank lines, then the next traceback */
+  STATE_IDLE,     /* nothing held */
+  STATE_OPEN,     /* held line takes indented lines and a traceback after it */
+  STATE_TB_BODY,  /* in a traceback: frames, up to the exception line */
+  STATE_TB_EXC,   /* after the exception line: a chain may follow */
+  STATE_TB_BLANK, /* …and a blank line, kept aside until we know whether a chain follows */
+  STATE_TB_CHAIN, /* after "During handling…": blank lines, then the next traceback */
 } State;
 
 typedef enum {
@@ -43,12 +43,12 @@ void
 sv_logmerge_config_init(SvLogMergeConfig *config)
 {
   *config = (SvLogMergeConfig){
-    .merge_tracebacks = TRUE,
-    .merge_continuations = TRUE,
-    .window_usec = 50 * G_TIME_SPAN_MILLISECOND,
-    .hold_max_usec = G_TIME_SPAN_SECOND,
-    .max_bytes = 64 * 1024,
-    .max_lines = 1000,
+      .merge_tracebacks = TRUE,
+      .merge_continuations = TRUE,
+      .window_usec = 50 * G_TIME_SPAN_MILLISECOND,
+      .hold_max_usec = G_TIME_SPAN_SECOND,
+      .max_bytes = 64 * 1024,
+      .max_lines = 1000,
   };
 }
 

@@ -9,15 +9,15 @@
  * OBJECT_PID= from root, while `journalctl -u` matches COREDUMP_UNIT=, OBJECT_*_UNIT=,
  * UNIT= and friends, so an app could otherwise file its lines under another unit. */
 static const char *const reserved_names[] = {
-  "MESSAGE", "MESSAGE_ID", "PRIORITY", "ERRNO", "UNIT", "USER_UNIT", "INVOCATION_ID",
-  "USER_INVOCATION_ID", "DOCUMENTATION", "TID",
+    "MESSAGE",   "MESSAGE_ID",    "PRIORITY",           "ERRNO",         "UNIT",
+    "USER_UNIT", "INVOCATION_ID", "USER_INVOCATION_ID", "DOCUMENTATION", "TID",
 };
 static const char *const reserved_prefixes[] = {
-  "CODE_", "SYSLOG_", "SDVISOR_", "OBJECT_", "COREDUMP_",
+    "CODE_", "SYSLOG_", "SDVISOR_", "OBJECT_", "COREDUMP_",
 };
 /* What a reserved, empty or digit-led name gets in front of it. */
 #define FALLBACK_PREFIX "JSON_"
-#define PREFIX_MAX 32
+#define PREFIX_MAX      32
 
 struct SvLogParser {
   int default_priority[2];
@@ -113,12 +113,12 @@ typedef struct {
 /* Python's names, syslog's names and abbreviations, and the few extra words Python
  * libraries print: uvicorn's TRACE, loguru's SUCCESS, structlog's "exception". */
 static const LevelWord level_words[] = {
-  { "EMERG", 5, LOG_EMERG },     { "EMERGENCY", 9, LOG_EMERG }, { "PANIC", 5, LOG_EMERG },
-  { "ALERT", 5, LOG_ALERT },     { "CRIT", 4, LOG_CRIT },       { "CRITICAL", 8, LOG_CRIT },
-  { "FATAL", 5, LOG_CRIT },      { "ERR", 3, LOG_ERR },         { "ERROR", 5, LOG_ERR },
-  { "EXCEPTION", 9, LOG_ERR },   { "WARN", 4, LOG_WARNING },    { "WARNING", 7, LOG_WARNING },
-  { "NOTICE", 6, LOG_NOTICE },   { "SUCCESS", 7, LOG_NOTICE },  { "INFO", 4, LOG_INFO },
-  { "DEBUG", 5, LOG_DEBUG },     { "TRACE", 5, LOG_DEBUG },
+    {"EMERG", 5, LOG_EMERG},   {"EMERGENCY", 9, LOG_EMERG}, {"PANIC", 5, LOG_EMERG},
+    {"ALERT", 5, LOG_ALERT},   {"CRIT", 4, LOG_CRIT},       {"CRITICAL", 8, LOG_CRIT},
+    {"FATAL", 5, LOG_CRIT},    {"ERR", 3, LOG_ERR},         {"ERROR", 5, LOG_ERR},
+    {"EXCEPTION", 9, LOG_ERR}, {"WARN", 4, LOG_WARNING},    {"WARNING", 7, LOG_WARNING},
+    {"NOTICE", 6, LOG_NOTICE}, {"SUCCESS", 7, LOG_NOTICE},  {"INFO", 4, LOG_INFO},
+    {"DEBUG", 5, LOG_DEBUG},   {"TRACE", 5, LOG_DEBUG},
 };
 #define LEVEL_WORD_MAX 9
 
@@ -338,8 +338,7 @@ level_after_timestamp(const guint8 *p, gsize i, gsize n, gboolean after_timestam
   /* "ts - name - LEVEL - msg": the logger name needs " - " on both sides, so free text
    * after a timestamp ("… no ERROR here") does not match. */
   gsize j = i;
-  while (j < n && j - i < 128 &&
-         (is_letter(p[j]) || is_digit(p[j]) || p[j] == '_' || p[j] == '.'))
+  while (j < n && j - i < 128 && (is_letter(p[j]) || is_digit(p[j]) || p[j] == '_' || p[j] == '.'))
     j++;
   if (j == i || j + 3 > n || memcmp(p + j, " - ", 3) != 0)
     return -1;
@@ -403,8 +402,9 @@ detect_text_level(const guint8 *p, gsize n)
     if (j == 0)
       return -1;
     /* the separators real formats put after the time: " ", " - ", " | ", ":" */
-    for (guint k = 0; k < 6 && j < n && (p[j] == ' ' || p[j] == '|' || p[j] == ':' ||
-                                         p[j] == '-' || p[j] == ',' || p[j] == '\t');
+    for (guint k = 0;
+         k < 6 && j < n &&
+         (p[j] == ' ' || p[j] == '|' || p[j] == ':' || p[j] == '-' || p[j] == ',' || p[j] == '\t');
          k++)
       j = skip_sgr(p, j + 1, n);
     return level_after_timestamp(p, j, n, TRUE);
@@ -650,10 +650,10 @@ sv_log_field_name_is_valid(const char *name, gsize len)
   return TRUE;
 }
 
-static const char *const message_keys[] = { "message", "msg", "event" };
+static const char *const message_keys[] = {"message", "msg", "event"};
 /* python-json-logger, structlog/loguru, Google Cloud, python-json-logger's %(levelno)s,
  * journald's own word. */
-static const char *const level_keys[] = { "levelname", "level", "severity", "levelno", "priority" };
+static const char *const level_keys[] = {"levelname", "level", "severity", "levelno", "priority"};
 
 /* Fills ENTRY from the JSON object in P; FALSE (ENTRY untouched) when it is not one. */
 static gboolean
@@ -720,11 +720,11 @@ void
 sv_logparse_config_init(SvLogParseConfig *config)
 {
   *config = (SvLogParseConfig){
-    .default_priority_stdout = LOG_INFO,
-    .default_priority_stderr = LOG_INFO,
-    .parse_json = TRUE,
-    .detect_levels = TRUE,
-    .json_field_prefix = "",
+      .default_priority_stdout = LOG_INFO,
+      .default_priority_stderr = LOG_INFO,
+      .parse_json = TRUE,
+      .detect_levels = TRUE,
+      .json_field_prefix = "",
   };
 }
 

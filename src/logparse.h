@@ -56,8 +56,8 @@ typedef enum {
 #define SV_LOG_FIELD_NAME_MAX 64
 /* JSON deeper than this, or with more keys, is kept as text: json-glib recurses per
  * level, and a line of 48K '[' would otherwise overflow the stack. */
-#define SV_LOG_JSON_MAX_DEPTH 32
-#define SV_LOG_JSON_MAX_KEYS 128    /* keys of the record itself */
+#define SV_LOG_JSON_MAX_DEPTH   32
+#define SV_LOG_JSON_MAX_KEYS    128  /* keys of the record itself */
 #define SV_LOG_JSON_MAX_MEMBERS 1024 /* keys at every depth together */
 /* The longest line sv_logparse_line() takes; line-max is far below. */
 #define SV_LOG_LINE_LIMIT (64u * 1024 * 1024)
@@ -94,8 +94,8 @@ void sv_log_entry_free(SvLogEntry *entry);  /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvLogEntry, sv_log_entry_free)
 /* Exchanges the contents of A and B: moves a line without copying its bytes. */
 void sv_log_entry_swap(SvLogEntry *a, SvLogEntry *b);
-void sv_log_entry_add_field(SvLogEntry *entry, const char *name, gsize name_len,
-                            const void *value, gsize value_len);
+void sv_log_entry_add_field(SvLogEntry *entry, const char *name, gsize name_len, const void *value,
+                            gsize value_len);
 /* The first field called NAME, or NULL. */
 const SvLogField *sv_log_entry_find_field(const SvLogEntry *entry, const char *name);
 

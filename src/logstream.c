@@ -25,24 +25,24 @@ typedef struct SvLogReader SvLogReader;
 
 struct SvLogStreams {
   SvJournal *sink;
-  SvLogParser *parser;  /* shared: readers run on one thread, one line at a time */
-  SvLogEntry *scratch;  /* the line being parsed; logmerge takes its contents */
+  SvLogParser *parser; /* shared: readers run on one thread, one line at a time */
+  SvLogEntry *scratch; /* the line being parsed; logmerge takes its contents */
   SvLogMergeConfig merge;
   guint line_max;
-  GPtrArray *readers;   /* SvLogReader *, each holding the reference we took at creation */
-  gboolean suspended;   /* the sink is full: no reader polls its fd */
+  GPtrArray *readers; /* SvLogReader *, each holding the reference we took at creation */
+  gboolean suspended; /* the sink is full: no reader polls its fd */
 };
 
 struct SvLogReader {
   GSource source;
   SvLogStreams *streams;
   int fd;
-  gpointer fd_tag;      /* NULL while suspended */
+  gpointer fd_tag; /* NULL while suspended */
   SvLogStream stream;
   SvJournalTags *tags;
   SvLogMerge *merge;
-  GByteArray *carry;    /* the start of a line whose end has not been read yet */
-  gboolean continued;   /* the next piece continues a line cut at line-max */
+  GByteArray *carry;  /* the start of a line whose end has not been read yet */
+  gboolean continued; /* the next piece continues a line cut at line-max */
 };
 
 /* ---- lines --------------------------------------------------------------------------------- */
@@ -211,8 +211,8 @@ reader_finalize(GSource *source)
 }
 
 static GSourceFuncs reader_funcs = {
-  .dispatch = reader_dispatch,
-  .finalize = reader_finalize,
+    .dispatch = reader_dispatch,
+    .finalize = reader_finalize,
 };
 
 static SvLogReader *

@@ -56,7 +56,10 @@ typedef struct {
   gpointer readers[2];
 } SvLogPipes;
 
-#define SV_LOG_PIPES_INIT { .stdout_fd = -1, .stderr_fd = -1 }
+#define SV_LOG_PIPES_INIT                                                                          \
+  {                                                                                                \
+    .stdout_fd = -1, .stderr_fd = -1                                                               \
+  }
 
 /* Makes a pipe for each of the child's stdout and stderr, with a reader on the main
  * loop for each. On failure (out of fds) nothing is left open, PIPES holds -1s, and the

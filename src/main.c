@@ -50,10 +50,11 @@ cmd_run(int argc, char **argv)
   g_autofree char *config_file = NULL;
   g_auto(GStrv) command = NULL;
   const GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
-     N_("Configuration file (default: $SDVISOR_CONFIG)"), N_("FILE")},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &command, NULL, N_("[-- COMMAND [ARG…]]")},
-    {NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("Configuration file (default: $SDVISOR_CONFIG)"), N_("FILE")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &command, NULL,
+       N_("[-- COMMAND [ARG…]]")},
+      {NULL},
   };
   g_autoptr(GOptionContext) context = g_option_context_new(NULL);
   g_option_context_set_summary(context, _("Run and supervise an app: from a configuration file, "
@@ -87,6 +88,48 @@ cmd_run(int argc, char **argv)
   return sv_supervisor_run(supervisor);
 }
 
+/* Parses a command's options; on a usage error prints it and returns FALSE with
+ * *OUT_STATUS set. */
+static gboolean
+parse_options(const char *summary, const GOptionEntry *entries, int *argc, char ***argv,
+              GOptionContext **out_context, int *out_status)
+{
+  GOptionContext *context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, summary);
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  *out_context = context;
+  if (!g_option_context_parse(context, argc, argv, &error)) {
+    *out_status = usage_error(context, error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The configuration a command names (--config, FILE or $SDVISOR_CONFIG), loaded; on
+ * failure the message is printed and *OUT_STATUS is the exit status. */
+static SvConfig *
+load_named_config(GOptionContext *context, const char *option, char **rest, const char **out_path,
+                  int *out_status)
+{
+  const char *path = config_path(option, rest);
+  if (path == NULL) {
+    *out_status = usage_error(context, _("no configuration file given"));
+    return NULL;
+  }
+  g_autoptr(GError) error = NULL;
+  SvConfig *config = sv_config_load(path, environ, &error);
+  if (config == NULL) {
+    g_printerr("%s\n", error->message);
+    *out_status = SV_EXIT_CONFIG;
+    return NULL;
+  }
+  if (out_path != NULL)
+    *out_path = path;
+  return config;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -94,30 +137,25 @@ cmd_check(int argc, char **argv)
   g_autofree char *unit_file = NULL;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
-    {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
-     N_("Also compare the timeouts of this unit or quadlet file with the configuration"), N_("UNIT")},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
-    {NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+      {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
+       N_("Also compare the timeouts of this unit or quadlet file with the configuration"),
+       N_("UNIT")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
+      {NULL},
   };
-  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-  g_option_context_set_summary(context, _("Validate a configuration file and print the effective "
-                                          "configuration, environment overrides applied."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse(context, &argc, &argv, &error))
-    return usage_error(context, error->message);
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Validate a configuration file and print the effective "
+                       "configuration, environment overrides applied."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
 
-  const char *path = config_path(config_file, rest);
-  if (path == NULL)
-    return usage_error(context, _("no configuration file given"));
-
-  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
-  if (config == NULL) {
-    g_printerr("%s\n", error->message);
-    return SV_EXIT_CONFIG;
-  }
+  const char *path = NULL;
+  g_autoptr(SvConfig) config = load_named_config(context, config_file, rest, &path, &status);
+  if (config == NULL)
+    return status;
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);
@@ -153,28 +191,23 @@ cmd_jobs(int argc, char **argv)
   g_autofree char *state_dir = NULL;
   g_auto(GStrv) names = NULL;
   const GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
-    {"state-directory", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
-     N_("State directory (default: $STATE_DIRECTORY, else /var/lib/sdvisor)"), N_("DIR")},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, N_("[JOB…]")},
-    {NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+      {"state-directory", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+       N_("State directory (default: $STATE_DIRECTORY, else /var/lib/sdvisor)"), N_("DIR")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, N_("[JOB…]")},
+      {NULL},
   };
-  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-  g_option_context_set_summary(context, _("List every job with its last run (slot, result, "
-                                          "duration, instance) and its next run."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse(context, &argc, &argv, &error))
-    return usage_error(context, error->message);
-  const char *path = config_path(config_file, NULL);
-  if (path == NULL)
-    return usage_error(context, _("no configuration file given"));
-  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
-  if (config == NULL) {
-    g_printerr("%s\n", error->message);
-    return SV_EXIT_CONFIG;
-  }
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("List every job with its last run (slot, result, "
+                       "duration, instance) and its next run."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  const char *path = NULL;
+  g_autoptr(SvConfig) config = load_named_config(context, config_file, NULL, &path, &status);
+  if (config == NULL)
+    return status;
   /* Only the jobs named, if any are. */
   g_autoptr(GPtrArray) jobs = g_ptr_array_new();
   for (guint i = 0; i < config->jobs->len; i++) {
@@ -214,25 +247,20 @@ cmd_print_unit(int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
   const GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
-    {NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+      {NULL},
   };
-  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-  g_option_context_set_summary(context, _("Print a systemd service unit whose timeouts agree "
-                                          "with the configuration."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse(context, &argc, &argv, &error))
-    return usage_error(context, error->message);
-  const char *path = config_path(config_file, NULL);
-  if (path == NULL)
-    return usage_error(context, _("no configuration file given"));
-  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
-  if (config == NULL) {
-    g_printerr("%s\n", error->message);
-    return SV_EXIT_CONFIG;
-  }
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Print a systemd service unit whose timeouts agree "
+                       "with the configuration."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  const char *path = NULL;
+  g_autoptr(SvConfig) config = load_named_config(context, config_file, NULL, &path, &status);
+  if (config == NULL)
+    return status;
   g_autofree char *abs = g_canonicalize_filename(path, NULL);
   g_autofree char *binary = self_path();
   g_autofree char *unit = sv_unitgen_service(config, binary, abs);
@@ -247,44 +275,41 @@ cmd_print_quadlet(int argc, char **argv)
   g_autofree char *image = NULL;
   g_autofree char *inside = NULL;
   const GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
-    {"image", 'i', 0, G_OPTION_ARG_STRING, &image, N_("Container image of the app"), N_("IMAGE")},
-    {"container-config", 0, 0, G_OPTION_ARG_FILENAME, &inside,
-     N_("Where the configuration is mounted inside the container (default: /etc/sdvisor/NAME.conf)"),
-     N_("PATH")},
-    {NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
+      {"image", 'i', 0, G_OPTION_ARG_STRING, &image, N_("Container image of the app"), N_("IMAGE")},
+      {"container-config", 0, 0, G_OPTION_ARG_FILENAME, &inside,
+       N_("Where the configuration is mounted inside the container (default: "
+          "/etc/sdvisor/NAME.conf)"),
+       N_("PATH")},
+      {NULL},
   };
-  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-  g_option_context_set_summary(context, _("Print a podman quadlet .container file whose timeouts "
-                                          "agree with the configuration."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse(context, &argc, &argv, &error))
-    return usage_error(context, error->message);
-  const char *path = config_path(config_file, NULL);
-  if (path == NULL)
-    return usage_error(context, _("no configuration file given"));
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Print a podman quadlet .container file whose timeouts "
+                       "agree with the configuration."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
   if (image == NULL)
     return usage_error(context, _("no image given (--image IMAGE)"));
-  g_autoptr(SvConfig) config = sv_config_load(path, environ, &error);
-  if (config == NULL) {
-    g_printerr("%s\n", error->message);
-    return SV_EXIT_CONFIG;
-  }
-  g_autofree char *dest = inside ? g_strdup(inside) : g_strdup_printf("/etc/sdvisor/%s.conf", config->app.name);
+  const char *path = NULL;
+  g_autoptr(SvConfig) config = load_named_config(context, config_file, NULL, &path, &status);
+  if (config == NULL)
+    return status;
+  g_autofree char *dest =
+      inside ? g_strdup(inside) : g_strdup_printf("/etc/sdvisor/%s.conf", config->app.name);
   g_autofree char *text = sv_unitgen_quadlet(config, image, dest);
   g_print("%s", text);
   return SV_EXIT_OK;
 }
 
 static const SvCommand commands[] = {
-  {"run", N_("Run and supervise an app"), cmd_run},
-  {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
-  {"jobs", N_("List scheduled jobs with their last and next runs"), cmd_jobs},
-  {"print-unit", N_("Print a systemd unit that agrees with a configuration"), cmd_print_unit},
-  {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
-   cmd_print_quadlet},
+    {"run", N_("Run and supervise an app"), cmd_run},
+    {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
+    {"jobs", N_("List scheduled jobs with their last and next runs"), cmd_jobs},
+    {"print-unit", N_("Print a systemd unit that agrees with a configuration"), cmd_print_unit},
+    {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
+     cmd_print_quadlet},
 };
 
 static void
@@ -317,7 +342,8 @@ main(int argc, char **argv)
     g_print("sdvisor %s\n", PACKAGE_VERSION);
     return SV_EXIT_OK;
   }
-  if (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h") || g_str_equal(argv[1], "help")) {
+  if (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h") ||
+      g_str_equal(argv[1], "help")) {
     print_help(stdout);
     return SV_EXIT_OK;
   }

@@ -3,20 +3,20 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(sv-notify-message-error-quark, sv_notify_message_error)
+G_DEFINE_QUARK(sv - notify - message - error - quark, sv_notify_message_error)
 
 /* Flags count only as the exact line systemd compares with (strv_contains()). */
 static const struct {
   const char *line;
   SvNotifyField field;
 } flag_lines[] = {
-  { "READY=1", SV_NOTIFY_FIELD_READY },
-  { "RELOADING=1", SV_NOTIFY_FIELD_RELOADING },
-  { "STOPPING=1", SV_NOTIFY_FIELD_STOPPING },
-  { "FDSTORE=1", SV_NOTIFY_FIELD_FDSTORE },
-  { "FDSTOREREMOVE=1", SV_NOTIFY_FIELD_FDSTOREREMOVE },
-  { "FDPOLL=0", SV_NOTIFY_FIELD_FDPOLL_OFF },
-  { "BARRIER=1", SV_NOTIFY_FIELD_BARRIER },
+    {"READY=1", SV_NOTIFY_FIELD_READY},
+    {"RELOADING=1", SV_NOTIFY_FIELD_RELOADING},
+    {"STOPPING=1", SV_NOTIFY_FIELD_STOPPING},
+    {"FDSTORE=1", SV_NOTIFY_FIELD_FDSTORE},
+    {"FDSTOREREMOVE=1", SV_NOTIFY_FIELD_FDSTOREREMOVE},
+    {"FDPOLL=0", SV_NOTIFY_FIELD_FDPOLL_OFF},
+    {"BARRIER=1", SV_NOTIFY_FIELD_BARRIER},
 };
 
 typedef enum {
@@ -36,15 +36,15 @@ static const struct {
   ValueKind kind;
   guint32 seen; /* fields whose presence means an earlier occurrence won */
 } valued[] = {
-  { "STATUS", VALUE_STATUS, SV_NOTIFY_FIELD_STATUS },
-  { "WATCHDOG", VALUE_WATCHDOG, SV_NOTIFY_FIELD_WATCHDOG | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER },
-  { "WATCHDOG_USEC", VALUE_WATCHDOG_USEC, SV_NOTIFY_FIELD_WATCHDOG_USEC },
-  { "EXTEND_TIMEOUT_USEC", VALUE_EXTEND_TIMEOUT_USEC, SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC },
-  { "MONOTONIC_USEC", VALUE_MONOTONIC_USEC, SV_NOTIFY_FIELD_MONOTONIC_USEC },
-  { "ERRNO", VALUE_ERRNO, SV_NOTIFY_FIELD_ERRNO },
-  { "BUSERROR", VALUE_BUSERROR, SV_NOTIFY_FIELD_BUSERROR },
-  { "FDNAME", VALUE_FDNAME, SV_NOTIFY_FIELD_FDNAME },
-  { "MAINPID", VALUE_MAINPID, SV_NOTIFY_FIELD_MAINPID },
+    {"STATUS", VALUE_STATUS, SV_NOTIFY_FIELD_STATUS},
+    {"WATCHDOG", VALUE_WATCHDOG, SV_NOTIFY_FIELD_WATCHDOG | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER},
+    {"WATCHDOG_USEC", VALUE_WATCHDOG_USEC, SV_NOTIFY_FIELD_WATCHDOG_USEC},
+    {"EXTEND_TIMEOUT_USEC", VALUE_EXTEND_TIMEOUT_USEC, SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC},
+    {"MONOTONIC_USEC", VALUE_MONOTONIC_USEC, SV_NOTIFY_FIELD_MONOTONIC_USEC},
+    {"ERRNO", VALUE_ERRNO, SV_NOTIFY_FIELD_ERRNO},
+    {"BUSERROR", VALUE_BUSERROR, SV_NOTIFY_FIELD_BUSERROR},
+    {"FDNAME", VALUE_FDNAME, SV_NOTIFY_FIELD_FDNAME},
+    {"MAINPID", VALUE_MAINPID, SV_NOTIFY_FIELD_MAINPID},
 };
 
 /* Decimal digits only, no leading zero, no overflow. */
@@ -93,8 +93,8 @@ static gboolean
 invalid_value(GError **error, const char *name, const char *value, const char *expected)
 {
   g_autofree char *quoted = quote_value(value);
-  g_set_error(error, SV_NOTIFY_MESSAGE_ERROR, SV_NOTIFY_MESSAGE_ERROR_INVALID,
-              "%s=%s: %s", name, quoted, expected);
+  g_set_error(error, SV_NOTIFY_MESSAGE_ERROR, SV_NOTIFY_MESSAGE_ERROR_INVALID, "%s=%s: %s", name,
+              quoted, expected);
   return FALSE;
 }
 
@@ -222,8 +222,7 @@ sv_notify_message_parse(const void *data, gsize size, GError **error)
   }
   if (size > SV_NOTIFY_MESSAGE_MAX) {
     g_set_error(error, SV_NOTIFY_MESSAGE_ERROR, SV_NOTIFY_MESSAGE_ERROR_TOO_LARGE,
-                "datagram of %" G_GSIZE_FORMAT " bytes, more than %d", size,
-                SV_NOTIFY_MESSAGE_MAX);
+                "datagram of %" G_GSIZE_FORMAT " bytes, more than %d", size, SV_NOTIFY_MESSAGE_MAX);
     return NULL;
   }
   const char *nul = memchr(data, '\0', size);
@@ -288,11 +287,11 @@ sv_notify_message_format(const SvNotifyMessage *msg, guint32 fields)
     return NULL;
 
   g_autoptr(GString) s = g_string_new(NULL);
-#define LINE(...)                                                                             \
-  do {                                                                                        \
-    if (s->len > 0)                                                                           \
-      g_string_append_c(s, '\n');                                                             \
-    g_string_append_printf(s, __VA_ARGS__);                                                   \
+#define LINE(...)                                                                                  \
+  do {                                                                                             \
+    if (s->len > 0)                                                                                \
+      g_string_append_c(s, '\n');                                                                  \
+    g_string_append_printf(s, __VA_ARGS__);                                                        \
   } while (0)
 
   /* RELOADING before READY and MONOTONIC_USEC next to RELOADING, as sd_notify(3) shows

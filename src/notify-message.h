@@ -81,29 +81,28 @@ typedef enum {
 
 /* Everything sv_notify_message_format() may write. The supervisor masks READY out
  * until its own [ready] checks hold, and may mask more. */
-#define SV_NOTIFY_FIELDS_RELAY                                                                \
-  ((guint32)(SV_NOTIFY_FIELD_READY | SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_STOPPING |  \
-             SV_NOTIFY_FIELD_STATUS | SV_NOTIFY_FIELD_WATCHDOG |                              \
-             SV_NOTIFY_FIELD_WATCHDOG_TRIGGER | SV_NOTIFY_FIELD_WATCHDOG_USEC |               \
-             SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |                    \
-             SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_MONOTONIC_USEC |                      \
-             SV_NOTIFY_FIELD_FDSTORE | SV_NOTIFY_FIELD_FDSTOREREMOVE |                        \
-             SV_NOTIFY_FIELD_FDNAME | SV_NOTIFY_FIELD_FDPOLL_OFF))
+#define SV_NOTIFY_FIELDS_RELAY                                                                     \
+  ((guint32)(SV_NOTIFY_FIELD_READY | SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_STOPPING |        \
+             SV_NOTIFY_FIELD_STATUS | SV_NOTIFY_FIELD_WATCHDOG |                                   \
+             SV_NOTIFY_FIELD_WATCHDOG_TRIGGER | SV_NOTIFY_FIELD_WATCHDOG_USEC |                    \
+             SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |                         \
+             SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_MONOTONIC_USEC | SV_NOTIFY_FIELD_FDSTORE | \
+             SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME | SV_NOTIFY_FIELD_FDPOLL_OFF))
 
 typedef struct {
-  guint32 fields;             /* SvNotifyField bits present */
-  const char *status;         /* STATUS: one line, valid UTF-8, possibly "" */
-  guint64 watchdog_usec;      /* WATCHDOG_USEC */
-  guint64 extend_timeout_usec;/* EXTEND_TIMEOUT_USEC */
-  guint64 monotonic_usec;     /* MONOTONIC_USEC */
-  int errno_value;            /* ERRNO: 0…SV_NOTIFY_ERRNO_MAX */
-  const char *buserror;       /* BUSERROR: printable ASCII, possibly "" */
-  const char *fdname;         /* FDNAME: printable ASCII without ':', 1…255 bytes */
-  pid_t mainpid;              /* MAINPID: > 0; recorded so the caller can say it was refused */
+  guint32 fields;              /* SvNotifyField bits present */
+  const char *status;          /* STATUS: one line, valid UTF-8, possibly "" */
+  guint64 watchdog_usec;       /* WATCHDOG_USEC */
+  guint64 extend_timeout_usec; /* EXTEND_TIMEOUT_USEC */
+  guint64 monotonic_usec;      /* MONOTONIC_USEC */
+  int errno_value;             /* ERRNO: 0…SV_NOTIFY_ERRNO_MAX */
+  const char *buserror;        /* BUSERROR: printable ASCII, possibly "" */
+  const char *fdname;          /* FDNAME: printable ASCII without ':', 1…255 bytes */
+  pid_t mainpid;               /* MAINPID: > 0; recorded so the caller can say it was refused */
   /* Private "X_NAME=value" assignments, whole lines, in order; NULL-terminated.
    * They are for sdvisor (the app's manager), never relayed. */
   const char *const *private_assignments;
-  guint n_ignored;            /* lines ignored as systemd would ignore them */
+  guint n_ignored; /* lines ignored as systemd would ignore them */
   /* private */
   char *storage;
 } SvNotifyMessage;

@@ -46,16 +46,16 @@ struct SvNotifyProxy {
 };
 
 static const char *const reject_names[SV_NOTIFY_PROXY_N_REJECT] = {
-  [SV_NOTIFY_PROXY_REJECT_NO_APP] = "no-app",
-  [SV_NOTIFY_PROXY_REJECT_NO_CREDENTIALS] = "no-credentials",
-  [SV_NOTIFY_PROXY_REJECT_OUTSIDE_TREE] = "outside-tree",
-  [SV_NOTIFY_PROXY_REJECT_SENDER_GONE] = "sender-gone",
-  [SV_NOTIFY_PROXY_REJECT_OVERSIZE] = "oversize",
-  [SV_NOTIFY_PROXY_REJECT_TOO_MANY_FDS] = "too-many-fds",
-  [SV_NOTIFY_PROXY_REJECT_MALFORMED] = "malformed",
-  [SV_NOTIFY_PROXY_REJECT_MAINPID] = "mainpid",
-  [SV_NOTIFY_PROXY_REJECT_STRAY_FDS] = "stray-fds",
-  [SV_NOTIFY_PROXY_REJECT_BAD_BARRIER] = "bad-barrier",
+    [SV_NOTIFY_PROXY_REJECT_NO_APP] = "no-app",
+    [SV_NOTIFY_PROXY_REJECT_NO_CREDENTIALS] = "no-credentials",
+    [SV_NOTIFY_PROXY_REJECT_OUTSIDE_TREE] = "outside-tree",
+    [SV_NOTIFY_PROXY_REJECT_SENDER_GONE] = "sender-gone",
+    [SV_NOTIFY_PROXY_REJECT_OVERSIZE] = "oversize",
+    [SV_NOTIFY_PROXY_REJECT_TOO_MANY_FDS] = "too-many-fds",
+    [SV_NOTIFY_PROXY_REJECT_MALFORMED] = "malformed",
+    [SV_NOTIFY_PROXY_REJECT_MAINPID] = "mainpid",
+    [SV_NOTIFY_PROXY_REJECT_STRAY_FDS] = "stray-fds",
+    [SV_NOTIFY_PROXY_REJECT_BAD_BARRIER] = "bad-barrier",
 };
 
 const char *
@@ -92,8 +92,7 @@ stat_field(const char **p, const char *end, pid_t *out)
 }
 
 int
-sv_notify_proxy_parse_proc_stat(const char *text, gsize size, pid_t *out_ppid,
-                                pid_t *out_session)
+sv_notify_proxy_parse_proc_stat(const char *text, gsize size, pid_t *out_ppid, pid_t *out_session)
 {
   g_return_val_if_fail(text != NULL || size == 0, -EINVAL);
 
@@ -114,8 +113,7 @@ sv_notify_proxy_parse_proc_stat(const char *text, gsize size, pid_t *out_ppid,
   p += 2;
 
   pid_t ppid, pgrp, session;
-  if (!stat_field(&p, end, &ppid) || !stat_field(&p, end, &pgrp) ||
-      !stat_field(&p, end, &session))
+  if (!stat_field(&p, end, &ppid) || !stat_field(&p, end, &pgrp) || !stat_field(&p, end, &session))
     return -EINVAL;
   if (p < end && *p != ' ' && *p != '\n')
     return -EINVAL;
@@ -195,8 +193,7 @@ static void reject(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reaso
                    const char *format, ...) G_GNUC_PRINTF(4, 5);
 
 static void
-reject(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason, const char *format,
-       ...)
+reject(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason, const char *format, ...)
 {
   proxy->rejected[reason]++;
   if (reason < SV_NOTIFY_PROXY_REJECT_MAINPID)
@@ -227,8 +224,7 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
                 const struct ucred *ucred, int *fds, guint n_fds)
 {
   if (!ucred || ucred->pid <= 0) {
-    reject(proxy, 0, SV_NOTIFY_PROXY_REJECT_NO_CREDENTIALS,
-           "datagram without sender credentials");
+    reject(proxy, 0, SV_NOTIFY_PROXY_REJECT_NO_CREDENTIALS, "datagram without sender credentials");
     return;
   }
   pid_t sender = ucred->pid;
@@ -244,8 +240,8 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
     break;
   case TREE_OUT:
     reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_OUTSIDE_TREE,
-           "datagram from pid %d, which is not in the process tree of app pid %d",
-           (int)sender, (int)proxy->app_pid);
+           "datagram from pid %d, which is not in the process tree of app pid %d", (int)sender,
+           (int)proxy->app_pid);
     return;
   case TREE_GONE:
     reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_SENDER_GONE,
@@ -256,8 +252,8 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
   /* With MSG_TRUNC passed in, recvmsg() returns the datagram's real size. */
   if ((msg_flags & MSG_TRUNC) || size > SV_NOTIFY_MESSAGE_MAX) {
     reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_OVERSIZE,
-           "datagram of %" G_GSIZE_FORMAT " bytes from pid %d, more than %d", size,
-           (int)sender, SV_NOTIFY_MESSAGE_MAX);
+           "datagram of %" G_GSIZE_FORMAT " bytes from pid %d, more than %d", size, (int)sender,
+           SV_NOTIFY_MESSAGE_MAX);
     return;
   }
   if (msg_flags & MSG_CTRUNC) {
@@ -270,8 +266,8 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
   g_autoptr(GError) error = NULL;
   g_autoptr(SvNotifyMessage) msg = sv_notify_message_parse(buf, size, &error);
   if (!msg) {
-    reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_MALFORMED, "datagram from pid %d: %s",
-           (int)sender, error->message);
+    reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_MALFORMED, "datagram from pid %d: %s", (int)sender,
+           error->message);
     return;
   }
 
@@ -294,8 +290,8 @@ handle_datagram(SvNotifyProxy *proxy, const char *buf, gsize size, int msg_flags
   if (msg->fields & SV_NOTIFY_FIELD_MAINPID) {
     /* sdvisor is the main process its manager watches; the app cannot move that. */
     reject(proxy, sender, SV_NOTIFY_PROXY_REJECT_MAINPID,
-           "MAINPID=%d from pid %d ignored: sdvisor stays the main process",
-           (int)msg->mainpid, (int)sender);
+           "MAINPID=%d from pid %d ignored: sdvisor stays the main process", (int)msg->mainpid,
+           (int)sender);
     if (proxy->free_pending)
       return;
   }
@@ -321,15 +317,15 @@ receive_one(SvNotifyProxy *proxy)
   char buf[SV_NOTIFY_MESSAGE_MAX];
   union {
     struct cmsghdr align;
-    char space[CMSG_SPACE(sizeof(struct ucred)) +
-               CMSG_SPACE(sizeof(int) * SV_NOTIFY_PROXY_FDS_MAX)];
+    char
+        space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * SV_NOTIFY_PROXY_FDS_MAX)];
   } control;
-  struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
   struct msghdr mh = {
-    .msg_iov = &iov,
-    .msg_iovlen = 1,
-    .msg_control = &control,
-    .msg_controllen = sizeof control,
+      .msg_iov = &iov,
+      .msg_iovlen = 1,
+      .msg_control = &control,
+      .msg_controllen = sizeof control,
   };
 
   ssize_t n;
@@ -436,9 +432,9 @@ static int
 bind_random(int fd, const char *dir, char **out_path)
 {
   for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-    g_autofree char *path = g_strdup_printf("%s/notify-%08" G_GINT32_MODIFIER "x.sock", dir,
-                                            g_random_int());
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_autofree char *path =
+        g_strdup_printf("%s/notify-%08" G_GINT32_MODIFIER "x.sock", dir, g_random_int());
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     gsize len = strlen(path);
     if (len >= sizeof sa.sun_path)
       return -ENAMETOOLONG;
@@ -496,8 +492,7 @@ sv_notify_proxy_new(const char *runtime_dir, SvNotifyProxyFunc func,
                   runtime_dir, sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
     else
       g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
-                  "cannot create the app's notify socket in %s: %s", runtime_dir,
-                  g_strerror(-r));
+                  "cannot create the app's notify socket in %s: %s", runtime_dir, g_strerror(-r));
     (void)close(fd);
     if (own_dir)
       (void)g_rmdir(own_dir);
@@ -605,8 +600,7 @@ sv_notify_proxy_free(SvNotifyProxy *proxy)
 /* ---- upstream --------------------------------------------------------------------- */
 
 int
-sv_notify_proxy_relay(const SvNotifyMessage *msg, guint32 fields, const int *fds,
-                      guint n_fds)
+sv_notify_proxy_relay(const SvNotifyMessage *msg, guint32 fields, const int *fds, guint n_fds)
 {
   g_return_val_if_fail(msg != NULL, -EINVAL);
 

@@ -57,9 +57,9 @@ typedef enum {
   SV_NOTIFY_PROXY_REJECT_TOO_MANY_FDS,   /* over SV_NOTIFY_PROXY_FDS_MAX, or MSG_CTRUNC */
   SV_NOTIFY_PROXY_REJECT_MALFORMED,      /* the parser refused it (detail says why) */
   /* Only part of the datagram is refused; the rest is handled. */
-  SV_NOTIFY_PROXY_REJECT_MAINPID,        /* MAINPID= ignored, the rest delivered */
-  SV_NOTIFY_PROXY_REJECT_STRAY_FDS,      /* fds without FDSTORE=1 closed, the rest delivered */
-  SV_NOTIFY_PROXY_REJECT_BAD_BARRIER,    /* BARRIER=1 not alone or not with one fd: answered,
+  SV_NOTIFY_PROXY_REJECT_MAINPID,     /* MAINPID= ignored, the rest delivered */
+  SV_NOTIFY_PROXY_REJECT_STRAY_FDS,   /* fds without FDSTORE=1 closed, the rest delivered */
+  SV_NOTIFY_PROXY_REJECT_BAD_BARRIER, /* BARRIER=1 not alone or not with one fd: answered,
                                             the rest ignored (as systemd does) */
   SV_NOTIFY_PROXY_N_REJECT,
 } SvNotifyProxyReject;
@@ -69,9 +69,8 @@ typedef struct SvNotifyProxy SvNotifyProxy;
 /* A datagram from the app's tree, parsed. FDS (N_FDS of them) are only ever passed with
  * FDSTORE=1; they belong to the proxy and are closed when FUNC returns: dup them
  * (F_DUPFD_CLOEXEC) to keep them. sv_notify_proxy_relay() sends copies upstream. */
-typedef void (*SvNotifyProxyFunc)(SvNotifyProxy *proxy, const SvNotifyMessage *msg,
-                                  pid_t sender, const int *fds, guint n_fds,
-                                  gpointer user_data);
+typedef void (*SvNotifyProxyFunc)(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender,
+                                  const int *fds, guint n_fds, gpointer user_data);
 /* Something was refused. SENDER is 0 if unknown. DETAIL is one line for a log (it quotes
  * at most a short, escaped part of the app's bytes). COUNT is how many times REASON has
  * happened so far, this one included: log when it is 1 and sparingly after, so a
@@ -118,8 +117,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvNotifyProxy, sv_notify_proxy_free)
  * BARRIER or X_ ones) to sdvisor's own service manager with sd_pid_notify_with_fds().
  * FDS go along only if FDSTORE is among them. Returns > 0 if sent, 0 if there was
  * nothing to send or no NOTIFY_SOCKET in sdvisor's environment, -errno on failure. */
-int sv_notify_proxy_relay(const SvNotifyMessage *msg, guint32 fields, const int *fds,
-                          guint n_fds);
+int sv_notify_proxy_relay(const SvNotifyMessage *msg, guint32 fields, const int *fds, guint n_fds);
 
 /* Reads ppid and session from the text of /proc/PID/stat (the command name may hold
  * spaces and parentheses). 0, or -EINVAL with the out-parameters untouched. Exposed

@@ -93,7 +93,8 @@ void
 sv_notify_stopping(const char *status)
 {
   g_autofree char *line = status ? status_line(status) : NULL;
-  g_autofree char *text = line ? g_strdup_printf("STOPPING=1\nSTATUS=%s", line) : g_strdup("STOPPING=1");
+  g_autofree char *text =
+      line ? g_strdup_printf("STOPPING=1\nSTATUS=%s", line) : g_strdup("STOPPING=1");
   sv_notify_raw(text, NULL, 0);
 }
 

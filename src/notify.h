@@ -7,13 +7,13 @@
 #pragma once
 #include <glib.h>
 
-void     sv_notify_init(void);
+void sv_notify_init(void);
 gboolean sv_notify_enabled(void);
 /* The watchdog interval systemd gave sdvisor, or 0. */
-gint64   sv_notify_watchdog_usec(void);
+gint64 sv_notify_watchdog_usec(void);
 
 void sv_notify_ready(const char *status);
-void sv_notify_reloading(void);        /* RELOADING=1 + MONOTONIC_USEC */
+void sv_notify_reloading(void); /* RELOADING=1 + MONOTONIC_USEC */
 void sv_notify_stopping(const char *status);
 void sv_notify_status(const char *format, ...) G_GNUC_PRINTF(1, 2);
 /* STATUS= text made safe to send: one line, and no "READY=" or "WATCHDOG=" that a
@@ -23,4 +23,4 @@ void sv_notify_watchdog(void);
 void sv_notify_watchdog_trigger(void);
 void sv_notify_extend_timeout(gint64 usec);
 /* Sends TEXT as is (a set of newline-separated assignments), with FDS if any. */
-int  sv_notify_raw(const char *text, const int *fds, guint n_fds);
+int sv_notify_raw(const char *text, const int *fds, guint n_fds);

@@ -18,7 +18,7 @@
 #include "spawn.h"
 #include "timespan.h"
 
-G_DEFINE_QUARK(sv-probe-error-quark, sv_probe_error)
+G_DEFINE_QUARK(sv - probe - error - quark, sv_probe_error)
 
 /* A check is one short line of configuration; anything longer is a mistake, and the
  * cap keeps error messages and journal fields readable. */
@@ -27,18 +27,19 @@ G_DEFINE_QUARK(sv-probe-error-quark, sv_probe_error)
  * leading one. */
 #define SV_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
 
-#define SV_CHECK_FORMS "notify, tcp://HOST:PORT, http://HOST:PORT/PATH, https://…, " \
-                       "unix:/PATH, unix:@NAME, exec:COMMAND, file:/PATH"
+#define SV_CHECK_FORMS                                                                             \
+  "notify, tcp://HOST:PORT, http://HOST:PORT/PATH, https://…, "                                  \
+  "unix:/PATH, unix:@NAME, exec:COMMAND, file:/PATH"
 
 struct SvCheck {
   SvCheckKind kind;
-  char *text;     /* canonical spelling, also the prefix of every detail */
-  char *host;     /* tcp: without brackets */
-  guint16 port;   /* tcp */
-  GUri *uri;      /* http, https */
-  char *path;     /* unix (without the '@' of an abstract name), file */
+  char *text;   /* canonical spelling, also the prefix of every detail */
+  char *host;   /* tcp: without brackets */
+  guint16 port; /* tcp */
+  GUri *uri;    /* http, https */
+  char *path;   /* unix (without the '@' of an abstract name), file */
   gboolean abstract;
-  char **argv;    /* exec */
+  char **argv; /* exec */
 };
 
 /* ---- parsing (pure) ---------------------------------------------------------------- */
@@ -118,8 +119,8 @@ parse_tcp(SvCheck *check, const char *text, GError **error)
     if (close[1] != ':')
       return invalid(error, _("'%s': a port must follow ']' (try tcp://[::1]:8000)"), text);
     if (!g_hostname_is_ip_address(host) || strchr(host, ':') == NULL)
-      return invalid(error, _("'%s': '[%s]' is not an IPv6 address (try tcp://[::1]:8000)"),
-                     text, host);
+      return invalid(error, _("'%s': '[%s]' is not an IPv6 address (try tcp://[::1]:8000)"), text,
+                     host);
     port_text = close + 2;
   } else {
     const char *colon = strrchr(rest, ':');
@@ -127,8 +128,7 @@ parse_tcp(SvCheck *check, const char *text, GError **error)
       return invalid(error, _("'%s' has no port (try tcp://%s:8000)"), text, rest);
     host = g_strndup(rest, (gsize)(colon - rest));
     if (strchr(host, ':') != NULL)
-      return invalid(error, _("'%s': an IPv6 address needs brackets (try tcp://[::1]:8000)"),
-                     text);
+      return invalid(error, _("'%s': an IPv6 address needs brackets (try tcp://[::1]:8000)"), text);
     if (*host == '\0')
       return invalid(error, _("'%s' has no host (try tcp://127.0.0.1%s)"), text, colon);
     if (!g_hostname_is_ip_address(host) && !is_host_name(host))
@@ -159,8 +159,7 @@ parse_http(SvCheck *check, const char *text, GError **error)
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GUri) uri = g_uri_parse(text, flags, &local_error);
   if (uri == NULL)
-    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message,
-                   example);
+    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message, example);
   const char *scheme = g_uri_get_scheme(uri);
   if (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0)
     return invalid(error, _("'%s' is not an http or https URL (try %s)"), text, example);
@@ -177,8 +176,7 @@ parse_http(SvCheck *check, const char *text, GError **error)
   g_autofree char *canonical = g_uri_to_string_partial(uri, G_URI_HIDE_FRAGMENT);
   g_autoptr(GUri) normal = g_uri_parse(canonical, flags, &local_error);
   if (normal == NULL)
-    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message,
-                   example);
+    return invalid(error, _("'%s' is not a URL: %s (try %s)"), text, local_error->message, example);
 
   check->kind = SV_CHECK_HTTP;
   check->text = g_uri_to_string_partial(normal, G_URI_HIDE_FRAGMENT);
@@ -258,8 +256,8 @@ parse_exec(SvCheck *check, const char *text, GError **error)
 {
   g_autofree char *command = g_strstrip(g_strdup(text + strlen("exec:")));
   if (*command == '\0')
-    return invalid(error, _("'%s' has no command (try exec:curl -fsS http://127.0.0.1:8000/health)"),
-                   text);
+    return invalid(
+        error, _("'%s' has no command (try exec:curl -fsS http://127.0.0.1:8000/health)"), text);
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) argv = NULL;
   if (!g_shell_parse_argv(command, NULL, &argv, &local_error))
@@ -458,8 +456,7 @@ usec_to_msec(gint64 usec)
   return msec > G_MAXUINT ? G_MAXUINT : (guint)msec;
 }
 
-static void
-probe_schedule(SvProbe *probe, gint64 delay_usec);
+static void probe_schedule(SvProbe *probe, gint64 delay_usec);
 
 /* Kills the exec: checks still running; their reaper watches stay, and report to a
  * detached attempt. Only pids not yet reaped are here, so the group id is still theirs. */
@@ -643,12 +640,13 @@ run_notify(SvRun *run, SvProbe *probe)
   gint64 age = g_get_monotonic_time() - last;
   g_autofree char *age_text = format_span(age / 1000 * 1000);
   if (age <= window) {
-    run_report(run, TRUE, g_strdup_printf("notify: last %s %s ago", what,
-                                          age < 1000 ? "0ms" : age_text));
+    run_report(run, TRUE,
+               g_strdup_printf("notify: last %s %s ago", what, age < 1000 ? "0ms" : age_text));
   } else {
     g_autofree char *window_text = format_span(window);
-    run_report(run, FALSE, g_strdup_printf("notify: last %s %s ago, more than %s", what,
-                                           age_text, window_text));
+    run_report(
+        run, FALSE,
+        g_strdup_printf("notify: last %s %s ago, more than %s", what, age_text, window_text));
   }
 }
 
@@ -689,10 +687,9 @@ run_connect(SvRun *run, SvProbe *probe, GSocketAddress *address)
     run_free(run);
     return;
   }
-  g_autoptr(GSource) source = g_socket_create_source(run->socket, G_IO_OUT,
-                                                     run->attempt->cancellable);
-  g_source_set_callback(source, G_SOURCE_FUNC(on_socket_connected), run,
-                        (GDestroyNotify)run_free);
+  g_autoptr(GSource) source =
+      g_socket_create_source(run->socket, G_IO_OUT, run->attempt->cancellable);
+  g_source_set_callback(source, G_SOURCE_FUNC(on_socket_connected), run, (GDestroyNotify)run_free);
   g_source_attach(source, probe->context);
 }
 
@@ -704,7 +701,7 @@ on_client_connected(GObject *source, GAsyncResult *result, gpointer user_data)
   SvRun *run = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketConnection) connection =
-    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), result, &error);
+      g_socket_client_connect_finish(G_SOCKET_CLIENT(source), result, &error);
   if (connection == NULL) {
     run_report_error(run, error);
   } else {
@@ -718,8 +715,8 @@ static void
 run_tcp(SvRun *run, SvProbe *probe)
 {
   const SvCheck *check = run->check;
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string(check->host,
-                                                                            check->port);
+  g_autoptr(GSocketAddress) address =
+      g_inet_socket_address_new_from_string(check->host, check->port);
   if (address != NULL) {
     run_connect(run, probe, address);
     return;
@@ -739,7 +736,8 @@ run_unix(SvRun *run, SvProbe *probe)
 {
   const SvCheck *check = run->check;
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new_with_type(
-    check->path, -1, check->abstract ? G_UNIX_SOCKET_ADDRESS_ABSTRACT : G_UNIX_SOCKET_ADDRESS_PATH);
+      check->path, -1,
+      check->abstract ? G_UNIX_SOCKET_ADDRESS_ABSTRACT : G_UNIX_SOCKET_ADDRESS_PATH);
   run_connect(run, probe, address);
 }
 
@@ -782,9 +780,10 @@ on_http_sent(GObject *source, GAsyncResult *result, gpointer user_data)
   guint status = soup_message_get_status(run->message);
   const char *reason = soup_message_get_reason_phrase(run->message);
   gboolean ok = status >= 200 && status < 400;
-  run_report(run, ok, g_strdup_printf("%s: %u%s%s", run->text, status,
-                                      reason != NULL && *reason != '\0' ? " " : "",
-                                      reason != NULL ? reason : ""));
+  run_report(run, ok,
+             g_strdup_printf("%s: %u%s%s", run->text, status,
+                             reason != NULL && *reason != '\0' ? " " : "",
+                             reason != NULL ? reason : ""));
   run_free(run);
 }
 
@@ -792,8 +791,7 @@ static SoupSession *
 probe_get_session(SvProbe *probe)
 {
   if (probe->session == NULL) {
-    probe->session = soup_session_new_with_options("user-agent", "sdvisor/" PACKAGE_VERSION,
-                                                   NULL);
+    probe->session = soup_session_new_with_options("user-agent", "sdvisor/" PACKAGE_VERSION, NULL);
     /* The app next door, never through a proxy from the environment. */
     soup_session_set_proxy_resolver(probe->session, NULL);
   }
@@ -866,12 +864,12 @@ on_exec_exited(pid_t pid, int wait_status, gpointer user_data)
     run_report(run, code == 0, g_strdup_printf("%s: exited with status %d", run->text, code));
   } else if (WIFSIGNALED(wait_status)) {
     const char *name = sigabbrev_np(WTERMSIG(wait_status));
-    run_report(run, FALSE, g_strdup_printf("%s: killed by %s%s", run->text,
-                                           name != NULL ? "SIG" : "signal ",
-                                           name != NULL ? name : "?"));
+    run_report(run, FALSE,
+               g_strdup_printf("%s: killed by %s%s", run->text, name != NULL ? "SIG" : "signal ",
+                               name != NULL ? name : "?"));
   } else {
-    run_report(run, FALSE, g_strdup_printf("%s: ended with wait status %d", run->text,
-                                           wait_status));
+    run_report(run, FALSE,
+               g_strdup_printf("%s: ended with wait status %d", run->text, wait_status));
   }
   run_free(run);
 }

@@ -56,12 +56,12 @@ typedef enum {
 
 typedef struct {
   SvProbeMode mode;
-  GPtrArray *checks;          /* of SvCheck*, all must pass; the probe keeps a reference */
-  gint64 interval_usec;       /* from the end of one attempt to the start of the next */
-  gint64 timeout_usec;        /* bound on one attempt (all its checks together) */
-  guint failure_threshold;    /* consecutive failed attempts → unhealthy */
-  guint success_threshold;    /* consecutive passed attempts → healthy */
-  gint64 start_period_usec;   /* failures of attempts begun this soon after start don't count */
+  GPtrArray *checks;        /* of SvCheck*, all must pass; the probe keeps a reference */
+  gint64 interval_usec;     /* from the end of one attempt to the start of the next */
+  gint64 timeout_usec;      /* bound on one attempt (all its checks together) */
+  guint failure_threshold;  /* consecutive failed attempts → unhealthy */
+  guint success_threshold;  /* consecutive passed attempts → healthy */
+  gint64 start_period_usec; /* failures of attempts begun this soon after start don't count */
 } SvProbeConfig;
 
 typedef enum {

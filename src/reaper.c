@@ -84,7 +84,8 @@ sv_reaper_init(GError **error)
   sigaddset(&mask, SIGCHLD);
   if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
     int errsv = errno;
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "sigprocmask: %s", g_strerror(errsv));
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "sigprocmask: %s",
+                g_strerror(errsv));
     return FALSE;
   }
 

@@ -11,7 +11,7 @@
 
 #include "timespan.h"
 
-G_DEFINE_QUARK(sv-schedule-error-quark, sv_schedule_error)
+G_DEFINE_QUARK(sv - schedule - error - quark, sv_schedule_error)
 
 /* systemd's calendar events accept the same years. */
 #define SV_YEAR_MIN 1970
@@ -20,10 +20,10 @@ G_DEFINE_QUARK(sv-schedule-error-quark, sv_schedule_error)
  * weeks): a schedule that has not matched within 400 years never will. */
 #define SV_SEARCH_YEARS 400
 /* Instants next() works with: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
-#define SV_SECS_MIN G_GINT64_CONSTANT(-62135596800)
-#define SV_SECS_MAX G_GINT64_CONSTANT(253402300799)
+#define SV_SECS_MIN   G_GINT64_CONSTANT(-62135596800)
+#define SV_SECS_MAX   G_GINT64_CONSTANT(253402300799)
 #define SV_MAX_TOKENS 8
-#define SV_DAY G_GINT64_CONSTANT(86400)
+#define SV_DAY        G_GINT64_CONSTANT(86400)
 
 typedef struct {
   guint64 second;  /* bit N = second N */
@@ -91,7 +91,7 @@ is_leap(gint64 y)
 static int
 days_in_month(gint64 y, int m)
 {
-  static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
@@ -400,34 +400,33 @@ typedef struct {
 } SvField;
 
 static const SvField cron_fields[] = {
-  { N_("minute"), 0, 59, SV_NAMES_NONE, "-", FALSE },
-  { N_("hour"), 0, 23, SV_NAMES_NONE, "-", FALSE },
-  { N_("day-of-month"), 1, 31, SV_NAMES_NONE, "-", FALSE },
-  { N_("month"), 1, 12, SV_NAMES_MONTH, "-", FALSE },
-  /* 7 is Sunday too, so SUN-SAT, MON-SUN and 1-7 are all the whole week. */
-  { N_("day-of-week"), 0, 7, SV_NAMES_DAY, "-", FALSE },
+    {N_("minute"), 0, 59, SV_NAMES_NONE, "-", FALSE},
+    {N_("hour"), 0, 23, SV_NAMES_NONE, "-", FALSE},
+    {N_("day-of-month"), 1, 31, SV_NAMES_NONE, "-", FALSE},
+    {N_("month"), 1, 12, SV_NAMES_MONTH, "-", FALSE},
+    /* 7 is Sunday too, so SUN-SAT, MON-SUN and 1-7 are all the whole week. */
+    {N_("day-of-week"), 0, 7, SV_NAMES_DAY, "-", FALSE},
 };
 
-static const SvField cal_weekday = { N_("weekday"), 0, 6, SV_NAMES_WEEKDAY, "..", TRUE };
+static const SvField cal_weekday = {N_("weekday"), 0, 6, SV_NAMES_WEEKDAY, "..", TRUE};
 static const SvField cal_date[] = {
-  { N_("year"), SV_YEAR_MIN, SV_YEAR_MAX, SV_NAMES_NONE, "..", FALSE },
-  { N_("month"), 1, 12, SV_NAMES_NONE, "..", FALSE },
-  { N_("day"), 1, 31, SV_NAMES_NONE, "..", FALSE },
+    {N_("year"), SV_YEAR_MIN, SV_YEAR_MAX, SV_NAMES_NONE, "..", FALSE},
+    {N_("month"), 1, 12, SV_NAMES_NONE, "..", FALSE},
+    {N_("day"), 1, 31, SV_NAMES_NONE, "..", FALSE},
 };
 static const SvField cal_time[] = {
-  { N_("hour"), 0, 23, SV_NAMES_NONE, "..", FALSE },
-  { N_("minute"), 0, 59, SV_NAMES_NONE, "..", FALSE },
-  { N_("second"), 0, 59, SV_NAMES_NONE, "..", FALSE },
+    {N_("hour"), 0, 23, SV_NAMES_NONE, "..", FALSE},
+    {N_("minute"), 0, 59, SV_NAMES_NONE, "..", FALSE},
+    {N_("second"), 0, 59, SV_NAMES_NONE, "..", FALSE},
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun",
-                                           "jul", "aug", "sep", "oct", "nov", "dec" };
-static const char *const day_abbrevs[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-static const char *const day_names[] = { "sunday",   "monday", "tuesday", "wednesday",
-                                         "thursday", "friday", "saturday" };
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                          "jul", "aug", "sep", "oct", "nov", "dec"};
+static const char *const day_abbrevs[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+static const char *const day_names[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                        "thursday", "friday", "saturday"};
 
-static gboolean
-fail(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean fail(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 fail(GError **error, const char *format, ...)
@@ -483,8 +482,7 @@ invalid_element(const char *element, const SvField *field, const char *text, GEr
 
 /* One value of a field: a number or, where the field has them, a name. P advances. */
 static gboolean
-parse_atom(const char **p, const SvField *field, const char *text, int *out_value,
-           GError **error)
+parse_atom(const char **p, const SvField *field, const char *text, int *out_value, GError **error)
 {
   const char *start = *p;
   const char *q = start;
@@ -494,8 +492,7 @@ parse_atom(const char **p, const SvField *field, const char *text, int *out_valu
       q++;
     g_autofree char *atom = g_strndup(start, q - start);
     if (field->names == SV_NAMES_WEEKDAY)
-      return fail(error,
-                  _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"),
+      return fail(error, _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"),
                   atom, text);
     /* More than 9 digits cannot be in range and would overflow an int. */
     gint64 value = q - start > 9 ? G_MAXINT64 : g_ascii_strtoll(atom, NULL, 10);
@@ -517,16 +514,15 @@ parse_atom(const char **p, const SvField *field, const char *text, int *out_valu
       case SV_NAMES_MONTH:
         return fail(error, _("unknown month name '%s' in the month field of '%s'"), atom, text);
       case SV_NAMES_DAY:
-        return fail(error, _("unknown day name '%s' in the day-of-week field of '%s'"), atom,
-                    text);
+        return fail(error, _("unknown day name '%s' in the day-of-week field of '%s'"), atom, text);
       case SV_NAMES_WEEKDAY:
         return fail(error,
-                    _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"),
-                    atom, text);
+                    _("unknown weekday '%s' in '%s' (use Mon, Tue, … or Monday, Tuesday, …)"), atom,
+                    text);
       case SV_NAMES_NONE:
       default:
-        return fail(error, _("'%s' in the %s field of '%s' is not a number"), atom,
-                    _(field->name), text);
+        return fail(error, _("'%s' in the %s field of '%s' is not a number"), atom, _(field->name),
+                    text);
       }
     }
     *p = q;
@@ -584,8 +580,8 @@ parse_field(const char *field_text, const SvField *field, const char *text, guin
       int max_step = field->max - field->min + 1;
       gint64 value = p - digits > 9 ? G_MAXINT64 : g_ascii_strtoll(step_text, NULL, 10);
       if (value < 1 || value > max_step)
-        return fail(error, _("step '%s' in the %s field of '%s' is out of range (1-%d)"),
-                    step_text, _(field->name), text, max_step);
+        return fail(error, _("step '%s' in the %s field of '%s' is out of range (1-%d)"), step_text,
+                    _(field->name), text, max_step);
       step = (int)value;
       if (single)
         end = field->max;
@@ -746,15 +742,15 @@ typedef struct {
 
 /* The expansions systemd.time(7) gives. */
 static const SvCalendarKeyword calendar_keywords[] = {
-  { "minutely", NULL, "*-*-*", "*:*:00" },
-  { "hourly", NULL, "*-*-*", "*:00:00" },
-  { "daily", NULL, "*-*-*", "00:00:00" },
-  { "weekly", "Mon", "*-*-*", "00:00:00" },
-  { "monthly", NULL, "*-*-01", "00:00:00" },
-  { "yearly", NULL, "*-01-01", "00:00:00" },
-  { "annually", NULL, "*-01-01", "00:00:00" },
-  { "quarterly", NULL, "*-01,04,07,10-01", "00:00:00" },
-  { "semiannually", NULL, "*-01,07-01", "00:00:00" },
+    {"minutely", NULL, "*-*-*", "*:*:00"},
+    {"hourly", NULL, "*-*-*", "*:00:00"},
+    {"daily", NULL, "*-*-*", "00:00:00"},
+    {"weekly", "Mon", "*-*-*", "00:00:00"},
+    {"monthly", NULL, "*-*-01", "00:00:00"},
+    {"yearly", NULL, "*-01-01", "00:00:00"},
+    {"annually", NULL, "*-01-01", "00:00:00"},
+    {"quarterly", NULL, "*-01,04,07,10-01", "00:00:00"},
+    {"semiannually", NULL, "*-01,07-01", "00:00:00"},
 };
 
 static gboolean
@@ -793,8 +789,8 @@ parse_calendar(char **tokens, guint n, const char *text, SvCalendar *cal, GTimeZ
     if (i < n && strchr(tokens[i], ':') != NULL)
       time = g_strdup(tokens[i++]);
     if (i < n || (weekday == NULL && date == NULL && time == NULL))
-      return fail(error, _("'%s' in '%s' is not a weekday, date or time"),
-                  i < n ? tokens[i] : text, text);
+      return fail(error, _("'%s' in '%s' is not a weekday, date or time"), i < n ? tokens[i] : text,
+                  text);
   }
 
   guint64 bits[4];
@@ -842,9 +838,9 @@ typedef struct {
 } SvNickname;
 
 static const SvNickname nicknames[] = {
-  { "@hourly", "0 * * * *" },  { "@daily", "0 0 * * *" },   { "@midnight", "0 0 * * *" },
-  { "@weekly", "0 0 * * 0" },  { "@monthly", "0 0 1 * *" }, { "@yearly", "0 0 1 1 *" },
-  { "@annually", "0 0 1 1 *" },
+    {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+    {"@weekly", "0 0 * * 0"},   {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+    {"@annually", "0 0 1 1 *"},
 };
 
 SvSchedule *

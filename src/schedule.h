@@ -74,8 +74,8 @@ SvSchedule *sv_schedule_parse(const char *text, GTimeZone *tz, GError **error);
 gint64 sv_schedule_next(const SvSchedule *schedule, gint64 after_usec);
 
 gboolean sv_schedule_is_interval(const SvSchedule *schedule); /* "every 30s" form */
-gint64 sv_schedule_interval_usec(const SvSchedule *schedule);  /* 0 if not an interval */
-const char *sv_schedule_get_text(const SvSchedule *schedule);  /* as given */
+gint64 sv_schedule_interval_usec(const SvSchedule *schedule); /* 0 if not an interval */
+const char *sv_schedule_get_text(const SvSchedule *schedule); /* as given */
 /* The zone the schedule is evaluated in: the TZ argument, the local zone, or the zone
  * named in the text. Owned by the schedule. */
 GTimeZone *sv_schedule_get_timezone(const SvSchedule *schedule);

@@ -10,14 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(sv-spawn-error-quark, sv_spawn_error)
+G_DEFINE_QUARK(sv - spawn - error - quark, sv_spawn_error)
 
 /* Room for "LISTEN_PID=" plus the longest pid. */
 #define SV_PID_SLOT 24
 
 static const char *const private_prefixes[] = {
-  "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_PID=", "LISTEN_FDS=",
-  "LISTEN_FDNAMES=", "SDVISOR_", "JOURNAL_STREAM=",
+    "NOTIFY_SOCKET=", "WATCHDOG_USEC=",  "WATCHDOG_PID=", "LISTEN_PID=",
+    "LISTEN_FDS=",    "LISTEN_FDNAMES=", "SDVISOR_",      "JOURNAL_STREAM=",
 };
 
 static gboolean
@@ -118,8 +118,7 @@ typedef struct {
   int err;
 } SvChildError;
 
-static void
-child_report(int errpipe, int stage, int err) G_GNUC_NORETURN;
+static void child_report(int errpipe, int stage, int err) G_GNUC_NORETURN;
 
 static void
 child_report(int errpipe, int stage, int err)
@@ -184,7 +183,8 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
     close(errpipe[0]);
     close(errpipe[1]);
     g_ptr_array_unref(env);
-    g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_FAILED, _("cannot fork: %s"), g_strerror(errsv));
+    g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_FAILED, _("cannot fork: %s"),
+                g_strerror(errsv));
     return FALSE;
   }
 
@@ -240,7 +240,8 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
      * signalfds. CLOEXEC rather than close so err_fd survives until execve(). */
     if (close_range(3 + n_pass, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
       struct rlimit rl;
-      int max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+      int max_fd =
+          getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
       for (int fd = 3 + (int)n_pass; fd < max_fd; fd++)
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     }

@@ -18,19 +18,22 @@ typedef enum {
 } SvSpawnError;
 
 typedef struct {
-  char *const *argv;       /* argv[0] is searched in PATH (of envp) unless it has a '/' */
-  char *const *envp;       /* complete environment; NULL = sdvisor's own */
+  char *const *argv;             /* argv[0] is searched in PATH (of envp) unless it has a '/' */
+  char *const *envp;             /* complete environment; NULL = sdvisor's own */
   const char *working_directory; /* NULL = inherit */
-  int stdin_fd;            /* -1 = /dev/null */
-  int stdout_fd;           /* -1 = inherit sdvisor's */
-  int stderr_fd;           /* -1 = inherit sdvisor's */
-  const int *pass_fds;     /* become fds 3, 4, … in the child (LISTEN_FDS style) */
+  int stdin_fd;                  /* -1 = /dev/null */
+  int stdout_fd;                 /* -1 = inherit sdvisor's */
+  int stderr_fd;                 /* -1 = inherit sdvisor's */
+  const int *pass_fds;           /* become fds 3, 4, … in the child (LISTEN_FDS style) */
   guint n_pass_fds;
   gboolean set_listen_pid;   /* add LISTEN_PID=<child pid> to the environment */
   gboolean set_watchdog_pid; /* add WATCHDOG_PID=<child pid> to the environment */
 } SvSpawnOptions;
 
-#define SV_SPAWN_OPTIONS_INIT { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 }
+#define SV_SPAWN_OPTIONS_INIT                                                                      \
+  {                                                                                                \
+    .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1                                               \
+  }
 
 /* Starts the child. On success *out_pid is its pid (also its process group and
  * session id). If the child could not execute, the child still exists and exits

@@ -50,13 +50,13 @@
 #define SV_TIMEOUT_UNBOUNDED_USEC (24 * 3600 * SV_USEC_PER_SEC)
 
 typedef enum {
-  SV_AFTER_APP_EXIT,     /* the app is gone: failure or stop path */
-  SV_AFTER_APP_RESTART,  /* on-unhealthy=restart: spawn again */
+  SV_AFTER_APP_EXIT,    /* the app is gone: failure or stop path */
+  SV_AFTER_APP_RESTART, /* on-unhealthy=restart: spawn again */
 } SvAppGoneAction;
 
 struct SvSupervisor {
   SvConfig *config;
-  char **environ;         /* sdvisor's environment at start, for config re-reads */
+  char **environ; /* sdvisor's environment at start, for config re-reads */
   GMainLoop *loop;
   SvState state;
 
@@ -65,8 +65,8 @@ struct SvSupervisor {
   guint signal_source;
 
   /* The app. */
-  pid_t app_pid;          /* 0 when there is no app */
-  int app_status;         /* wait status of the last app that exited */
+  pid_t app_pid;  /* 0 when there is no app */
+  int app_status; /* wait status of the last app that exited */
   gboolean app_exited;
   gboolean restarting;
   guint restarts;
@@ -85,8 +85,8 @@ struct SvSupervisor {
   /* Scheduled jobs. At reload the old set finishes its runs while the new one plans;
    * at stop every set gets the stop signal and sdvisor waits for them. */
   SvJobs *jobs;
-  GPtrArray *retired_jobs;  /* SvJobs* still running a job of an older configuration */
-  guint jobs_stopping;      /* sets asked to stop and not yet done */
+  GPtrArray *retired_jobs; /* SvJobs* still running a job of an older configuration */
+  guint jobs_stopping;     /* sets asked to stop and not yet done */
   gboolean jobs_stop_asked;
   gboolean post_stop_done;
   SvLogStreams *logs;
@@ -94,9 +94,9 @@ struct SvSupervisor {
   /* Readiness and liveness. */
   SvProbe *ready_probe;
   guint ready_timer;
-  gboolean ready_sent;    /* READY=1 went upstream (once per sdvisor, plus reloads) */
+  gboolean ready_sent; /* READY=1 went upstream (once per sdvisor, plus reloads) */
   SvProbe *health_probe;
-  gboolean healthy;       /* the health probe's last verdict (TRUE without one) */
+  gboolean healthy; /* the health probe's last verdict (TRUE without one) */
   guint watchdog_timer;
 
   /* Hooks: at most one event's sequence runs at a time; what happens meanwhile waits
@@ -109,7 +109,7 @@ struct SvSupervisor {
 
   /* Stopping. */
   gboolean stop_requested;
-  int stop_trigger;       /* the signal that asked for the stop */
+  int stop_trigger; /* the signal that asked for the stop */
   gboolean killed_at_deadline;
   guint stop_delay_timer;
   guint stop_timer;
@@ -178,6 +178,20 @@ status_running(SvSupervisor *sv)
     sv_notify_status("running (pid %d)", (int)sv->app_pid);
 }
 
+/* sdvisor's environment for children (spawn.c's base) with [app] environment= and
+ * environment-file= applied: what the app, its hooks and jobs start from. */
+static char **
+configured_environment(SvSupervisor *sv)
+{
+  char **env = sv_spawn_base_environ();
+  for (char **e = sv->config->app.environment; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
+    env = g_environ_setenv(env, name, eq + 1, TRUE);
+  }
+  return env;
+}
+
 /* ---- hooks --------------------------------------------------------------------------- */
 
 typedef void (*SvStepFunc)(SvSupervisor *sv, gboolean ok, const char *detail);
@@ -231,12 +245,7 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
     ctx.exit_code = sv_wait_status_to_exit_code(exit_status_raw);
     ctx.exit_status = sv_wait_status_kind(exit_status_raw);
   }
-  g_auto(GStrv) env = sv_spawn_base_environ();
-  for (char **e = sv->config->app.environment; e && *e; e++) {
-    const char *eq = strchr(*e, '=');
-    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
-    env = g_environ_setenv(env, name, eq + 1, TRUE);
-  }
+  g_auto(GStrv) env = configured_environment(sv);
   sv->hook_run = sv_hooks_run(sv->config->hooks, &ctx, env, on_hook_started, on_hooks_done, step);
 }
 
@@ -274,7 +283,8 @@ after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
    * the stop-timeout as their deadline; the others keep the deadline they have. */
   if (!sv->jobs_stop_asked)
     stop_jobs(sv, SIGTERM,
-              g_get_monotonic_time() + MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
+              g_get_monotonic_time() +
+                  MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
   maybe_finish(sv);
 }
 
@@ -368,9 +378,9 @@ on_app_exit(pid_t pid, int status, gpointer user_data)
 
   if (sv->stop_requested || sv->restarting) {
     int stop_signal = sv->config->app.stop_signal;
-    gboolean clean = !sv->killed_at_deadline &&
-                     ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                      (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
+    gboolean clean =
+        !sv->killed_at_deadline && ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                                    (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
     /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
      * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. */
     /* An exit code chosen before (start timeout, unhealthy stop) is kept. */
@@ -498,8 +508,8 @@ after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
   if (delay > 0 && !sv->killed_at_deadline) {
     g_autofree char *d = sv_timespan_format(delay);
     sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)sv->app_pid);
-    sv->stop_delay_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000),
-                                              on_stop_delay_done, sv, NULL);
+    sv->stop_delay_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000), on_stop_delay_done, sv, NULL);
     return;
   }
   signal_app_to_stop(sv);
@@ -545,9 +555,10 @@ request_stop(SvSupervisor *sv, int signo)
 
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
-  g_autofree char *status = sv->app_pid > 0 ? g_strdup_printf("stopping: waiting up to %s for pid %d",
-                                                              timeout, (int)sv->app_pid)
-                                            : g_strdup("stopping");
+  g_autofree char *status =
+      sv->app_pid > 0
+          ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
+          : g_strdup("stopping");
   sv_notify_stopping(status);
   gint64 budget = sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_STOP);
   budget = budget_add(budget, app->stop_delay_usec);
@@ -610,12 +621,7 @@ start_jobs(SvSupervisor *sv)
   if (sv->config->jobs->len == 0 || sv->jobs_stop_asked)
     return;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) env = sv_spawn_base_environ();
-  for (char **e = sv->config->app.environment; e && *e; e++) {
-    const char *eq = strchr(*e, '=');
-    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
-    env = g_environ_setenv(env, name, eq + 1, TRUE);
-  }
+  g_auto(GStrv) env = configured_environment(sv);
   sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
   if (sv->jobs == NULL) {
     sv_log(LOG_ERR, "jobs: %s; no job will run", error->message);
@@ -767,12 +773,7 @@ parse_checks(char **texts, gboolean skip_notify)
 static char **
 app_environment(SvSupervisor *sv)
 {
-  g_auto(GStrv) env = sv_spawn_base_environ();
-  for (char **e = sv->config->app.environment; e && *e; e++) {
-    const char *eq = strchr(*e, '=');
-    g_autofree char *name = g_strndup(*e, (gsize)(eq - *e));
-    env = g_environ_setenv(env, name, eq + 1, TRUE);
-  }
+  g_auto(GStrv) env = configured_environment(sv);
   /* No JOURNAL_STREAM: the app's stdout and stderr are sdvisor's pipes (logstream.h),
    * not the journal stream systemd gave sdvisor. */
   if (sv->proxy != NULL)
@@ -802,13 +803,13 @@ start_health(SvSupervisor *sv)
     return;
   g_autoptr(GPtrArray) checks = parse_checks(h->checks, FALSE);
   SvProbeConfig pc = {
-    .mode = SV_PROBE_LIVENESS,
-    .checks = checks,
-    .interval_usec = h->interval_usec,
-    .timeout_usec = h->timeout_usec,
-    .failure_threshold = h->failure_threshold,
-    .success_threshold = h->success_threshold,
-    .start_period_usec = h->start_period_usec,
+      .mode = SV_PROBE_LIVENESS,
+      .checks = checks,
+      .interval_usec = h->interval_usec,
+      .timeout_usec = h->timeout_usec,
+      .failure_threshold = h->failure_threshold,
+      .success_threshold = h->success_threshold,
+      .start_period_usec = h->start_period_usec,
   };
   g_autoptr(GError) error = NULL;
   sv->health_probe = sv_probe_new(&pc, on_health, sv, &error);
@@ -954,13 +955,13 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
     return;
   }
   SvProbeConfig pc = {
-    .mode = SV_PROBE_READINESS,
-    .checks = checks,
-    .interval_usec = r->interval_usec,
-    .timeout_usec = r->check_timeout_usec,
-    .failure_threshold = 1,
-    .success_threshold = 1,
-    .start_period_usec = 0,
+      .mode = SV_PROBE_READINESS,
+      .checks = checks,
+      .interval_usec = r->interval_usec,
+      .timeout_usec = r->check_timeout_usec,
+      .failure_threshold = 1,
+      .success_threshold = 1,
+      .start_period_usec = 0,
   };
   g_autoptr(GError) error = NULL;
   sv->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
@@ -978,9 +979,8 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
                                          on_ready_deadline, sv, NULL);
   if (!after_reload && !sv->ready_sent)
     extend_timeout(r->timeout_usec);
-  sv_notify_status("%s: waiting for %u check%s (pid %d)",
-                   after_reload ? "reloading" : "starting", checks->len, checks->len == 1 ? "" : "s",
-                   (int)sv->app_pid);
+  sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
+                   checks->len, checks->len == 1 ? "" : "s", (int)sv->app_pid);
   sv_probe_start(sv->ready_probe);
 }
 
@@ -995,11 +995,11 @@ on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, co
    * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
   if (msg->fields & SV_NOTIFY_FIELD_STATUS)
     sv_notify_status("%s", msg->status ? msg->status : "");
-  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING |
-                                 SV_NOTIFY_FIELD_WATCHDOG_TRIGGER | SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC |
-                                 SV_NOTIFY_FIELD_ERRNO | SV_NOTIFY_FIELD_BUSERROR |
-                                 SV_NOTIFY_FIELD_FDSTORE | SV_NOTIFY_FIELD_FDSTOREREMOVE |
-                                 SV_NOTIFY_FIELD_FDNAME | SV_NOTIFY_FIELD_FDPOLL_OFF);
+  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER |
+                                 SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |
+                                 SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_FDSTORE |
+                                 SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME |
+                                 SV_NOTIFY_FIELD_FDPOLL_OFF);
 
   /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
    * the app's own READY feeds the checks. Only the app's own reload cycle,
@@ -1096,10 +1096,10 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
     old_app->working_directory = new_app->working_directory;
     new_app->working_directory = t;
   }
-  gboolean env_same =
-      (old_app->environment == NULL && new_app->environment == NULL) ||
-      (old_app->environment && new_app->environment &&
-       g_strv_equal((const char *const *)old_app->environment, (const char *const *)new_app->environment));
+  gboolean env_same = (old_app->environment == NULL && new_app->environment == NULL) ||
+                      (old_app->environment && new_app->environment &&
+                       g_strv_equal((const char *const *)old_app->environment,
+                                    (const char *const *)new_app->environment));
   if (!env_same) {
     g_ptr_array_add(kept, "[app] environment");
     GStrv t = old_app->environment;
@@ -1142,7 +1142,8 @@ reload(SvSupervisor *sv)
     return;
   }
   if (sv->state != SV_STATE_RUNNING || sv->app_pid <= 0 || sv->hook_run != NULL) {
-    sv_log(LOG_NOTICE, "SIGHUP ignored while %s", sv->hook_run ? "hooks run" : state_name(sv->state));
+    sv_log(LOG_NOTICE, "SIGHUP ignored while %s",
+           sv->hook_run ? "hooks run" : state_name(sv->state));
     return;
   }
   set_state(sv, SV_STATE_RELOADING);
@@ -1211,7 +1212,8 @@ setup_signals(SvSupervisor *sv, GError **error)
    * too. SIGPIPE is ignored: a closed pipe is an error to handle, not a reason to die. */
   if (sigprocmask(SIG_BLOCK, &sv->handled, NULL) < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
     int errsv = errno;
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "sigprocmask: %s", g_strerror(errsv));
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "sigprocmask: %s",
+                g_strerror(errsv));
     return FALSE;
   }
   sv->signal_fd = signalfd(-1, &sv->handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1220,7 +1222,8 @@ setup_signals(SvSupervisor *sv, GError **error)
     g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "signalfd: %s", g_strerror(errsv));
     return FALSE;
   }
-  sv->signal_source = g_unix_fd_add_full(G_PRIORITY_HIGH, sv->signal_fd, G_IO_IN, on_signal, sv, NULL);
+  sv->signal_source =
+      g_unix_fd_add_full(G_PRIORITY_HIGH, sv->signal_fd, G_IO_IN, on_signal, sv, NULL);
   return TRUE;
 }
 
@@ -1276,7 +1279,8 @@ start_app(SvSupervisor *sv)
   sv_logstream_started(&pipes, pid);
   if (!spawned) {
     if (pid <= 0) {
-      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name, error->message);
+      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
+                error->message);
       sv->exit_code = SV_EXIT_FAILURE;
       sv->stop_requested = TRUE;
       run_post_stop(sv);
@@ -1361,10 +1365,10 @@ sv_supervisor_new(SvConfig *config, GError **error)
    * stalled journald, and they follow [log] target= like the app's. */
   const SvLogConfig *log = &config->log;
   SvJournalOptions journal_options = {
-    .target = (SvJournalTarget)log->target,
-    .identifier = log->identifier != NULL ? log->identifier : config->app.name,
-    .fields = (const char *const *)log->fields,
-    .console_fd = -1,
+      .target = (SvJournalTarget)log->target,
+      .identifier = log->identifier != NULL ? log->identifier : config->app.name,
+      .fields = (const char *const *)log->fields,
+      .console_fd = -1,
   };
   sv->journal = sv_journal_new(&journal_options, error);
   if (sv->journal == NULL)

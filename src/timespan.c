@@ -4,7 +4,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-G_DEFINE_QUARK(sv-timespan-error-quark, sv_timespan_error)
+G_DEFINE_QUARK(sv - timespan - error - quark, sv_timespan_error)
 
 /* Longest accepted input: a span is a few words, anything longer is a mistake. */
 #define SV_TIMESPAN_MAX_LEN 256
@@ -16,35 +16,35 @@ typedef struct {
 
 /* Longest suffixes first where one is a prefix of another ("ms" before "m"). */
 static const SvSpanUnit span_units[] = {
-  {"seconds", SV_USEC_PER_SEC},
-  {"second", SV_USEC_PER_SEC},
-  {"minutes", 60 * SV_USEC_PER_SEC},
-  {"minute", 60 * SV_USEC_PER_SEC},
-  {"months", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
-  {"month", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
-  {"msec", 1000},
-  {"usec", 1},
-  {"hours", 3600 * SV_USEC_PER_SEC},
-  {"hour", 3600 * SV_USEC_PER_SEC},
-  {"days", 86400 * SV_USEC_PER_SEC},
-  {"day", 86400 * SV_USEC_PER_SEC},
-  {"weeks", 7 * 86400 * SV_USEC_PER_SEC},
-  {"week", 7 * 86400 * SV_USEC_PER_SEC},
-  {"years", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
-  {"year", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
-  {"sec", SV_USEC_PER_SEC},
-  {"min", 60 * SV_USEC_PER_SEC},
-  {"hr", 3600 * SV_USEC_PER_SEC},
-  {"ms", 1000},
-  {"us", 1},
-  {"\xc2\xb5s", 1}, /* µs */
-  {"s", SV_USEC_PER_SEC},
-  {"m", 60 * SV_USEC_PER_SEC},
-  {"h", 3600 * SV_USEC_PER_SEC},
-  {"d", 86400 * SV_USEC_PER_SEC},
-  {"w", 7 * 86400 * SV_USEC_PER_SEC},
-  {"M", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
-  {"y", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
+    {"seconds", SV_USEC_PER_SEC},
+    {"second", SV_USEC_PER_SEC},
+    {"minutes", 60 * SV_USEC_PER_SEC},
+    {"minute", 60 * SV_USEC_PER_SEC},
+    {"months", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
+    {"month", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
+    {"msec", 1000},
+    {"usec", 1},
+    {"hours", 3600 * SV_USEC_PER_SEC},
+    {"hour", 3600 * SV_USEC_PER_SEC},
+    {"days", 86400 * SV_USEC_PER_SEC},
+    {"day", 86400 * SV_USEC_PER_SEC},
+    {"weeks", 7 * 86400 * SV_USEC_PER_SEC},
+    {"week", 7 * 86400 * SV_USEC_PER_SEC},
+    {"years", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
+    {"year", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
+    {"sec", SV_USEC_PER_SEC},
+    {"min", 60 * SV_USEC_PER_SEC},
+    {"hr", 3600 * SV_USEC_PER_SEC},
+    {"ms", 1000},
+    {"us", 1},
+    {"\xc2\xb5s", 1}, /* µs */
+    {"s", SV_USEC_PER_SEC},
+    {"m", 60 * SV_USEC_PER_SEC},
+    {"h", 3600 * SV_USEC_PER_SEC},
+    {"d", 86400 * SV_USEC_PER_SEC},
+    {"w", 7 * 86400 * SV_USEC_PER_SEC},
+    {"M", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
+    {"y", (gint64)(365.25 * 86400) * SV_USEC_PER_SEC},
 };
 
 static const SvSpanUnit *
@@ -73,8 +73,7 @@ sv_timespan_parse(const char *text, gint64 *out_usec, GError **error)
 {
   g_return_val_if_fail(text != NULL, FALSE);
 
-  if (strlen(text) > SV_TIMESPAN_MAX_LEN)
-  {
+  if (strlen(text) > SV_TIMESPAN_MAX_LEN) {
     g_set_error(error, SV_TIMESPAN_ERROR, SV_TIMESPAN_ERROR_INVALID,
                 _("a time span of %zu characters is too long"), strlen(text));
     return FALSE;
@@ -173,12 +172,12 @@ sv_timespan_format(gint64 usec)
     const char *suffix;
     gint64 usec;
   } units[] = {
-    {"d", 86400 * SV_USEC_PER_SEC},
-    {"h", 3600 * SV_USEC_PER_SEC},
-    {"min", 60 * SV_USEC_PER_SEC},
-    {"s", SV_USEC_PER_SEC},
-    {"ms", 1000},
-    {"us", 1},
+      {"d", 86400 * SV_USEC_PER_SEC},
+      {"h", 3600 * SV_USEC_PER_SEC},
+      {"min", 60 * SV_USEC_PER_SEC},
+      {"s", SV_USEC_PER_SEC},
+      {"ms", 1000},
+      {"us", 1},
   };
 
   if (usec == G_MAXINT64)

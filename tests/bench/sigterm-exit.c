@@ -61,12 +61,21 @@ main(int argc, char **argv)
   const char *fifo_arg = NULL;
   while ((opt = getopt(argc, argv, "+n:p:s:f:")) != -1) {
     switch (opt) {
-    case 'n': runs = atoi(optarg); break;
-    case 'p': max_phase_ms = atoi(optarg); break;
-    case 's': settle_ms = atoi(optarg); break;
-    case 'f': fifo_arg = optarg; break;
+    case 'n':
+      runs = atoi(optarg);
+      break;
+    case 'p':
+      max_phase_ms = atoi(optarg);
+      break;
+    case 's':
+      settle_ms = atoi(optarg);
+      break;
+    case 'f':
+      fifo_arg = optarg;
+      break;
     default:
-      fprintf(stderr, "usage: sigterm-exit [-n RUNS] [-p MAX_PHASE_MS] [-s SETTLE_MS] [-f FIFO] -- COMMAND...\n");
+      fprintf(stderr, "usage: sigterm-exit [-n RUNS] [-p MAX_PHASE_MS] [-s SETTLE_MS] [-f FIFO] -- "
+                      "COMMAND...\n");
       return 64;
     }
   }
@@ -163,10 +172,11 @@ main(int argc, char **argv)
   long long sum = 0;
   for (int i = 0; i < measured; i++)
     sum += lat[i];
-  long long median = measured % 2 ? lat[measured / 2]
-                                   : (lat[measured / 2 - 1] + lat[measured / 2]) / 2;
+  long long median =
+      measured % 2 ? lat[measured / 2] : (lat[measured / 2 - 1] + lat[measured / 2]) / 2;
   int p90 = (90 * measured + 99) / 100 - 1;
-  printf("runs=%d median_us=%lld min_us=%lld p90_us=%lld max_us=%lld mean_us=%lld bad_exits=%d failed=%d\n",
+  printf("runs=%d median_us=%lld min_us=%lld p90_us=%lld max_us=%lld mean_us=%lld bad_exits=%d "
+         "failed=%d\n",
          measured, median, lat[0], lat[p90], lat[measured - 1], sum / measured, bad, failed);
   return failed > 0;
 }

@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   effective.max_bytes = MAX(config.max_bytes, 256);
 
   g_autoptr(GByteArray) pushed = g_byte_array_new();
-  State state = { &effective, g_byte_array_new(), 0 };
+  State state = {&effective, g_byte_array_new(), 0};
   g_autoptr(SvLogMerge) merge = sv_logmerge_new(&config, on_emit, &state);
   g_autoptr(SvLogEntry) entry = sv_log_entry_new();
   guint n_pushed = 0;
@@ -95,8 +95,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           abort();
       }
     }
-    sv_logparse_line(parser, SV_LOG_STREAM_STDERR, (const char *)line,
-                     (gsize)(line_end - line), flags, entry);
+    sv_logparse_line(parser, SV_LOG_STREAM_STDERR, (const char *)line, (gsize)(line_end - line),
+                     flags, entry);
     g_byte_array_append(pushed, entry->message->data, entry->message->len);
     g_byte_array_append(pushed, (const guint8 *)"\n", 1);
     n_pushed++;

@@ -95,8 +95,9 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
     static char log_arg[PATH_MAX + 32];
     g_snprintf(log_arg, sizeof log_arg, "--log-file=%s/valgrind-%%p.log", run->dir);
     const char *const valgrind[] = {
-      valgrind_path, "--child-silent-after-fork=yes", log_arg, "--leak-check=full",
-      "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "--track-origins=no",
+        valgrind_path,        "--child-silent-after-fork=yes",    log_arg,
+        "--leak-check=full",  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+        "--track-origins=no",
     };
     for (gsize i = 0; i < G_N_ELEMENTS(valgrind); i++)
       g_ptr_array_add(args, (gpointer)valgrind[i]);
@@ -110,7 +111,7 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
   g_auto(GStrv) envp = g_get_environ();
   envp = g_environ_setenv(envp, "NOTIFY_SOCKET", run->notify_path, TRUE);
   envp = g_environ_setenv(envp, "SVTEST_DIR", run->dir, TRUE);
-  envp = g_environ_unsetenv(envp, "G_DEBUG"); /* the apps are not GLib tests */
+  envp = g_environ_unsetenv(envp, "G_DEBUG");                      /* the apps are not GLib tests */
   envp = g_environ_setenv(envp, "G_SLICE", "always-malloc", TRUE); /* for valgrind */
   for (const char *const *e = env; e && *e; e++) {
     const char *eq = strchr(*e, '=');

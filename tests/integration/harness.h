@@ -8,19 +8,20 @@
 #include <sys/types.h>
 
 typedef struct {
-  char *dir;            /* private temporary directory, removed at free */
+  char *dir; /* private temporary directory, removed at free */
   char *notify_path;
   int notify_fd;
-  pid_t pid;            /* sdvisor (or the wrapper it runs under) */
+  pid_t pid; /* sdvisor (or the wrapper it runs under) */
   int wait_status;
   gboolean exited;
-  GPtrArray *messages;  /* every datagram received so far, in order */
+  GPtrArray *messages; /* every datagram received so far, in order */
   char *stderr_path;
 } SvRun;
 
 /* ARGV is what follows the sdvisor binary ("run", "--", …); ENV holds extra NAME=VALUE
  * entries. WRAPPER, if not NULL, is a command put before the binary (e.g. unshare). */
-SvRun *sv_run_start_full(const char *const *wrapper, const char *const *argv, const char *const *env);
+SvRun *sv_run_start_full(const char *const *wrapper, const char *const *argv,
+                         const char *const *env);
 #define sv_run_start(argv, env) sv_run_start_full(NULL, (argv), (env))
 /* Runs /bin/sh with ARGV (for a wrapper that execs sdvisor itself: $SDVISOR_BINARY). */
 SvRun *sv_run_start_shell(const char *const *argv, const char *const *env);

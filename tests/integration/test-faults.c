@@ -52,9 +52,9 @@
  * +0.2 to +0.3 MiB, the allocator's doing (massif shows the live heap flat over 600
  * reloads). A leak of about 1 KiB per cycle — a GKeyFile, a probe, an environment —
  * goes over it; smaller leaks are memcheck's to find (meson test --setup=valgrind). */
-#define LEAK_RSS_BOUND_KB 1024
+#define LEAK_RSS_BOUND_KB  1024
 #define LEAK_THREADS_SLACK 4
-#define LEAK_WARMUP 50
+#define LEAK_WARMUP        50
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SV_ASAN 1
@@ -67,9 +67,8 @@
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 static const char *const app_names[] = {
-  "fault-close-stdout.sh", "fault-exit-on-cue.sh", "fault-fork-storm.sh",
-  "fault-hook.sh",         "fault-numbered.sh",    "fault-steady.sh",
-  "job-append-slot.sh",
+    "fault-close-stdout.sh", "fault-exit-on-cue.sh", "fault-fork-storm.sh", "fault-hook.sh",
+    "fault-numbered.sh",     "fault-steady.sh",      "job-append-slot.sh",
 };
 
 /* "@fault-steady.sh@" and the like become the apps' paths. */
@@ -97,10 +96,11 @@ start_config_full(const char *text, const char *const *env, const char *pre, con
 {
   g_autofree char *config = expand_apps(text);
   g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script = g_strdup_printf(
-      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > \"$SVTEST_DIR/sdvisor.conf\" "
-      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
-      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
+  g_autofree char *script =
+      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+                      "\"$SVTEST_DIR/sdvisor.conf\" "
+                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
+                      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
   g_autoptr(GPtrArray) envp = g_ptr_array_new();
   g_ptr_array_add(envp, config_env);
   for (const char *const *e = env; e && *e; e++)
@@ -295,7 +295,9 @@ journal_read(int fd, GPtrArray *messages, int timeout_ms)
       char space[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
     } control;
     struct iovec iov = {buf, sizeof buf};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
                         .msg_controllen = sizeof control};
     ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (n < 0)
@@ -315,7 +317,8 @@ journal_read(int fd, GPtrArray *messages, int timeout_ms)
       }
       close(memfd);
     }
-    char *message = memfd_data ? journal_message(memfd_data, memfd_len) : journal_message(buf, (gsize)n);
+    char *message =
+        memfd_data ? journal_message(memfd_data, memfd_len) : journal_message(buf, (gsize)n);
     g_ptr_array_add(messages, message ? message : g_strdup(""));
   }
   return any;
@@ -352,9 +355,8 @@ test_journal_absent_then_present(void)
    * start, and none of the host's journald (if any) to confuse the count. The
    * configuration default is target=auto; stderr is a file, so auto means "the
    * journal when it is there". */
-  const char *inner =
-      "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
-      "exec \"$SDVISOR_BINARY\" run -- \"$SVTEST_APP\" 300";
+  const char *inner = "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
+                      "exec \"$SDVISOR_BINARY\" run -- \"$SVTEST_APP\" 300";
   g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
   const char *env[] = {app_env, inner_env, NULL};
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
@@ -457,8 +459,8 @@ test_app_closes_stdout(void)
   g_autofree char *err1 = sv_run_stderr(run);
   guint ticks = count_substrings(err1, "stderr tick ") - ticks0;
   long hz = sysconf(_SC_CLK_TCK);
-  g_test_message("after the app closed stdout: %" G_GUINT64_FORMAT " CPU ticks (%ld/s) in %" G_GINT64_FORMAT
-                 " ms; %u more stderr lines",
+  g_test_message("after the app closed stdout: %" G_GUINT64_FORMAT
+                 " CPU ticks (%ld/s) in %" G_GINT64_FORMAT " ms; %u more stderr lines",
                  cpu, hz, wall, ticks);
   /* The app writes one line every 50 ms: about 20 a second are read. */
   g_assert_cmpuint(ticks, >=, 5);
@@ -542,15 +544,15 @@ static void
 test_app_exits_during_hook(void)
 {
   static const HookCase cases[] = {
-    {"post-start", "post-start", 0,
-     "app start, post-start start, app exit, post-start end, on-failure start, on-failure end, "
-     "post-stop start, post-stop end"},
-    {"reload", "reload", SIGHUP,
-     "app start, reload start, app exit, reload end, on-failure start, on-failure end, "
-     "post-stop start, post-stop end"},
-    /* A stop was asked for: no on-failure; the app's status (3, not a clean stop). */
-    {"pre-stop", "pre-stop", SIGTERM,
-     "app start, pre-stop start, app exit, pre-stop end, post-stop start, post-stop end"},
+      {"post-start", "post-start", 0,
+       "app start, post-start start, app exit, post-start end, on-failure start, on-failure end, "
+       "post-stop start, post-stop end"},
+      {"reload", "reload", SIGHUP,
+       "app start, reload start, app exit, reload end, on-failure start, on-failure end, "
+       "post-stop start, post-stop end"},
+      /* A stop was asked for: no on-failure; the app's status (3, not a clean stop). */
+      {"pre-stop", "pre-stop", SIGTERM,
+       "app start, pre-stop start, app exit, pre-stop end, post-stop start, post-stop end"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     const HookCase *c = &cases[i];
@@ -649,7 +651,8 @@ set_nofile(pid_t pid, rlim_t limit)
   g_assert_cmpint(prlimit(pid, RLIMIT_NOFILE, NULL, &old), ==, 0);
   struct rlimit rl = {limit, old.rlim_max};
   if (prlimit(pid, RLIMIT_NOFILE, &rl, NULL) < 0)
-    g_error("prlimit(%d, RLIMIT_NOFILE, %lu): %s", (int)pid, (unsigned long)limit, g_strerror(errno));
+    g_error("prlimit(%d, RLIMIT_NOFILE, %lu): %s", (int)pid, (unsigned long)limit,
+            g_strerror(errno));
 }
 
 static void
@@ -773,10 +776,11 @@ test_state_directory_full(void)
   }
   /* A 64 KiB tmpfs as the state directory, private to sdvisor's mount namespace; the
    * test reaches it through /proc/PID/root. */
-  const char *pre = "mkdir -p \"$SVTEST_DIR/state\" && export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
-  const char *exec_line = "exec unshare -m --propagation private /bin/sh -c "
-                          "'mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$STATE_DIRECTORY\" && "
-                          SV_EXEC_SDVISOR "'";
+  const char *pre =
+      "mkdir -p \"$SVTEST_DIR/state\" && export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
+  const char *exec_line =
+      "exec unshare -m --propagation private /bin/sh -c "
+      "'mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$STATE_DIRECTORY\" && " SV_EXEC_SDVISOR "'";
   g_autoptr(SvRun) run = start_config_full(job_config, NULL, pre, exec_line);
   if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
     g_autofree char *err = sv_run_stderr(run);
@@ -848,7 +852,8 @@ test_corrupt_state_recovered(void)
   g_assert_cmpint(g_chmod(state, 0700), ==, 0);
 
   /* Garbage first, then a good file cut in half. */
-  static const char garbage[] = "\x7f" "ELF\x02\x01\x01 not a state file at all\n\xff\xfe=\n";
+  static const char garbage[] = "\x7f"
+                                "ELF\x02\x01\x01 not a state file at all\n\xff\xfe=\n";
   for (int round = 0; round < 2; round++) {
     if (round == 0) {
       g_assert_true(g_file_set_contents(state_file, garbage, sizeof garbage - 1, NULL));

@@ -27,32 +27,32 @@ static char *app_script;
 
 /* A hook: logs itself, dumps its environment, then does what its environment= asks. */
 static const char hook_text[] =
-  "#!/bin/sh\n"
-  "echo \"$SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
-  "env > \"$SVTEST_DIR/env-$SDVISOR_HOOK-$SDVISOR_EVENT\"\n"
-  "if [ -n \"$HOOK_HANG\" ]; then\n"
-  "  sleep 100 & echo $! > \"$SVTEST_DIR/child-$SDVISOR_HOOK\"\n"
-  "  sleep 100\n"
-  "fi\n"
-  "if [ -n \"$HOOK_SLEEP\" ]; then sleep \"$HOOK_SLEEP\"; fi\n"
-  "echo \"end $SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
-  "exit \"${HOOK_EXIT:-0}\"\n";
+    "#!/bin/sh\n"
+    "echo \"$SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
+    "env > \"$SVTEST_DIR/env-$SDVISOR_HOOK-$SDVISOR_EVENT\"\n"
+    "if [ -n \"$HOOK_HANG\" ]; then\n"
+    "  sleep 100 & echo $! > \"$SVTEST_DIR/child-$SDVISOR_HOOK\"\n"
+    "  sleep 100\n"
+    "fi\n"
+    "if [ -n \"$HOOK_SLEEP\" ]; then sleep \"$HOOK_SLEEP\"; fi\n"
+    "echo \"end $SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
+    "exit \"${HOOK_EXIT:-0}\"\n";
 
 /* The app: logs its start, TERM and HUP; crashes (SIGKILL) after APP_CRASH_AFTER. It
  * writes app.pid last, which the [ready] file: check waits for. */
 static const char app_text[] =
-  "#!/bin/sh\n"
-  "echo \"app start $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
-  "trap 'echo \"app term $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"; exit 0' TERM\n"
-  "trap 'echo \"app hup $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"' HUP\n"
-  "env > \"$SVTEST_DIR/app.env\"\n"
-  "echo $$ > \"$SVTEST_DIR/app.pid\"\n"
-  "if [ -n \"$APP_CRASH_AFTER\" ]; then\n"
-  "  sleep \"$APP_CRASH_AFTER\"\n"
-  "  echo \"app crash $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
-  "  kill -KILL $$\n"
-  "fi\n"
-  "while :; do sleep 0.05; done\n";
+    "#!/bin/sh\n"
+    "echo \"app start $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
+    "trap 'echo \"app term $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"; exit 0' TERM\n"
+    "trap 'echo \"app hup $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"' HUP\n"
+    "env > \"$SVTEST_DIR/app.env\"\n"
+    "echo $$ > \"$SVTEST_DIR/app.pid\"\n"
+    "if [ -n \"$APP_CRASH_AFTER\" ]; then\n"
+    "  sleep \"$APP_CRASH_AFTER\"\n"
+    "  echo \"app crash $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
+    "  kill -KILL $$\n"
+    "fi\n"
+    "while :; do sleep 0.05; done\n";
 
 /* "@HOOK@" and "@APP@" become the scripts' paths now; "@DIR@" becomes the run's
  * directory in the wrapper, once it exists. */
@@ -73,11 +73,11 @@ start_config(const char *text, guint watchdog_usec)
   g_autofree char *config = config_text(text);
   g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
   g_autofree char *watchdog_env = g_strdup_printf("WATCHDOG_USEC=%u", watchdog_usec);
-  const char *script =
-      "printf '%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > \"$SVTEST_DIR/sdvisor.conf\" "
-      "&& if [ -n \"$SVTEST_WATCHDOG\" ]; then export WATCHDOG_PID=$$; fi "
-      "&& unset SVTEST_CONFIG SVTEST_WATCHDOG "
-      "&& exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"";
+  const char *script = "printf '%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+                       "\"$SVTEST_DIR/sdvisor.conf\" "
+                       "&& if [ -n \"$SVTEST_WATCHDOG\" ]; then export WATCHDOG_PID=$$; fi "
+                       "&& unset SVTEST_CONFIG SVTEST_WATCHDOG "
+                       "&& exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"";
   g_autoptr(GPtrArray) env = g_ptr_array_new();
   g_ptr_array_add(env, config_env);
   if (watchdog_usec > 0) {
@@ -151,7 +151,8 @@ read_events(SvRun *run, gboolean ends)
     if (is_end && !ends)
       continue;
     Event *e = g_new0(Event, 1);
-    e->what = is_end ? g_strdup_printf("end %s %s", w[1], w[2]) : g_strdup_printf("%s %s", w[0], w[1]);
+    e->what =
+        is_end ? g_strdup_printf("end %s %s", w[1], w[2]) : g_strdup_printf("%s %s", w[0], w[1]);
     e->pid = (pid_t)atoi(w[n - 2]);
     e->ns = g_ascii_strtoll(w[n - 1], NULL, 10);
     g_ptr_array_add(events, e);
@@ -236,31 +237,31 @@ wait_pid_gone(pid_t pid, guint timeout_ms)
 /* ---- the order of every event against the app's life ------------------------------------ */
 
 static const char lifecycle_config[] =
-  "[app]\n"
-  "name=shop\n"
-  "exec=@APP@\n"
-  "stop-delay=300ms\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.pid\n"
-  "[hook:prepare]\n"
-  "when=pre-start\n"
-  "exec=@HOOK@\n"
-  "[hook:migrate]\n"
-  "when=pre-start\n"
-  "exec=@HOOK@\n"
-  "environment=HOOK_SLEEP=0.3\n"
-  "[hook:warm]\n"
-  "when=post-start\n"
-  "exec=@HOOK@\n"
-  "[hook:drain]\n"
-  "when=pre-stop\n"
-  "exec=@HOOK@\n"
-  "[hook:cleanup]\n"
-  "when=post-stop\n"
-  "exec=@HOOK@\n"
-  "[hook:every]\n"
-  "when=pre-start post-start pre-stop post-stop reload on-failure on-unhealthy\n"
-  "exec=@HOOK@\n";
+    "[app]\n"
+    "name=shop\n"
+    "exec=@APP@\n"
+    "stop-delay=300ms\n"
+    "[ready]\n"
+    "check=file:@DIR@/app.pid\n"
+    "[hook:prepare]\n"
+    "when=pre-start\n"
+    "exec=@HOOK@\n"
+    "[hook:migrate]\n"
+    "when=pre-start\n"
+    "exec=@HOOK@\n"
+    "environment=HOOK_SLEEP=0.3\n"
+    "[hook:warm]\n"
+    "when=post-start\n"
+    "exec=@HOOK@\n"
+    "[hook:drain]\n"
+    "when=pre-stop\n"
+    "exec=@HOOK@\n"
+    "[hook:cleanup]\n"
+    "when=post-stop\n"
+    "exec=@HOOK@\n"
+    "[hook:every]\n"
+    "when=pre-start post-start pre-stop post-stop reload on-failure on-unhealthy\n"
+    "exec=@HOOK@\n";
 
 static void
 test_lifecycle_order(void)
@@ -312,8 +313,8 @@ test_status_names_hook(void)
 
   g_autoptr(GPtrArray) events = read_events(run, FALSE);
   const char *hooks[][2] = {
-    {"pre-start", "prepare"}, {"pre-start", "migrate"}, {"post-start", "warm"},
-    {"pre-stop", "drain"},    {"post-stop", "cleanup"},
+      {"pre-start", "prepare"}, {"pre-start", "migrate"}, {"post-start", "warm"},
+      {"pre-stop", "drain"},    {"post-stop", "cleanup"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(hooks); i++) {
     g_autofree char *what = g_strdup_printf("%s %s", hooks[i][0], hooks[i][1]);
@@ -356,17 +357,16 @@ test_status_names_hook(void)
 static void
 test_environment(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "name=shop\n"
-    "exec=@APP@\n"
-    "environment=APP_VAR=from-app SHARED=app\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[hook:h]\n"
-    "when=pre-start post-start pre-stop post-stop\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_VAR=from-hook SHARED=hook\n";
+  static const char config[] = "[app]\n"
+                               "name=shop\n"
+                               "exec=@APP@\n"
+                               "environment=APP_VAR=from-app SHARED=app\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[hook:h]\n"
+                               "when=pre-start post-start pre-stop post-stop\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_VAR=from-hook SHARED=hook\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(wait_stderr(run, "hook h (post-start) finished", WAIT_MS));
@@ -417,29 +417,29 @@ test_environment(void)
 static void
 test_post_stop_after_crash(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "environment=APP_CRASH_AFTER=0.5\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[hook:started]\n"
-    "when=post-start\n"
-    "exec=@HOOK@\n"
-    "[hook:alert]\n"
-    "when=on-failure\n"
-    "exec=@HOOK@\n"
-    "[hook:cleanup]\n"
-    "when=post-stop\n"
-    "exec=@HOOK@\n"
-    "[hook:drain]\n"
-    "when=pre-stop\n"
-    "exec=@HOOK@\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "environment=APP_CRASH_AFTER=0.5\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[hook:started]\n"
+                               "when=post-start\n"
+                               "exec=@HOOK@\n"
+                               "[hook:alert]\n"
+                               "when=on-failure\n"
+                               "exec=@HOOK@\n"
+                               "[hook:cleanup]\n"
+                               "when=post-stop\n"
+                               "exec=@HOOK@\n"
+                               "[hook:drain]\n"
+                               "when=pre-stop\n"
+                               "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   /* The app's status is sdvisor's: 128+SIGKILL. */
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 137);
   /* Nothing to drain: the app is gone, no pre-stop. */
-  assert_events(run, "app start, post-start started, app crash, on-failure alert, post-stop cleanup");
+  assert_events(run,
+                "app start, post-start started, app crash, on-failure alert, post-stop cleanup");
 
   const char *files[] = {"env-alert-on-failure", "env-cleanup-post-stop"};
   for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
@@ -452,20 +452,19 @@ test_post_stop_after_crash(void)
 static void
 test_pre_start_failure(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "[hook:fine]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n"
-    "[hook:broken]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_EXIT=3\n"
-    "on-error=fail\n"
-    "[hook:never]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[hook:fine]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n"
+                               "[hook:broken]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_EXIT=3\n"
+                               "on-error=fail\n"
+                               "[hook:never]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 125);
   /* The sequence stopped at the failure, and the app never started. */
@@ -481,23 +480,22 @@ test_pre_start_failure(void)
 static void
 test_on_error_ignore(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[hook:broken]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_EXIT=3\n"
-    "on-error=ignore\n"
-    "[hook:missing]\n"
-    "when=pre-start\n"
-    "exec=/nonexistent/hook\n"
-    "on-error=ignore\n"
-    "[hook:after]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[hook:broken]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_EXIT=3\n"
+                               "on-error=ignore\n"
+                               "[hook:missing]\n"
+                               "when=pre-start\n"
+                               "exec=/nonexistent/hook\n"
+                               "on-error=ignore\n"
+                               "[hook:after]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   sv_run_kill(run, SIGTERM);
@@ -505,23 +503,23 @@ test_on_error_ignore(void)
   assert_events(run, "pre-start broken, pre-start after, app start, app term");
   g_autofree char *err = sv_run_stderr(run);
   g_assert_nonnull(strstr(err, "hook broken (pre-start) failed: exited with status 3; ignored"));
-  g_assert_nonnull(strstr(err, "hook missing (pre-start) failed: cannot execute '/nonexistent/hook'"));
+  g_assert_nonnull(
+      strstr(err, "hook missing (pre-start) failed: cannot execute '/nonexistent/hook'"));
 }
 
 static void
 test_hanging_hook_killed(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[hook:hang]\n"
-    "when=pre-start\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_HANG=1\n"
-    "timeout=300ms\n"
-    "on-error=ignore\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[hook:hang]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_HANG=1\n"
+                               "timeout=300ms\n"
+                               "on-error=ignore\n";
   gint64 started = sv_now_ms();
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
@@ -548,20 +546,19 @@ test_hanging_hook_killed(void)
 static void
 test_on_unhealthy_before_watchdog_trigger(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[health]\n"
-    "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
-    "interval=100ms\n"
-    "timeout=1s\n"
-    "failure-threshold=2\n"
-    "[hook:page]\n"
-    "when=on-unhealthy\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_SLEEP=0.3\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[health]\n"
+                               "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
+                               "interval=100ms\n"
+                               "timeout=1s\n"
+                               "failure-threshold=2\n"
+                               "[hook:page]\n"
+                               "when=on-unhealthy\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_SLEEP=0.3\n";
   g_autoptr(SvRun) run = start_config(config, 2000000);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
@@ -575,7 +572,8 @@ test_on_unhealthy_before_watchdog_trigger(void)
   g_autofree char *got = events_string(events);
   g_test_message("events: %s", got);
   g_assert_nonnull(find_event(events, "end on-unhealthy page"));
-  g_assert_cmpint(message_index(run, "running hook page"), <, message_index(run, "WATCHDOG=trigger"));
+  g_assert_cmpint(message_index(run, "running hook page"), <,
+                  message_index(run, "WATCHDOG=trigger"));
 
   g_autofree char *env = read_run_file(run, "env-page-on-unhealthy");
   g_autofree char *app_pid = read_run_file(run, "app.pid");
@@ -589,43 +587,40 @@ test_on_unhealthy_before_watchdog_trigger(void)
 
 /* ---- reload --------------------------------------------------------------------------- */
 
-static const char reload_config_1[] =
-  "[app]\n"
-  "exec=@APP@\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.pid\n"
-  "[hook:up]\n"
-  "when=post-start\n"
-  "exec=@HOOK@\n"
-  "[hook:first]\n"
-  "when=reload\n"
-  "exec=@HOOK@\n";
+static const char reload_config_1[] = "[app]\n"
+                                      "exec=@APP@\n"
+                                      "[ready]\n"
+                                      "check=file:@DIR@/app.pid\n"
+                                      "[hook:up]\n"
+                                      "when=post-start\n"
+                                      "exec=@HOOK@\n"
+                                      "[hook:first]\n"
+                                      "when=reload\n"
+                                      "exec=@HOOK@\n";
 
-static const char reload_config_2[] =
-  "[app]\n"
-  "exec=@APP@\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.pid\n"
-  "[hook:up]\n"
-  "when=post-start\n"
-  "exec=@HOOK@\n"
-  "[hook:second]\n"
-  "when=reload\n"
-  "exec=@HOOK@\n";
+static const char reload_config_2[] = "[app]\n"
+                                      "exec=@APP@\n"
+                                      "[ready]\n"
+                                      "check=file:@DIR@/app.pid\n"
+                                      "[hook:up]\n"
+                                      "when=post-start\n"
+                                      "exec=@HOOK@\n"
+                                      "[hook:second]\n"
+                                      "when=reload\n"
+                                      "exec=@HOOK@\n";
 
 /* Line 10 is wrong: a broken file must not replace the one in use. */
-static const char reload_config_broken[] =
-  "[app]\n"
-  "exec=@APP@\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.pid\n"
-  "[hook:up]\n"
-  "when=post-start\n"
-  "exec=@HOOK@\n"
-  "[hook:third]\n"
-  "when=reload\n"
-  "timeout=soon\n"
-  "exec=@HOOK@\n";
+static const char reload_config_broken[] = "[app]\n"
+                                           "exec=@APP@\n"
+                                           "[ready]\n"
+                                           "check=file:@DIR@/app.pid\n"
+                                           "[hook:up]\n"
+                                           "when=post-start\n"
+                                           "exec=@HOOK@\n"
+                                           "[hook:third]\n"
+                                           "when=reload\n"
+                                           "timeout=soon\n"
+                                           "exec=@HOOK@\n";
 
 static void
 reload_and_wait(SvRun *run, guint n)
@@ -695,18 +690,17 @@ test_reload(void)
 static void
 test_reload_during_hooks(void)
 {
-  static const char config[] =
-    "[app]\n"
-    "exec=@APP@\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.pid\n"
-    "[hook:warm]\n"
-    "when=post-start\n"
-    "exec=@HOOK@\n"
-    "environment=HOOK_SLEEP=0.5\n"
-    "[hook:r]\n"
-    "when=reload\n"
-    "exec=@HOOK@\n";
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "[hook:warm]\n"
+                               "when=post-start\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_SLEEP=0.5\n"
+                               "[hook:r]\n"
+                               "when=reload\n"
+                               "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "running hook warm", WAIT_MS));
   sv_run_kill(run, SIGHUP);

@@ -20,17 +20,17 @@
 #include "harness.h"
 
 #define WAIT_MS 10000
-#define SEC G_GINT64_CONSTANT(1000000)
+#define SEC     G_GINT64_CONSTANT(1000000)
 
 typedef struct {
-  char *dir;    /* shared by every instance of one test */
-  char *state;  /* STATE_DIRECTORY */
+  char *dir;   /* shared by every instance of one test */
+  char *state; /* STATE_DIRECTORY */
   char *config;
   char *state_env;
 } Shared;
 
 typedef struct {
-  gint64 slot;  /* seconds since the epoch */
+  gint64 slot; /* seconds since the epoch */
   char *run;
   pid_t sdvisor;
   pid_t job;
@@ -255,9 +255,10 @@ test_many_instances(void)
     for (guint k = 0; k < n; k++)
       known |= ((SvRun *)runs->pdata[k])->pid == l->sdvisor;
     g_assert_true(known);
-    g_hash_table_insert(by_instance, GINT_TO_POINTER(l->sdvisor),
-                        GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(by_instance,
-                                                                            GINT_TO_POINTER(l->sdvisor))) + 1));
+    g_hash_table_insert(
+        by_instance, GINT_TO_POINTER(l->sdvisor),
+        GINT_TO_POINTER(
+            GPOINTER_TO_INT(g_hash_table_lookup(by_instance, GINT_TO_POINTER(l->sdvisor))) + 1));
   }
   g_test_message("%u slots, each run once, by %u different instances", lines->len,
                  g_hash_table_size(by_instance));
@@ -501,7 +502,8 @@ test_overlap_skip(void)
   g_autoptr(GArray) lines = read_lines(s, "slots");
   g_array_sort(lines, cmp_slot);
   for (guint i = 1; i < lines->len; i++)
-    g_assert_cmpint(g_array_index(lines, Line, i).slot - g_array_index(lines, Line, i - 1).slot, ==, 3);
+    g_assert_cmpint(g_array_index(lines, Line, i).slot - g_array_index(lines, Line, i - 1).slot, ==,
+                    3);
 
   g_autofree char *err_a = sv_run_stderr(a), *err_b = sv_run_stderr(b);
   g_autofree char *both = g_strconcat(err_a, err_b, NULL);

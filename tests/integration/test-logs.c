@@ -29,11 +29,12 @@ has_line(const char *text, const char *line)
   return strstr(padded, needle) != NULL;
 }
 
-#define assert_line(text, line)                                                                 \
-  G_STMT_START {                                                                               \
-    if (!has_line((text), (line)))                                                             \
-      g_error("no line '%s' in:\n%s", (line), (text));                                         \
-  }                                                                                            \
+#define assert_line(text, line)                                                                    \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!has_line((text), (line)))                                                                 \
+      g_error("no line '%s' in:\n%s", (line), (text));                                             \
+  }                                                                                                \
   G_STMT_END
 
 /* The level of each kind of line survives as a "<N>" prefix on the console. */
@@ -113,10 +114,11 @@ test_hook_output_and_no_journal_stream(void)
   g_autofree char *dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
   g_autofree char *conf = g_build_filename(dir, "app.conf", NULL);
   g_autofree char *app = sv_test_app("sleeper.sh");
-  g_autofree char *text = g_strdup_printf("[app]\nexec=%s\n\n"
-                                          "[hook:greet]\nwhen=pre-start\n"
-                                          "exec=/bin/sh -c 'echo hello from the hook; echo ERROR: hook complains >&2'\n",
-                                          app);
+  g_autofree char *text = g_strdup_printf(
+      "[app]\nexec=%s\n\n"
+      "[hook:greet]\nwhen=pre-start\n"
+      "exec=/bin/sh -c 'echo hello from the hook; echo ERROR: hook complains >&2'\n",
+      app);
   g_assert_true(g_file_set_contents(conf, text, -1, NULL));
   g_assert_cmpint(g_chmod(conf, 0644), ==, 0);
   const char *argv[] = {"run", "--config", conf, NULL};
@@ -140,7 +142,10 @@ test_hook_output_and_no_journal_stream(void)
 static void
 test_pipe_held_open(void)
 {
-  const char *argv[] = {"run", "--", "/bin/sh", "-c",
+  const char *argv[] = {"run",
+                        "--",
+                        "/bin/sh",
+                        "-c",
                         "echo before; setsid sleep 30 & echo $! > \"$SVTEST_DIR/bg.pid\"; "
                         "echo last; exit 0",
                         NULL};
@@ -245,7 +250,8 @@ test_sigterm_while_sink_blocked(void)
   g_assert_cmpint(kill(p.pid, SIGTERM), ==, 0);
   gint64 stopping = plumbing_wait_notify(&p, "STOPPING=1", WAIT_MS);
   g_assert_cmpint(stopping, >, 0);
-  g_test_message("STOPPING=1 %.1f ms after SIGTERM, with the sink blocked", (stopping - term) / 1e3);
+  g_test_message("STOPPING=1 %.1f ms after SIGTERM, with the sink blocked",
+                 (stopping - term) / 1e3);
   g_assert_cmpint(stopping - term, <, 500 * 1000);
   /* The app stopped (it was killed by the signal while blocked in write()). */
   gint64 stopped = plumbing_wait_notify(&p, "STATUS=stopped", WAIT_MS);
@@ -306,7 +312,8 @@ main(int argc, char **argv)
   g_test_add_func("/logs/priorities", test_priorities);
   g_test_add_func("/logs/traceback-one-entry", test_traceback);
   g_test_add_func("/logs/flood-nothing-lost", test_flood_nothing_lost);
-  g_test_add_func("/logs/hook-output-and-no-journal-stream", test_hook_output_and_no_journal_stream);
+  g_test_add_func("/logs/hook-output-and-no-journal-stream",
+                  test_hook_output_and_no_journal_stream);
   g_test_add_func("/logs/pipe-held-open", test_pipe_held_open);
   g_test_add_func("/logs/sigterm-while-sink-blocked", test_sigterm_while_sink_blocked);
   return g_test_run();

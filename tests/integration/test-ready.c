@@ -47,8 +47,8 @@ test_ready_after_listen_and_health(void)
   int port = free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *checks =
-      g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d http://127.0.0.1:%d/health", port, port);
+  g_autofree char *checks = g_strdup_printf(
+      "SDVISOR_READY_CHECK=tcp://127.0.0.1:%d http://127.0.0.1:%d/health", port, port);
   const char *env[] = {portv, checks, "LISTEN_DELAY=0.3", NULL};
   const char *argv[] = {"run", "--", app, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, env);
@@ -157,10 +157,11 @@ test_watchdog_follows_health(void)
   int port = free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health = g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
+  g_autofree char *health =
+      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
   g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  g_autofree char *script = g_strdup_printf("export WATCHDOG_PID=$$; exec \"%s\" run -- \"%s\"",
-                                            sv_test_binary(), app);
+  g_autofree char *script =
+      g_strdup_printf("export WATCHDOG_PID=$$; exec \"%s\" run -- \"%s\"", sv_test_binary(), app);
   /* A 400 ms watchdog: pings every 200 ms while healthy. */
   const char *env[] = {portv,
                        health,
@@ -212,10 +213,15 @@ test_unhealthy_restart_without_watchdog(void)
   int port = free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health = g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
+  g_autofree char *health =
+      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
   g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  const char *env[] = {portv, health, ready, "SDVISOR_HEALTH_INTERVAL=100ms",
-                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2", "SDVISOR_HEALTH_ON_UNHEALTHY=restart",
+  const char *env[] = {portv,
+                       health,
+                       ready,
+                       "SDVISOR_HEALTH_INTERVAL=100ms",
+                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
+                       "SDVISOR_HEALTH_ON_UNHEALTHY=restart",
                        NULL};
   const char *argv[] = {"run", "--", app, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, env);
@@ -242,6 +248,7 @@ main(int argc, char **argv)
   g_test_add_func("/ready/outsider-datagram-dropped", test_outsider_dropped);
   g_test_add_func("/ready/startup-timeout-stops-app-124", test_startup_timeout);
   g_test_add_func("/health/watchdog-pings-follow-health", test_watchdog_follows_health);
-  g_test_add_func("/health/unhealthy-restart-without-watchdog", test_unhealthy_restart_without_watchdog);
+  g_test_add_func("/health/unhealthy-restart-without-watchdog",
+                  test_unhealthy_restart_without_watchdog);
   return g_test_run();
 }

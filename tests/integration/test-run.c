@@ -268,7 +268,8 @@ test_bad_config(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-badconf-XXXXXX", NULL);
   g_autofree char *path = g_build_filename(dir, "bad.conf", NULL);
-  g_assert_true(g_file_set_contents(path, "[app]\nexec=/bin/true\nstop-timeout=forever\n", -1, NULL));
+  g_assert_true(
+      g_file_set_contents(path, "[app]\nexec=/bin/true\nstop-timeout=forever\n", -1, NULL));
   g_chmod(path, 0644);
   g_autofree char *expected = g_strdup_printf("%s:3: [app] stop-timeout", path);
 

@@ -55,11 +55,12 @@ start_config(const char *text, const char *const *env, const char *pre)
 {
   g_autofree char *config = expand_apps(text);
   g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script = g_strdup_printf(
-      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > \"$SVTEST_DIR/sdvisor.conf\" "
-      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
-      "exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
-      pre ? pre : "");
+  g_autofree char *script =
+      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+                      "\"$SVTEST_DIR/sdvisor.conf\" "
+                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
+                      "exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
+                      pre ? pre : "");
   g_autoptr(GPtrArray) envp = g_ptr_array_new();
   g_ptr_array_add(envp, config_env);
   for (const char *const *e = env; e && *e; e++)
@@ -182,31 +183,31 @@ remove_tree(const char *path)
 /* ---- environment values are never logged ----------------------------------------------------- */
 
 static const char env_config[] =
-  "[app]\n"
-  "exec=@fault-steady.sh@\n"
-  "environment=PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'\n"
-  "environment-file=@DIR@/secrets.env\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.ready\n"
-  "[hook:h]\n"
-  "when=pre-start post-start reload pre-stop post-stop\n"
-  "exec=/bin/sh -c 'exit 1'\n"
-  "on-error=ignore\n"
-  "environment=HOOK_TOKEN=" SECRET "-hook-env\n";
+    "[app]\n"
+    "exec=@fault-steady.sh@\n"
+    "environment=PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'\n"
+    "environment-file=@DIR@/secrets.env\n"
+    "[ready]\n"
+    "check=file:@DIR@/app.ready\n"
+    "[hook:h]\n"
+    "when=pre-start post-start reload pre-stop post-stop\n"
+    "exec=/bin/sh -c 'exit 1'\n"
+    "on-error=ignore\n"
+    "environment=HOOK_TOKEN=" SECRET "-hook-env\n";
 
 /* The same with another value: a reload sees the environment changed. */
 static const char env_config_changed[] =
-  "[app]\n"
-  "exec=@fault-steady.sh@\n"
-  "environment=PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed\n"
-  "environment-file=@DIR@/secrets.env\n"
-  "[ready]\n"
-  "check=file:@DIR@/app.ready\n"
-  "[hook:h]\n"
-  "when=pre-start post-start reload pre-stop post-stop\n"
-  "exec=/bin/sh -c 'exit 1'\n"
-  "on-error=ignore\n"
-  "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n";
+    "[app]\n"
+    "exec=@fault-steady.sh@\n"
+    "environment=PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed\n"
+    "environment-file=@DIR@/secrets.env\n"
+    "[ready]\n"
+    "check=file:@DIR@/app.ready\n"
+    "[hook:h]\n"
+    "when=pre-start post-start reload pre-stop post-stop\n"
+    "exec=/bin/sh -c 'exit 1'\n"
+    "on-error=ignore\n"
+    "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n";
 
 static void
 test_values_never_logged(void)
@@ -257,26 +258,25 @@ typedef struct {
 } ErrorCase;
 
 static const ErrorCase error_cases[] = {
-  {"invalid name in environment=",
-   "[app]\nexec=/bin/true\nenvironment=GOOD=1 'BAD-NAME=" SECRET "-bad-name'\n", NULL, NULL,
-   "BAD-NAME"},
-  {"unbalanced quote in environment=",
-   "[app]\nexec=/bin/true\nenvironment=GOOD=1 TOKEN=\"" SECRET "-unbalanced\n", NULL, NULL,
-   "environment"},
-  {"invalid name in a hook's environment=",
-   "[app]\nexec=/bin/true\n[hook:h]\nwhen=pre-start\nexec=/bin/true\n"
-   "environment=BAD.NAME=" SECRET "-hook\n",
-   NULL, NULL, "BAD.NAME"},
-  {"invalid name in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
-   "SDVISOR_APP_ENVIRONMENT=9BAD=" SECRET "-override", "SDVISOR_APP_ENVIRONMENT"},
-  {"unbalanced quote in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
-   "SDVISOR_APP_ENVIRONMENT=TOKEN='" SECRET "-override-quote", "SDVISOR_APP_ENVIRONMENT"},
-  {"invalid name in the environment file",
-   "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n", "GOOD=1\nBAD-NAME=" SECRET "-file\n",
-   NULL, "secrets.env:2"},
-  {"unbalanced quote in the environment file",
-   "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n", "TOKEN=\"" SECRET "-file-quote\"x\"\n", NULL,
-   "secrets.env:1"},
+    {"invalid name in environment=",
+     "[app]\nexec=/bin/true\nenvironment=GOOD=1 'BAD-NAME=" SECRET "-bad-name'\n", NULL, NULL,
+     "BAD-NAME"},
+    {"unbalanced quote in environment=",
+     "[app]\nexec=/bin/true\nenvironment=GOOD=1 TOKEN=\"" SECRET "-unbalanced\n", NULL, NULL,
+     "environment"},
+    {"invalid name in a hook's environment=",
+     "[app]\nexec=/bin/true\n[hook:h]\nwhen=pre-start\nexec=/bin/true\n"
+     "environment=BAD.NAME=" SECRET "-hook\n",
+     NULL, NULL, "BAD.NAME"},
+    {"invalid name in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
+     "SDVISOR_APP_ENVIRONMENT=9BAD=" SECRET "-override", "SDVISOR_APP_ENVIRONMENT"},
+    {"unbalanced quote in SDVISOR_APP_ENVIRONMENT", "[app]\nexec=/bin/true\n", NULL,
+     "SDVISOR_APP_ENVIRONMENT=TOKEN='" SECRET "-override-quote", "SDVISOR_APP_ENVIRONMENT"},
+    {"invalid name in the environment file", "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n",
+     "GOOD=1\nBAD-NAME=" SECRET "-file\n", NULL, "secrets.env:2"},
+    {"unbalanced quote in the environment file",
+     "[app]\nexec=/bin/true\nenvironment-file=@ENVFILE@\n", "TOKEN=\"" SECRET "-file-quote\"x\"\n",
+     NULL, "secrets.env:1"},
 };
 
 static void
@@ -357,11 +357,11 @@ test_oversize_and_binary_refused(void)
     gsize env_len;
     const char *expected;
   } cases[] = {
-    {"a configuration file over 1 MiB", NULL, NULL, 0, "larger than"},
-    {"an environment file with a NUL byte", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n",
-     "A=1\0B=2\n", 8, "not a text file"},
-    {"an environment file over 1 MiB", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n", NULL, 0,
-     "not a text file"},
+      {"a configuration file over 1 MiB", NULL, NULL, 0, "larger than"},
+      {"an environment file with a NUL byte", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n",
+       "A=1\0B=2\n", 8, "not a text file"},
+      {"an environment file over 1 MiB", "[app]\nexec=/bin/true\nenvironment-file=@ENV@\n", NULL, 0,
+       "not a text file"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     if (cases[i].conf_text == NULL) {
@@ -375,7 +375,8 @@ test_oversize_and_binary_refused(void)
       g_string_replace(text, "@ENV@", env_file, 0);
       g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
       if (cases[i].env_text != NULL) {
-        g_assert_true(g_file_set_contents(env_file, cases[i].env_text, (gssize)cases[i].env_len, NULL));
+        g_assert_true(
+            g_file_set_contents(env_file, cases[i].env_text, (gssize)cases[i].env_len, NULL));
       } else {
         g_autoptr(GString) big = g_string_new(NULL);
         while (big->len <= 1024 * 1024 + 1)
@@ -437,10 +438,10 @@ test_notify_socket_private(void)
   g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
 
   /* Under systemd's RuntimeDirectory=: the socket goes there, and goes away at exit. */
-  g_autofree char *script2 = g_strdup_printf(
-      "mkdir -m 0700 \"$SVTEST_DIR/rt\" && export RUNTIME_DIRECTORY=\"$SVTEST_DIR/rt\" && umask 000 "
-      "&& exec \"$SDVISOR_BINARY\" run -- '%s'",
-      app);
+  g_autofree char *script2 = g_strdup_printf("mkdir -m 0700 \"$SVTEST_DIR/rt\" && export "
+                                             "RUNTIME_DIRECTORY=\"$SVTEST_DIR/rt\" && umask 000 "
+                                             "&& exec \"$SDVISOR_BINARY\" run -- '%s'",
+                                             app);
   const char *argv2[] = {"-c", script2, NULL};
   g_autoptr(SvRun) run2 = sv_run_start_shell(argv2, NULL);
   g_assert_nonnull(sv_run_wait_message(run2, "READY=1", WAIT_MS));
@@ -586,11 +587,14 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   signal(SIGCHLD, SIG_DFL);
   g_test_add_func("/security/config/oversize-and-binary-refused", test_oversize_and_binary_refused);
-  g_test_add_func("/security/runtime/notify-socket-private-and-removed", test_notify_socket_private);
+  g_test_add_func("/security/runtime/notify-socket-private-and-removed",
+                  test_notify_socket_private);
   g_test_add_func("/security/state/private-under-umask-000", test_state_private_under_umask);
   g_test_add_func("/security/state/symlinks-never-followed", test_state_symlinks_not_followed);
   g_test_add_func("/security/environment/values-never-logged", test_values_never_logged);
-  g_test_add_func("/security/environment/reload-error-keeps-values", test_reload_error_keeps_values);
-  g_test_add_func("/security/environment/errors-name-the-key-not-the-value", test_errors_keep_values);
+  g_test_add_func("/security/environment/reload-error-keeps-values",
+                  test_reload_error_keeps_values);
+  g_test_add_func("/security/environment/errors-name-the-key-not-the-value",
+                  test_errors_keep_values);
   return g_test_run();
 }

@@ -99,19 +99,19 @@ test_every_key(Fixture *f, gconstpointer data)
 {
   g_autofree char *envfile = g_build_filename(f->dir, "env", NULL);
   write_file(envfile, "# comment\nFROM_FILE=1\nexport QUOTED=\"a b\"\nBOTH=file\n");
-  g_autofree char *text = g_strdup_printf(
-      "# a comment\n"
-      "[app]\n"
-      "name = web\n"
-      "exec = gunicorn -w 2 'app:create_app()'\n"
-      "working-directory = /srv/web\n"
-      "environment = PYTHONUNBUFFERED=1 \"GREETING=hello world\" BOTH=config\n"
-      "environment-file = %s\n"
-      "stop-signal = INT\n"
-      "stop-timeout = 1min 30s\n"
-      "reload-signal = SIGUSR2\n"
-      "forward-signals = USR1 SIGWINCH 34\n",
-      envfile);
+  g_autofree char *text =
+      g_strdup_printf("# a comment\n"
+                      "[app]\n"
+                      "name = web\n"
+                      "exec = gunicorn -w 2 'app:create_app()'\n"
+                      "working-directory = /srv/web\n"
+                      "environment = PYTHONUNBUFFERED=1 \"GREETING=hello world\" BOTH=config\n"
+                      "environment-file = %s\n"
+                      "stop-signal = INT\n"
+                      "stop-timeout = 1min 30s\n"
+                      "reload-signal = SIGUSR2\n"
+                      "forward-signals = USR1 SIGWINCH 34\n",
+                      envfile);
   g_autoptr(SvConfig) c = load_ok(f, text, NULL);
   g_assert_cmpstr(c->app.name, ==, "web");
   g_assert_cmpstr(c->app.exec[0], ==, "gunicorn");
@@ -173,7 +173,8 @@ test_env_override_errors(Fixture *f, gconstpointer data)
   expect_error(f, "[app]\nexec=/bin/true\n", binary, SV_CONFIG_ERROR_INVALID, "not UTF-8", NULL);
   char *bad[] = {"SDVISOR_APP_STOP_TIMEOUT=soon", NULL};
   expect_error(f, "[app]\nexec=/bin/true\n", bad, SV_CONFIG_ERROR_INVALID,
-               "environment variable SDVISOR_APP_STOP_TIMEOUT", "[app] stop-timeout", "'soon'", NULL);
+               "environment variable SDVISOR_APP_STOP_TIMEOUT", "[app] stop-timeout", "'soon'",
+               NULL);
 }
 
 static void
@@ -181,9 +182,10 @@ test_syntax_error(Fixture *f, gconstpointer data)
 {
   expect_error(f, "[app]\nexec=/bin/true\nthis line is wrong\n", NULL, SV_CONFIG_ERROR_SYNTAX,
                "app.conf:3:", "this line is wrong", NULL);
-  expect_error(f, "# first\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX, "app.conf:2:",
-               "outside of any group", NULL);
-  expect_error(f, "[app\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX, "app.conf:1:", "[app", NULL);
+  expect_error(f, "# first\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX,
+               "app.conf:2:", "outside of any group", NULL);
+  expect_error(f, "[app\nexec=/bin/true\n", NULL, SV_CONFIG_ERROR_SYNTAX, "app.conf:1:", "[app",
+               NULL);
   expect_error(f, "[app]\nexec=/bin/\xff\n", NULL, SV_CONFIG_ERROR_SYNTAX, "not UTF-8", NULL);
 }
 
@@ -214,8 +216,9 @@ test_invalid_values(Fixture *f, gconstpointer data)
                "app.conf:3:", "[app] stop-signal", "'SIGFOO' is not a signal", NULL);
   expect_error(f, "[app]\nexec=/bin/true\nreload-signal=0\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:3:", "[app] reload-signal", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\nforward-signals=USR1 TERM\n", NULL, SV_CONFIG_ERROR_INVALID,
-               "app.conf:3:", "[app] forward-signals", "SIGTERM cannot be forwarded", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nforward-signals=USR1 TERM\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:3:", "[app] forward-signals",
+               "SIGTERM cannot be forwarded", NULL);
   expect_error(f, "[app]\nexec=/bin/true\nworking-directory=srv\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:3:", "[app] working-directory", "not an absolute path", NULL);
   expect_error(f, "[app]\nexec=/bin/true\nenvironment=A=1 =2\n", NULL, SV_CONFIG_ERROR_INVALID,
@@ -268,23 +271,27 @@ test_unreadable_and_unsafe(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "others can write"));
 }
 
-
 static void
 test_all_groups(Fixture *f, gconstpointer data)
 {
-  g_autoptr(SvConfig) c = load_ok(f,
+  g_autoptr(SvConfig) c = load_ok(
+      f,
       "[app]\nexec=/bin/true\nstop-delay=2s\n"
-      "[ready]\ncheck=tcp://127.0.0.1:8000 'http://127.0.0.1:8000/health'\ninterval=50ms\ntimeout=1min\n"
+      "[ready]\ncheck=tcp://127.0.0.1:8000 "
+      "'http://127.0.0.1:8000/health'\ninterval=50ms\ntimeout=1min\n"
       "check-timeout=1s\n"
       "[health]\ncheck=notify\ninterval=5s\ntimeout=2s\nfailure-threshold=4\nsuccess-threshold=2\n"
       "start-period=30s\non-unhealthy=stop\n"
       "[log]\ntarget=console\nidentifier=web\nfields=TEAM=payments DEPLOY=blue\nline-max=1K\n"
-      "parse-json=no\njson-prefix=APP_\ndetect-levels=off\npriority-stdout=notice\npriority-stderr=3\n"
+      "parse-json=no\njson-prefix=APP_\ndetect-levels=off\npriority-stdout=notice\npriority-stderr="
+      "3\n"
       "merge-tracebacks=false\nmerge-continuations=0\nmerge-window=10ms\nentry-max=2K\n"
       "[hook:migrate]\nwhen=pre-start\nexec=/usr/bin/env true\ntimeout=1min\non-error=ignore\n"
       "environment=A=1\n"
-      "[job:report]\nschedule=*/5 * * * *\nexec=/bin/echo report\ntimeout=10min\ntimezone=Europe/Berlin\n"
-      "persistent=true\nrandomized-delay=30s\noverlap=queue\nonce-per-host=false\nretry-interrupted=yes\n"
+      "[job:report]\nschedule=*/5 * * * *\nexec=/bin/echo "
+      "report\ntimeout=10min\ntimezone=Europe/Berlin\n"
+      "persistent=true\nrandomized-delay=30s\noverlap=queue\nonce-per-host=false\nretry-"
+      "interrupted=yes\n"
       "working-directory=/tmp\nenvironment=B=2\n"
       "[hook:notify]\nwhen=post-start post-stop, on-failure\nexec=/bin/true\n",
       NULL);
@@ -368,10 +375,11 @@ test_section_overrides(Fixture *f, gconstpointer data)
 {
   char *env[] = {"SDVISOR_HOOK_MIGRATE_DB_TIMEOUT=3s", "SDVISOR_JOB_TICK_SCHEDULE=every 5s",
                  "SDVISOR_READY_TIMEOUT=10s", "SDVISOR_LOG_TARGET=journal", NULL};
-  g_autoptr(SvConfig) c = load_ok(f,
-      "[app]\nexec=/bin/true\n[hook:migrate-db]\nwhen=pre-start\nexec=/bin/true\n"
-      "[job:tick]\nschedule=every 30s\nexec=/bin/true\n",
-      env);
+  g_autoptr(SvConfig) c =
+      load_ok(f,
+              "[app]\nexec=/bin/true\n[hook:migrate-db]\nwhen=pre-start\nexec=/bin/true\n"
+              "[job:tick]\nschedule=every 30s\nexec=/bin/true\n",
+              env);
   g_assert_cmpint(((SvHookConfig *)c->hooks->pdata[0])->timeout_usec, ==, 3 * SV_USEC_PER_SEC);
   g_assert_cmpstr(((SvJobConfig *)c->jobs->pdata[0])->schedule, ==, "every 5s");
   g_assert_cmpint(c->ready.timeout_usec, ==, 10 * SV_USEC_PER_SEC);
@@ -389,28 +397,32 @@ test_section_errors(Fixture *f, gconstpointer data)
   expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-strat\nexec=/bin/true\n", NULL,
                SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[hook:x] when", "'pre-strat'",
                "did you mean 'pre-start'", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\n", NULL, SV_CONFIG_ERROR_MISSING,
-               "app.conf:3:", "[hook:x] exec is required", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\nexec=/bin/true\non-error=maybe\n",
-               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[hook:x] on-error", "ignore|fail", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\n", NULL,
+               SV_CONFIG_ERROR_MISSING, "app.conf:3:", "[hook:x] exec is required", NULL);
+  expect_error(
+      f, "[app]\nexec=/bin/true\n[hook:x]\nwhen=pre-start\nexec=/bin/true\non-error=maybe\n", NULL,
+      SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[hook:x] on-error", "ignore|fail", NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[hook:a/b]\nwhen=pre-start\nexec=/bin/true\n", NULL,
                SV_CONFIG_ERROR_UNKNOWN_GROUP, "app.conf:3:", "'a/b' is not a valid name", NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[hooks:x]\n", NULL, SV_CONFIG_ERROR_UNKNOWN_GROUP,
                "app.conf:3:", "[hooks:x]", NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=61 * * * *\nexec=/bin/true\n", NULL,
                SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[job:j] schedule", "minute", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\ntimezone=Mars/Base\n",
-               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] timezone", "'Mars/Base'", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\npersistent=perhaps\n",
-               NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] persistent", "boolean", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[ready]\ncheck=tcp://127.0.0.1\n", NULL, SV_CONFIG_ERROR_INVALID,
-               "app.conf:4:", "[ready] check", "tcp://127.0.0.1", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[health]\nfailure-threshold=0\n", NULL, SV_CONFIG_ERROR_INVALID,
-               "app.conf:4:", "[health] failure-threshold", "1 to 1000", NULL);
+  expect_error(
+      f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\ntimezone=Mars/Base\n",
+      NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] timezone", "'Mars/Base'", NULL);
+  expect_error(
+      f, "[app]\nexec=/bin/true\n[job:j]\nschedule=@daily\nexec=/bin/true\npersistent=perhaps\n",
+      NULL, SV_CONFIG_ERROR_INVALID, "app.conf:6:", "[job:j] persistent", "boolean", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[ready]\ncheck=tcp://127.0.0.1\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[ready] check", "tcp://127.0.0.1", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[health]\nfailure-threshold=0\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[health] failure-threshold", "1 to 1000",
+               NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[log]\nline-max=10G\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:4:", "[log] line-max", NULL);
-  expect_error(f, "[app]\nexec=/bin/true\n[log]\npriority-stderr=loud\n", NULL, SV_CONFIG_ERROR_INVALID,
-               "app.conf:4:", "[log] priority-stderr", "'loud'", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[log]\npriority-stderr=loud\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[log] priority-stderr", "'loud'", NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[log]\nfields=_PID=1\n", NULL, SV_CONFIG_ERROR_INVALID,
                "app.conf:4:", "[log] fields", "'_PID=1'", NULL);
   expect_error(f, "[app]\nexec=/bin/true\n[log]\ntarget=syslog\n", NULL, SV_CONFIG_ERROR_INVALID,

@@ -16,7 +16,7 @@
 #include "reaper.h"
 #include "timespan.h"
 
-#define MSEC (G_GINT64_CONSTANT(1000))
+#define MSEC      (G_GINT64_CONSTANT(1000))
 #define SAFETY_MS 20000 /* a run that takes this long is a failure, not a slow test */
 
 typedef struct {
@@ -103,9 +103,9 @@ typedef struct {
   SvHookRun *run;
   guint done_calls;
   gboolean ok;
-  char *failed;              /* name of the hook DONE reported, or NULL */
+  char *failed; /* name of the hook DONE reported, or NULL */
   char *detail;
-  GPtrArray *started;        /* names, in the order STARTED saw them */
+  GPtrArray *started; /* names, in the order STARTED saw them */
   GArray *started_pids;
   gint64 began_at, ended_at; /* monotonic usec */
   guint cancel_after_ms;     /* > 0: cancel that long after the first hook started */
@@ -360,9 +360,10 @@ test_environment(Fixture *f, gconstpointer data)
 
   /* The app's environment, with what only the app (or sdvisor) may see. */
   const char *base_env[] = {
-    "PATH=/usr/bin:/bin", "APP_VAR=from app", "SHARED=app loses", "NOTIFY_SOCKET=/run/x.sock",
-    "LISTEN_FDS=2", "LISTEN_PID=1", "LISTEN_FDNAMES=a:b", "WATCHDOG_USEC=1000000",
-    "WATCHDOG_PID=1", "SDVISOR_EXIT_CODE=99", "SDVISOR_APP_PID=99", NULL,
+      "PATH=/usr/bin:/bin",        "APP_VAR=from app",      "SHARED=app loses",
+      "NOTIFY_SOCKET=/run/x.sock", "LISTEN_FDS=2",          "LISTEN_PID=1",
+      "LISTEN_FDNAMES=a:b",        "WATCHDOG_USEC=1000000", "WATCHDOG_PID=1",
+      "SDVISOR_EXIT_CODE=99",      "SDVISOR_APP_PID=99",    NULL,
   };
 
   /* pre-start: no app yet, no exit status. */
@@ -384,9 +385,9 @@ test_environment(Fixture *f, gconstpointer data)
   g_assert_true(env_has(env, "PATH=/usr/bin:/bin"));
   g_autofree char *out_line = g_strconcat("OUT=", f->dir, NULL);
   g_assert_true(env_has(env, out_line));
-  for (const char *const *name = (const char *const[]){"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
-                                                        "LISTEN_FDNAMES", "WATCHDOG_USEC",
-                                                        "WATCHDOG_PID", NULL};
+  for (const char *const *name =
+           (const char *const[]){"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                                 "WATCHDOG_USEC", "WATCHDOG_PID", NULL};
        *name != NULL; name++)
     g_assert_false(env_has_name(env, *name));
 
@@ -645,7 +646,8 @@ test_leftovers_killed(Fixture *f, gconstpointer data)
 static void
 test_timeout_zero_is_none(Fixture *f, gconstpointer data)
 {
-  add_hook(f, "patient", SV_HOOK_RELOAD, 0, TRUE, "sh -c 'sleep 0.3; echo ok > \"$OUT/log\"'", NULL);
+  add_hook(f, "patient", SV_HOOK_RELOAD, 0, TRUE, "sh -c 'sleep 0.3; echo ok > \"$OUT/log\"'",
+           NULL);
   Result r;
   result_init(&r);
   SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
@@ -789,9 +791,12 @@ test_log_messages(Fixture *f, gconstpointer data)
   if (g_test_verbose())
     g_printerr("%s", text);
   g_assert_nonnull(strstr(text, "hook secretive (pre-start) started: sh (pid "));
-  g_assert_nonnull(strstr(text, "hook secretive (pre-start) failed: exited with status 4; ignored (on-error=ignore)"));
-  g_assert_nonnull(strstr(text, "hook sleepy (pre-start) timed out after 200ms: sending SIGTERM to its process group, SIGKILL in 100ms"));
-  g_assert_nonnull(strstr(text, "hook sleepy (pre-start) failed: timed out after 200ms (killed by SIGTERM)"));
+  g_assert_nonnull(strstr(
+      text, "hook secretive (pre-start) failed: exited with status 4; ignored (on-error=ignore)"));
+  g_assert_nonnull(strstr(text, "hook sleepy (pre-start) timed out after 200ms: sending SIGTERM to "
+                                "its process group, SIGKILL in 100ms"));
+  g_assert_nonnull(
+      strstr(text, "hook sleepy (pre-start) failed: timed out after 200ms (killed by SIGTERM)"));
   g_assert_nonnull(strstr(text, "hook fine (pre-start) finished in "));
   g_assert_null(strstr(text, "s3cr3t"));
 }

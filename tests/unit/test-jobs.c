@@ -90,8 +90,8 @@ last_entry(const char *id)
 }
 
 typedef struct {
-  char *dir;      /* state directory */
-  char *out;      /* where the jobs write */
+  char *dir; /* state directory */
+  char *out; /* where the jobs write */
   GPtrArray *configs;
 } Fixture;
 
@@ -407,7 +407,8 @@ wait_lines(Fixture *f, const char *file, guint lines, gint64 timeout)
 static void
 test_every_second_two_instances(Fixture *f, gconstpointer data)
 {
-  add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT $SDVISOR_JOB $SDVISOR_APP_NAME\" >> \"$OUT/slots\"");
+  add_job(f, "tick", "every 1s",
+          "echo \"$SDVISOR_JOB_SLOT $SDVISOR_JOB $SDVISOR_APP_NAME\" >> \"$OUT/slots\"");
   g_autoptr(GError) error = NULL;
   /* Two instances in one process: two stores, two open file descriptions per lock. */
   SvJobs *a = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
@@ -452,8 +453,9 @@ test_every_second_two_instances(Fixture *f, gconstpointer data)
   g_assert_true(g_str_has_suffix(entry_field(started, "SDVISOR_JOB_SLOT"), "Z"));
   g_assert_nonnull(entry_field(started, "SDVISOR_JOB_PID"));
   g_assert_nonnull(entry_field(started, "SDVISOR_JOB_LATENESS_USEC"));
-  guint elsewhere = count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "running-elsewhere") +
-                    count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "ran-elsewhere");
+  guint elsewhere =
+      count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "running-elsewhere") +
+      count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "ran-elsewhere");
   g_assert_cmpuint(elsewhere, >=, n - 1);
   g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_SKIPPED, NULL, NULL), ==, elsewhere);
 }
@@ -588,8 +590,8 @@ test_exec_failed(Fixture *f, gconstpointer data)
 }
 
 /* Each run logs "start SLOT T_START" and "end SLOT T_END" (monotonic-ish: date +%s%N). */
-#define RUN_LOG_SCRIPT(sleep)                                                                  \
-  "echo \"start $SDVISOR_JOB_SLOT $(date +%s%N)\" >> \"$OUT/runs\"; sleep " sleep "; "          \
+#define RUN_LOG_SCRIPT(sleep)                                                                      \
+  "echo \"start $SDVISOR_JOB_SLOT $(date +%s%N)\" >> \"$OUT/runs\"; sleep " sleep "; "             \
   "echo \"end $SDVISOR_JOB_SLOT $(date +%s%N)\" >> \"$OUT/runs\""
 
 typedef struct {
@@ -653,8 +655,9 @@ test_overlap_skip(Fixture *f, gconstpointer data)
     /* The slot that came while the previous run ran was skipped, not queued. */
     g_assert_cmpint(slot_seconds(c->slot) - slot_seconds(p->slot), ==, 2);
   }
-  g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "still-running"),
-                   >=, runs->len - 1);
+  g_assert_cmpuint(
+      count_entries(SV_MESSAGE_JOB_SKIPPED, "SDVISOR_JOB_SKIP_REASON", "still-running"), >=,
+      runs->len - 1);
   free_runs(runs);
 }
 
@@ -718,7 +721,8 @@ test_stop_signals_job(Fixture *f, gconstpointer data)
 static void
 test_stop_deadline(Fixture *f, gconstpointer data)
 {
-  add_job(f, "deaf", "every 1s", "trap '' TERM; touch \"$OUT/started\"; while :; do sleep 0.1; done");
+  add_job(f, "deaf", "every 1s",
+          "trap '' TERM; touch \"$OUT/started\"; while :; do sleep 0.1; done");
   g_autoptr(GError) error = NULL;
   SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
   sv_jobs_start(jobs);
@@ -743,8 +747,7 @@ test_stop_deadline(Fixture *f, gconstpointer data)
 static void
 test_stop_retire(Fixture *f, gconstpointer data)
 {
-  add_job(f, "slow", "every 1s",
-          "touch \"$OUT/started\"; sleep 0.7; echo done >> \"$OUT/done\"");
+  add_job(f, "slow", "every 1s", "touch \"$OUT/started\"; sleep 0.7; echo done >> \"$OUT/done\"");
   g_autoptr(GError) error = NULL;
   SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
   sv_jobs_start(jobs);
@@ -825,7 +828,8 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   SvJobConfig *p = add_job(f, "persistent", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/p\"");
   p->persistent = TRUE;
   add_job(f, "plain", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/plain\"");
-  SvJobConfig *fresh = add_job(f, "fresh", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/fresh\"");
+  SvJobConfig *fresh =
+      add_job(f, "fresh", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/fresh\"");
   fresh->persistent = TRUE;
   /* Last run five hours ago: four slots missed. */
   write_record(f, "persistent", latest - 5 * hour, FALSE);
@@ -863,7 +867,8 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
 {
   gint64 hour = 3600 * SEC;
   gint64 slot = g_get_real_time() / hour * hour;
-  SvJobConfig *retry = add_job(f, "retry", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/retry\"");
+  SvJobConfig *retry =
+      add_job(f, "retry", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/retry\"");
   retry->retry_interrupted = TRUE;
   add_job(f, "noretry", "every 1h", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/noretry\"");
   write_record(f, "retry", slot, TRUE);
@@ -1051,22 +1056,30 @@ main(int argc, char **argv)
   g_test_add_func("/jobs/randomized-delay", test_randomized_delay);
   g_test_add("/jobs/next-runs", Fixture, NULL, setup, test_next_runs, teardown);
   g_test_add("/jobs/describe", Fixture, NULL, setup, test_describe, teardown);
-  g_test_add("/jobs/run/every-second-two-instances", Fixture, NULL, setup, test_every_second_two_instances, teardown);
+  g_test_add("/jobs/run/every-second-two-instances", Fixture, NULL, setup,
+             test_every_second_two_instances, teardown);
   g_test_add("/jobs/run/not-once-per-host", Fixture, NULL, setup, test_not_once_per_host, teardown);
   g_test_add("/jobs/run/timeout-term", Fixture, NULL, setup, test_timeout, teardown);
   g_test_add("/jobs/run/timeout-kill", Fixture, NULL, setup, test_timeout_kill, teardown);
   g_test_add("/jobs/run/exec-failed", Fixture, NULL, setup, test_exec_failed, teardown);
-  g_test_add("/jobs/run/environment-and-directory", Fixture, NULL, setup, test_environment_and_directory, teardown);
+  g_test_add("/jobs/run/environment-and-directory", Fixture, NULL, setup,
+             test_environment_and_directory, teardown);
   g_test_add("/jobs/overlap/skip", Fixture, NULL, setup, test_overlap_skip, teardown);
   g_test_add("/jobs/overlap/queue", Fixture, NULL, setup, test_overlap_queue, teardown);
-  g_test_add("/jobs/stop/signals-running-job", Fixture, NULL, setup, test_stop_signals_job, teardown);
+  g_test_add("/jobs/stop/signals-running-job", Fixture, NULL, setup, test_stop_signals_job,
+             teardown);
   g_test_add("/jobs/stop/kills-at-deadline", Fixture, NULL, setup, test_stop_deadline, teardown);
   g_test_add("/jobs/stop/idle", Fixture, NULL, setup, test_stop_idle, teardown);
-  g_test_add("/jobs/stop/retire-lets-runs-finish", Fixture, NULL, setup, test_stop_retire, teardown);
-  g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up, teardown);
-  g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry, teardown);
-  g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state, teardown);
-  g_test_add("/jobs/state/full-directory", Fixture, NULL, setup, test_full_state_directory, teardown);
+  g_test_add("/jobs/stop/retire-lets-runs-finish", Fixture, NULL, setup, test_stop_retire,
+             teardown);
+  g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up,
+             teardown);
+  g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry,
+             teardown);
+  g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state,
+             teardown);
+  g_test_add("/jobs/state/full-directory", Fixture, NULL, setup, test_full_state_directory,
+             teardown);
   g_test_add("/jobs/timer/clock-set", Fixture, NULL, setup, test_clock_set, teardown);
   return g_test_run();
 }

@@ -12,10 +12,10 @@
 #include "jobstate.h"
 
 #define SEC G_GINT64_CONSTANT(1000000)
-#define T0 (G_GINT64_CONSTANT(1763805600) * SEC) /* 2025-11-22T10:00:00Z */
+#define T0  (G_GINT64_CONSTANT(1763805600) * SEC) /* 2025-11-22T10:00:00Z */
 
 typedef struct {
-  char *dir;    /* the state directory */
+  char *dir; /* the state directory */
   SvJobRecord *template_record;
 } Fixture;
 
@@ -201,20 +201,36 @@ test_record_semantic_checks(void)
   g_assert_cmpint(r->duration_usec, ==, -1);
 
   const char *bad[] = {
-    "version=2\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=-10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=1x\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot= 10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=99999999999999999999\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=maybe\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=great\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=done\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=running\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=0\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nexit-code=300\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
-    "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\nno equals sign\n",
+      "version=2\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost="
+      "h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=-10\nstate=done\nresult=success\nrun=r\npid="
+      "5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=1x\nstate=done\nresult=success\nrun=r\npid=5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot= "
+      "10\nstate=done\nresult=success\nrun=r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=99999999999999999999\nstate=done\nresult=success\nrun="
+      "r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=maybe\nresult=success\nrun=r\npid="
+      "5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=great\nrun=r\npid=5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=done\nrun=r\npid=5\ninstance=i\nhost=h\nboot-"
+      "id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=running\nresult=success\nrun=r\npid="
+      "5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid="
+      "5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=0\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nexit-code=300\nrun="
+      "r\npid=5\ninstance=i\nhost=h\nboot-id=b\nstarted=10\n",
+      "version=1\napp=web\njob=backup\nslot=10\nstate=done\nresult=success\nrun=r\npid=5\ninstance="
+      "i\nhost=h\nboot-id=b\nstarted=10\nno equals sign\n",
   };
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autofree char *text = with_checksum(bad[i]);
@@ -261,15 +277,15 @@ test_escape(void)
   const struct {
     const char *in, *out;
   } cases[] = {
-    {"backup", "backup"},
-    {"web-app_1@host+x.y", "web-app_1@host+x.y"},
-    {"a/b", "a\\x2fb"},
-    {"..", "\\x2e."},
-    {".hidden", "\\x2ehidden"},
-    {"a b", "a\\x20b"},
-    {"back\\x2fslash", "back\\x5cx2fslash"},
-    {"", "\\x"},
-    {"é", "\\xc3\\xa9"},
+      {"backup", "backup"},
+      {"web-app_1@host+x.y", "web-app_1@host+x.y"},
+      {"a/b", "a\\x2fb"},
+      {"..", "\\x2e."},
+      {".hidden", "\\x2ehidden"},
+      {"a b", "a\\x20b"},
+      {"back\\x2fslash", "back\\x5cx2fslash"},
+      {"", "\\x"},
+      {"é", "\\xc3\\xa9"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *e = sv_jobstate_escape_name(cases[i].in);
@@ -621,7 +637,8 @@ test_claim_catch_up(Fixture *f, gconstpointer data)
 
   /* Never ran: nothing to catch up (systemd's Persistent= does the same). */
   {
-    g_autoptr(SvJobClaim) c = sv_job_store_claim_at_start(store, "backup", T0, FALSE, f->template_record);
+    g_autoptr(SvJobClaim) c =
+        sv_job_store_claim_at_start(store, "backup", T0, FALSE, f->template_record);
     g_assert_cmpint(c->status, ==, SV_JOB_CLAIM_NOTHING);
   }
   g_autoptr(SvJobClaim) first = sv_job_store_claim(store, "backup", T0, f->template_record);
@@ -629,25 +646,26 @@ test_claim_catch_up(Fixture *f, gconstpointer data)
 
   /* Up to date: nothing. */
   {
-    g_autoptr(SvJobClaim) c = sv_job_store_claim_at_start(store, "backup", T0, FALSE, f->template_record);
+    g_autoptr(SvJobClaim) c =
+        sv_job_store_claim_at_start(store, "backup", T0, FALSE, f->template_record);
     g_assert_cmpint(c->status, ==, SV_JOB_CLAIM_NOTHING);
   }
   /* Slots T0+1h and T0+2h were missed: one catch-up, for the latest. */
-  g_autoptr(SvJobClaim) c = sv_job_store_claim_at_start(store, "backup", T0 + 7200 * SEC, FALSE,
-                                                        f->template_record);
+  g_autoptr(SvJobClaim) c =
+      sv_job_store_claim_at_start(store, "backup", T0 + 7200 * SEC, FALSE, f->template_record);
   g_assert_cmpint(c->status, ==, SV_JOB_CLAIM_OK);
   g_assert_cmpint(c->record->slot_usec, ==, T0 + 7200 * SEC);
   /* A second instance starting at the same time does not catch up too. */
   g_autoptr(SvJobStore) other = sv_job_store_open(f->dir, "web", TRUE, &error);
   {
-    g_autoptr(SvJobClaim) c2 = sv_job_store_claim_at_start(other, "backup", T0 + 7200 * SEC,
-                                                           FALSE, f->template_record);
+    g_autoptr(SvJobClaim) c2 =
+        sv_job_store_claim_at_start(other, "backup", T0 + 7200 * SEC, FALSE, f->template_record);
     g_assert_cmpint(c2->status, ==, SV_JOB_CLAIM_BUSY);
   }
   g_assert_true(sv_job_claim_finish(c, SV_JOB_RESULT_SUCCESS, 0, 1, 1, &error));
   {
-    g_autoptr(SvJobClaim) c2 = sv_job_store_claim_at_start(other, "backup", T0 + 7200 * SEC,
-                                                           FALSE, f->template_record);
+    g_autoptr(SvJobClaim) c2 =
+        sv_job_store_claim_at_start(other, "backup", T0 + 7200 * SEC, FALSE, f->template_record);
     g_assert_cmpint(c2->status, ==, SV_JOB_CLAIM_NOTHING);
   }
 }
@@ -695,7 +713,8 @@ test_claim_corrupt_recovered(Fixture *f, gconstpointer data)
   g_clear_error(&error);
 
   /* At start: reported, moved aside, nothing to catch up. */
-  g_autoptr(SvJobClaim) s = sv_job_store_claim_at_start(store, "backup", T0 + SEC, TRUE, f->template_record);
+  g_autoptr(SvJobClaim) s =
+      sv_job_store_claim_at_start(store, "backup", T0 + SEC, TRUE, f->template_record);
   g_assert_cmpint(s->status, ==, SV_JOB_CLAIM_NOTHING);
   g_assert_nonnull(s->corrupt);
   g_assert_false(g_file_test(st, G_FILE_TEST_EXISTS));
@@ -821,17 +840,25 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/escape-name", test_escape);
   g_test_add_func("/jobstate/remote-fs-refused", test_remote_fs);
   g_test_add_func("/jobstate/default-dir", test_default_dir);
-  g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions, teardown);
-  g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup, test_store_foreign_owner, teardown);
-  g_test_add("/jobstate/store/writable-by-others-refused", Fixture, NULL, setup, test_store_writable_by_others, teardown);
-  g_test_add("/jobstate/store/relative-and-missing", Fixture, NULL, setup, test_store_relative_and_missing, teardown);
-  g_test_add("/jobstate/store/symlinks-never-followed", Fixture, NULL, setup, test_store_symlinks, teardown);
+  g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
+             teardown);
+  g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
+             test_store_foreign_owner, teardown);
+  g_test_add("/jobstate/store/writable-by-others-refused", Fixture, NULL, setup,
+             test_store_writable_by_others, teardown);
+  g_test_add("/jobstate/store/relative-and-missing", Fixture, NULL, setup,
+             test_store_relative_and_missing, teardown);
+  g_test_add("/jobstate/store/symlinks-never-followed", Fixture, NULL, setup, test_store_symlinks,
+             teardown);
   g_test_add("/jobstate/store/full-file-system", Fixture, NULL, setup, test_store_full, teardown);
-  g_test_add("/jobstate/store/clean-temporaries", Fixture, NULL, setup, test_clean_temporaries, teardown);
-  g_test_add("/jobstate/claim/two-instances", Fixture, NULL, setup, test_claim_two_instances, teardown);
+  g_test_add("/jobstate/store/clean-temporaries", Fixture, NULL, setup, test_clean_temporaries,
+             teardown);
+  g_test_add("/jobstate/claim/two-instances", Fixture, NULL, setup, test_claim_two_instances,
+             teardown);
   g_test_add("/jobstate/claim/interrupted", Fixture, NULL, setup, test_claim_interrupted, teardown);
   g_test_add("/jobstate/claim/catch-up", Fixture, NULL, setup, test_claim_catch_up, teardown);
-  g_test_add("/jobstate/claim/corrupt-recovered", Fixture, NULL, setup, test_claim_corrupt_recovered, teardown);
+  g_test_add("/jobstate/claim/corrupt-recovered", Fixture, NULL, setup,
+             test_claim_corrupt_recovered, teardown);
   g_test_add("/jobstate/claim/abandon", Fixture, NULL, setup, test_claim_abandon, teardown);
   return g_test_run();
 }

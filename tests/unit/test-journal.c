@@ -124,8 +124,8 @@ fake_recv(FakeJournal *fj, int timeout_ms)
     char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
   } ctl;
   struct iovec iov = {buf, size};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                      .msg_controllen = sizeof ctl.buf};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   ssize_t n = recvmsg(fj->fd, &mh, MSG_CMSG_CLOEXEC);
   g_assert_cmpint(n, >=, 0);
   Entry *e = g_new0(Entry, 1);
@@ -169,11 +169,12 @@ field(Entry *e, const char *name)
   return g_strndup(data, len);
 }
 
-#define assert_field(e, name, expected)                                                         \
-  G_STMT_START {                                                                               \
-    g_autofree char *v_ = field((e), (name));                                                  \
-    g_assert_cmpstr(v_, ==, (expected));                                                       \
-  }                                                                                            \
+#define assert_field(e, name, expected)                                                            \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_autofree char *v_ = field((e), (name));                                                      \
+    g_assert_cmpstr(v_, ==, (expected));                                                           \
+  }                                                                                                \
   G_STMT_END
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -232,14 +233,17 @@ test_console_each_line_prefixed(void)
 {
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app",
-                        .console_fd = c.fds[1]};
+  SvJournalOptions o = {
+      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_CONSOLE);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDERR, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDERR, NULL);
 
-  g_autoptr(SvLogEntry) tb = make_entry("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
-                                        "ValueError: boom", -1, 3);
+  g_autoptr(SvLogEntry) tb =
+      make_entry("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                 "ValueError: boom",
+                 -1, 3);
   g_autoptr(SvLogEntry) info = make_entry("INFO: started", -1, 6);
   sv_journal_add(j, tags, tb);
   sv_journal_add(j, tags, info);
@@ -267,18 +271,23 @@ test_console_keeps_bytes(void)
 {
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app",
-                        .console_fd = c.fds[1]};
+  SvJournalOptions o = {
+      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
-  static const char bytes[] = "a\0b\xff\xfe" "c";
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  static const char bytes[] = "a\0b\xff\xfe"
+                              "c";
   g_autoptr(SvLogEntry) e = make_entry(bytes, sizeof bytes - 1, 6);
   sv_journal_add(j, tags, e);
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
   char buf[64];
   ssize_t n = read(c.fds[0], buf, sizeof buf);
   g_assert_cmpint(n, ==, 3 + (gssize)sizeof bytes - 1 + 1);
-  g_assert_cmpmem(buf, (gsize)n, "<6>a\0b\xff\xfe" "c\n", 3 + sizeof bytes - 1 + 1);
+  g_assert_cmpmem(buf, (gsize)n,
+                  "<6>a\0b\xff\xfe"
+                  "c\n",
+                  3 + sizeof bytes - 1 + 1);
   console_close(&c);
 }
 
@@ -289,8 +298,11 @@ test_native_fields(void)
 {
   FakeJournal *fj = fake_new(TRUE);
   const char *statics[] = {"DEPLOYMENT=prod", "TEAM=web", "MESSAGE=ignored", "bad=1", NULL};
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL, .identifier = "shop",
-                        .fields = statics, .journal_socket = fj->path, .console_fd = -1};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "shop",
+                        .fields = statics,
+                        .journal_socket = fj->path,
+                        .console_fd = -1};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_JOURNAL);
 
@@ -347,10 +359,13 @@ static void
 test_native_many_in_order(void)
 {
   FakeJournal *fj = fake_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL, .identifier = "app",
-                        .journal_socket = fj->path, .console_fd = -1};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = -1};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   const guint n = 3000;
   guint received = 0;
   g_autoptr(SvLogEntry) e = sv_log_entry_new();
@@ -389,10 +404,13 @@ static void
 test_native_large_entry_memfd(void)
 {
   FakeJournal *fj = fake_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL, .identifier = "app",
-                        .journal_socket = fj->path, .console_fd = -1};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = -1};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   /* Larger than any send buffer sdvisor can get (8 MiB with CAP_NET_ADMIN). */
   gsize big = 9 * 1024 * 1024;
   g_autofree char *text = g_malloc(big);
@@ -419,10 +437,13 @@ static void
 test_native_child_credentials(void)
 {
   FakeJournal *fj = fake_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL, .identifier = "app",
-                        .journal_socket = fj->path, .console_fd = -1};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = -1};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   pid_t child = fork();
   g_assert_cmpint(child, >=, 0);
   if (child == 0) {
@@ -468,11 +489,14 @@ test_auto_absent_then_present(void)
   FakeJournal *fj = fake_new(FALSE);
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_AUTO, .identifier = "app",
-                        .journal_socket = fj->path, .console_fd = c.fds[1]};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_AUTO,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_CONSOLE);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
 
   add_line(j, tags, "before 1");
   add_line(j, tags, "before 2");
@@ -517,10 +541,13 @@ test_journal_restart(void)
   FakeJournal *fj = fake_new(TRUE);
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL, .identifier = "app",
-                        .journal_socket = fj->path, .console_fd = c.fds[1]};
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   add_line(j, tags, "one");
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
   g_autoptr(Entry) e1 = fake_recv(fj, 1000);
@@ -574,13 +601,16 @@ test_queue_bound_and_space(void)
 {
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app",
-                        .console_fd = c.fds[1], .queue_max_bytes = 64 * 1024,
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE,
+                        .identifier = "app",
+                        .console_fd = c.fds[1],
+                        .queue_max_bytes = 64 * 1024,
                         .queue_max_entries = 100000};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
   SpaceData sd = {0};
   sv_journal_set_space_func(j, on_space, &sd);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
 
   /* A 100-byte line: 64 KiB of pipe, then 64 KiB of queue. */
   char line[101];
@@ -638,8 +668,8 @@ test_log_from_threads(void)
 {
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app",
-                        .console_fd = c.fds[1]};
+  SvJournalOptions o = {
+      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
   GThread *t = g_thread_new("logger", log_from_thread, j);
   for (int i = 0; i < 100; i++) {
@@ -671,10 +701,11 @@ test_log_c_routed(void)
 {
   Console c;
   console_open(&c);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app",
-                        .console_fd = c.fds[1]};
+  SvJournalOptions o = {
+      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
   g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
-  g_autoptr(SvJournalTags) tags = sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
+  g_autoptr(SvJournalTags) tags =
+      sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   sv_log_set_write_func(sv_journal_log_func, j);
   add_line(j, tags, "app line");
   sv_log(LOG_WARNING, "sdvisor says %d", 42);

@@ -98,83 +98,84 @@ out(Fixture *f, guint i)
   return f->out->pdata[i];
 }
 
-static const char traceback_simple[] =
-  "Traceback (most recent call last):\n"
-  "  File \"/tmp/reallogs/libs.py\", line 61, in <module>\n"
-  "    exec('foo(')\n"
-  "  File \"<string>\", line 1\n"
-  "    foo(\n"
-  "       ^\n"
-  "SyntaxError: '(' was never closed";
+static const char traceback_simple[] = "Traceback (most recent call last):\n"
+                                       "  File \"/tmp/reallogs/libs.py\", line 61, in <module>\n"
+                                       "    exec('foo(')\n"
+                                       "  File \"<string>\", line 1\n"
+                                       "    foo(\n"
+                                       "       ^\n"
+                                       "SyntaxError: '(' was never closed";
 
 static const char traceback_during[] =
-  "Traceback (most recent call last):\n"
-  "  File \"/tmp/reallogs/libs.py\", line 54, in f\n"
-  "    try: {}['a']\n"
-  "         ~~^^^^^\n"
-  "KeyError: 'a'\n"
-  "\n"
-  "During handling of the above exception, another exception occurred:\n"
-  "\n"
-  "Traceback (most recent call last):\n"
-  "  File \"/tmp/reallogs/libs.py\", line 57, in <module>\n"
-  "    f()\n"
-  "  File \"/tmp/reallogs/libs.py\", line 56, in f\n"
-  "    raise RuntimeError('while handling')\n"
-  "RuntimeError: while handling";
+    "Traceback (most recent call last):\n"
+    "  File \"/tmp/reallogs/libs.py\", line 54, in f\n"
+    "    try: {}['a']\n"
+    "         ~~^^^^^\n"
+    "KeyError: 'a'\n"
+    "\n"
+    "During handling of the above exception, another exception occurred:\n"
+    "\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/tmp/reallogs/libs.py\", line 57, in <module>\n"
+    "    f()\n"
+    "  File \"/tmp/reallogs/libs.py\", line 56, in f\n"
+    "    raise RuntimeError('while handling')\n"
+    "RuntimeError: while handling";
 
 static const char gunicorn_cause[] =
-  "[2026-11-22 01:46:43 +0000] [8288] [ERROR] Error handling request /boom\n"
-  "Traceback (most recent call last):\n"
-  "  File \"/tmp/reallogs/apps.py\", line 5, in wsgi\n"
-  "    {}['missing']\n"
-  "    ~~^^^^^^^^^^^\n"
-  "KeyError: 'missing'\n"
-  "\n"
-  "The above exception was the direct cause of the following exception:\n"
-  "\n"
-  "Traceback (most recent call last):\n"
-  "  File \"/usr/lib/python3/dist-packages/gunicorn/workers/sync.py\", line 136, in handle\n"
-  "    self.handle_request(listener, req, client, addr)\n"
-  "  File \"/usr/lib/python3/dist-packages/gunicorn/workers/sync.py\", line 179, in handle_request\n"
-  "    respiter = self.wsgi(environ, resp.start_response)\n"
-  "               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-  "  File \"/tmp/reallogs/apps.py\", line 7, in wsgi\n"
-  "    raise ValueError('bad value') from e\n"
-  "ValueError: bad value";
+    "[2026-11-22 01:46:43 +0000] [8288] [ERROR] Error handling request /boom\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/tmp/reallogs/apps.py\", line 5, in wsgi\n"
+    "    {}['missing']\n"
+    "    ~~^^^^^^^^^^^\n"
+    "KeyError: 'missing'\n"
+    "\n"
+    "The above exception was the direct cause of the following exception:\n"
+    "\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/usr/lib/python3/dist-packages/gunicorn/workers/sync.py\", line 136, in handle\n"
+    "    self.handle_request(listener, req, client, addr)\n"
+    "  File \"/usr/lib/python3/dist-packages/gunicorn/workers/sync.py\", line 179, in "
+    "handle_request\n"
+    "    respiter = self.wsgi(environ, resp.start_response)\n"
+    "               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    "  File \"/tmp/reallogs/apps.py\", line 7, in wsgi\n"
+    "    raise ValueError('bad value') from e\n"
+    "ValueError: bad value";
 
 static const char uvicorn_exception[] =
-  "ERROR:    Exception in ASGI application\n"
-  "Traceback (most recent call last):\n"
-  "  File \"/usr/lib/python3/dist-packages/uvicorn/protocols/http/h11_impl.py\", line 366, in run_asgi\n"
-  "    result = await app(self.scope, self.receive, self.send)\n"
-  "             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-  "  File \"/tmp/reallogs/apps.py\", line 20, in asgi\n"
-  "    1/0\n"
-  "    ~^~\n"
-  "ZeroDivisionError: division by zero";
+    "ERROR:    Exception in ASGI application\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/usr/lib/python3/dist-packages/uvicorn/protocols/http/h11_impl.py\", line 366, in "
+    "run_asgi\n"
+    "    result = await app(self.scope, self.receive, self.send)\n"
+    "             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    "  File \"/tmp/reallogs/apps.py\", line 20, in asgi\n"
+    "    1/0\n"
+    "    ~^~\n"
+    "ZeroDivisionError: division by zero";
 
 static const char flask_exception[] =
-  "[2026-11-22 01:46:46,693] ERROR in app: Exception on /boom [GET]\n"
-  "Traceback (most recent call last):\n"
-  "  File \"/usr/lib/python3/dist-packages/flask/app.py\", line 2525, in wsgi_app\n"
-  "    response = self.full_dispatch_request()\n"
-  "               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-  "  File \"/tmp/reallogs/apps.py\", line 29, in boom\n"
-  "    def boom(): return {}['x']\n"
-  "                       ~~^^^^^\n"
-  "KeyError: 'x'";
+    "[2026-11-22 01:46:46,693] ERROR in app: Exception on /boom [GET]\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/usr/lib/python3/dist-packages/flask/app.py\", line 2525, in wsgi_app\n"
+    "    response = self.full_dispatch_request()\n"
+    "               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    "  File \"/tmp/reallogs/apps.py\", line 29, in boom\n"
+    "    def boom(): return {}['x']\n"
+    "                       ~~^^^^^\n"
+    "KeyError: 'x'";
 
 static const char exception_group[] =
-  "  + Exception Group Traceback (most recent call last):\n"
-  "  |   File \"/tmp/reallogs/libs.py\", line 59, in <module>\n"
-  "  |     raise ExceptionGroup('eg', [ValueError(1), TypeError(2)])\n"
-  "  | ExceptionGroup: eg (2 sub-exceptions)\n"
-  "  +-+---------------- 1 ----------------\n"
-  "    | ValueError: 1\n"
-  "    +---------------- 2 ----------------\n"
-  "    | TypeError: 2\n"
-  "    +------------------------------------";
+    "  + Exception Group Traceback (most recent call last):\n"
+    "  |   File \"/tmp/reallogs/libs.py\", line 59, in <module>\n"
+    "  |     raise ExceptionGroup('eg', [ValueError(1), TypeError(2)])\n"
+    "  | ExceptionGroup: eg (2 sub-exceptions)\n"
+    "  +-+---------------- 1 ----------------\n"
+    "    | ValueError: 1\n"
+    "    +---------------- 2 ----------------\n"
+    "    | TypeError: 2\n"
+    "    +------------------------------------";
 
 static guint
 count_lines(const char *text)
@@ -305,7 +306,8 @@ test_traceback_interrupted(Fixture *f, gconstpointer data)
   /* A chain line that leads nowhere ends the entry after itself. */
   g_ptr_array_set_size(f->out, 0);
   feed(f, traceback_simple, T0);
-  feed(f, "\nDuring handling of the above exception, another exception occurred:\n\nINFO:root:x", T0);
+  feed(f, "\nDuring handling of the above exception, another exception occurred:\n\nINFO:root:x",
+       T0);
   sv_logmerge_flush(f->merge);
   g_assert_cmpuint(f->out->len, ==, 2);
   g_assert_true(g_str_has_suffix(out(f, 0)->message, "closed\n\nDuring handling of the above "
@@ -362,8 +364,10 @@ test_continuation_indented(Fixture *f, gconstpointer data)
   g_assert_cmpuint(out(f, 0)->n_lines, ==, 3);
   g_assert_false(out(f, 0)->flags & SV_LOG_ENTRY_TRACEBACK);
   /* the warnings module prints the source line indented under the warning */
-  feed(f, "/tmp/reallogs/libs.py:50: DeprecationWarning: old api\n"
-          "  warnings.warn('old api', DeprecationWarning, stacklevel=1)\nx", T0);
+  feed(f,
+       "/tmp/reallogs/libs.py:50: DeprecationWarning: old api\n"
+       "  warnings.warn('old api', DeprecationWarning, stacklevel=1)\nx",
+       T0);
   g_assert_cmpuint(f->out->len, ==, 3);
   g_assert_cmpint(out(f, 2)->priority, ==, LOG_WARNING);
   g_assert_cmpuint(out(f, 2)->n_lines, ==, 2);

@@ -11,11 +11,11 @@
 #define NO_LEVEL (-1)
 
 typedef struct {
-  const char *name;     /* test path component */
+  const char *name; /* test path component */
   SvLogStream stream;
   const char *line;
-  const char *message;  /* NULL: same as line */
-  int priority;         /* expected; with NO_LEVEL the stream default, LEVEL flag unset */
+  const char *message;   /* NULL: same as line */
+  int priority;          /* expected; with NO_LEVEL the stream default, LEVEL flag unset */
   const char *fields[8]; /* "NAME=value", in order, all of them */
 } LineCase;
 
@@ -23,115 +23,429 @@ typedef struct {
 #define ERR SV_LOG_STREAM_STDERR
 
 static const LineCase cases[] = {
-  /* gunicorn: error log on stderr, access log on stdout */
-  { "gunicorn/starting", ERR, "[2026-11-22 01:46:41 +0000] [8286] [INFO] Starting gunicorn 20.1.0", NULL, LOG_INFO, { NULL } },
-  { "gunicorn/listening", ERR, "[2026-11-22 01:46:41 +0000] [8286] [INFO] Listening at: http://127.0.0.1:18301 (8286)", NULL, LOG_INFO, { NULL } },
-  { "gunicorn/booting", ERR, "[2026-11-22 01:46:41 +0000] [8288] [INFO] Booting worker with pid: 8288", NULL, LOG_INFO, { NULL } },
-  { "gunicorn/error", ERR, "[2026-11-22 01:46:43 +0000] [8288] [ERROR] Error handling request /boom", NULL, LOG_ERR, { NULL } },
-  { "gunicorn/critical", ERR, "[2026-11-22 01:47:08 +0000] [8488] [CRITICAL] WORKER TIMEOUT (pid:8490)", NULL, LOG_CRIT, { NULL } },
-  { "gunicorn/sigkill", ERR, "[2026-11-22 01:47:08 +0000] [8488] [ERROR] Worker (pid:8490) was sent SIGKILL! Perhaps out of memory?", NULL, LOG_ERR, { NULL } },
-  { "gunicorn/debug", ERR, "[2026-11-22 01:47:08 +0000] [8490] [DEBUG] GET /", NULL, LOG_DEBUG, { NULL } },
-  { "gunicorn/warning", ERR, "[2026-11-22 01:47:08 +0000] [8488] [WARNING] Worker graceful timeout (pid:8490)", NULL, LOG_WARNING, { NULL } },
-  { "gunicorn/access", OUT, "127.0.0.1 - - [22/Nov/2026:01:46:43 +0000] \"GET / HTTP/1.1\" 200 3 \"-\" \"Python-urllib/3.11\"", NULL, NO_LEVEL, { NULL } },
-  { "gunicorn/access-500", OUT, "127.0.0.1 - - [22/Nov/2026:01:46:43 +0000] \"GET /boom HTTP/1.1\" 500 0 \"-\" \"-\"", NULL, NO_LEVEL, { NULL } },
-  { "hypercorn/running", ERR, "[2024-05-01 10:00:00 +0000] [1] [INFO] Running on http://0.0.0.0:8000 (CTRL + C to quit)", NULL, LOG_INFO, { NULL } },
+    /* gunicorn: error log on stderr, access log on stdout */
+    {"gunicorn/starting",
+     ERR,
+     "[2026-11-22 01:46:41 +0000] [8286] [INFO] Starting gunicorn 20.1.0",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"gunicorn/listening",
+     ERR,
+     "[2026-11-22 01:46:41 +0000] [8286] [INFO] Listening at: http://127.0.0.1:18301 (8286)",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"gunicorn/booting",
+     ERR,
+     "[2026-11-22 01:46:41 +0000] [8288] [INFO] Booting worker with pid: 8288",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"gunicorn/error",
+     ERR,
+     "[2026-11-22 01:46:43 +0000] [8288] [ERROR] Error handling request /boom",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"gunicorn/critical",
+     ERR,
+     "[2026-11-22 01:47:08 +0000] [8488] [CRITICAL] WORKER TIMEOUT (pid:8490)",
+     NULL,
+     LOG_CRIT,
+     {NULL}},
+    {"gunicorn/sigkill",
+     ERR,
+     "[2026-11-22 01:47:08 +0000] [8488] [ERROR] Worker (pid:8490) was sent SIGKILL! Perhaps out "
+     "of "
+     "memory?",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"gunicorn/debug",
+     ERR,
+     "[2026-11-22 01:47:08 +0000] [8490] [DEBUG] GET /",
+     NULL,
+     LOG_DEBUG,
+     {NULL}},
+    {"gunicorn/warning",
+     ERR,
+     "[2026-11-22 01:47:08 +0000] [8488] [WARNING] Worker graceful timeout (pid:8490)",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"gunicorn/access",
+     OUT,
+     "127.0.0.1 - - [22/Nov/2026:01:46:43 +0000] \"GET / HTTP/1.1\" 200 3 \"-\" "
+     "\"Python-urllib/3.11\"",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"gunicorn/access-500",
+     OUT,
+     "127.0.0.1 - - [22/Nov/2026:01:46:43 +0000] \"GET /boom HTTP/1.1\" 500 0 \"-\" \"-\"",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"hypercorn/running",
+     ERR,
+     "[2024-05-01 10:00:00 +0000] [1] [INFO] Running on http://0.0.0.0:8000 (CTRL + C to quit)",
+     NULL,
+     LOG_INFO,
+     {NULL}},
 
-  /* uvicorn: padded "LEVEL:" */
-  { "uvicorn/started", ERR, "INFO:     Started server process [8291]", NULL, LOG_INFO, { NULL } },
-  { "uvicorn/running", ERR, "INFO:     Uvicorn running on http://127.0.0.1:18302 (Press CTRL+C to quit)", NULL, LOG_INFO, { NULL } },
-  { "uvicorn/exception", ERR, "ERROR:    Exception in ASGI application", NULL, LOG_ERR, { NULL } },
-  { "uvicorn/import-error", ERR, "ERROR:    Error loading ASGI app. Could not import module \"main\".", NULL, LOG_ERR, { NULL } },
-  { "uvicorn/warning", ERR, "WARNING:  Invalid HTTP request received.", NULL, LOG_WARNING, { NULL } },
-  { "uvicorn/trace", ERR, "TRACE:    127.0.0.1:56360 - HTTP connection made", NULL, LOG_DEBUG, { NULL } },
-  { "uvicorn/critical", ERR, "CRITICAL: Shutting down on fatal error", NULL, LOG_CRIT, { NULL } },
-  { "uvicorn/access", OUT, "INFO:     127.0.0.1:34678 - \"GET / HTTP/1.1\" 200 OK", NULL, LOG_INFO, { NULL } },
-  { "uvicorn/access-500", OUT, "INFO:     127.0.0.1:34680 - \"GET /boom HTTP/1.1\" 500 Internal Server Error", NULL, LOG_INFO, { NULL } },
-  { "uvicorn/colours", ERR, "\033[32mINFO\033[0m:     Started server process [\033[36m8445\033[0m]", NULL, LOG_INFO, { NULL } },
+    /* uvicorn: padded "LEVEL:" */
+    {"uvicorn/started", ERR, "INFO:     Started server process [8291]", NULL, LOG_INFO, {NULL}},
+    {"uvicorn/running",
+     ERR,
+     "INFO:     Uvicorn running on http://127.0.0.1:18302 (Press CTRL+C to quit)",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"uvicorn/exception", ERR, "ERROR:    Exception in ASGI application", NULL, LOG_ERR, {NULL}},
+    {"uvicorn/import-error",
+     ERR,
+     "ERROR:    Error loading ASGI app. Could not import module \"main\".",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"uvicorn/warning", ERR, "WARNING:  Invalid HTTP request received.", NULL, LOG_WARNING, {NULL}},
+    {"uvicorn/trace",
+     ERR,
+     "TRACE:    127.0.0.1:56360 - HTTP connection made",
+     NULL,
+     LOG_DEBUG,
+     {NULL}},
+    {"uvicorn/critical", ERR, "CRITICAL: Shutting down on fatal error", NULL, LOG_CRIT, {NULL}},
+    {"uvicorn/access",
+     OUT,
+     "INFO:     127.0.0.1:34678 - \"GET / HTTP/1.1\" 200 OK",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"uvicorn/access-500",
+     OUT,
+     "INFO:     127.0.0.1:34680 - \"GET /boom HTTP/1.1\" 500 Internal Server Error",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"uvicorn/colours",
+     ERR,
+     "\033[32mINFO\033[0m:     Started server process [\033[36m8445\033[0m]",
+     NULL,
+     LOG_INFO,
+     {NULL}},
 
-  /* Python logging: basicConfig and common format strings */
-  { "python/basic-debug", ERR, "DEBUG:root:debug message", NULL, LOG_DEBUG, { NULL } },
-  { "python/basic-info", ERR, "INFO:root:hello", NULL, LOG_INFO, { NULL } },
-  { "python/basic-warning", ERR, "WARNING:urllib3.connectionpool:Retrying (Retry(total=2)) after connection broken", NULL, LOG_WARNING, { NULL } },
-  { "python/basic-error", ERR, "ERROR:root:boom", NULL, LOG_ERR, { NULL } },
-  { "python/basic-critical", ERR, "CRITICAL:root:db down", NULL, LOG_CRIT, { NULL } },
-  { "python/asctime-info", ERR, "2026-11-22 01:46:57,916 INFO root: started", NULL, LOG_INFO, { NULL } },
-  { "python/asctime-error", ERR, "2026-11-22 01:46:57,916 ERROR root: failed", NULL, LOG_ERR, { NULL } },
-  { "python/asctime-dashes", ERR, "2026-11-22 01:46:57,916 - myapp - WARNING - low memory", NULL, LOG_WARNING, { NULL } },
-  { "python/asctime-colons", ERR, "2026-11-22 01:46:57,917:CRITICAL:colons:out of cheese", NULL, LOG_CRIT, { NULL } },
-  { "python/django-verbose", ERR, "ERROR 2026-11-22 01:46:57,917 libs 8411 139774631198784 Internal Server Error: /", NULL, LOG_ERR, { NULL } },
-  { "python/alembic-warning", ERR, "WARNI [alembic.runtime.migration] Will assume transactional DDL.", NULL, LOG_WARNING, { NULL } },
-  { "python/alembic-info", ERR, "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.", NULL, LOG_INFO, { NULL } },
-  { "python/warnings", ERR, "/tmp/reallogs/libs.py:50: DeprecationWarning: old api", NULL, LOG_WARNING, { NULL } },
-  { "python/warnings-source", ERR, "  warnings.warn('old api', DeprecationWarning, stacklevel=1)", NULL, NO_LEVEL, { NULL } },
-  { "python/traceback-head", ERR, "Traceback (most recent call last):", NULL, NO_LEVEL, { NULL } },
-  { "python/exception-line", ERR, "KeyError: 'x'", NULL, NO_LEVEL, { NULL } },
-  { "daphne/starting", ERR, "2024-05-01 10:00:00,123 INFO     Starting server at tcp:port=8000:interface=127.0.0.1", NULL, LOG_INFO, { NULL } },
-  { "celery/warning", ERR, "[2024-05-01 10:00:00,123: WARNING/MainProcess] Substantial drift from celery@worker1", NULL, LOG_WARNING, { NULL } },
-  { "celery/info", ERR, "[2024-05-01 10:00:00,456: INFO/ForkPoolWorker-1] Task app.add[6a1b] succeeded in 0.01s: 3", NULL, LOG_INFO, { NULL } },
+    /* Python logging: basicConfig and common format strings */
+    {"python/basic-debug", ERR, "DEBUG:root:debug message", NULL, LOG_DEBUG, {NULL}},
+    {"python/basic-info", ERR, "INFO:root:hello", NULL, LOG_INFO, {NULL}},
+    {"python/basic-warning",
+     ERR,
+     "WARNING:urllib3.connectionpool:Retrying (Retry(total=2)) after connection broken",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"python/basic-error", ERR, "ERROR:root:boom", NULL, LOG_ERR, {NULL}},
+    {"python/basic-critical", ERR, "CRITICAL:root:db down", NULL, LOG_CRIT, {NULL}},
+    {"python/asctime-info",
+     ERR,
+     "2026-11-22 01:46:57,916 INFO root: started",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"python/asctime-error",
+     ERR,
+     "2026-11-22 01:46:57,916 ERROR root: failed",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"python/asctime-dashes",
+     ERR,
+     "2026-11-22 01:46:57,916 - myapp - WARNING - low memory",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"python/asctime-colons",
+     ERR,
+     "2026-11-22 01:46:57,917:CRITICAL:colons:out of cheese",
+     NULL,
+     LOG_CRIT,
+     {NULL}},
+    {"python/django-verbose",
+     ERR,
+     "ERROR 2026-11-22 01:46:57,917 libs 8411 139774631198784 Internal Server Error: /",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"python/alembic-warning",
+     ERR,
+     "WARNI [alembic.runtime.migration] Will assume transactional DDL.",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"python/alembic-info",
+     ERR,
+     "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"python/warnings",
+     ERR,
+     "/tmp/reallogs/libs.py:50: DeprecationWarning: old api",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"python/warnings-source",
+     ERR,
+     "  warnings.warn('old api', DeprecationWarning, stacklevel=1)",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"python/traceback-head", ERR, "Traceback (most recent call last):", NULL, NO_LEVEL, {NULL}},
+    {"python/exception-line", ERR, "KeyError: 'x'", NULL, NO_LEVEL, {NULL}},
+    {"daphne/starting",
+     ERR,
+     "2024-05-01 10:00:00,123 INFO     Starting server at tcp:port=8000:interface=127.0.0.1",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"celery/warning",
+     ERR,
+     "[2024-05-01 10:00:00,123: WARNING/MainProcess] Substantial drift from celery@worker1",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"celery/info",
+     ERR,
+     "[2024-05-01 10:00:00,456: INFO/ForkPoolWorker-1] Task app.add[6a1b] succeeded in 0.01s: 3",
+     NULL,
+     LOG_INFO,
+     {NULL}},
 
-  /* structlog: console renderer and JSON renderer */
-  { "structlog/console-info", ERR, "2026-11-22 01:46:57 [info     ] user logged in                 user_id=42", NULL, LOG_INFO, { NULL } },
-  { "structlog/console-warning", ERR, "2026-11-22 01:46:57 [warning  ] slow request                   ms=1234 path=/api", NULL, LOG_WARNING, { NULL } },
-  { "structlog/console-colours", ERR, "\033[2m2026-11-22 01:47:02\033[0m [\033[31m\033[1merror    \033[0m] \033[1mcolored                       \033[0m \033[36mk\033[0m=\033[35m1\033[0m", NULL, LOG_ERR, { NULL } },
-  { "structlog/json-info", OUT, "{\"user_id\": 42, \"event\": \"user logged in\", \"level\": \"info\", \"timestamp\": \"2026-11-22T01:46:57.979085Z\"}",
-    "user logged in", LOG_INFO, { "USER_ID=42", "TIMESTAMP=2026-11-22T01:46:57.979085Z", NULL } },
-  { "structlog/json-nested", OUT, "{\"order\": {\"id\": 7, \"items\": [1, 2]}, \"retry\": false, \"event\": \"payment failed\", \"level\": \"error\", \"timestamp\": \"2026-11-22T01:46:57.979138Z\"}",
-    "payment failed", LOG_ERR, { "ORDER={\"id\":7,\"items\":[1,2]}", "RETRY=false", "TIMESTAMP=2026-11-22T01:46:57.979138Z", NULL } },
-  { "structlog/json-exception", OUT, "{\"event\": \"crashed\", \"level\": \"error\", \"exception\": \"Traceback (most recent call last):\\n  File \\\"/tmp/reallogs/libs.py\\\", line 32, in <module>\\n    try: 1/0\\n         ~^~\\nZeroDivisionError: division by zero\"}",
-    "crashed", LOG_ERR, { "EXCEPTION=Traceback (most recent call last):\n  File \"/tmp/reallogs/libs.py\", line 32, in <module>\n    try: 1/0\n         ~^~\nZeroDivisionError: division by zero", NULL } },
+    /* structlog: console renderer and JSON renderer */
+    {"structlog/console-info",
+     ERR,
+     "2026-11-22 01:46:57 [info     ] user logged in                 user_id=42",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"structlog/console-warning",
+     ERR,
+     "2026-11-22 01:46:57 [warning  ] slow request                   ms=1234 path=/api",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"structlog/console-colours",
+     ERR,
+     "\033[2m2026-11-22 01:47:02\033[0m [\033[31m\033[1merror    \033[0m] \033[1mcolored           "
+     " "
+     "           \033[0m \033[36mk\033[0m=\033[35m1\033[0m",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"structlog/json-info",
+     OUT,
+     "{\"user_id\": 42, \"event\": \"user logged in\", \"level\": \"info\", \"timestamp\": "
+     "\"2026-11-22T01:46:57.979085Z\"}",
+     "user logged in",
+     LOG_INFO,
+     {"USER_ID=42", "TIMESTAMP=2026-11-22T01:46:57.979085Z", NULL}},
+    {"structlog/json-nested",
+     OUT,
+     "{\"order\": {\"id\": 7, \"items\": [1, 2]}, \"retry\": false, \"event\": \"payment failed\", "
+     "\"level\": \"error\", \"timestamp\": \"2026-11-22T01:46:57.979138Z\"}",
+     "payment failed",
+     LOG_ERR,
+     {"ORDER={\"id\":7,\"items\":[1,2]}", "RETRY=false", "TIMESTAMP=2026-11-22T01:46:57.979138Z",
+      NULL}},
+    {"structlog/json-exception",
+     OUT,
+     "{\"event\": \"crashed\", \"level\": \"error\", \"exception\": \"Traceback (most recent call "
+     "last):\\n  File \\\"/tmp/reallogs/libs.py\\\", line 32, in <module>\\n    try: 1/0\\n        "
+     " "
+     "~^~\\nZeroDivisionError: division by zero\"}",
+     "crashed",
+     LOG_ERR,
+     {"EXCEPTION=Traceback (most recent call last):\n  File \"/tmp/reallogs/libs.py\", line 32, in "
+      "<module>\n    try: 1/0\n         ~^~\nZeroDivisionError: division by zero",
+      NULL}},
 
-  /* python-json-logger */
-  { "jsonlogger/info", ERR, "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"INFO\", \"name\": \"api\", \"message\": \"request done\", \"status\": 200, \"duration\": 0.125, \"path\": \"/x\"}",
-    "request done", LOG_INFO, { "ASCTIME=2026-11-22 01:46:58,017", "NAME=api", "STATUS=200", "DURATION=0.125", "PATH=/x", NULL } },
-  { "jsonlogger/reserved-keys", ERR, "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"WARNING\", \"name\": \"api\", \"message\": \"quota\", \"message_id\": \"abc\", \"priority\": \"high\", \"code_line\": 3}",
-    "quota", LOG_WARNING, { "ASCTIME=2026-11-22 01:46:58,017", "NAME=api", "JSON_MESSAGE_ID=abc", "JSON_PRIORITY=high", "JSON_CODE_LINE=3", NULL } },
-  { "jsonlogger/exc-info", ERR, "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"ERROR\", \"name\": \"api\", \"message\": \"lookup failed\", \"exc_info\": \"Traceback (most recent call last):\\n  File \\\"/tmp/reallogs/libs.py\\\", line 42, in <module>\\n    try: [][1]\\n         ~~^^^\\nIndexError: list index out of range\"}",
-    "lookup failed", LOG_ERR, { "ASCTIME=2026-11-22 01:46:58,017", "NAME=api", "EXC_INFO=Traceback (most recent call last):\n  File \"/tmp/reallogs/libs.py\", line 42, in <module>\n    try: [][1]\n         ~~^^^\nIndexError: list index out of range", NULL } },
-  { "jsonlogger/levelno", ERR, "{\"levelno\": 40, \"message\": \"numeric only\"}", "numeric only", LOG_ERR, { NULL } },
-  { "jsonlogger/nulls-dropped", ERR, "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"INFO\", \"name\": \"api\", \"message\": \"x\", \"exc_info\": null, \"taskName\": null}",
-    "x", LOG_INFO, { "ASCTIME=2026-11-22 01:46:58,017", "NAME=api", NULL } },
+    /* python-json-logger */
+    {"jsonlogger/info",
+     ERR,
+     "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"INFO\", \"name\": \"api\", "
+     "\"message\": \"request done\", \"status\": 200, \"duration\": 0.125, \"path\": \"/x\"}",
+     "request done",
+     LOG_INFO,
+     {"ASCTIME=2026-11-22 01:46:58,017", "NAME=api", "STATUS=200", "DURATION=0.125", "PATH=/x",
+      NULL}},
+    {"jsonlogger/reserved-keys",
+     ERR,
+     "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"WARNING\", \"name\": \"api\", "
+     "\"message\": \"quota\", \"message_id\": \"abc\", \"priority\": \"high\", \"code_line\": 3}",
+     "quota",
+     LOG_WARNING,
+     {"ASCTIME=2026-11-22 01:46:58,017", "NAME=api", "JSON_MESSAGE_ID=abc", "JSON_PRIORITY=high",
+      "JSON_CODE_LINE=3", NULL}},
+    {"jsonlogger/exc-info",
+     ERR,
+     "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"ERROR\", \"name\": \"api\", "
+     "\"message\": \"lookup failed\", \"exc_info\": \"Traceback (most recent call last):\\n  File "
+     "\\\"/tmp/reallogs/libs.py\\\", line 42, in <module>\\n    try: [][1]\\n         "
+     "~~^^^\\nIndexError: list index out of range\"}",
+     "lookup failed",
+     LOG_ERR,
+     {"ASCTIME=2026-11-22 01:46:58,017", "NAME=api",
+      "EXC_INFO=Traceback (most recent call last):\n  File \"/tmp/reallogs/libs.py\", line 42, in "
+      "<module>\n    try: [][1]\n         ~~^^^\nIndexError: list index out of range",
+      NULL}},
+    {"jsonlogger/levelno",
+     ERR,
+     "{\"levelno\": 40, \"message\": \"numeric only\"}",
+     "numeric only",
+     LOG_ERR,
+     {NULL}},
+    {"jsonlogger/nulls-dropped",
+     ERR,
+     "{\"asctime\": \"2026-11-22 01:46:58,017\", \"levelname\": \"INFO\", \"name\": \"api\", "
+     "\"message\": \"x\", \"exc_info\": null, \"taskName\": null}",
+     "x",
+     LOG_INFO,
+     {"ASCTIME=2026-11-22 01:46:58,017", "NAME=api", NULL}},
 
-  /* loguru */
-  { "loguru/info", ERR, "2026-11-22 01:46:58.083 | INFO     | __main__:<module>:47 - loguru hello", NULL, LOG_INFO, { NULL } },
-  { "loguru/success", ERR, "2026-11-22 01:46:58.084 | SUCCESS  | __main__:<module>:47 - done", NULL, LOG_NOTICE, { NULL } },
-  { "loguru/error", ERR, "2026-11-22 01:46:58.084 | ERROR    | __main__:<module>:47 - loguru error", NULL, LOG_ERR, { NULL } },
+    /* loguru */
+    {"loguru/info",
+     ERR,
+     "2026-11-22 01:46:58.083 | INFO     | __main__:<module>:47 - loguru hello",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"loguru/success",
+     ERR,
+     "2026-11-22 01:46:58.084 | SUCCESS  | __main__:<module>:47 - done",
+     NULL,
+     LOG_NOTICE,
+     {NULL}},
+    {"loguru/error",
+     ERR,
+     "2026-11-22 01:46:58.084 | ERROR    | __main__:<module>:47 - loguru error",
+     NULL,
+     LOG_ERR,
+     {NULL}},
 
-  /* aiohttp */
-  { "aiohttp/running", OUT, "======== Running on http://127.0.0.1:18304 ========", NULL, NO_LEVEL, { NULL } },
-  { "aiohttp/quit", OUT, "(Press CTRL+C to quit)", NULL, NO_LEVEL, { NULL } },
-  { "aiohttp/access", ERR, "INFO:aiohttp.access:127.0.0.1 [22/Nov/2026:01:46:48 +0000] \"GET / HTTP/1.1\" 200 172 \"-\" \"Python-urllib/3.11\"", NULL, LOG_INFO, { NULL } },
-  { "aiohttp/error", ERR, "ERROR:aiohttp.server:Error handling request", NULL, LOG_ERR, { NULL } },
-  { "aiohttp/asyncio-debug", ERR, "DEBUG:asyncio:Using selector: EpollSelector", NULL, LOG_DEBUG, { NULL } },
+    /* aiohttp */
+    {"aiohttp/running",
+     OUT,
+     "======== Running on http://127.0.0.1:18304 ========",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"aiohttp/quit", OUT, "(Press CTRL+C to quit)", NULL, NO_LEVEL, {NULL}},
+    {"aiohttp/access",
+     ERR,
+     "INFO:aiohttp.access:127.0.0.1 [22/Nov/2026:01:46:48 +0000] \"GET / HTTP/1.1\" 200 172 \"-\" "
+     "\"Python-urllib/3.11\"",
+     NULL,
+     LOG_INFO,
+     {NULL}},
+    {"aiohttp/error", ERR, "ERROR:aiohttp.server:Error handling request", NULL, LOG_ERR, {NULL}},
+    {"aiohttp/asyncio-debug",
+     ERR,
+     "DEBUG:asyncio:Using selector: EpollSelector",
+     NULL,
+     LOG_DEBUG,
+     {NULL}},
 
-  /* Flask and werkzeug */
-  { "werkzeug/dev-warning", ERR, "WARNING: This is a development server. Do not use it in a production deployment. Use a production WSGI server instead.", NULL, LOG_WARNING, { NULL } },
-  { "werkzeug/running", ERR, " * Running on http://127.0.0.1:18303", NULL, NO_LEVEL, { NULL } },
-  { "werkzeug/quit", ERR, "Press CTRL+C to quit", NULL, NO_LEVEL, { NULL } },
-  { "werkzeug/access", ERR, "127.0.0.1 - - [22/Nov/2026 01:46:46] \"GET / HTTP/1.1\" 200 -", NULL, NO_LEVEL, { NULL } },
-  { "werkzeug/serving", OUT, " * Serving Flask app 'apps:flask_app'", NULL, NO_LEVEL, { NULL } },
-  { "flask/app-logger", ERR, "[2026-11-22 01:46:46,693] ERROR in app: Exception on /boom [GET]", NULL, LOG_ERR, { NULL } },
-  { "flask/cli-error", ERR, "Error: Could not locate a Flask application.", NULL, LOG_ERR, { NULL } },
+    /* Flask and werkzeug */
+    {"werkzeug/dev-warning",
+     ERR,
+     "WARNING: This is a development server. Do not use it in a production deployment. Use a "
+     "production WSGI server instead.",
+     NULL,
+     LOG_WARNING,
+     {NULL}},
+    {"werkzeug/running", ERR, " * Running on http://127.0.0.1:18303", NULL, NO_LEVEL, {NULL}},
+    {"werkzeug/quit", ERR, "Press CTRL+C to quit", NULL, NO_LEVEL, {NULL}},
+    {"werkzeug/access",
+     ERR,
+     "127.0.0.1 - - [22/Nov/2026 01:46:46] \"GET / HTTP/1.1\" 200 -",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"werkzeug/serving", OUT, " * Serving Flask app 'apps:flask_app'", NULL, NO_LEVEL, {NULL}},
+    {"flask/app-logger",
+     ERR,
+     "[2026-11-22 01:46:46,693] ERROR in app: Exception on /boom [GET]",
+     NULL,
+     LOG_ERR,
+     {NULL}},
+    {"flask/cli-error", ERR, "Error: Could not locate a Flask application.", NULL, LOG_ERR, {NULL}},
 
-  /* plain prints, "<N>" and odd JSON */
-  { "print/plain", OUT, "Starting worker...", NULL, NO_LEVEL, { NULL } },
-  { "print/level-word-inside", OUT, "no ERROR here", NULL, NO_LEVEL, { NULL } },
-  { "print/level-word-after-time", OUT, "2026-11-22 01:46:57 no ERROR here", NULL, NO_LEVEL, { NULL } },
-  { "print/lower-case-start", OUT, "error count is 0", NULL, NO_LEVEL, { NULL } },
-  { "print/level-prefix", OUT, "<3>explicit error", "explicit error", LOG_ERR, { NULL } },
-  { "print/level-prefix-wins-over-json", OUT, "<7>{\"message\": \"m\", \"level\": \"error\"}", "m", LOG_DEBUG, { NULL } },
-  { "print/level-prefix-wins-over-word", OUT, "<5>ERROR:root:x", "ERROR:root:x", LOG_NOTICE, { NULL } },
-  { "print/json-msg-python-level", OUT, "{\"msg\": \"hi\", \"level\": 30}", "hi", LOG_WARNING, { NULL } },
-  { "print/json-unterminated", OUT, "{\"msg\": \"unterminated", NULL, NO_LEVEL, { NULL } },
-  { "print/json-invalid", OUT, "{not json}", NULL, NO_LEVEL, { NULL } },
-  { "print/json-empty-object", OUT, "{}", NULL, NO_LEVEL, { NULL } },
-  { "print/json-no-message", OUT, "{\"a\": 1}", NULL, NO_LEVEL, { "A=1", NULL } },
-  { "print/json-indented", OUT, "  {\"message\": \"indented json\"}  ", "indented json", NO_LEVEL, { NULL } },
-  { "print/json-gcp-severity", OUT, "{\"severity\": \"WARNING\", \"message\": \"x\"}", "x", LOG_WARNING, { NULL } },
-  { "print/json-gcp-numeric", OUT, "{\"message\": \"x\", \"severity\": 500}", "x", LOG_ERR, { NULL } },
-  { "print/json-syslog-priority", OUT, "{\"message\": \"x\", \"priority\": 2}", "x", LOG_CRIT, { NULL } },
-  { "print/json-message-not-string", OUT, "{\"message\": {\"a\": [true, null]}}", "{\"a\":[true,null]}", NO_LEVEL, { NULL } },
-  { "print/json-array", OUT, "[1, 2]", NULL, NO_LEVEL, { NULL } },
-  { "print/empty", OUT, "", NULL, NO_LEVEL, { NULL } },
+    /* plain prints, "<N>" and odd JSON */
+    {"print/plain", OUT, "Starting worker...", NULL, NO_LEVEL, {NULL}},
+    {"print/level-word-inside", OUT, "no ERROR here", NULL, NO_LEVEL, {NULL}},
+    {"print/level-word-after-time",
+     OUT,
+     "2026-11-22 01:46:57 no ERROR here",
+     NULL,
+     NO_LEVEL,
+     {NULL}},
+    {"print/lower-case-start", OUT, "error count is 0", NULL, NO_LEVEL, {NULL}},
+    {"print/level-prefix", OUT, "<3>explicit error", "explicit error", LOG_ERR, {NULL}},
+    {"print/level-prefix-wins-over-json",
+     OUT,
+     "<7>{\"message\": \"m\", \"level\": \"error\"}",
+     "m",
+     LOG_DEBUG,
+     {NULL}},
+    {"print/level-prefix-wins-over-word",
+     OUT,
+     "<5>ERROR:root:x",
+     "ERROR:root:x",
+     LOG_NOTICE,
+     {NULL}},
+    {"print/json-msg-python-level",
+     OUT,
+     "{\"msg\": \"hi\", \"level\": 30}",
+     "hi",
+     LOG_WARNING,
+     {NULL}},
+    {"print/json-unterminated", OUT, "{\"msg\": \"unterminated", NULL, NO_LEVEL, {NULL}},
+    {"print/json-invalid", OUT, "{not json}", NULL, NO_LEVEL, {NULL}},
+    {"print/json-empty-object", OUT, "{}", NULL, NO_LEVEL, {NULL}},
+    {"print/json-no-message", OUT, "{\"a\": 1}", NULL, NO_LEVEL, {"A=1", NULL}},
+    {"print/json-indented",
+     OUT,
+     "  {\"message\": \"indented json\"}  ",
+     "indented json",
+     NO_LEVEL,
+     {NULL}},
+    {"print/json-gcp-severity",
+     OUT,
+     "{\"severity\": \"WARNING\", \"message\": \"x\"}",
+     "x",
+     LOG_WARNING,
+     {NULL}},
+    {"print/json-gcp-numeric",
+     OUT,
+     "{\"message\": \"x\", \"severity\": 500}",
+     "x",
+     LOG_ERR,
+     {NULL}},
+    {"print/json-syslog-priority",
+     OUT,
+     "{\"message\": \"x\", \"priority\": 2}",
+     "x",
+     LOG_CRIT,
+     {NULL}},
+    {"print/json-message-not-string",
+     OUT,
+     "{\"message\": {\"a\": [true, null]}}",
+     "{\"a\":[true,null]}",
+     NO_LEVEL,
+     {NULL}},
+    {"print/json-array", OUT, "[1, 2]", NULL, NO_LEVEL, {NULL}},
+    {"print/empty", OUT, "", NULL, NO_LEVEL, {NULL}},
 };
 
 static void
@@ -230,21 +544,21 @@ test_json_levelname(void)
     const char *line;
     int priority;
   } levels[] = {
-    { "{\"levelname\": \"DEBUG\", \"message\": \"m\"}", LOG_DEBUG },
-    { "{\"levelname\": \"INFO\", \"message\": \"m\"}", LOG_INFO },
-    { "{\"levelname\": \"WARNING\", \"message\": \"m\"}", LOG_WARNING },
-    { "{\"levelname\": \"ERROR\", \"message\": \"m\"}", LOG_ERR },
-    { "{\"levelname\": \"CRITICAL\", \"message\": \"m\"}", LOG_CRIT },
-    { "{\"level\": \"warn\", \"msg\": \"m\"}", LOG_WARNING },
-    { "{\"level\": \"fatal\", \"msg\": \"m\"}", LOG_CRIT },
-    { "{\"level\": \"notice\", \"msg\": \"m\"}", LOG_NOTICE },
-    { "{\"level\": \"alert\", \"msg\": \"m\"}", LOG_ALERT },
-    { "{\"level\": \"emerg\", \"msg\": \"m\"}", LOG_EMERG },
-    { "{\"level\": \"emergency\", \"msg\": \"m\"}", LOG_EMERG },
-    { "{\"level\": \" Error \", \"msg\": \"m\"}", LOG_ERR },
-    { "{\"severity\": \"CRITICAL\", \"message\": \"m\"}", LOG_CRIT },
-    { "{\"priority\": \"3\", \"message\": \"m\"}", LOG_ERR },
-    { "{\"priority\": \"warning\", \"message\": \"m\"}", LOG_WARNING },
+      {"{\"levelname\": \"DEBUG\", \"message\": \"m\"}", LOG_DEBUG},
+      {"{\"levelname\": \"INFO\", \"message\": \"m\"}", LOG_INFO},
+      {"{\"levelname\": \"WARNING\", \"message\": \"m\"}", LOG_WARNING},
+      {"{\"levelname\": \"ERROR\", \"message\": \"m\"}", LOG_ERR},
+      {"{\"levelname\": \"CRITICAL\", \"message\": \"m\"}", LOG_CRIT},
+      {"{\"level\": \"warn\", \"msg\": \"m\"}", LOG_WARNING},
+      {"{\"level\": \"fatal\", \"msg\": \"m\"}", LOG_CRIT},
+      {"{\"level\": \"notice\", \"msg\": \"m\"}", LOG_NOTICE},
+      {"{\"level\": \"alert\", \"msg\": \"m\"}", LOG_ALERT},
+      {"{\"level\": \"emerg\", \"msg\": \"m\"}", LOG_EMERG},
+      {"{\"level\": \"emergency\", \"msg\": \"m\"}", LOG_EMERG},
+      {"{\"level\": \" Error \", \"msg\": \"m\"}", LOG_ERR},
+      {"{\"severity\": \"CRITICAL\", \"message\": \"m\"}", LOG_CRIT},
+      {"{\"priority\": \"3\", \"message\": \"m\"}", LOG_ERR},
+      {"{\"priority\": \"warning\", \"message\": \"m\"}", LOG_WARNING},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(levels); i++) {
     g_autoptr(SvLogEntry) entry = parse(levels[i].line);
@@ -263,17 +577,17 @@ test_json_numeric_levels(void)
     const char *line;
     int priority; /* -1: no level */
   } levels[] = {
-    { "{\"levelno\": 10}", LOG_DEBUG },      { "{\"levelno\": 20}", LOG_INFO },
-    { "{\"levelno\": 25}", LOG_NOTICE },     { "{\"levelno\": 30}", LOG_WARNING },
-    { "{\"levelno\": 40}", LOG_ERR },        { "{\"levelno\": 50}", LOG_CRIT },
-    { "{\"level\": 5}", LOG_DEBUG },         { "{\"level\": 40.0}", LOG_ERR },
-    { "{\"levelno\": 0}", -1 },              { "{\"level\": 40.5}", -1 },
-    { "{\"priority\": 0}", LOG_EMERG },      { "{\"priority\": 7}", LOG_DEBUG },
-    { "{\"priority\": 8}", -1 },             { "{\"priority\": -1}", -1 },
-    { "{\"severity\": 100}", LOG_DEBUG },    { "{\"severity\": 800}", LOG_EMERG },
-    { "{\"severity\": 900}", -1 },           { "{\"severity\": 250}", -1 },
-    { "{\"level\": true}", -1 },             { "{\"level\": [\"error\"]}", -1 },
-    { "{\"level\": \"verbose\"}", -1 },
+      {"{\"levelno\": 10}", LOG_DEBUG},   {"{\"levelno\": 20}", LOG_INFO},
+      {"{\"levelno\": 25}", LOG_NOTICE},  {"{\"levelno\": 30}", LOG_WARNING},
+      {"{\"levelno\": 40}", LOG_ERR},     {"{\"levelno\": 50}", LOG_CRIT},
+      {"{\"level\": 5}", LOG_DEBUG},      {"{\"level\": 40.0}", LOG_ERR},
+      {"{\"levelno\": 0}", -1},           {"{\"level\": 40.5}", -1},
+      {"{\"priority\": 0}", LOG_EMERG},   {"{\"priority\": 7}", LOG_DEBUG},
+      {"{\"priority\": 8}", -1},          {"{\"priority\": -1}", -1},
+      {"{\"severity\": 100}", LOG_DEBUG}, {"{\"severity\": 800}", LOG_EMERG},
+      {"{\"severity\": 900}", -1},        {"{\"severity\": 250}", -1},
+      {"{\"level\": true}", -1},          {"{\"level\": [\"error\"]}", -1},
+      {"{\"level\": \"verbose\"}", -1},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(levels); i++) {
     g_autoptr(SvLogEntry) entry = parse(levels[i].line);
@@ -294,7 +608,8 @@ static void
 test_json_level_key_order(void)
 {
   /* levelname beats level; the one not used stays a field */
-  g_autoptr(SvLogEntry) entry = parse("{\"level\": \"debug\", \"levelname\": \"ERROR\", \"msg\": \"m\"}");
+  g_autoptr(SvLogEntry) entry =
+      parse("{\"level\": \"debug\", \"levelname\": \"ERROR\", \"msg\": \"m\"}");
   g_assert_cmpint(entry->priority, ==, LOG_ERR);
   g_autofree char *names = field_names(entry);
   g_assert_cmpstr(names, ==, "LEVEL");
@@ -319,10 +634,10 @@ static void
 test_json_field_names(void)
 {
   g_autoptr(SvLogEntry) entry = parse(
-    "{\"message\": \"m\", \"user-id\": 1, \"_private\": 2, \"__cursor\": 3, \"2fa\": 4, "
-    "\"Message_ID\": 5, \"code_file\": 6, \"sdvisor_state\": 7, \"object_pid\": 8, "
-    "\"coredump_unit\": 9, \"unit\": 10, \"syslog_identifier\": 11, \"na\\u00efve\": 12, "
-    "\"\": 13, \"___\": 14, \"a.b c\": 15, \"MESSAGE\": 16, \"priority_x\": 17, \"pid\": 18}");
+      "{\"message\": \"m\", \"user-id\": 1, \"_private\": 2, \"__cursor\": 3, \"2fa\": 4, "
+      "\"Message_ID\": 5, \"code_file\": 6, \"sdvisor_state\": 7, \"object_pid\": 8, "
+      "\"coredump_unit\": 9, \"unit\": 10, \"syslog_identifier\": 11, \"na\\u00efve\": 12, "
+      "\"\": 13, \"___\": 14, \"a.b c\": 15, \"MESSAGE\": 16, \"priority_x\": 17, \"pid\": 18}");
   g_autofree char *names = field_names(entry);
   g_assert_cmpstr(names, ==,
                   "USER_ID PRIVATE CURSOR JSON_2FA JSON_MESSAGE_ID JSON_CODE_FILE "
@@ -356,11 +671,11 @@ test_json_prefix(void)
     const char *prefix;
     const char *names;
   } prefixes[] = {
-    { "app_", "APP_USER_ID APP_MESSAGE_ID APP__X" },
-    { "My App.", "MY_APP_USER_ID MY_APP_MESSAGE_ID MY_APP__X" },
-    { "_", "USER_ID JSON_MESSAGE_ID X" },
-    { "sdvisor_", "JSON_SDVISOR_USER_ID JSON_SDVISOR_MESSAGE_ID JSON_SDVISOR__X" },
-    { "1", "JSON_1USER_ID JSON_1MESSAGE_ID JSON_1_X" },
+      {"app_", "APP_USER_ID APP_MESSAGE_ID APP__X"},
+      {"My App.", "MY_APP_USER_ID MY_APP_MESSAGE_ID MY_APP__X"},
+      {"_", "USER_ID JSON_MESSAGE_ID X"},
+      {"sdvisor_", "JSON_SDVISOR_USER_ID JSON_SDVISOR_MESSAGE_ID JSON_SDVISOR__X"},
+      {"1", "JSON_1USER_ID JSON_1MESSAGE_ID JSON_1_X"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
     SvLogParseConfig config;
@@ -376,10 +691,10 @@ test_json_prefix(void)
 static void
 test_json_values(void)
 {
-  g_autoptr(SvLogEntry) entry = parse(
-    "{\"msg\": \"m\", \"i\": -9007199254740993, \"d\": 0.1, \"e\": 1e100, \"t\": true, "
-    "\"f\": false, \"o\": {\"a\": {\"b\": [1, \"two\", null, {}]}}, \"a\": [], "
-    "\"s\": \"line1\\nline2\\t\\u00e9\", \"z\": \"a\\u0000b\"}");
+  g_autoptr(SvLogEntry) entry =
+      parse("{\"msg\": \"m\", \"i\": -9007199254740993, \"d\": 0.1, \"e\": 1e100, \"t\": true, "
+            "\"f\": false, \"o\": {\"a\": {\"b\": [1, \"two\", null, {}]}}, \"a\": [], "
+            "\"s\": \"line1\\nline2\\t\\u00e9\", \"z\": \"a\\u0000b\"}");
   g_assert_cmpstr(field_value(entry, "I"), ==, "-9007199254740993");
   g_assert_cmpstr(field_value(entry, "D"), ==, "0.1");
   g_assert_cmpstr(field_value(entry, "E"), ==, "1e+100");
@@ -442,9 +757,21 @@ static void
 test_json_invalid_stays_text(void)
 {
   static const char *const lines[] = {
-    "{", "{}}", "{\"a\": }", "{\"a\" 1}", "{\"a\": 1,}", "{\"a\": \"\xff\"}", "{a: 1}",
-    "{\"a\": 1} trailing", "{\"msg\": \"x\"}{\"msg\": \"y\"}", "{\"msg\": \"x\"} {}",
-    "{\"a\": [1, 2}", "{\"a\": nan}", "{\"a\": 1}}", "{]", "{\"a\": \"}",
+      "{",
+      "{}}",
+      "{\"a\": }",
+      "{\"a\" 1}",
+      "{\"a\": 1,}",
+      "{\"a\": \"\xff\"}",
+      "{a: 1}",
+      "{\"a\": 1} trailing",
+      "{\"msg\": \"x\"}{\"msg\": \"y\"}",
+      "{\"msg\": \"x\"} {}",
+      "{\"a\": [1, 2}",
+      "{\"a\": nan}",
+      "{\"a\": 1}}",
+      "{]",
+      "{\"a\": \"}",
   };
   for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
     g_autoptr(SvLogEntry) entry = parse(lines[i]);
@@ -454,7 +781,7 @@ test_json_invalid_stays_text(void)
     g_assert_cmpuint(entry->fields->len, ==, 0);
   }
   /* json-glib is lenient with these; they are JSON entries and keep every value */
-  static const char *const lenient[] = { "{'a': 1}", "{\"a\": 1 /* c */}" };
+  static const char *const lenient[] = {"{'a': 1}", "{\"a\": 1 /* c */}"};
   for (gsize i = 0; i < G_N_ELEMENTS(lenient); i++) {
     g_autoptr(SvLogEntry) entry = parse(lenient[i]);
     g_assert_true(entry->flags & SV_LOG_ENTRY_JSON);
@@ -482,31 +809,31 @@ static void
 test_levels_no_false_positives(void)
 {
   static const char *const lines[] = {
-    "no ERROR here",
-    "the ERROR: count is zero",
-    "Request failed with ERROR",
-    "ERRORS: none",
-    "INFORMATION: none",
-    "DEBUG=1 is set",
-    "Errors: none",
-    "error: lower-case is a print, not a levelname",
-    "Info about the run",
-    "WARNINGS are off",
-    "[not a level] ERRORneous",
-    "[1/3] migrating ERROR table",
-    "2 ERROR lines found",
-    "3.14 ERROR",
-    "12:00 - lunch - ERRORS - none",
-    "2024-05-01 10:00:00 Sent ERROR report to admin",
-    "/usr/lib/python3/x.py:10: not a Warning: here",
-    "/srv/app.py: UserWarning: no line number",
-    "  ERROR: indented lines are continuations",
-    "\tWARNING: tab too",
-    "Traceback (most recent call last):",
-    "ValueError: ERROR",
-    "[INFO",
-    "[",
-    "<8>ERROR is not a prefix",
+      "no ERROR here",
+      "the ERROR: count is zero",
+      "Request failed with ERROR",
+      "ERRORS: none",
+      "INFORMATION: none",
+      "DEBUG=1 is set",
+      "Errors: none",
+      "error: lower-case is a print, not a levelname",
+      "Info about the run",
+      "WARNINGS are off",
+      "[not a level] ERRORneous",
+      "[1/3] migrating ERROR table",
+      "2 ERROR lines found",
+      "3.14 ERROR",
+      "12:00 - lunch - ERRORS - none",
+      "2024-05-01 10:00:00 Sent ERROR report to admin",
+      "/usr/lib/python3/x.py:10: not a Warning: here",
+      "/srv/app.py: UserWarning: no line number",
+      "  ERROR: indented lines are continuations",
+      "\tWARNING: tab too",
+      "Traceback (most recent call last):",
+      "ValueError: ERROR",
+      "[INFO",
+      "[",
+      "<8>ERROR is not a prefix",
   };
   for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
     g_autoptr(SvLogEntry) entry = parse(lines[i]);
@@ -542,17 +869,18 @@ test_levels_all_words(void)
     const char *word;
     int priority;
   } words[] = {
-    { "EMERG", 0 }, { "EMERGENCY", 0 }, { "PANIC", 0 }, { "ALERT", 1 }, { "CRIT", 2 },
-    { "CRITICAL", 2 }, { "FATAL", 2 }, { "ERR", 3 }, { "ERROR", 3 }, { "EXCEPTION", 3 },
-    { "WARN", 4 }, { "WARNING", 4 }, { "NOTICE", 5 }, { "SUCCESS", 5 }, { "INFO", 6 },
-    { "DEBUG", 7 }, { "TRACE", 7 },
+      {"EMERG", 0},    {"EMERGENCY", 0}, {"PANIC", 0},  {"ALERT", 1},   {"CRIT", 2},
+      {"CRITICAL", 2}, {"FATAL", 2},     {"ERR", 3},    {"ERROR", 3},   {"EXCEPTION", 3},
+      {"WARN", 4},     {"WARNING", 4},   {"NOTICE", 5}, {"SUCCESS", 5}, {"INFO", 6},
+      {"DEBUG", 7},    {"TRACE", 7},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(words); i++) {
     g_autofree char *basic = g_strdup_printf("%s:root:x", words[i].word);
-    g_autofree char *bracket = g_strdup_printf("[2024-05-01 10:00:00 +0000] [1] [%s] x", words[i].word);
+    g_autofree char *bracket =
+        g_strdup_printf("[2024-05-01 10:00:00 +0000] [1] [%s] x", words[i].word);
     g_autofree char *lower = g_ascii_strdown(words[i].word, -1);
     g_autofree char *structlog = g_strdup_printf("2024-05-01 10:00:00 [%-9s] x", lower);
-    const char *lines[] = { basic, bracket, structlog };
+    const char *lines[] = {basic, bracket, structlog};
     for (gsize j = 0; j < G_N_ELEMENTS(lines); j++) {
       g_autoptr(SvLogEntry) entry = parse(lines[j]);
       g_assert_cmpint(entry->priority, ==, words[i].priority);
@@ -582,7 +910,7 @@ test_prefix(void)
     g_autofree char *message = message_of(entry);
     g_assert_cmpstr(message, ==, "text");
   }
-  static const char *const kept[] = { "<8>text", "<33>text", "<3", "<>x", " <3>x", "<a>x" };
+  static const char *const kept[] = {"<8>text", "<33>text", "<3", "<>x", " <3>x", "<a>x"};
   for (gsize i = 0; i < G_N_ELEMENTS(kept); i++) {
     g_autoptr(SvLogEntry) entry = parse(kept[i]);
     g_autofree char *message = message_of(entry);

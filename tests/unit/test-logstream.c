@@ -79,8 +79,8 @@ fake_recv(FakeJournal *fj, int timeout_ms)
     char buf[CMSG_SPACE(sizeof(struct ucred))];
   } ctl;
   struct iovec iov = {buf, sizeof buf};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                      .msg_controllen = sizeof ctl.buf};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   ssize_t n = recvmsg(fj->fd, &mh, 0);
   g_assert_cmpint(n, >, 0);
   Entry *e = g_new0(Entry, 1);
@@ -123,18 +123,19 @@ field(Entry *e, const char *name)
   return g_strndup(data, len);
 }
 
-#define assert_field(e, name, expected)                                                         \
-  G_STMT_START {                                                                               \
-    g_autofree char *v_ = field((e), (name));                                                  \
-    g_assert_cmpstr(v_, ==, (expected));                                                       \
-  }                                                                                            \
+#define assert_field(e, name, expected)                                                            \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_autofree char *v_ = field((e), (name));                                                      \
+    g_assert_cmpstr(v_, ==, (expected));                                                           \
+  }                                                                                                \
   G_STMT_END
 
 /* ---- fixture ---------------------------------------------------------------------------------- */
 
 typedef struct {
-  FakeJournal *fj;   /* journal target */
-  int console[2];    /* console target: the test reads [0] */
+  FakeJournal *fj; /* journal target */
+  int console[2];  /* console target: the test reads [0] */
   SvLogConfig config;
   gsize queue_max_bytes;
   SvJournal *sink;
@@ -146,15 +147,15 @@ setup(Fixture *f, gconstpointer data)
 {
   f->console[0] = f->console[1] = -1;
   f->config = (SvLogConfig){
-    .line_max = 48 * 1024,
-    .parse_json = TRUE,
-    .detect_levels = TRUE,
-    .priority_stdout = LOG_INFO,
-    .priority_stderr = LOG_INFO,
-    .merge_tracebacks = TRUE,
-    .merge_continuations = TRUE,
-    .merge_window_usec = 50 * G_TIME_SPAN_MILLISECOND,
-    .entry_max = 64 * 1024,
+      .line_max = 48 * 1024,
+      .parse_json = TRUE,
+      .detect_levels = TRUE,
+      .priority_stdout = LOG_INFO,
+      .priority_stderr = LOG_INFO,
+      .merge_tracebacks = TRUE,
+      .merge_continuations = TRUE,
+      .merge_window_usec = 50 * G_TIME_SPAN_MILLISECOND,
+      .entry_max = 64 * 1024,
   };
   if (data != NULL && g_str_equal(data, "console")) {
     g_assert_cmpint(pipe2(f->console, O_CLOEXEC), ==, 0);
@@ -168,11 +169,11 @@ static void
 start(Fixture *f)
 {
   SvJournalOptions o = {
-    .target = f->fj != NULL ? SV_JOURNAL_TARGET_JOURNAL : SV_JOURNAL_TARGET_CONSOLE,
-    .identifier = "app",
-    .console_fd = f->console[1],
-    .journal_socket = f->fj != NULL ? f->fj->path : NULL,
-    .queue_max_bytes = f->queue_max_bytes,
+      .target = f->fj != NULL ? SV_JOURNAL_TARGET_JOURNAL : SV_JOURNAL_TARGET_CONSOLE,
+      .identifier = "app",
+      .console_fd = f->console[1],
+      .journal_socket = f->fj != NULL ? f->fj->path : NULL,
+      .queue_max_bytes = f->queue_max_bytes,
   };
   f->sink = sv_journal_new(&o, NULL);
   g_assert_nonnull(f->sink);
@@ -295,7 +296,8 @@ test_line_max_pieces(Fixture *f, gconstpointer data)
     guint len;
     char c;
     gboolean cut;
-  } expect[] = {{100, 'a', TRUE}, {100, 'a', TRUE}, {50, 'a', FALSE}, {100, 'b', FALSE}, {5, 's', FALSE}};
+  } expect[] = {
+      {100, 'a', TRUE}, {100, 'a', TRUE}, {50, 'a', FALSE}, {100, 'b', FALSE}, {5, 's', FALSE}};
   for (gsize i = 0; i < G_N_ELEMENTS(expect); i++) {
     g_autoptr(Entry) e = fake_recv(f->fj, 1000);
     g_assert_nonnull(e);
@@ -340,10 +342,12 @@ test_eof_flushes(Fixture *f, gconstpointer data)
   SvLogPipes p = open_pipes(f, SV_LOG_SOURCE_APP, NULL);
   int err = dup(p.stderr_fd);
   sv_logstream_started(&p, 0);
-  write_str(err, "Traceback (most recent call last):\n"
-                 "  File \"app.py\", line 3, in <module>\n"
-                 "    main()\n"
-                 "ValueError: boom", -1);
+  write_str(err,
+            "Traceback (most recent call last):\n"
+            "  File \"app.py\", line 3, in <module>\n"
+            "    main()\n"
+            "ValueError: boom",
+            -1);
   spin(30);
   g_assert_null(fake_recv(f->fj, 0)); /* held: the window is long */
   gint64 start_time = g_get_monotonic_time();
@@ -352,10 +356,11 @@ test_eof_flushes(Fixture *f, gconstpointer data)
   g_autoptr(Entry) e = fake_recv(f->fj, 1000);
   g_assert_nonnull(e);
   g_assert_cmpint(g_get_monotonic_time() - start_time, <, G_USEC_PER_SEC);
-  assert_field(e, "MESSAGE", "Traceback (most recent call last):\n"
-                             "  File \"app.py\", line 3, in <module>\n"
-                             "    main()\n"
-                             "ValueError: boom");
+  assert_field(e, "MESSAGE",
+               "Traceback (most recent call last):\n"
+               "  File \"app.py\", line 3, in <module>\n"
+               "    main()\n"
+               "ValueError: boom");
   assert_field(e, "PRIORITY", "3");
   assert_field(e, "SDVISOR_STREAM", "stderr");
   g_assert_null(fake_recv(f->fj, 20));
@@ -380,11 +385,12 @@ test_traceback_one_entry(Fixture *f, gconstpointer data)
   g_autoptr(Entry) e = fake_recv(f->fj, 1000);
   g_assert_nonnull(e);
   g_autofree char *msg = field(e, "MESSAGE");
-  g_assert_cmpstr(msg, ==, "ERROR:root:request failed\n"
-                           "Traceback (most recent call last):\n"
-                           "  File \"/srv/app.py\", line 10, in handler\n"
-                           "    1 / 0\n"
-                           "ZeroDivisionError: division by zero");
+  g_assert_cmpstr(msg, ==,
+                  "ERROR:root:request failed\n"
+                  "Traceback (most recent call last):\n"
+                  "  File \"/srv/app.py\", line 10, in handler\n"
+                  "    1 / 0\n"
+                  "ZeroDivisionError: division by zero");
   assert_field(e, "PRIORITY", "3");
   g_autoptr(Entry) e2 = fake_recv(f->fj, 1000);
   g_assert_nonnull(e2);
@@ -399,7 +405,8 @@ test_json_fields(Fixture *f, gconstpointer data)
   SvLogPipes p = open_pipes(f, SV_LOG_SOURCE_APP, NULL);
   int out = dup(p.stdout_fd);
   sv_logstream_started(&p, 0);
-  write_str(out, "{\"message\": \"order placed\", \"levelname\": \"WARNING\", \"order_id\": 17}\n", -1);
+  write_str(out, "{\"message\": \"order placed\", \"levelname\": \"WARNING\", \"order_id\": 17}\n",
+            -1);
   close(out);
   run_until_closed(f, 5000);
   g_autoptr(Entry) e = fake_recv(f->fj, 1000);
@@ -431,8 +438,8 @@ test_tags_and_credentials(Fixture *f, gconstpointer data)
   sv_logstream_started(&p, child);
   g_assert_cmpint(p.stdout_fd, ==, -1);
 
-  GHashTable *by_stream = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                (GDestroyNotify)entry_free);
+  GHashTable *by_stream =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)entry_free);
   gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
   while (g_hash_table_size(by_stream) < 2 && g_get_monotonic_time() < deadline) {
     g_main_context_iteration(NULL, FALSE);

@@ -29,9 +29,9 @@ typedef struct {
   guint32 fields;
   pid_t sender;
   char *status;
-  char *relayed;   /* sv_notify_message_format(msg, everything) */
+  char *relayed; /* sv_notify_message_format(msg, everything) */
   guint n_fds;
-  char *fd_data;   /* what could be read from fds[0] */
+  char *fd_data; /* what could be read from fds[0] */
   gboolean fd_cloexec;
   ino_t fd_ino;
 } Received;
@@ -177,14 +177,14 @@ send_datagram(const char *path, const void *data, gsize size, const int *fds, gu
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
   g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
-  struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = size};
   struct msghdr mh = {
-    .msg_name = &sa,
-    .msg_namelen = sizeof sa,
-    .msg_iov = &iov,
-    .msg_iovlen = 1,
+      .msg_name = &sa,
+      .msg_namelen = sizeof sa,
+      .msg_iov = &iov,
+      .msg_iovlen = 1,
   };
   char control[CMSG_SPACE(sizeof(int) * 253)];
   if (n_fds > 0) {
@@ -222,7 +222,7 @@ child_wait_release(Fixture *f)
 static gboolean
 child_poll(int fd, short events)
 {
-  struct pollfd p = { .fd = fd, .events = events };
+  struct pollfd p = {.fd = fd, .events = events};
   int n;
   do
     n = poll(&p, 1, WAIT_SECONDS * 1000);
@@ -236,8 +236,7 @@ typedef int (*ChildBody)(Fixture *f, gpointer data);
  * exits with BODY's result (0 = fine). NEW_SESSION: setsid() first, as spawn.c does for
  * the app. The test's teardown checks the exit status. */
 static pid_t
-fork_child(Fixture *f, gboolean new_session, gboolean wait_release, ChildBody body,
-           gpointer data)
+fork_child(Fixture *f, gboolean new_session, gboolean wait_release, ChildBody body, gpointer data)
 {
   pid_t pid = fork();
   g_assert_cmpint(pid, >=, 0);
@@ -283,17 +282,17 @@ timed_out(gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-#define WAIT_FOR(cond)                                                                        \
-  G_STMT_START                                                                                \
-  {                                                                                           \
-    gboolean timeout_ = FALSE;                                                                \
-    guint id_ = g_timeout_add_seconds(WAIT_SECONDS, timed_out, &timeout_);                    \
-    while (!(cond) && !timeout_)                                                              \
-      g_main_context_iteration(NULL, TRUE);                                                   \
-    if (!timeout_)                                                                            \
-      g_source_remove(id_);                                                                   \
-    g_assert_true(cond);                                                                      \
-  }                                                                                           \
+#define WAIT_FOR(cond)                                                                             \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    gboolean timeout_ = FALSE;                                                                     \
+    guint id_ = g_timeout_add_seconds(WAIT_SECONDS, timed_out, &timeout_);                         \
+    while (!(cond) && !timeout_)                                                                   \
+      g_main_context_iteration(NULL, TRUE);                                                        \
+    if (!timeout_)                                                                                 \
+      g_source_remove(id_);                                                                        \
+    g_assert_true(cond);                                                                           \
+  }                                                                                                \
   G_STMT_END
 
 #define EVENTS(f) ((f)->received->len + (f)->rejections->len)
@@ -490,8 +489,8 @@ test_outside_tree_dropped(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(rejection(f, 0)->detail, pid_text));
 
   g_assert_cmpuint(sv_notify_proxy_get_dropped(f->proxy), ==, 3);
-  g_assert_cmpuint(sv_notify_proxy_get_rejected(f->proxy, SV_NOTIFY_PROXY_REJECT_OUTSIDE_TREE),
-                   ==, 3);
+  g_assert_cmpuint(sv_notify_proxy_get_rejected(f->proxy, SV_NOTIFY_PROXY_REJECT_OUTSIDE_TREE), ==,
+                   3);
   g_assert_cmpuint(sv_notify_proxy_get_accepted(f->proxy), ==, 1);
 }
 
@@ -673,7 +672,7 @@ body_send_fds(Fixture *f, gpointer data)
 static void
 test_fdstore_delivered(Fixture *f, gconstpointer data)
 {
-  FdCase c = { "FDSTORE=1\nFDNAME=web", 1 };
+  FdCase c = {"FDSTORE=1\nFDNAME=web", 1};
   pid_t app = fork_app(f, FALSE, body_send_fds, &c);
   WAIT_FOR(EVENTS(f) == 1);
 
@@ -693,7 +692,7 @@ test_fdstore_delivered(Fixture *f, gconstpointer data)
 static void
 test_stray_fds_closed(Fixture *f, gconstpointer data)
 {
-  FdCase c = { "STATUS=here is an fd", 2 };
+  FdCase c = {"STATUS=here is an fd", 2};
   pid_t app = fork_app(f, FALSE, body_send_fds, &c);
   WAIT_FOR(EVENTS(f) == 2);
 
@@ -711,7 +710,7 @@ test_stray_fds_closed(Fixture *f, gconstpointer data)
 static void
 test_too_many_fds_dropped(Fixture *f, gconstpointer data)
 {
-  FdCase c = { "FDSTORE=1", SV_NOTIFY_PROXY_FDS_MAX + 1 };
+  FdCase c = {"FDSTORE=1", SV_NOTIFY_PROXY_FDS_MAX + 1};
   pid_t app = fork_app(f, FALSE, body_send_fds, &c);
   WAIT_FOR(EVENTS(f) == 1);
 
@@ -728,7 +727,7 @@ test_too_many_fds_dropped(Fixture *f, gconstpointer data)
 static void
 test_bad_barrier(Fixture *f, gconstpointer data)
 {
-  FdCase c = { "BARRIER=1\nREADY=1", 1 };
+  FdCase c = {"BARRIER=1\nREADY=1", 1};
   pid_t app = fork_app(f, FALSE, body_send_fds, &c);
   WAIT_FOR(EVENTS(f) == 1);
 
@@ -749,8 +748,9 @@ relay_from_callback(Fixture *f, const SvNotifyMessage *msg, const int *fds, guin
 {
   g_assert_cmpint(sv_notify_proxy_relay(msg, SV_NOTIFY_FIELDS_RELAY, fds, n_fds), >, 0);
   /* READY held back by the supervisor */
-  g_assert_cmpint(sv_notify_proxy_relay(msg, SV_NOTIFY_FIELDS_RELAY & ~SV_NOTIFY_FIELD_READY,
-                                        fds, n_fds), >, 0);
+  g_assert_cmpint(
+      sv_notify_proxy_relay(msg, SV_NOTIFY_FIELDS_RELAY & ~SV_NOTIFY_FIELD_READY, fds, n_fds), >,
+      0);
 }
 
 static char *
@@ -758,9 +758,12 @@ read_upstream(Fixture *f, ino_t *out_fd_ino)
 {
   char buf[SV_NOTIFY_MESSAGE_MAX + 1];
   char control[CMSG_SPACE(sizeof(int) * 4)];
-  struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
   struct msghdr mh = {
-    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control,
+      .msg_iov = &iov,
+      .msg_iovlen = 1,
+      .msg_control = control,
+      .msg_controllen = sizeof control,
   };
   ssize_t n = recvmsg(f->upstream_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   g_assert_cmpint(n, >, 0);
@@ -786,13 +789,13 @@ test_relay(Fixture *f, gconstpointer data)
 {
   g_autofree char *upstream = g_build_filename(f->dir, "upstream.sock", NULL);
   f->upstream_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
   g_strlcpy(sa.sun_path, upstream, sizeof sa.sun_path);
   g_assert_cmpint(bind(f->upstream_fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
   g_setenv("NOTIFY_SOCKET", upstream, TRUE);
   f->on_message = relay_from_callback;
 
-  FdCase c = { "MAINPID=1\nREADY=1\nSTATUS=up\nX_PRIVATE=1\nFOO=bar\nFDSTORE=1\nFDNAME=web", 1 };
+  FdCase c = {"MAINPID=1\nREADY=1\nSTATUS=up\nX_PRIVATE=1\nFOO=bar\nFDSTORE=1\nFDNAME=web", 1};
   pid_t app = fork_app(f, FALSE, body_send_fds, &c);
   WAIT_FOR(f->received->len == 1);
   g_unsetenv("NOTIFY_SOCKET");
@@ -933,17 +936,17 @@ test_parse_proc_stat(void)
     int r;
     pid_t ppid, session;
   } cases[] = {
-    { "1234 (bash) S 1 1234 1234 34816 1234 4194560 1 0", 0, 1, 1234 },
-    { "5 (a b) (c) R 7 8 9 0\n", 0, 7, 9 },
-    { "6 () S 1 2 3) S 10 20 30 0", 0, 10, 30 }, /* a name that mimics the fields */
-    { "7 (x) Z 0 0 0", 0, 0, 0 },
-    { "7 (x) S 1 2", -EINVAL, 0, 0 },
-    { "7 (x) S 1 2 3x", -EINVAL, 0, 0 },
-    { "7 (x) S -1 2 3", -EINVAL, 0, 0 },
-    { "7 (x) S 1 2 99999999999", -EINVAL, 0, 0 },
-    { "7 (x)  S 1 2 3", -EINVAL, 0, 0 },
-    { "7 x S 1 2 3", -EINVAL, 0, 0 },
-    { "", -EINVAL, 0, 0 },
+      {"1234 (bash) S 1 1234 1234 34816 1234 4194560 1 0", 0, 1, 1234},
+      {"5 (a b) (c) R 7 8 9 0\n", 0, 7, 9},
+      {"6 () S 1 2 3) S 10 20 30 0", 0, 10, 30}, /* a name that mimics the fields */
+      {"7 (x) Z 0 0 0", 0, 0, 0},
+      {"7 (x) S 1 2", -EINVAL, 0, 0},
+      {"7 (x) S 1 2 3x", -EINVAL, 0, 0},
+      {"7 (x) S -1 2 3", -EINVAL, 0, 0},
+      {"7 (x) S 1 2 99999999999", -EINVAL, 0, 0},
+      {"7 (x)  S 1 2 3", -EINVAL, 0, 0},
+      {"7 x S 1 2 3", -EINVAL, 0, 0},
+      {"", -EINVAL, 0, 0},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     pid_t ppid = -5, session = -5;

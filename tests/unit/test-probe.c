@@ -29,25 +29,25 @@ static void
 test_parse_valid(void)
 {
   static const ValidCase cases[] = {
-    {"notify", SV_CHECK_NOTIFY, "notify"},
-    {"  NOTIFY\t", SV_CHECK_NOTIFY, "notify"},
-    {"tcp://127.0.0.1:8000", SV_CHECK_TCP, "tcp://127.0.0.1:8000"},
-    {"TCP://localhost:08000", SV_CHECK_TCP, "tcp://localhost:8000"},
-    {"tcp://[::1]:65535", SV_CHECK_TCP, "tcp://[::1]:65535"},
-    {"tcp://app-1.internal_x:1", SV_CHECK_TCP, "tcp://app-1.internal_x:1"},
-    {"http://127.0.0.1:8000/health", SV_CHECK_HTTP, "http://127.0.0.1:8000/health"},
-    {"http://127.0.0.1:80/health", SV_CHECK_HTTP, "http://127.0.0.1/health"},
-    {"HTTP://localhost", SV_CHECK_HTTP, "http://localhost/"},
-    {"https://[::1]:8443/ready?full=1#frag", SV_CHECK_HTTP, "https://[::1]:8443/ready?full=1"},
-    {"http://h/a%20b", SV_CHECK_HTTP, "http://h/a%20b"},
-    {"unix:/run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
-    {"unix:///run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
-    {"unix:@app", SV_CHECK_UNIX, "unix:@app"},
-    {"exec:/bin/true", SV_CHECK_EXEC, "exec:/bin/true"},
-    {"exec:  curl -fsS 'http://x/a b' ", SV_CHECK_EXEC, "exec:curl -fsS 'http://x/a b'"},
-    {"exec:a\tb", SV_CHECK_EXEC, "exec:a\tb"},
-    {"file:/run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
-    {"file:///run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
+      {"notify", SV_CHECK_NOTIFY, "notify"},
+      {"  NOTIFY\t", SV_CHECK_NOTIFY, "notify"},
+      {"tcp://127.0.0.1:8000", SV_CHECK_TCP, "tcp://127.0.0.1:8000"},
+      {"TCP://localhost:08000", SV_CHECK_TCP, "tcp://localhost:8000"},
+      {"tcp://[::1]:65535", SV_CHECK_TCP, "tcp://[::1]:65535"},
+      {"tcp://app-1.internal_x:1", SV_CHECK_TCP, "tcp://app-1.internal_x:1"},
+      {"http://127.0.0.1:8000/health", SV_CHECK_HTTP, "http://127.0.0.1:8000/health"},
+      {"http://127.0.0.1:80/health", SV_CHECK_HTTP, "http://127.0.0.1/health"},
+      {"HTTP://localhost", SV_CHECK_HTTP, "http://localhost/"},
+      {"https://[::1]:8443/ready?full=1#frag", SV_CHECK_HTTP, "https://[::1]:8443/ready?full=1"},
+      {"http://h/a%20b", SV_CHECK_HTTP, "http://h/a%20b"},
+      {"unix:/run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
+      {"unix:///run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
+      {"unix:@app", SV_CHECK_UNIX, "unix:@app"},
+      {"exec:/bin/true", SV_CHECK_EXEC, "exec:/bin/true"},
+      {"exec:  curl -fsS 'http://x/a b' ", SV_CHECK_EXEC, "exec:curl -fsS 'http://x/a b'"},
+      {"exec:a\tb", SV_CHECK_EXEC, "exec:a\tb"},
+      {"file:/run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
+      {"file:///run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
@@ -78,41 +78,41 @@ test_parse_invalid(void)
   g_autofree char *x120 = g_strnfill(120, 'x');
   g_autofree char *long_unix = g_strconcat("unix:/", x120, NULL);
   const InvalidCase cases[] = {
-    {"", "a check is empty (try one of: notify, tcp://HOST:PORT"},
-    {"   ", "a check is empty"},
-    {"ping", "'ping' is not a check (try one of: notify"},
-    {"notify:yes", "notify takes no argument"},
-    {"tcp://127.0.0.1", "'tcp://127.0.0.1' has no port (try tcp://127.0.0.1:8000)"},
-    {"tcp:127.0.0.1:80", "is not a tcp check (try tcp://127.0.0.1:8000)"},
-    {"tcp://", "has no host and port"},
-    {"tcp://:80", "has no host (try tcp://127.0.0.1:80)"},
-    {"tcp://::1:80", "an IPv6 address needs brackets (try tcp://[::1]:8000)"},
-    {"tcp://[::1]", "has no port (try tcp://[::1]:8000)"},
-    {"tcp://[::1:80", "unclosed '['"},
-    {"tcp://[nope]:80", "'[nope]' is not an IPv6 address"},
-    {"tcp://h:0", "'0' is not a port number (1-65535)"},
-    {"tcp://h:65536", "'65536' is not a port number"},
-    {"tcp://h:http", "'http' is not a port number"},
-    {"tcp://h:80/", "only HOST:PORT may follow tcp://"},
-    {"tcp://h$x:80", "'h$x' is not a host name or IP address"},
-    {"http://", "has no host (try http://127.0.0.1:8000/health)"},
-    {"http:/health", "has no host"},
-    {"http://user:pw@h/", "user names and passwords in the URL are not supported"},
-    {"http://h:0/", "port 0 is not a port"},
-    {"http://h:99999/", "is not a URL"},
-    {"http://h/a b", "contains a space (write it as %20)"},
-    {"unix:run/app.sock", "is not an absolute path (try unix:/run/app.sock or unix:@app)"},
-    {"unix:@", "has no socket name"},
-    {"unix://host/x", "names a host"},
-    {long_unix, "a socket path has at most 107 bytes"},
-    {"file:ready", "is not an absolute path (try file:/run/app/ready)"},
-    {"file://host/x", "names a host"},
-    {"exec:", "'exec:' has no command (try exec:curl"},
-    {"exec:  ", "has no command"},
-    {"exec:echo 'unterminated", "cannot be split into words as a shell would"},
-    {"file:/a\nb", "contains a control character"},
-    {"\xff", "is not valid UTF-8"},
-    {too_long, "a check of 5000 bytes is too long (at most 4096)"},
+      {"", "a check is empty (try one of: notify, tcp://HOST:PORT"},
+      {"   ", "a check is empty"},
+      {"ping", "'ping' is not a check (try one of: notify"},
+      {"notify:yes", "notify takes no argument"},
+      {"tcp://127.0.0.1", "'tcp://127.0.0.1' has no port (try tcp://127.0.0.1:8000)"},
+      {"tcp:127.0.0.1:80", "is not a tcp check (try tcp://127.0.0.1:8000)"},
+      {"tcp://", "has no host and port"},
+      {"tcp://:80", "has no host (try tcp://127.0.0.1:80)"},
+      {"tcp://::1:80", "an IPv6 address needs brackets (try tcp://[::1]:8000)"},
+      {"tcp://[::1]", "has no port (try tcp://[::1]:8000)"},
+      {"tcp://[::1:80", "unclosed '['"},
+      {"tcp://[nope]:80", "'[nope]' is not an IPv6 address"},
+      {"tcp://h:0", "'0' is not a port number (1-65535)"},
+      {"tcp://h:65536", "'65536' is not a port number"},
+      {"tcp://h:http", "'http' is not a port number"},
+      {"tcp://h:80/", "only HOST:PORT may follow tcp://"},
+      {"tcp://h$x:80", "'h$x' is not a host name or IP address"},
+      {"http://", "has no host (try http://127.0.0.1:8000/health)"},
+      {"http:/health", "has no host"},
+      {"http://user:pw@h/", "user names and passwords in the URL are not supported"},
+      {"http://h:0/", "port 0 is not a port"},
+      {"http://h:99999/", "is not a URL"},
+      {"http://h/a b", "contains a space (write it as %20)"},
+      {"unix:run/app.sock", "is not an absolute path (try unix:/run/app.sock or unix:@app)"},
+      {"unix:@", "has no socket name"},
+      {"unix://host/x", "names a host"},
+      {long_unix, "a socket path has at most 107 bytes"},
+      {"file:ready", "is not an absolute path (try file:/run/app/ready)"},
+      {"file://host/x", "names a host"},
+      {"exec:", "'exec:' has no command (try exec:curl"},
+      {"exec:  ", "has no command"},
+      {"exec:echo 'unterminated", "cannot be split into words as a shell would"},
+      {"file:/a\nb", "contains a control character"},
+      {"\xff", "is not valid UTF-8"},
+      {too_long, "a check of 5000 bytes is too long (at most 4096)"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
@@ -130,8 +130,8 @@ test_parse_invalid(void)
 typedef struct {
   gboolean healthy;
   char *detail;
-  gint64 at;         /* monotonic time of the callback */
-  guint requests;    /* HTTP requests the test server had answered by then */
+  gint64 at;      /* monotonic time of the callback */
+  guint requests; /* HTTP requests the test server had answered by then */
 } Verdict;
 
 typedef struct {
@@ -244,7 +244,10 @@ typedef struct {
 } Settings;
 
 /* The timeout is generous: only the tests about timeouts want to meet it. */
-#define SETTINGS_DEFAULT {SV_PROBE_READINESS, 10, 3000, 1, 1, 0}
+#define SETTINGS_DEFAULT                                                                           \
+  {                                                                                                \
+    SV_PROBE_READINESS, 10, 3000, 1, 1, 0                                                          \
+  }
 
 /* Makes and starts F->probe over the checks in the NULL-terminated list. */
 static void
@@ -263,13 +266,13 @@ start_probe(Fixture *f, const Settings *s, ...)
   va_end(args);
 
   SvProbeConfig config = {
-    .mode = s->mode,
-    .checks = checks,
-    .interval_usec = s->interval_ms * 1000,
-    .timeout_usec = s->timeout_ms * 1000,
-    .failure_threshold = s->failure_threshold,
-    .success_threshold = s->success_threshold,
-    .start_period_usec = s->start_period_ms * (gint64)1000,
+      .mode = s->mode,
+      .checks = checks,
+      .interval_usec = s->interval_ms * 1000,
+      .timeout_usec = s->timeout_ms * 1000,
+      .failure_threshold = s->failure_threshold,
+      .success_threshold = s->success_threshold,
+      .start_period_usec = s->start_period_ms * (gint64)1000,
   };
   g_autoptr(GError) error = NULL;
   f->probe = sv_probe_new(&config, on_verdict, f, &error);
@@ -373,8 +376,9 @@ http_handler(SoupServer *server, SoupServerMessage *msg, const char *path, GHash
     soup_server_message_set_status(msg, 500, NULL);
     return;
   }
-  guint status = f->statuses->len == 0 ? 200
-               : g_array_index(f->statuses, guint, MIN(f->requests, f->statuses->len - 1));
+  guint status = f->statuses->len == 0
+                     ? 200
+                     : g_array_index(f->statuses, guint, MIN(f->requests, f->statuses->len - 1));
   f->requests++;
   soup_server_message_set_status(msg, status, NULL);
   soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_STATIC, "x", 1);
@@ -550,22 +554,22 @@ test_http_refused(Fixture *f, gconstpointer data)
 
 /* A self-signed certificate and its key, made for this test only (valid until 2126). */
 static const char self_signed_pem[] =
-  "-----BEGIN CERTIFICATE-----\n"
-  "MIIBhTCCASugAwIBAgIUXvKFIeOtrqJq8aRyXXEyesofp5kwCgYIKoZIzj0EAwIw\n"
-  "FzEVMBMGA1UEAwwMc2R2aXNvci10ZXN0MCAXDTI2MTEyMjAxNTIwNFoYDzIxMjYx\n"
-  "MDI5MDE1MjA0WjAXMRUwEwYDVQQDDAxzZHZpc29yLXRlc3QwWTATBgcqhkjOPQIB\n"
-  "BggqhkjOPQMBBwNCAAQGh3t5+2uwBIk2Twl4d+B0mpD/iKmQu7g+ez5i4pu+fsDF\n"
-  "vCjbbCPMTIS4b8jgX7ddphCSBQKt7zmQgFcbqjCLo1MwUTAdBgNVHQ4EFgQUKTVG\n"
-  "s7VSEHtoJOHB5TafJbXaPaowHwYDVR0jBBgwFoAUKTVGs7VSEHtoJOHB5TafJbXa\n"
-  "PaowDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAhrHg/Vp+POrw\n"
-  "k4Y2QM0Tm0i2nfmFYH8RPTYNZ38agl0CID80ePD9lx27o2uYmnhLnQdUQyYEOgiE\n"
-  "ZKp0rJzL+AWW\n"
-  "-----END CERTIFICATE-----\n"
-  "-----BEGIN PRIVATE KEY-----\n"
-  "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyz+CNPNAqr5BlIOH\n"
-  "00SRbRHA5OWSnIIHZmKdmX2GwQuhRANCAAQGh3t5+2uwBIk2Twl4d+B0mpD/iKmQ\n"
-  "u7g+ez5i4pu+fsDFvCjbbCPMTIS4b8jgX7ddphCSBQKt7zmQgFcbqjCL\n"
-  "-----END PRIVATE KEY-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBhTCCASugAwIBAgIUXvKFIeOtrqJq8aRyXXEyesofp5kwCgYIKoZIzj0EAwIw\n"
+    "FzEVMBMGA1UEAwwMc2R2aXNvci10ZXN0MCAXDTI2MTEyMjAxNTIwNFoYDzIxMjYx\n"
+    "MDI5MDE1MjA0WjAXMRUwEwYDVQQDDAxzZHZpc29yLXRlc3QwWTATBgcqhkjOPQIB\n"
+    "BggqhkjOPQMBBwNCAAQGh3t5+2uwBIk2Twl4d+B0mpD/iKmQu7g+ez5i4pu+fsDF\n"
+    "vCjbbCPMTIS4b8jgX7ddphCSBQKt7zmQgFcbqjCLo1MwUTAdBgNVHQ4EFgQUKTVG\n"
+    "s7VSEHtoJOHB5TafJbXaPaowHwYDVR0jBBgwFoAUKTVGs7VSEHtoJOHB5TafJbXa\n"
+    "PaowDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAhrHg/Vp+POrw\n"
+    "k4Y2QM0Tm0i2nfmFYH8RPTYNZ38agl0CID80ePD9lx27o2uYmnhLnQdUQyYEOgiE\n"
+    "ZKp0rJzL+AWW\n"
+    "-----END CERTIFICATE-----\n"
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyz+CNPNAqr5BlIOH\n"
+    "00SRbRHA5OWSnIIHZmKdmX2GwQuhRANCAAQGh3t5+2uwBIk2Twl4d+B0mpD/iKmQ\n"
+    "u7g+ez5i4pu+fsDFvCjbbCPMTIS4b8jgX7ddphCSBQKt7zmQgFcbqjCL\n"
+    "-----END PRIVATE KEY-----\n";
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RUNNING_UNDER_ASAN 1
@@ -593,13 +597,13 @@ test_https_self_signed(Fixture *f, gconstpointer data)
     return;
   }
   g_autoptr(GError) error = NULL;
-  g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_pem(self_signed_pem, -1,
-                                                                           &error);
+  g_autoptr(GTlsCertificate) certificate =
+      g_tls_certificate_new_from_pem(self_signed_pem, -1, &error);
   g_assert_no_error(error);
   f->server = soup_server_new("tls-certificate", certificate, NULL);
   soup_server_add_handler(f->server, NULL, http_handler, f, NULL);
-  soup_server_listen_local(f->server, 0,
-                           SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS, &error);
+  soup_server_listen_local(f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS,
+                           &error);
   g_assert_no_error(error);
   GSList *uris = soup_server_get_uris(f->server);
   g_autofree char *url = g_strdup_printf("https://127.0.0.1:%d/", g_uri_get_port(uris->data));
@@ -801,7 +805,7 @@ run_unix_case(Fixture *f, const char *path, gboolean abstract)
   g_autoptr(GError) error = NULL;
   f->service = g_socket_service_new();
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new_with_type(
-    path, -1, abstract ? G_UNIX_SOCKET_ADDRESS_ABSTRACT : G_UNIX_SOCKET_ADDRESS_PATH);
+      path, -1, abstract ? G_UNIX_SOCKET_ADDRESS_ABSTRACT : G_UNIX_SOCKET_ADDRESS_PATH);
   g_socket_listener_add_address(G_SOCKET_LISTENER(f->service), address, G_SOCKET_TYPE_STREAM,
                                 G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
   g_assert_no_error(error);
@@ -922,8 +926,7 @@ test_exec_timeout_kills(Fixture *f, gconstpointer data)
 {
   g_autofree char *pid_file = g_build_filename(f->tmpdir, "pid", NULL);
   /* The sleep is a grandchild in the check's process group: the kill must reach it. */
-  g_autofree char *check = g_strdup_printf("exec:sh -c 'sleep 10 & echo $! > %s; wait'",
-                                           pid_file);
+  g_autofree char *check = g_strdup_printf("exec:sh -c 'sleep 10 & echo $! > %s; wait'", pid_file);
   Settings s = SETTINGS_DEFAULT;
   s.timeout_ms = 200;
   s.interval_ms = 60 * 1000;
@@ -942,8 +945,7 @@ static void
 test_exec_environment(Fixture *f, gconstpointer data)
 {
   Settings s = SETTINGS_DEFAULT;
-  start_probe(f, &s,
-              "exec:/bin/sh -c 'test \"$SDVISOR_APP_PID\" = 4242 && test \"$COLOR\" = blue'",
+  start_probe(f, &s, "exec:/bin/sh -c 'test \"$SDVISOR_APP_PID\" = 4242 && test \"$COLOR\" = blue'",
               NULL);
   static char *const env[] = {"COLOR=blue", "PATH=/usr/bin:/bin", NULL};
   sv_probe_set_environment(f->probe, env);
@@ -1034,7 +1036,8 @@ test_all_must_pass(Fixture *f, gconstpointer data)
   wait_verdicts(f, 2, 5000);
   assert_verdict(f, 1, TRUE);
   g_autofree char *all = g_strdup_printf("%s: exists; notify: READY=1 received; "
-                                         "exec:true: exited with status 0", file_check);
+                                         "exec:true: exited with status 0",
+                                         file_check);
   g_assert_cmpstr(verdict(f, 1)->detail, ==, all);
 }
 
@@ -1094,18 +1097,43 @@ test_config_invalid(void)
     SvProbeConfig config;
     const char *message_part;
   } cases[] = {
-    {{.checks = none, .interval_usec = 1, .timeout_usec = 1, .failure_threshold = 1,
-      .success_threshold = 1}, "no check is given"},
-    {{.checks = one, .interval_usec = 0, .timeout_usec = 1, .failure_threshold = 1,
-      .success_threshold = 1}, "interval must be longer than 0"},
-    {{.checks = one, .interval_usec = 1, .timeout_usec = 0, .failure_threshold = 1,
-      .success_threshold = 1}, "timeout must be longer than 0"},
-    {{.checks = one, .interval_usec = 1, .timeout_usec = 1, .failure_threshold = 0,
-      .success_threshold = 1}, "must be at least 1"},
-    {{.checks = one, .interval_usec = 1, .timeout_usec = 1, .failure_threshold = 1,
-      .success_threshold = 0}, "must be at least 1"},
-    {{.checks = one, .interval_usec = 1, .timeout_usec = 1, .failure_threshold = 1,
-      .success_threshold = 1, .start_period_usec = -1}, "start-period must not be negative"},
+      {{.checks = none,
+        .interval_usec = 1,
+        .timeout_usec = 1,
+        .failure_threshold = 1,
+        .success_threshold = 1},
+       "no check is given"},
+      {{.checks = one,
+        .interval_usec = 0,
+        .timeout_usec = 1,
+        .failure_threshold = 1,
+        .success_threshold = 1},
+       "interval must be longer than 0"},
+      {{.checks = one,
+        .interval_usec = 1,
+        .timeout_usec = 0,
+        .failure_threshold = 1,
+        .success_threshold = 1},
+       "timeout must be longer than 0"},
+      {{.checks = one,
+        .interval_usec = 1,
+        .timeout_usec = 1,
+        .failure_threshold = 0,
+        .success_threshold = 1},
+       "must be at least 1"},
+      {{.checks = one,
+        .interval_usec = 1,
+        .timeout_usec = 1,
+        .failure_threshold = 1,
+        .success_threshold = 0},
+       "must be at least 1"},
+      {{.checks = one,
+        .interval_usec = 1,
+        .timeout_usec = 1,
+        .failure_threshold = 1,
+        .success_threshold = 1,
+        .start_period_usec = -1},
+       "start-period must not be negative"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
@@ -1132,8 +1160,8 @@ lazy_machinery_child(void)
 {
   g_autofree char *dir = g_dir_make_tmp("test-probe-XXXXXX", NULL);
   g_autofree char *sock = g_build_filename(dir, "s", NULL);
-  g_autoptr(GSocket) listener = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                             G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_autoptr(GSocket) listener =
+      g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new(sock);
   g_assert_true(g_socket_bind(listener, address, FALSE, NULL));
   g_assert_true(g_socket_listen(listener, NULL));
@@ -1143,8 +1171,11 @@ lazy_machinery_child(void)
   g_ptr_array_add(checks, sv_check_parse(unix_check, NULL));
   g_ptr_array_add(checks, sv_check_parse("tcp://127.0.0.1:1", NULL));
   g_ptr_array_add(checks, sv_check_parse("notify", NULL));
-  SvProbeConfig config = {.checks = checks, .interval_usec = 10000, .timeout_usec = 100000,
-                          .failure_threshold = 1, .success_threshold = 1};
+  SvProbeConfig config = {.checks = checks,
+                          .interval_usec = 10000,
+                          .timeout_usec = 100000,
+                          .failure_threshold = 1,
+                          .success_threshold = 1};
   guint n = 0;
   g_autoptr(SvProbe) probe = sv_probe_new(&config, on_verdict_count, &n, NULL);
   sv_probe_start(probe);

@@ -8,24 +8,24 @@ static const struct {
   const char *text;
   gint64 usec;
 } valid[] = {
-  {"0", 0},
-  {"30", 30 * SV_USEC_PER_SEC}, /* bare number = seconds, as in systemd */
-  {"30s", 30 * SV_USEC_PER_SEC},
-  {"500ms", 500000},
-  {"5min", 300 * SV_USEC_PER_SEC},
-  {"1h 30min", 5400 * SV_USEC_PER_SEC},
-  {"1h30min", 5400 * SV_USEC_PER_SEC},
-  {"2 hours", 7200 * SV_USEC_PER_SEC},
-  {"1.5s", 1500000},
-  {".5s", 500000},
-  {"10us", 10},
-  {"10usec", 10},
-  {"3d", 3 * 86400 * SV_USEC_PER_SEC},
-  {"1w", 7 * 86400 * SV_USEC_PER_SEC},
-  {"  45 sec  ", 45 * SV_USEC_PER_SEC},
-  {"1m", 60 * SV_USEC_PER_SEC},
-  {"1M", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
-  {"infinity", G_MAXINT64},
+    {"0", 0},
+    {"30", 30 * SV_USEC_PER_SEC}, /* bare number = seconds, as in systemd */
+    {"30s", 30 * SV_USEC_PER_SEC},
+    {"500ms", 500000},
+    {"5min", 300 * SV_USEC_PER_SEC},
+    {"1h 30min", 5400 * SV_USEC_PER_SEC},
+    {"1h30min", 5400 * SV_USEC_PER_SEC},
+    {"2 hours", 7200 * SV_USEC_PER_SEC},
+    {"1.5s", 1500000},
+    {".5s", 500000},
+    {"10us", 10},
+    {"10usec", 10},
+    {"3d", 3 * 86400 * SV_USEC_PER_SEC},
+    {"1w", 7 * 86400 * SV_USEC_PER_SEC},
+    {"  45 sec  ", 45 * SV_USEC_PER_SEC},
+    {"1m", 60 * SV_USEC_PER_SEC},
+    {"1M", (gint64)(30.44 * 86400) * SV_USEC_PER_SEC},
+    {"infinity", G_MAXINT64},
 };
 
 static void
@@ -43,8 +43,18 @@ test_valid(void)
 static void
 test_invalid(void)
 {
-  const char *bad[] = {"", "   ", "s", "30x", "-5s", "1.2.3s", "5 min x", "abc", "1e3", "5min-",
-                       "99999999999999999999s", "1000000000000000000"};
+  const char *bad[] = {"",
+                       "   ",
+                       "s",
+                       "30x",
+                       "-5s",
+                       "1.2.3s",
+                       "5 min x",
+                       "abc",
+                       "1e3",
+                       "5min-",
+                       "99999999999999999999s",
+                       "1000000000000000000"};
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autoptr(GError) error = NULL;
     gint64 usec = 42;
@@ -72,12 +82,12 @@ test_format(void)
     gint64 usec;
     const char *text;
   } cases[] = {
-    {0, "0"},
-    {500000, "500ms"},
-    {30 * SV_USEC_PER_SEC, "30s"},
-    {90 * SV_USEC_PER_SEC, "1min 30s"},
-    {5400 * SV_USEC_PER_SEC, "1h 30min"},
-    {G_MAXINT64, "infinity"},
+      {0, "0"},
+      {500000, "500ms"},
+      {30 * SV_USEC_PER_SEC, "30s"},
+      {90 * SV_USEC_PER_SEC, "1min 30s"},
+      {5400 * SV_USEC_PER_SEC, "1h 30min"},
+      {G_MAXINT64, "infinity"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *text = sv_timespan_format(cases[i].usec);
