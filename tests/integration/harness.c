@@ -19,6 +19,12 @@ sv_test_under_valgrind(void)
   return g_strcmp0(g_getenv("SDVISOR_VALGRIND"), "1") == 0;
 }
 
+gboolean
+sv_test_slow(void)
+{
+  return sv_test_under_valgrind() || g_strcmp0(g_getenv("SDVISOR_TEST_SLOW"), "1") == 0;
+}
+
 gint64
 sv_now_ms(void)
 {

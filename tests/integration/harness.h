@@ -51,6 +51,9 @@ gint64 sv_now_ms(void);
 /* SDVISOR_VALGRIND=1 (meson test --setup=valgrind): sdvisor runs under memcheck, many
  * times slower; tests widen what they measure in time. */
 gboolean sv_test_under_valgrind(void);
+/* Valgrind, or SDVISOR_TEST_SLOW=1 (the sanitizer run): bounds on elapsed time are
+ * widened; what they bound from below still holds. */
+gboolean sv_test_slow(void);
 
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)

@@ -43,7 +43,7 @@
 #include "harness.h"
 #include "jobstate.h"
 
-#define WAIT_MS (sv_test_under_valgrind() ? 60000 : 10000)
+#define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
 /* The bounds of the 1,000-cycle tests, between a baseline taken after a warm-up of
  * LEAK_WARMUP cycles (GLib's and libc's one-time allocations are done by then) and

@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
 static char *scripts_dir;
 static char *hook_script;

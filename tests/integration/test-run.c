@@ -10,7 +10,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS (sv_test_under_valgrind() ? 60000 : 10000)
+#define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
 static void
 test_notify_sequence(void)
@@ -138,7 +138,7 @@ test_stop_timeout_kills(void)
   /* The deadline is held within 10 % (under valgrind only its lower side: sdvisor's own
    * work is slowed many times there). */
   g_assert_cmpint(elapsed, >=, 1000);
-  if (!sv_test_under_valgrind())
+  if (!sv_test_slow())
     g_assert_cmpint(elapsed, <=, 1100);
   g_assert_nonnull(sv_run_wait_message(run, "STATUS=stopping: killing pid", 0));
 }
@@ -156,7 +156,7 @@ test_second_term_kills_at_once(void)
   gint64 start = sv_now_ms();
   sv_run_kill(run, SIGINT);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 137);
-  g_assert_cmpint(sv_now_ms() - start, <, sv_test_under_valgrind() ? 5000 : 1000);
+  g_assert_cmpint(sv_now_ms() - start, <, sv_test_slow() ? 5000 : 1000);
 }
 
 static void

@@ -28,7 +28,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS (sv_test_under_valgrind() ? 60000 : 10000)
+#define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
 /* Every secret value in these tests contains this; no log line or notification may. */
 #define SECRET "s3cr3t"
