@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -135,6 +136,9 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
     dup2(null_fd, 0);
     dup2(err_fd, 1);
     dup2(err_fd, 2);
+    /* An aborted test takes its sdvisor with it (the apps follow: sdvisor's own stop
+     * is not run, but they lose their supervisor's pipes and the test its processes). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* The test's own signal mask must not leak into sdvisor. */
     sigset_t empty;
     sigemptyset(&empty);

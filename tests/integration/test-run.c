@@ -238,7 +238,8 @@ test_pid1_reaps_orphans(void)
     return;
   }
   g_autofree char *app = sv_test_app("orphan.sh");
-  const char *wrapper[] = {"/usr/bin/unshare", "--fork", "--pid", "--mount-proc", NULL};
+  const char *wrapper[] = {"/usr/bin/unshare", "--fork",       "--pid",
+                           "--mount-proc",     "--kill-child", NULL};
   const char *argv[] = {"run", "--", app, NULL};
   g_autoptr(SvRun) run = sv_run_start_full(wrapper, argv, NULL);
   g_autofree char *ready = sv_run_wait_file(run, "app.ready", WAIT_MS);
