@@ -58,7 +58,7 @@ buildtype=$(sed -n "s/^ *buildtype *= *//p" "$build/meson-private/cmd_line.txt" 
 {
   echo "## Machine"
   echo
-  echo "- $(date -u '+%Y-%m-%d %H:%M UTC'); sdvisor $("$SDVISOR" --version 2> /dev/null | head -n 1) at $(git -C "$source" describe --always --dirty 2> /dev/null || echo '?'), build type ${buildtype:-debugoptimized (the project default)}"
+  echo "- $(date -u '+%Y-%m-%d %H:%M UTC'); $("$SDVISOR" --version 2> /dev/null | head -n 1) at $(git -C "$source" describe --always --dirty 2> /dev/null || echo '?'), build type ${buildtype:-debugoptimized (the project default)}"
   echo "- nproc: $(nproc); $(free -m | awk '/^Mem:/ {print $2 " MiB of memory"}'); kernel $(uname -r); Debian $(cat /etc/debian_version 2> /dev/null)"
   echo "- peers: tini $(pkg tini), dumb-init $(pkg dumb-init), supervisor $(pkg supervisor); systemd $(pkg systemd), strace $(pkg strace)"
   echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
