@@ -6,6 +6,9 @@
 #include <glib/gi18n.h>
 #include <signal.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +17,8 @@ G_DEFINE_QUARK(sv - spawn - error - quark, sv_spawn_error)
 
 /* Room for "LISTEN_PID=" plus the longest pid. */
 #define SV_PID_SLOT 24
+/* The child's stack until execve(): it calls a few syscalls, nothing deep. */
+#define SV_CHILD_STACK (64 * 1024)
 
 static const char *const private_prefixes[] = {
     "NOTIFY_SOCKET=", "WATCHDOG_USEC=",  "WATCHDOG_PID=", "LISTEN_PID=",
@@ -133,6 +138,114 @@ child_report(int errpipe, int stage, int err)
 
 #define child_fail(fd, err) child_report((fd), 1, (err))
 
+/* Everything the child needs, prepared by the parent before the clone. */
+typedef struct {
+  const char *program;
+  char *const *argv;
+  char **envp;
+  const char *working_directory;
+  int in_fds[3];
+  const int *pass_fds;
+  guint n_pass;
+  char *listen_slot, *watchdog_slot;
+  int errpipe;
+  const sigset_t *child_mask;
+} SvChild;
+
+/* The child, on a stack of its own in the parent's memory (CLONE_VM | CLONE_VFORK): the
+ * parent waits, suspended, until it has called execve() or _exit(). So nothing here may
+ * allocate or touch the parent's state beyond SvChild: async-signal-safe calls only. */
+static int
+child_main(void *data)
+{
+  const SvChild *c = data;
+  pid_t self = getpid();
+  if (setsid() < 0)
+    child_fail(c->errpipe, errno);
+
+  /* A copy of the parent's dispositions (no CLONE_SIGHAND): reset them all. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    (void)sigaction(sig, &sa, NULL);
+
+  /* Move every fd the child keeps above the range it will be placed in, so that
+   * dup2() into 0…3+n never clobbers a source not yet placed. */
+  int floor = 3 + (int)c->n_pass + 1;
+  int err_fd = fcntl(c->errpipe, F_DUPFD_CLOEXEC, floor);
+  if (err_fd < 0)
+    child_fail(c->errpipe, errno);
+
+  int src[3];
+  for (int i = 0; i < 3; i++) {
+    if (c->in_fds[i] >= 0) {
+      src[i] = fcntl(c->in_fds[i], F_DUPFD_CLOEXEC, floor);
+    } else if (i == 0) {
+      int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      src[i] = null_fd < 0 ? -1 : fcntl(null_fd, F_DUPFD_CLOEXEC, floor);
+    } else {
+      src[i] = -2; /* inherit: leave fd i alone */
+      continue;
+    }
+    if (src[i] < 0)
+      child_fail(err_fd, errno);
+  }
+  int pass_src[64];
+  if (c->n_pass > G_N_ELEMENTS(pass_src))
+    child_fail(err_fd, EMFILE);
+  for (guint i = 0; i < c->n_pass; i++) {
+    pass_src[i] = fcntl(c->pass_fds[i], F_DUPFD_CLOEXEC, floor);
+    if (pass_src[i] < 0)
+      child_fail(err_fd, errno);
+  }
+  for (int i = 0; i < 3; i++)
+    if (src[i] >= 0 && dup2(src[i], i) < 0)
+      child_fail(err_fd, errno);
+  for (guint i = 0; i < c->n_pass; i++)
+    if (dup2(pass_src[i], 3 + (int)i) < 0)
+      child_fail(err_fd, errno);
+
+  /* Everything above the passed fds goes at exec: systemd's fds, our sockets, the
+   * signalfds. CLOEXEC rather than close so err_fd survives until execve(). */
+  if (close_range(3 + c->n_pass, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    struct rlimit rl;
+    int max_fd =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+    for (int fd = 3 + (int)c->n_pass; fd < max_fd; fd++)
+      (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  if (c->working_directory != NULL && chdir(c->working_directory) < 0)
+    child_report(err_fd, 2, errno);
+
+  /* The slots are the parent's memory too; it frees them once the child has exec'd. */
+  if (c->listen_slot != NULL)
+    format_pid(stpcpy(c->listen_slot, "LISTEN_PID="), self);
+  if (c->watchdog_slot != NULL)
+    format_pid(stpcpy(c->watchdog_slot, "WATCHDOG_PID="), self);
+
+  (void)sigprocmask(SIG_SETMASK, c->child_mask, NULL);
+  execve(c->program, c->argv, c->envp);
+  child_report(err_fd, 0, errno);
+}
+
+/* The calling thread's child stack, kept for its next spawn: the parent is suspended
+ * while a child uses it, so one per thread is enough, and not mapping and unmapping it
+ * each time saves the page faults and the TLB shootdown of every munmap(). */
+static void *
+child_stack(void)
+{
+  static __thread void *stack;
+  if (stack == NULL) {
+    void *p = mmap(NULL, SV_CHILD_STACK, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p != MAP_FAILED)
+      stack = p;
+  }
+  return stack;
+}
+
 gboolean
 sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GError **error)
 {
@@ -174,92 +287,45 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
     return FALSE;
   }
 
-  guint n_pass = options->n_pass_fds;
-  int in_fds[3] = {options->stdin_fd, options->stdout_fd, options->stderr_fd};
+  sigset_t all, old, empty;
+  sigfillset(&all);
+  sigemptyset(&empty);
+  SvChild child = {
+      .program = program,
+      .argv = options->argv,
+      .envp = envp,
+      .working_directory = options->working_directory,
+      .in_fds = {options->stdin_fd, options->stdout_fd, options->stderr_fd},
+      .pass_fds = options->pass_fds,
+      .n_pass = options->n_pass_fds,
+      .listen_slot = listen_slot,
+      .watchdog_slot = watchdog_slot,
+      .errpipe = errpipe[1],
+      .child_mask = &empty,
+  };
 
-  pid_t pid = fork();
+  /* clone(CLONE_VM | CLONE_VFORK), as posix_spawn() does, rather than fork(): no copy of
+   * sdvisor's page tables and no copy-on-write faults while the child sets up, which
+   * made every spawn cost about 0.6 ms of the main loop (job lateness, BENCHMARKS.md).
+   * Every signal is blocked meanwhile, so no handler can run in the child on the
+   * parent's memory before the child has reset them. */
+  void *stack = child_stack();
+  pid_t pid = -1;
+  int errsv = ENOMEM;
+  if (stack != NULL) {
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid =
+        clone(child_main, (char *)stack + SV_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
+    errsv = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
   if (pid < 0) {
-    int errsv = errno;
     close(errpipe[0]);
     close(errpipe[1]);
     g_ptr_array_unref(env);
     g_set_error(error, SV_SPAWN_ERROR, SV_SPAWN_ERROR_FAILED, _("cannot fork: %s"),
                 g_strerror(errsv));
     return FALSE;
-  }
-
-  if (pid == 0) {
-    /* Child: async-signal-safe calls only from here on. */
-    pid_t self = getpid();
-    if (setsid() < 0)
-      child_fail(errpipe[1], errno);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-      (void)sigaction(sig, &sa, NULL);
-
-    /* Move every fd the child keeps above the range it will be placed in, so that
-     * dup2() into 0…3+n never clobbers a source not yet placed. */
-    int floor = 3 + (int)n_pass + 1;
-    int err_fd = fcntl(errpipe[1], F_DUPFD_CLOEXEC, floor);
-    if (err_fd < 0)
-      child_fail(errpipe[1], errno);
-
-    int src[3];
-    for (int i = 0; i < 3; i++) {
-      if (in_fds[i] >= 0) {
-        src[i] = fcntl(in_fds[i], F_DUPFD_CLOEXEC, floor);
-      } else if (i == 0) {
-        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        src[i] = null_fd < 0 ? -1 : fcntl(null_fd, F_DUPFD_CLOEXEC, floor);
-      } else {
-        src[i] = -2; /* inherit: leave fd i alone */
-        continue;
-      }
-      if (src[i] < 0)
-        child_fail(err_fd, errno);
-    }
-    int pass_src[64];
-    if (n_pass > G_N_ELEMENTS(pass_src))
-      child_fail(err_fd, EMFILE);
-    for (guint i = 0; i < n_pass; i++) {
-      pass_src[i] = fcntl(options->pass_fds[i], F_DUPFD_CLOEXEC, floor);
-      if (pass_src[i] < 0)
-        child_fail(err_fd, errno);
-    }
-    for (int i = 0; i < 3; i++)
-      if (src[i] >= 0 && dup2(src[i], i) < 0)
-        child_fail(err_fd, errno);
-    for (guint i = 0; i < n_pass; i++)
-      if (dup2(pass_src[i], 3 + (int)i) < 0)
-        child_fail(err_fd, errno);
-
-    /* Everything above the passed fds goes at exec: systemd's fds, our sockets, the
-     * signalfds. CLOEXEC rather than close so err_fd survives until execve(). */
-    if (close_range(3 + n_pass, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-      struct rlimit rl;
-      int max_fd =
-          getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-      for (int fd = 3 + (int)n_pass; fd < max_fd; fd++)
-        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-
-    if (options->working_directory != NULL && chdir(options->working_directory) < 0)
-      child_report(err_fd, 2, errno);
-
-    if (listen_slot != NULL)
-      format_pid(stpcpy(listen_slot, "LISTEN_PID="), self);
-    if (watchdog_slot != NULL)
-      format_pid(stpcpy(watchdog_slot, "WATCHDOG_PID="), self);
-
-    sigset_t empty;
-    sigemptyset(&empty);
-    (void)sigprocmask(SIG_SETMASK, &empty, NULL);
-
-    execve(program, options->argv, envp);
-    child_report(err_fd, 0, errno);
   }
 
   close(errpipe[1]);
