@@ -324,7 +324,8 @@ struct SvJournal {
   gpointer space_data;
   int wake_fd;
   GSource *wake_source;
-  gboolean stuck; /* a flush timed out: the writer may never return */
+  GSource *commit_source; /* hands the open batch over before the loop sleeps */
+  gboolean stuck;         /* a flush timed out: the writer may never return */
 
   /* Shared, under LOCK. */
   GMutex lock;
@@ -779,6 +780,33 @@ on_wake(int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* sdvisor's own messages from the owner thread join the open batch, which this source
+ * hands to the writer when the loop is about to sleep: the messages of one loop turn
+ * (100 job starts at the same second, say) cost one wakeup of the writer, not one each. */
+typedef struct {
+  GSource source;
+  SvJournal *journal;
+} CommitSource;
+
+static gboolean
+commit_prepare(GSource *source, gint *timeout)
+{
+  sv_journal_commit(((CommitSource *)source)->journal);
+  *timeout = -1;
+  return FALSE;
+}
+
+static gboolean
+commit_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs commit_source_funcs = {
+    .prepare = commit_prepare,
+    .dispatch = commit_dispatch,
+};
+
 SvJournal *
 sv_journal_new(const SvJournalOptions *options, GError **error)
 {
@@ -865,6 +893,10 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
   g_source_set_callback(j->wake_source, (GSourceFunc)(void (*)(void))on_wake, j, NULL);
   g_source_set_priority(j->wake_source, G_PRIORITY_DEFAULT);
   g_source_attach(j->wake_source, g_main_context_get_thread_default());
+  j->commit_source = g_source_new(&commit_source_funcs, sizeof(CommitSource));
+  ((CommitSource *)j->commit_source)->journal = j;
+  g_source_set_name(j->commit_source, "sv-journal-commit");
+  g_source_attach(j->commit_source, g_main_context_get_thread_default());
 
   j->own_tags = sv_journal_tags_new(j, SV_LOG_SOURCE_SDVISOR, -1, NULL);
   j->own_tags->console_prefix = g_strdup("sdvisor: ");
@@ -910,6 +942,10 @@ sv_journal_free(SvJournal *journal)
   if (j->wake_source != NULL) {
     g_source_destroy(j->wake_source);
     g_source_unref(j->wake_source);
+  }
+  if (j->commit_source != NULL) {
+    g_source_destroy(j->commit_source);
+    g_source_unref(j->commit_source);
   }
   if (j->wake_fd >= 0)
     close(j->wake_fd);
@@ -1133,9 +1169,12 @@ sv_journal_log(SvJournal *journal, int priority, const char *message_id, const c
   SvJournal *j = journal;
   gsize len = strlen(message);
   if (g_thread_self() == j->owner) {
-    /* After the output read before it, in the same batch. */
-    batch_add(open_batch(j), j->own_tags, priority, message, len, 0, NULL, message_id, fields);
-    sv_journal_commit(j);
+    /* After the output read before it, in the same batch; committed before the loop
+     * sleeps (commit_prepare), or at once when the batch is due. */
+    Batch *b = open_batch(j);
+    batch_add(b, j->own_tags, priority, message, len, 0, NULL, message_id, fields);
+    if (b->data->len >= BATCH_COMMIT_BYTES || b->n_records >= BATCH_COMMIT_RECORDS)
+      sv_journal_commit(j);
     return;
   }
   Batch *b = NULL;
