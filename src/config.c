@@ -1242,6 +1242,15 @@ sv_config_to_string(const SvConfig *config)
 }
 
 void
+sv_config_trim_effective(SvConfig *config, const char *const *keep)
+{
+  g_auto(GStrv) names = g_key_file_get_groups(config->effective, NULL);
+  for (char **g = names; *g != NULL; g++)
+    if (keep == NULL || !g_strv_contains(keep, *g))
+      (void)g_key_file_remove_group(config->effective, *g, NULL);
+}
+
+void
 sv_config_free(SvConfig *config)
 {
   if (config == NULL)

@@ -149,6 +149,11 @@ SvConfig *sv_config_new_for_command(char *const *argv, char *const *envp, GError
  * the variable it came from. */
 char *sv_config_to_string(const SvConfig *config);
 
+/* Drops every group of `effective` but KEEP (NULL-terminated): what `check` prints is
+ * not needed while the app runs, and with many jobs it is most of sdvisor's heap
+ * (about 1.5 KB a job). */
+void sv_config_trim_effective(SvConfig *config, const char *const *keep);
+
 void sv_config_free(SvConfig *config); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvConfig, sv_config_free)
 

@@ -461,7 +461,8 @@ sv_hooks_run(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env,
     if ((hook->when & ctx->event) && hook->exec != NULL && hook->exec[0] != NULL)
       g_ptr_array_add(run->hooks, hook_copy(hook));
   }
-  run->base_env = base_env != NULL ? g_strdupv((char **)base_env) : sv_spawn_base_environ();
+  if (run->hooks->len > 0)
+    run->base_env = base_env != NULL ? g_strdupv((char **)base_env) : sv_spawn_base_environ();
   run->app_name = g_strdup(ctx->app_name);
   run->app_pid = ctx->app_pid;
   run->exit_code = ctx->exit_code;

@@ -245,7 +245,9 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
     ctx.exit_code = sv_wait_status_to_exit_code(exit_status_raw);
     ctx.exit_status = sv_wait_status_kind(exit_status_raw);
   }
-  g_auto(GStrv) env = configured_environment(sv);
+  /* The environment is built only for hooks that will use it (not on every stop). */
+  g_auto(GStrv) env =
+      sv_hooks_count(sv->config->hooks, event) > 0 ? configured_environment(sv) : NULL;
   sv->hook_run = sv_hooks_run(sv->config->hooks, &ctx, env, on_hook_started, on_hooks_done, step);
 }
 
@@ -525,7 +527,11 @@ begin_stop(SvSupervisor *sv)
     sv_probe_stop(sv->ready_probe);
   if (sv->health_probe)
     sv_probe_stop(sv->health_probe);
-  run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
+  /* Without pre-stop hooks the stop signal goes out now, not after a turn of the loop. */
+  if (sv_hooks_count(sv->config->hooks, SV_HOOK_PRE_STOP) == 0)
+    after_pre_stop(sv, TRUE, NULL);
+  else
+    run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
 }
 
 static void
@@ -1061,6 +1067,10 @@ after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail)
   start_readiness(sv, TRUE);
 }
 
+/* The groups of the effective configuration that a reload compares: the rest is
+ * dropped while sdvisor runs (sv_config_trim_effective). */
+static const char *const effective_kept[] = {"log", NULL};
+
 static gboolean
 group_equal(GKeyFile *a, GKeyFile *b, const char *group)
 {
@@ -1130,6 +1140,7 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
   new_app->forward_signals &= sv->config->app.forward_signals;
   sv_config_free(sv->config);
   sv->config = new_config;
+  sv_config_trim_effective(sv->config, effective_kept);
 }
 
 static void
@@ -1348,6 +1359,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
 
   g_autoptr(SvSupervisor) sv = g_new0(SvSupervisor, 1);
   sv->config = config;
+  sv_config_trim_effective(config, effective_kept);
   sv->environ = g_get_environ();
   sv->signal_fd = -1;
   sv->loop = g_main_loop_new(NULL, FALSE);
