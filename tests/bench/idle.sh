@@ -25,15 +25,13 @@ echo "| supervisor | configured | window | system calls (strace -c -f) | by call
 echo "|---|---|---:|---:|---|---:|"
 
 row() {
-  local name=$1 what=$2 secs=$3 pid=$4 c0 c1 s
+  local name=$1 what=$2 secs=$3 pid=$4 wakeups s
   sleep "$settle"
-  c0=$(ctxt "$pid")
-  sleep "$secs"
-  c1=$(ctxt "$pid")
+  wakeups=$(ctxt_window "$pid" "$secs")
   cmd "cat /proc/PID/task/*/status | grep ctxt_switches   # before and after the window"
   s=$(strace_count "$pid" "$secs" "$BENCH_WORK/idle-strace-$name-$secs")
   printf '| %s | %s | %s s | %s | %s | %s |\n' "$name" "$what" "$secs" "${s%% *}" \
-    "$(echo "${s#* }" | sed 's/^[0-9]*$//; s/^ //')" "$((c1 - c0))"
+    "$(echo "${s#* }" | sed 's/^[0-9]*$//; s/^ //')" "$wakeups"
 }
 
 start_supervisor sdvisor "$BENCH_WORK/idle-sdvisor.log" /bin/sleep infinity

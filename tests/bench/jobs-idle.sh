@@ -60,14 +60,12 @@ for jobs in 0 "$n"; do
     DIRTY[$key]=$(kib "$pid" Private_Dirty)
     nthreads=$(threads "$pid")
     fds=$(ls "/proc/$pid/fd" | wc -l)
-    c0=$(ctxt "$pid")
-    sleep "$window"
-    c1=$(ctxt "$pid")
+    wakeups=$(ctxt_window "$pid" "$window")
     s=$(strace_count "$pid" "$window" "$BENCH_WORK/scale-strace-$key")
     calls=$(echo "${s#* }" | sed 's/^[0-9]*$//; s/^ //')
     [ ${#calls} -gt 160 ] && calls="${calls:0:157}…"
     printf '| %s jobs, %s checks | %s kB | %s kB | %s | %s | %s | %s | %s |\n' "$jobs" "$checks" \
-      "${RSS[$key]}" "${DIRTY[$key]}" "$nthreads" "$fds" "$((c1 - c0))" "${s%% *}" "$calls"
+      "${RSS[$key]}" "${DIRTY[$key]}" "$nthreads" "$fds" "$wakeups" "${s%% *}" "$calls"
     stop_supervisor "$pid"
   done
 done

@@ -29,9 +29,25 @@ print_commands() {
 # kib PID FIELD: a field of /proc/PID/smaps_rollup, in KiB.
 kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/smaps_rollup"; }
 threads() { ls "/proc/$1/task" | wc -l; }
-# Voluntary + involuntary context switches of all of PID's threads: its wake-ups.
-ctxt() {
-  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
+# Voluntary + involuntary context switches of PID's threads during SECS seconds: its
+# wake-ups. Counted per thread (a thread that starts in the window counts from zero; one
+# that ends in it takes its switches with it, which a sum over the threads at the two
+# readings would turn into a negative figure).
+ctxt_snapshot() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v tid="${t##*/}" '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print tid, s + 0}' \
+      "$t/status" 2>/dev/null
+  done
+}
+ctxt_window() {
+  local before
+  before=$(ctxt_snapshot "$1")
+  sleep "$2"
+  ctxt_snapshot "$1" | awk -v before="$before" '
+    BEGIN { n = split(before, b, "\n"); for (i = 1; i <= n; i++) { split(b[i], f, " "); c[f[1]] = f[2] } }
+    { s += $2 - (($1 in c) ? c[$1] : 0) }
+    END { print s + 0 }'
 }
 # user+system CPU of PID (all threads, dead ones included), in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
