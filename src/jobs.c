@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <malloc.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <signal.h>
@@ -97,6 +98,7 @@ struct SvJobs {
   guint timer_source;
 
   gboolean started;
+  guint n_start_checks; /* start-up runs (catch-up, interrupted-run checks) not ended yet */
   gboolean stopping;
   gboolean disposed;
   int stop_signal;
@@ -356,7 +358,12 @@ run_end(SvJobRun *run)
   g_assert(job->run == run);
   job->run = NULL;
   jobs->n_runs--;
+  gboolean at_start = run->at_start;
   run_free(run);
+  /* With many jobs, the start-up checks leave most of sdvisor's heap free but mapped
+   * (1000 jobs: about 0.9 MB): give it back once they are all over. */
+  if (at_start && --jobs->n_start_checks == 0)
+    (void)malloc_trim(0);
 
   if (job->queued_slot >= 0 && !jobs->stopping) {
     gint64 slot = job->queued_slot;
@@ -1026,6 +1033,7 @@ sv_jobs_start(SvJobs *jobs)
     run->catch_up_slot = catch_up;
     run->retry_interrupted = job->config->retry_interrupted;
     run->read_only_start = !job->config->once_per_host;
+    jobs->n_start_checks++;
     run_in_thread(run, claim_thread, on_claimed);
   }
   jobs->timer_source =
