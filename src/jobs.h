@@ -5,7 +5,7 @@
  * slots are recomputed from the schedule each time (no drift), a slot that passed during
  * a suspend fires once on resume, and setting the clock re-plans every job.
  *
- * Once per host (DESIGN.md): for each slot T, flock() <job>.lock without waiting (busy:
+ * Once per host (README, [job:NAME]): for each slot T, flock() <job>.lock without waiting (busy:
  * another instance runs it, skip), read <job>.state (slot ≥ T: already run, skip), write
  * the claim, run holding the lock, write the result. The file work (with its fsyncs) runs
  * in worker threads; spawning and reaping stay on the main loop.

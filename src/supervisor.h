@@ -1,6 +1,6 @@
 /* supervisor.h — the lifecycle of one app.
  *
- * Owns the app process and drives the sequence DESIGN.md draws: spawn, READY, the
+ * Owns the app process and drives its lifecycle (README, Signals and hooks): spawn, READY, the
  * running state (signals forwarded, SIGHUP = reload cycle), and the stop sequence
  * (STOPPING, stop signal to the app's process group, deadline, SIGKILL). It is the only
  * module that decides what sdvisor tells its service manager. */

@@ -6,7 +6,7 @@
 # the dynamic loader are included). Median, p90, p99, max. Measures, never fails.
 #
 # The state directory's file system matters: each claim and each result is an fsync'd
-# atomic replace (DESIGN.md), so it runs twice: with the state directory on $TMPDIR
+# atomic replace (README, [job:NAME]), so it runs twice: with the state directory on $TMPDIR
 # (a disk, like /var/lib/sdvisor) and on /dev/shm (tmpfs: sdvisor's own share).
 #   BENCH_* environment: see lib.sh. SDVISOR_BENCH_LATE_JOBS (N, default 100),
 #   SDVISOR_BENCH_LATE_SECONDS (default 60).

@@ -91,7 +91,7 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
     g_ptr_array_add(args, (gpointer)*w);
   if (with_binary && sv_test_under_valgrind()) {
     /* Memcheck on sdvisor itself (not on the apps it runs): a definite leak or an
-     * invalid access makes sdvisor exit 99, which no test expects. */
+     * invalid access in its report fails the test (check_valgrind_logs). */
     static char *valgrind_path;
     if (valgrind_path == NULL)
       valgrind_path = g_find_program_in_path("valgrind");
