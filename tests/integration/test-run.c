@@ -317,6 +317,46 @@ test_check_prints_effective(void)
   g_rmdir(dir);
 }
 
+/* `sdvisor check` lists the next five runs of every job, in order, after now. */
+static void
+test_check_prints_next_runs(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "jobs.conf", NULL);
+  g_assert_true(g_file_set_contents(path,
+                                    "[app]\nexec=/bin/sleep 5\n"
+                                    "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
+                                    "exec=/bin/true\n",
+                                    -1, NULL));
+  g_chmod(path, 0644);
+  const char *argv[] = {"check", path, NULL};
+  gint64 before = g_get_real_time();
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_autofree char *out = sv_run_stderr(run);
+  const char *line = strstr(out, "\nhourly: next runs ");
+  g_assert_nonnull(line);
+  g_autofree char *list = g_strndup(line + strlen("\nhourly: next runs "),
+                                    strcspn(line + strlen("\nhourly: next runs "), "\n"));
+  g_auto(GStrv) times = g_strsplit(list, ", ", -1);
+  g_assert_cmpuint(g_strv_length(times), ==, 5);
+  gint64 prev = before / G_USEC_PER_SEC;
+  for (guint i = 0; i < 5; i++) {
+    g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(times[i], NULL);
+    g_assert_nonnull(t);
+    g_assert_cmpint(g_date_time_get_minute(t), ==, 17);
+    g_assert_cmpint(g_date_time_get_second(t), ==, 0);
+    gint64 unix_time = g_date_time_to_unix(t);
+    g_assert_cmpint(unix_time, >, prev);
+    if (i > 0)
+      g_assert_cmpint(unix_time - prev, ==, 3600);
+    prev = unix_time;
+  }
+  g_assert_cmpint(prev - before / G_USEC_PER_SEC, <=, 5 * 3600);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
 static void
 test_usage_and_version(void)
 {
@@ -355,6 +395,7 @@ main(int argc, char **argv)
   g_test_add_func("/run/pid1/reaps-orphans-in-pid-namespace", test_pid1_reaps_orphans);
   g_test_add_func("/run/config/bad-config-exits-78-with-file-line", test_bad_config);
   g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
+  g_test_add_func("/run/config/check-prints-next-five-runs", test_check_prints_next_runs);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
   return g_test_run();
 }

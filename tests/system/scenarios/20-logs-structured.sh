@@ -1,6 +1,7 @@
 #!/bin/bash
 # Issue 6, real journald: what the app writes becomes structured entries.
-#  - uvicorn's INFO lines on stderr arrive with PRIORITY=6 (not 3), tagged
+#  - uvicorn's INFO lines on stderr arrive with PRIORITY=6 (not 3, the stream's
+#    default priority-stderr=err here), tagged
 #    SDVISOR_SOURCE=app, SDVISOR_STREAM=stderr, the [log] fields= and, because
 #    sdvisor passes the app's credentials, _COMM=python3 (as StandardOutput=journal
 #    would have it);
@@ -21,6 +22,9 @@ working-directory=$APPS
 [log]
 identifier=shop
 fields=DEPLOYMENT=systest
+# Lines without a level word would be errors: PRIORITY=6 below proves that the level
+# was read from the line, not taken from the stream's default.
+priority-stderr=err
 
 [hook:hello]
 when=pre-start
