@@ -161,14 +161,16 @@ sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config
   return g_string_free(s, FALSE);
 }
 
-/* The last value of KEY in [Service] (systemd reads assignments in order). */
+/* The last value in [Service] of KEY or, when ALSO is not NULL, of ALSO: systemd reads
+ * assignments in order, and TimeoutSec= sets what TimeoutStartSec= and TimeoutStopSec=
+ * set, so whichever comes last wins. */
 static char *
-service_value(const char *text, const char *key)
+service_value(const char *text, const char *key, const char *also)
 {
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
   gboolean in_service = FALSE;
   char *value = NULL;
-  gsize klen = strlen(key);
+  const char *keys[] = {key, also};
   for (char **l = lines; *l != NULL; l++) {
     char *s = g_strstrip(*l);
     if (*s == '[') {
@@ -177,7 +179,11 @@ service_value(const char *text, const char *key)
     }
     if (!in_service || *s == '#' || *s == ';')
       continue;
-    if (strncmp(s, key, klen) == 0 && (s[klen] == '=' || g_ascii_isspace(s[klen]))) {
+    for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
+      gsize klen = keys[k] ? strlen(keys[k]) : 0;
+      if (klen == 0 || strncmp(s, keys[k], klen) != 0 ||
+          !(s[klen] == '=' || g_ascii_isspace(s[klen])))
+        continue;
       const char *eq = strchr(s, '=');
       if (eq == NULL)
         continue;
@@ -188,14 +194,12 @@ service_value(const char *text, const char *key)
   return value;
 }
 
-/* A unit's timeout: its own key, else TimeoutSec=, else systemd's default. "0" and
- * "infinity" both mean no limit. */
+/* A unit's timeout: the last of its own key and TimeoutSec=, else systemd's default.
+ * "0" and "infinity" both mean no limit. */
 static gint64
 unit_timeout(const char *text, const char *key, gint64 fallback, gboolean *out_set)
 {
-  g_autofree char *v = service_value(text, key);
-  if (v == NULL)
-    v = service_value(text, "TimeoutSec");
+  g_autofree char *v = service_value(text, key, "TimeoutSec");
   *out_set = v != NULL && *v != '\0';
   if (!*out_set)
     return fallback;
@@ -238,7 +242,7 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
                                       "TimeoutStopSec=%s"),
                                     have, set ? "" : _(" (systemd's default)"), want));
   }
-  g_autofree char *wd_text = service_value(unit_text, "WatchdogSec");
+  g_autofree char *wd_text = service_value(unit_text, "WatchdogSec", NULL);
   gint64 wd = 0;
   if (wd_text != NULL && !sv_timespan_parse(wd_text, &wd, NULL))
     wd = 0;

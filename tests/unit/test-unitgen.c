@@ -1,0 +1,199 @@
+/* test-unitgen.c — the timeouts a unit needs, and `check --unit` against them. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "timespan.h"
+#include "unitgen.h"
+
+#define S SV_USEC_PER_SEC
+
+/* A configuration from TEXT (written to a private file, as sdvisor would read it). */
+static SvConfig *
+load(const char *text)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-unitgen-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "app.conf", NULL);
+  g_assert_true(g_file_set_contents(path, text, -1, NULL));
+  g_chmod(path, 0644);
+  g_autoptr(GError) error = NULL;
+  SvConfig *config = sv_config_load(path, NULL, &error);
+  g_assert_no_error(error);
+  g_unlink(path);
+  g_rmdir(dir);
+  return config;
+}
+
+/* Every term of the sums, each a different number of seconds, so that a term left out
+ * or counted twice changes the result. */
+static const char full_config[] = "[app]\n"
+                                  "exec=/bin/true\n"
+                                  "stop-timeout=7s\n"
+                                  "stop-delay=3s\n"
+                                  "[ready]\n"
+                                  "check=tcp://127.0.0.1:1\n"
+                                  "timeout=40s\n"
+                                  "[health]\n"
+                                  "check=tcp://127.0.0.1:1\n"
+                                  "interval=20s\n"
+                                  "timeout=4s\n"
+                                  "[hook:migrate]\n"
+                                  "when=pre-start\n"
+                                  "exec=/bin/true\n"
+                                  "timeout=100s\n"
+                                  "[hook:warm]\n"
+                                  "when=pre-start post-stop\n"
+                                  "exec=/bin/true\n"
+                                  "timeout=11s\n"
+                                  "[hook:deregister]\n"
+                                  "when=pre-stop\n"
+                                  "exec=/bin/true\n"
+                                  "timeout=13s\n";
+
+static void
+test_timeouts_exact(void)
+{
+  g_autoptr(SvConfig) config = load(full_config);
+  SvUnitTimeouts t;
+  sv_unitgen_timeouts(config, &t);
+  /* A hook's share is its timeout plus the kill grace after it (a tenth, 0.1–2 s),
+   * rounded up to whole seconds with sdvisor's 10 s margin. Start: pre-start hooks
+   * 100 s + 2 s and 11 s + 1.1 s, [ready] timeout 40 s: 154.1 s + 10 s. */
+  g_assert_cmpint(t.start_usec, ==, 165 * S);
+  /* Stop: pre-stop 13 s + 1.3 s, stop-delay 3 s, stop-timeout 7 s, post-stop 11 s + 1.1 s:
+   * 36.4 s + 10 s. */
+  g_assert_cmpint(t.stop_usec, ==, 47 * S);
+  /* Watchdog: two check rounds of interval + timeout. */
+  g_assert_cmpint(t.watchdog_usec, ==, 48 * S);
+}
+
+static void
+test_timeouts_minimal(void)
+{
+  g_autoptr(SvConfig) config = load("[app]\nexec=/bin/true\n");
+  SvUnitTimeouts t;
+  sv_unitgen_timeouts(config, &t);
+  /* No hooks and no [ready] checks: only the margin; stop-timeout's default 30 s. */
+  g_assert_cmpint(t.start_usec, ==, 10 * S);
+  g_assert_cmpint(t.stop_usec, ==, 40 * S);
+  g_assert_cmpint(t.watchdog_usec, ==, 0);
+
+  g_autoptr(SvConfig) endless = load("[app]\nexec=/bin/true\nstop-timeout=infinity\n");
+  sv_unitgen_timeouts(endless, &t);
+  g_assert_cmpint(t.stop_usec, ==, G_MAXINT64);
+}
+
+static guint
+count_matching(GPtrArray *warnings, const char *needle)
+{
+  guint n = 0;
+  for (guint i = 0; i < warnings->len; i++)
+    n += strstr(warnings->pdata[i], needle) != NULL;
+  return n;
+}
+
+static GPtrArray *
+check_unit(const SvConfig *config, const char *service_lines)
+{
+  g_autofree char *unit = g_strdup_printf("[Unit]\nDescription=x\n\n[Service]\n%s", service_lines);
+  return sv_unitgen_check(config, unit);
+}
+
+/* The floor is what the configuration waits for, without the margin: one second under
+ * it warns, the floor itself does not. */
+static void
+test_check_at_the_floor(void)
+{
+  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(GPtrArray) at =
+      check_unit(config, "TimeoutStartSec=155s\nTimeoutStopSec=37s\nWatchdogSec=48s\n");
+  g_assert_cmpuint(at->len, ==, 0);
+
+  g_autoptr(GPtrArray) start = check_unit(config, "TimeoutStartSec=154s\nTimeoutStopSec=37s\n"
+                                                  "WatchdogSec=48s\n");
+  g_assert_cmpuint(start->len, ==, 1);
+  g_assert_cmpuint(count_matching(start, "TimeoutStartSec=2min 34s"), ==, 1);
+  g_assert_cmpuint(count_matching(start, "use TimeoutStartSec=2min 45s"), ==, 1);
+
+  g_autoptr(GPtrArray) stop = check_unit(config, "TimeoutStartSec=155s\nTimeoutStopSec=36s\n"
+                                                 "WatchdogSec=48s\n");
+  g_assert_cmpuint(stop->len, ==, 1);
+  g_assert_cmpuint(count_matching(stop, "TimeoutStopSec=36s is shorter"), ==, 1);
+  g_assert_cmpuint(count_matching(stop, "use TimeoutStopSec=47s"), ==, 1);
+}
+
+/* TimeoutSec= sets both; whichever assignment comes last is the one systemd uses. */
+static void
+test_check_timeoutsec_order(void)
+{
+  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(GPtrArray) late_short =
+      check_unit(config, "TimeoutStartSec=200s\nTimeoutStopSec=60s\nTimeoutSec=5s\n"
+                         "WatchdogSec=48s\n");
+  g_assert_cmpuint(count_matching(late_short, "TimeoutStartSec=5s"), ==, 1);
+  g_assert_cmpuint(count_matching(late_short, "TimeoutStopSec=5s"), ==, 1);
+
+  g_autoptr(GPtrArray) early_short =
+      check_unit(config, "TimeoutSec=5s\nTimeoutStartSec=200s\nTimeoutStopSec=60s\n"
+                         "WatchdogSec=48s\n");
+  g_assert_cmpuint(early_short->len, ==, 0);
+
+  /* Neither set: systemd's default of 90 s, named as such. */
+  g_autoptr(GPtrArray) defaults = check_unit(config, "WatchdogSec=48s\n");
+  g_assert_cmpuint(count_matching(defaults, "TimeoutStartSec=1min 30s (systemd's default)"), ==, 1);
+  g_assert_cmpuint(defaults->len, ==, 1);
+}
+
+static void
+test_check_watchdog(void)
+{
+  g_autoptr(SvConfig) health = load(full_config);
+  g_autoptr(GPtrArray) missing = check_unit(health, "TimeoutStartSec=3min\nTimeoutStopSec=1min\n");
+  g_assert_cmpuint(missing->len, ==, 1);
+  g_assert_cmpuint(count_matching(missing, "no WatchdogSec=: "), ==, 1);
+  g_assert_cmpuint(count_matching(missing, "WatchdogSec=48s"), ==, 1);
+
+  g_autoptr(SvConfig) plain = load("[app]\nexec=/bin/true\n");
+  g_autoptr(GPtrArray) extra = check_unit(plain, "WatchdogSec=30s\n");
+  g_assert_cmpuint(extra->len, ==, 1);
+  g_assert_cmpuint(count_matching(extra, "has WatchdogSec= but the configuration has no [health]"),
+                   ==, 1);
+  g_autoptr(GPtrArray) none = check_unit(plain, "");
+  g_assert_cmpuint(none->len, ==, 0);
+}
+
+/* What print-unit writes passes its own check, and has WatchdogSec= only with [health]. */
+static void
+test_generated_units_agree(void)
+{
+  g_autoptr(SvConfig) health = load(full_config);
+  g_autofree char *unit = sv_unitgen_service(health, "/usr/bin/sdvisor", "/etc/sdvisor/a.conf");
+  g_assert_nonnull(strstr(unit, "\nTimeoutStartSec=2min 45s\n"));
+  g_assert_nonnull(strstr(unit, "\nTimeoutStopSec=47s\n"));
+  g_assert_nonnull(strstr(unit, "\nWatchdogSec=48s\n"));
+  g_autoptr(GPtrArray) w = sv_unitgen_check(health, unit);
+  g_assert_cmpuint(w->len, ==, 0);
+  g_autofree char *quadlet = sv_unitgen_quadlet(health, "registry.example/a:1", "/etc/a.conf");
+  g_autoptr(GPtrArray) wq = sv_unitgen_check(health, quadlet);
+  g_assert_cmpuint(wq->len, ==, 0);
+
+  g_autoptr(SvConfig) plain = load("[app]\nexec=/bin/true\n");
+  g_autofree char *plain_unit = sv_unitgen_service(plain, "/usr/bin/sdvisor", "/etc/a.conf");
+  g_assert_null(strstr(plain_unit, "WatchdogSec="));
+  g_autoptr(GPtrArray) wp = sv_unitgen_check(plain, plain_unit);
+  g_assert_cmpuint(wp->len, ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/unitgen/timeouts/every-term-counted", test_timeouts_exact);
+  g_test_add_func("/unitgen/timeouts/minimal-and-infinite", test_timeouts_minimal);
+  g_test_add_func("/unitgen/check/one-second-under-the-floor-warns", test_check_at_the_floor);
+  g_test_add_func("/unitgen/check/timeoutsec-last-assignment-wins", test_check_timeoutsec_order);
+  g_test_add_func("/unitgen/check/watchdog-with-and-without-health", test_check_watchdog);
+  g_test_add_func("/unitgen/generate/passes-its-own-check", test_generated_units_agree);
+  return g_test_run();
+}
