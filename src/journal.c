@@ -23,6 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <systemd/sd-login.h>
+
 #include "log.h"
 
 /* While the journal is unreachable, try it again at most this often — and only when
@@ -310,6 +312,13 @@ struct SvJournal {
   char *socket_path;
   char *identifier;
   GByteArray *static_wire; /* [log] fields= */
+  /* OBJECT_SYSTEMD_UNIT=sdvisor's own unit, for children's entries; empty if none. An
+   * entry sent with a child's pid is resolved by journald when it reads it: a child
+   * that has exited and been reaped by then (a hook's `echo`, the app's last lines)
+   * leaves it without _SYSTEMD_UNIT, and `journalctl -u` would not find it. journalctl
+   * -u also matches OBJECT_SYSTEMD_UNIT= from _UID=0, which is what such an entry
+   * still has. */
+  GByteArray *unit_wire;
   gsize max_bytes, low_bytes;
   guint max_entries, low_entries;
   GThread *owner;
@@ -836,6 +845,10 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
   g_queue_init(&j->pending);
 
   j->static_wire = g_byte_array_new();
+  j->unit_wire = g_byte_array_new();
+  g_autofree char *own_unit = NULL;
+  if (j->uid == 0 && sd_pid_get_unit(0, &own_unit) >= 0)
+    wire_append(j->unit_wire, "OBJECT_SYSTEMD_UNIT", 19, own_unit, strlen(own_unit));
   guint n_static = 0;
   for (const char *const *f = options->fields; f != NULL && *f != NULL; f++) {
     gsize name_len;
@@ -882,6 +895,7 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
     g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "eventfd: %s", g_strerror(errsv));
     journal_disconnect(j);
     g_byte_array_unref(j->static_wire);
+    g_byte_array_unref(j->unit_wire);
     g_byte_array_unref(j->console_buf);
     g_ptr_array_unref(j->spare);
     g_free(j->socket_path);
@@ -958,6 +972,7 @@ sv_journal_free(SvJournal *journal)
   g_ptr_array_unref(j->spare);
   sv_journal_tags_unref(j->own_tags);
   g_byte_array_unref(j->static_wire);
+  g_byte_array_unref(j->unit_wire);
   g_byte_array_unref(j->console_buf);
   g_mutex_clear(&j->lock);
   g_cond_clear(&j->work_cond);
@@ -988,6 +1003,8 @@ sv_journal_tags_new(SvJournal *journal, SvLogSource source, int stream, const ch
     wire_append(tags->wire, "SDVISOR_STREAM", 14, s, strlen(s));
   }
   g_byte_array_append(tags->wire, journal->static_wire->data, journal->static_wire->len);
+  if (source != SV_LOG_SOURCE_SDVISOR)
+    g_byte_array_append(tags->wire, journal->unit_wire->data, journal->unit_wire->len);
   append_assignments(tags->wire, fields);
   return tags;
 }

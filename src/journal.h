@@ -8,7 +8,10 @@
  *    CAP_SYS_ADMIN: a service, not a podman container), a child's entries carry the
  *    child's pid in SCM_CREDENTIALS, so journald fills _PID, _COMM, _EXE, _CMDLINE of
  *    the app, as StandardOutput=journal would — `journalctl _COMM=python3` keeps
- *    working. (util-linux `logger --id` does the same.) That, the one connected socket
+ *    working. (util-linux `logger --id` does the same.) journald looks that pid up when
+ *    it reads the entry; a child already reaped by then (a hook's `echo`) leaves it
+ *    without _SYSTEMD_UNIT, so children's entries also carry OBJECT_SYSTEMD_UNIT= of
+ *    sdvisor's unit, which `journalctl -u` matches too. That, the one connected socket
  *    and a socket path tests can point elsewhere are why this is not sd_journal_sendv().
  *  - console: "<N>MESSAGE\n" on stderr (no "<N>" when stderr is a terminal), so conmon
  *    and systemd still see the level. An entry of several lines (a traceback) is

@@ -7,7 +7,10 @@
 #    would have it);
 #  - a JSON line becomes fields visible in `journalctl -o json`;
 #  - a traceback is ONE entry with PRIORITY=3 whose MESSAGE holds all of it;
-#  - a hook's output is tagged SDVISOR_SOURCE=hook, SDVISOR_HOOK=NAME;
+#  - a hook's output is tagged SDVISOR_SOURCE=hook, SDVISOR_HOOK=NAME, and
+#    `journalctl -u` finds it even when the hook (an `echo`) has exited and been
+#    reaped before journald looks its pid up (then journald cannot fill
+#    _SYSTEMD_UNIT: eight such hooks in a row, each line must be there);
 #  - `journalctl -x` shows the catalog text of sdvisor's stop event.
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
@@ -29,6 +32,7 @@ priority-stderr=err
 [hook:hello]
 when=pre-start
 exec=/bin/echo hook says $marker
+$(for n in 1 2 3 4 5 6 7 8; do printf '[hook:burst%s]\nwhen=pre-start\nexec=/bin/echo burst %s %s\n' $n $n "$marker"; done)
 EOF_CONF
 mark=$(journal_mark)
 start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
@@ -45,6 +49,12 @@ check "the app's own logging line (timestamp, INFO) has PRIORITY=6" \
 check "the hook's output is tagged with the hook" \
     journal_wait "$unit" "$mark" 5 "^hook says $marker\$" SDVISOR_SOURCE=hook SDVISOR_HOOK=hello \
     SDVISOR_STREAM=stdout SYSLOG_IDENTIFIER=shop
+bursts=0
+for n in 1 2 3 4 5 6 7 8; do
+    journalctl -q -u "$unit" --cursor "$mark" -o cat SDVISOR_HOOK="burst$n" |
+        grep -qx "burst $n $marker" && bursts=$((bursts + 1))
+done
+is "journalctl -u finds the line of each of eight short-lived hooks" "$bursts" 8
 check "sdvisor's own messages stay SYSLOG_IDENTIFIER=sdvisor, SDVISOR_SOURCE=sdvisor" \
     journal_wait "$unit" "$mark" 1 "@MESSAGE_ID=$MSG_APP_STARTED" SYSLOG_IDENTIFIER=sdvisor \
     SDVISOR_SOURCE=sdvisor DEPLOYMENT=systest _COMM=sdvisor
