@@ -755,6 +755,53 @@ free_field(const SvKeySpec *spec, gpointer field)
 
 /* ---- environment files (systemd's EnvironmentFile= syntax) ---------------------------- */
 
+char **
+sv_config_parse_environment(const char *data, gsize len, const char *path, GError **error)
+{
+  g_return_val_if_fail(data != NULL && path != NULL, NULL);
+
+  if (len > SV_CONFIG_MAX_SIZE || memchr(data, '\0', len) != NULL) {
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                _("%s: not a text file of NAME=VALUE lines"), path);
+    return NULL;
+  }
+
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *text = g_strndup(data, len);
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  int lineno = 0;
+  for (char **l = lines; *l != NULL; l++) {
+    lineno++;
+    char *s = g_strstrip(*l);
+    if (*s == '\0' || *s == '#' || *s == ';')
+      continue;
+    if (g_str_has_prefix(s, "export "))
+      s = g_strchug(s + 7);
+    char *eq = strchr(s, '=');
+    if (eq == NULL || !valid_env_name(s, (gsize)(eq - s))) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("%s:%d: not a NAME=VALUE line"), path, lineno);
+      return NULL;
+    }
+    *eq = '\0';
+    char *value = g_strstrip(eq + 1);
+    gsize vlen = strlen(value);
+    g_autofree char *unquoted = NULL;
+    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+      unquoted = g_shell_unquote(value, NULL);
+      if (unquoted == NULL) {
+        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                    _("%s:%d: unbalanced quotes in the value of %s"), path, lineno, s);
+        return NULL;
+      }
+    }
+    /* Keys only in messages: values may be secrets. */
+    g_ptr_array_add(out, g_strconcat(s, "=", unquoted ? unquoted : value, NULL));
+  }
+  g_ptr_array_add(out, NULL);
+  return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
 static gboolean
 load_environment_file(const char *spec, GPtrArray *out, GError **error)
 {
@@ -779,42 +826,12 @@ load_environment_file(const char *spec, GPtrArray *out, GError **error)
                 local->message);
     return FALSE;
   }
-  if (len > SV_CONFIG_MAX_SIZE || memchr(text, '\0', len) != NULL) {
-    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
-                _("%s: not a text file of NAME=VALUE lines"), path);
+  /* The strings move into OUT; only the array is freed here. */
+  g_autofree char **assignments = sv_config_parse_environment(text, len, path, error);
+  if (assignments == NULL)
     return FALSE;
-  }
-
-  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-  int lineno = 0;
-  for (char **l = lines; *l != NULL; l++) {
-    lineno++;
-    char *s = g_strstrip(*l);
-    if (*s == '\0' || *s == '#' || *s == ';')
-      continue;
-    if (g_str_has_prefix(s, "export "))
-      s = g_strchug(s + 7);
-    char *eq = strchr(s, '=');
-    if (eq == NULL || !valid_env_name(s, (gsize)(eq - s))) {
-      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
-                  _("%s:%d: not a NAME=VALUE line"), path, lineno);
-      return FALSE;
-    }
-    *eq = '\0';
-    char *value = g_strstrip(eq + 1);
-    gsize vlen = strlen(value);
-    g_autofree char *unquoted = NULL;
-    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
-      unquoted = g_shell_unquote(value, NULL);
-      if (unquoted == NULL) {
-        g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
-                    _("%s:%d: unbalanced quotes in the value of %s"), path, lineno, s);
-        return FALSE;
-      }
-    }
-    /* Keys only in messages: values may be secrets. */
-    g_ptr_array_add(out, g_strconcat(s, "=", unquoted ? unquoted : value, NULL));
-  }
+  for (char **a = assignments; *a != NULL; a++)
+    g_ptr_array_add(out, *a);
   return TRUE;
 }
 

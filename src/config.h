@@ -157,6 +157,14 @@ void sv_config_trim_effective(SvConfig *config, const char *const *keep);
 void sv_config_free(SvConfig *config); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvConfig, sv_config_free)
 
+/* Parses LEN bytes of an environment file, systemd's EnvironmentFile= syntax: NAME=VALUE
+ * lines, optionally after "export ", blank lines and '#' or ';' comments ignored, spaces
+ * around NAME=VALUE stripped, a value in matching quotes unquoted as a shell would. NAME
+ * is [A-Za-z_][A-Za-z0-9_]*. Returns the assignments in file order ("NAME=VALUE", a NAME
+ * that comes twice kept twice: the caller's last one wins), or NULL and an error naming
+ * PATH (only used in messages) and the line. Values never appear in messages. */
+char **sv_config_parse_environment(const char *data, gsize len, const char *path, GError **error);
+
 /* Signal names as configuration writes them: "TERM", "SIGTERM", "15", "RTMIN+3". */
 gboolean sv_signal_parse(const char *text, int *out_signo);
 const char *sv_signal_name(int signo); /* "SIGTERM"; static string, or NULL */

@@ -41,8 +41,8 @@ struct SvLogReader {
   SvLogStream stream;
   SvJournalTags *tags;
   SvLogMerge *merge;
-  GByteArray *carry;  /* the start of a line whose end has not been read yet */
-  gboolean continued; /* the next piece continues a line cut at line-max */
+  SvLineSplitter lines;
+  gint64 now; /* of the read being split, for logmerge */
 };
 
 /* ---- lines --------------------------------------------------------------------------------- */
@@ -55,61 +55,95 @@ on_merged(const SvLogEntry *entry, gpointer user_data)
 }
 
 static void
-emit_line(SvLogReader *r, const guint8 *line, gsize len, gboolean partial, gint64 now)
+on_line(const guint8 *line, gsize len, guint flags, gpointer user_data)
 {
+  SvLogReader *r = user_data;
   SvLogStreams *s = r->streams;
-  guint flags = (r->continued ? SV_LOG_ENTRY_CONTINUED : 0) | (partial ? SV_LOG_ENTRY_PARTIAL : 0);
-  r->continued = partial;
   sv_logparse_line(s->parser, r->stream, (const char *)line, len, flags, s->scratch);
-  sv_logmerge_push(r->merge, s->scratch, now);
+  sv_logmerge_push(r->merge, s->scratch, r->now);
+}
+
+void
+sv_logstream_splitter_init(SvLineSplitter *splitter, gsize line_max, SvLineFunc func,
+                           gpointer user_data)
+{
+  g_return_if_fail(line_max > 0 && func != NULL);
+  *splitter = (SvLineSplitter){.line_max = line_max, .func = func, .user_data = user_data};
 }
 
 static void
-carry_append(SvLogReader *r, const guint8 *p, gsize len)
+emit_piece(SvLineSplitter *sp, const guint8 *line, gsize len, gboolean partial)
 {
-  if (r->carry == NULL)
-    r->carry = g_byte_array_new();
-  g_byte_array_append(r->carry, p, (guint)len);
+  guint flags = (sp->continued ? SV_LOG_ENTRY_CONTINUED : 0) | (partial ? SV_LOG_ENTRY_PARTIAL : 0);
+  sp->continued = partial;
+  sp->func(line, len, flags, sp->user_data);
+}
+
+static void
+carry_append(SvLineSplitter *sp, const guint8 *p, gsize len)
+{
+  if (sp->carry == NULL)
+    sp->carry = g_byte_array_new();
+  g_byte_array_append(sp->carry, p, (guint)len);
 }
 
 /* Splits DATA into lines: at '\n', and every line-max bytes of a longer line. A line
- * that does not end in DATA waits in CARRY for the next read. */
-static void
-reader_feed(SvLogReader *r, const guint8 *p, gsize n, gint64 now)
+ * that does not end in DATA waits in CARRY for the next call. */
+void
+sv_logstream_split(SvLineSplitter *splitter, const guint8 *data, gsize len)
 {
-  const guint8 *end = p + n;
-  gsize line_max = r->streams->line_max;
+  SvLineSplitter *sp = splitter;
+  const guint8 *p = data, *end = data + len;
+  gsize line_max = sp->line_max;
 
   while (p < end) {
-    gsize carry = r->carry != NULL ? r->carry->len : 0;
+    gsize carry = sp->carry != NULL ? sp->carry->len : 0;
     gsize room = line_max - carry; /* carry never exceeds line-max */
     gsize avail = (gsize)(end - p);
     const guint8 *nl = memchr(p, '\n', MIN(avail, room + 1));
     if (nl != NULL) {
       gsize k = (gsize)(nl - p);
       if (carry == 0) {
-        emit_line(r, p, k, FALSE, now); /* the common case: no copy */
+        emit_piece(sp, p, k, FALSE); /* the common case: no copy */
       } else {
-        carry_append(r, p, k);
-        emit_line(r, r->carry->data, r->carry->len, FALSE, now);
-        g_byte_array_set_size(r->carry, 0);
+        carry_append(sp, p, k);
+        emit_piece(sp, sp->carry->data, sp->carry->len, FALSE);
+        g_byte_array_set_size(sp->carry, 0);
       }
       p = nl + 1;
     } else if (avail > room) {
       /* No newline in the next line-max bytes of this line: cut it there. */
       if (carry == 0) {
-        emit_line(r, p, room, TRUE, now);
+        emit_piece(sp, p, room, TRUE);
       } else {
-        carry_append(r, p, room);
-        emit_line(r, r->carry->data, r->carry->len, TRUE, now);
-        g_byte_array_set_size(r->carry, 0);
+        carry_append(sp, p, room);
+        emit_piece(sp, sp->carry->data, sp->carry->len, TRUE);
+        g_byte_array_set_size(sp->carry, 0);
       }
       p += room;
     } else {
-      carry_append(r, p, avail);
+      carry_append(sp, p, avail);
       p = end;
     }
   }
+}
+
+void
+sv_logstream_split_end(SvLineSplitter *splitter)
+{
+  SvLineSplitter *sp = splitter;
+  if (sp->carry != NULL && sp->carry->len > 0) {
+    emit_piece(sp, sp->carry->data, sp->carry->len, FALSE);
+    g_byte_array_set_size(sp->carry, 0);
+  }
+}
+
+void
+sv_logstream_splitter_clear(SvLineSplitter *splitter)
+{
+  if (splitter->carry != NULL)
+    g_byte_array_unref(g_steal_pointer(&splitter->carry));
+  splitter->continued = FALSE;
 }
 
 /* ---- readers ------------------------------------------------------------------------------- */
@@ -143,10 +177,8 @@ static void
 reader_close(SvLogReader *r, gint64 now)
 {
   SvLogStreams *s = r->streams;
-  if (r->carry != NULL && r->carry->len > 0) {
-    emit_line(r, r->carry->data, r->carry->len, FALSE, now);
-    g_byte_array_set_size(r->carry, 0);
-  }
+  r->now = now;
+  sv_logstream_split_end(&r->lines);
   sv_logmerge_flush(r->merge);
   sv_journal_commit(s->sink);
   reader_suspend(r);
@@ -166,7 +198,8 @@ reader_read(SvLogReader *r, gint64 now)
   guint8 buf[READ_CHUNK];
   ssize_t n = read(r->fd, buf, sizeof buf);
   if (n > 0) {
-    reader_feed(r, buf, (gsize)n, now);
+    r->now = now;
+    sv_logstream_split(&r->lines, buf, (gsize)n);
     return READ_DATA;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -206,8 +239,7 @@ reader_finalize(GSource *source)
     close(r->fd);
   sv_logmerge_free(r->merge);
   sv_journal_tags_unref(r->tags);
-  if (r->carry != NULL)
-    g_byte_array_unref(r->carry);
+  sv_logstream_splitter_clear(&r->lines);
 }
 
 static GSourceFuncs reader_funcs = {
@@ -226,6 +258,7 @@ reader_new(SvLogStreams *s, int fd, SvLogSource source, SvLogStream stream,
   r->stream = stream;
   r->tags = sv_journal_tags_new(s->sink, source, stream, fields);
   r->merge = sv_logmerge_new(&s->merge, on_merged, r);
+  sv_logstream_splitter_init(&r->lines, s->line_max, on_line, r);
   if (!s->suspended)
     reader_resume(r);
   g_source_attach(&r->source, g_main_context_get_thread_default());

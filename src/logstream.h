@@ -91,3 +91,31 @@ guint sv_logstream_drain(SvLogStreams *streams, gint64 idle_usec);
 /* Readers open now, and how many of them are stopped because the sink is full. */
 guint sv_logstream_count(SvLogStreams *streams);
 guint sv_logstream_count_suspended(SvLogStreams *streams);
+
+/* ---- the line splitter ------------------------------------------------------------------ */
+
+/* A reader's first step, pure (no fd, no loop) so tests and tests/fuzz drive it alone.
+ * Cuts a byte stream into pieces: at '\n', which is dropped, and every LINE_MAX bytes of
+ * a longer line, where nothing is dropped: that piece is flagged SV_LOG_ENTRY_PARTIAL and
+ * the next one SV_LOG_ENTRY_CONTINUED. NUL and invalid UTF-8 are bytes like any other. No
+ * piece is longer than LINE_MAX and a PARTIAL one is exactly that long; how the stream is
+ * cut into calls does not change the pieces. A line not ended yet waits (copied) for the
+ * next call. */
+typedef void (*SvLineFunc)(const guint8 *line, gsize len, guint flags, gpointer user_data);
+
+typedef struct {
+  /* private */
+  gsize line_max;
+  SvLineFunc func;
+  gpointer user_data;
+  GByteArray *carry;  /* the start of a line whose end has not come yet */
+  gboolean continued; /* the next piece continues a line cut at line-max */
+} SvLineSplitter;
+
+/* LINE_MAX ≥ 1. */
+void sv_logstream_splitter_init(SvLineSplitter *splitter, gsize line_max, SvLineFunc func,
+                                gpointer user_data);
+void sv_logstream_split(SvLineSplitter *splitter, const guint8 *data, gsize len);
+/* End of the stream: a last line without its '\n' goes out (not PARTIAL). */
+void sv_logstream_split_end(SvLineSplitter *splitter);
+void sv_logstream_splitter_clear(SvLineSplitter *splitter); /* frees what waits, drops it */

@@ -7,9 +7,6 @@
 #include "hooks.h"
 #include "timespan.h"
 
-/* Room for sdvisor's own work around the configured waits (spawning, the app's last
- * output, exiting). */
-#define SV_UNIT_MARGIN_USEC (10 * SV_USEC_PER_SEC)
 /* systemd's defaults (DefaultTimeoutStartSec=, DefaultTimeoutStopSec=). */
 #define SV_SYSTEMD_DEFAULT_TIMEOUT_USEC (90 * SV_USEC_PER_SEC)
 
@@ -161,60 +158,100 @@ sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config
   return g_string_free(s, FALSE);
 }
 
-/* The last value in [Service] of KEY or, when ALSO is not NULL, of ALSO: systemd reads
- * assignments in order, and TimeoutSec= sets what TimeoutStartSec= and TimeoutStopSec=
- * set, so whichever comes last wins. */
-static char *
-service_value(const char *text, const char *key, const char *also)
+/* Calls FUNC with each KEY=VALUE of [Service], in order, read as systemd reads a unit
+ * file: a line that ends in a backslash (not itself escaped) goes on in the next one, the
+ * backslash a space; a line starting with '#' or ';' is a comment, also between the lines
+ * of a continued one; KEY is everything before the first '=', VALUE everything after,
+ * both stripped; a line without '=' is ignored. */
+typedef void (*SvAssignmentFunc)(const char *key, const char *value, gpointer user_data);
+
+static void
+service_line(char *line, gboolean *in_service, SvAssignmentFunc func, gpointer user_data)
 {
-  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-  gboolean in_service = FALSE;
-  char *value = NULL;
-  const char *keys[] = {key, also};
-  for (char **l = lines; *l != NULL; l++) {
-    char *s = g_strstrip(*l);
-    if (*s == '[') {
-      in_service = g_str_equal(s, "[Service]");
-      continue;
-    }
-    if (!in_service || *s == '#' || *s == ';')
-      continue;
-    for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
-      gsize klen = keys[k] ? strlen(keys[k]) : 0;
-      if (klen == 0 || strncmp(s, keys[k], klen) != 0 ||
-          !(s[klen] == '=' || g_ascii_isspace(s[klen])))
-        continue;
-      const char *eq = strchr(s, '=');
-      if (eq == NULL)
-        continue;
-      g_free(value);
-      value = g_strstrip(g_strdup(eq + 1));
-    }
+  char *s = g_strstrip(line);
+  if (*s == '[') {
+    *in_service = g_str_equal(s, "[Service]");
+    return;
   }
-  return value;
+  char *eq = strchr(s, '=');
+  if (!*in_service || eq == NULL)
+    return;
+  *eq = '\0';
+  func(g_strstrip(s), g_strstrip(eq + 1), user_data);
 }
 
-/* A unit's timeout: the last of its own key and TimeoutSec=, else systemd's default.
- * "0" and "infinity" both mean no limit. */
-static gint64
-unit_timeout(const char *text, const char *key, gint64 fallback, gboolean *out_set)
+static void
+service_assignments(const char *text, SvAssignmentFunc func, gpointer user_data)
 {
-  g_autofree char *v = service_value(text, key, "TimeoutSec");
-  *out_set = v != NULL && *v != '\0';
-  if (!*out_set)
-    return fallback;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  g_autoptr(GString) line = g_string_new(NULL);
+  gboolean continued = FALSE, in_service = FALSE;
+  for (char **l = lines; *l != NULL; l++) {
+    char *raw = *l;
+    gsize len = strlen(raw);
+    if (len > 0 && raw[len - 1] == '\r')
+      raw[--len] = '\0';
+    const char *first = raw + strspn(raw, " \t\r");
+    if (*first == '#' || *first == ';')
+      continue;
+    if (!continued)
+      g_string_truncate(line, 0);
+    g_string_append_len(line, raw, (gssize)len);
+    /* What came before ends in the space that replaced its backslash: only this part can
+     * escape the last character. */
+    gboolean escaped = FALSE;
+    for (gsize i = 0; i < len; i++)
+      escaped = !escaped && raw[i] == '\\';
+    continued = escaped;
+    if (continued) {
+      line->str[line->len - 1] = ' ';
+      continue;
+    }
+    service_line(line->str, &in_service, func, user_data);
+  }
+  if (continued)
+    service_line(line->str, &in_service, func, user_data);
+}
+
+/* systemd ignores an assignment whose value does not parse (with a warning): the one
+ * before it stands. TimeoutSec= sets both start and stop, so whichever of it and
+ * TimeoutStartSec=/TimeoutStopSec= comes last wins. */
+static void
+on_service_assignment(const char *key, const char *value, gpointer user_data)
+{
+  SvUnitTimeouts *t = user_data;
+  gboolean start = g_str_equal(key, "TimeoutStartSec"), stop = g_str_equal(key, "TimeoutStopSec");
+  gboolean both = g_str_equal(key, "TimeoutSec"), watchdog = g_str_equal(key, "WatchdogSec");
   gint64 usec;
-  if (!sv_timespan_parse(v, &usec, NULL))
-    return fallback;
-  return usec == 0 ? G_MAXINT64 : usec;
+  if (!(start || stop || both || watchdog) || !sv_timespan_parse(value, &usec, NULL))
+    return;
+  if (watchdog) {
+    t->watchdog_usec = usec;
+    return;
+  }
+  /* "0" is an old spelling of "infinity" for these two. */
+  if (usec == 0)
+    usec = G_MAXINT64;
+  if (start || both)
+    t->start_usec = usec;
+  if (stop || both)
+    t->stop_usec = usec;
+}
+
+void
+sv_unitgen_read_unit(const char *unit_text, SvUnitTimeouts *out)
+{
+  *out = (SvUnitTimeouts){-1, -1, -1};
+  service_assignments(unit_text, on_service_assignment, out);
 }
 
 GPtrArray *
 sv_unitgen_check(const SvConfig *config, const char *unit_text)
 {
   GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
-  SvUnitTimeouts need;
+  SvUnitTimeouts need, unit;
   sv_unitgen_timeouts(config, &need);
+  sv_unitgen_read_unit(unit_text, &unit);
   /* The margin is sdvisor's comfort, not a requirement: warn only when the unit is
    * shorter than the configured waits themselves. */
   gint64 start_floor =
@@ -222,8 +259,8 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
   gint64 stop_floor =
       need.stop_usec == G_MAXINT64 ? G_MAXINT64 : need.stop_usec - SV_UNIT_MARGIN_USEC;
 
-  gboolean set;
-  gint64 start = unit_timeout(unit_text, "TimeoutStartSec", SV_SYSTEMD_DEFAULT_TIMEOUT_USEC, &set);
+  gboolean set = unit.start_usec >= 0;
+  gint64 start = set ? unit.start_usec : SV_SYSTEMD_DEFAULT_TIMEOUT_USEC;
   if (start < start_floor) {
     g_autofree char *have = span(start), *want = span(need.start_usec);
     g_ptr_array_add(warnings,
@@ -232,7 +269,8 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
                                       "sdvisor gives up; use TimeoutStartSec=%s"),
                                     have, set ? "" : _(" (systemd's default)"), want));
   }
-  gint64 stop = unit_timeout(unit_text, "TimeoutStopSec", SV_SYSTEMD_DEFAULT_TIMEOUT_USEC, &set);
+  set = unit.stop_usec >= 0;
+  gint64 stop = set ? unit.stop_usec : SV_SYSTEMD_DEFAULT_TIMEOUT_USEC;
   if (stop < stop_floor) {
     g_autofree char *have = span(stop), *want = span(need.stop_usec);
     g_ptr_array_add(warnings,
@@ -242,10 +280,7 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
                                       "TimeoutStopSec=%s"),
                                     have, set ? "" : _(" (systemd's default)"), want));
   }
-  g_autofree char *wd_text = service_value(unit_text, "WatchdogSec", NULL);
-  gint64 wd = 0;
-  if (wd_text != NULL && !sv_timespan_parse(wd_text, &wd, NULL))
-    wd = 0;
+  gint64 wd = MAX(unit.watchdog_usec, 0);
   if (need.watchdog_usec > 0 && wd == 0) {
     g_autofree char *want = span(need.watchdog_usec);
     g_ptr_array_add(warnings,

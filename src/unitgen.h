@@ -10,6 +10,11 @@
 #include <glib.h>
 
 #include "config.h"
+#include "timespan.h"
+
+/* Room for sdvisor's own work around the configured waits (spawning, the app's last
+ * output, exiting): part of what a unit needs, not of what check --unit insists on. */
+#define SV_UNIT_MARGIN_USEC (10 * SV_USEC_PER_SEC)
 
 /* What a unit needs, in microseconds (G_MAXINT64 = no bound: "infinity"). */
 typedef struct {
@@ -25,6 +30,13 @@ char *sv_unitgen_service(const SvConfig *config, const char *binary, const char 
 
 /* A quadlet .container file for IMAGE; the config is bind-mounted at CONFIG_PATH inside. */
 char *sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config_path);
+
+/* The [Service] timeouts UNIT_TEXT (a .service or .container file) sets, read as systemd
+ * reads them: in order, TimeoutSec= setting both start and stop, an assignment whose value
+ * does not parse ignored, backslash-continued lines joined. -1 for each the unit leaves to
+ * systemd's default. Start and stop "0" and "infinity" are G_MAXINT64; WatchdogSec=0 is 0
+ * (none). */
+void sv_unitgen_read_unit(const char *unit_text, SvUnitTimeouts *out);
 
 /* Compares the [Service] timeouts of UNIT_TEXT (a .service or .container file) with what
  * CONFIG needs. Returns one person-readable warning per disagreement (empty: none). */

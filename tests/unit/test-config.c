@@ -247,6 +247,37 @@ test_environment_file_errors(Fixture *f, gconstpointer data)
   expect_error(f, text, NULL, SV_CONFIG_ERROR_INVALID, "bad.env:2:", NULL);
 }
 
+/* The parser alone, on a buffer: assignments in order (a name twice kept twice), quotes
+ * taken off, errors naming the path and the line but never a value. */
+static void
+test_parse_environment_buffer(Fixture *f, gconstpointer data)
+{
+  static const char text[] = "# comment\n; comment\n\nA=1\nexport B=  x \n  C=\"a b\"  \r\n"
+                             "D='it'\\''s'\nA=2";
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) env = sv_config_parse_environment(text, sizeof text - 1, "x.env", &error);
+  g_assert_no_error(error);
+  const char *const expected[] = {"A=1", "B=x", "C=a b", "D=it's", "A=2", NULL};
+  g_assert_true(g_strv_equal((const char *const *)env, expected));
+
+  g_auto(GStrv) none = sv_config_parse_environment("", 0, "x.env", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_strv_length(none), ==, 0);
+
+  static const char unbalanced[] = "A=1\nTOKEN=\"s3cr3t\"x\"\n";
+  g_assert_null(sv_config_parse_environment(unbalanced, sizeof unbalanced - 1, "x.env", &error));
+  g_assert_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID);
+  g_assert_true(g_str_has_prefix(error->message, "x.env:2: "));
+  g_assert_nonnull(strstr(error->message, "TOKEN"));
+  g_assert_null(strstr(error->message, "s3cr3t"));
+  g_clear_error(&error);
+
+  static const char nul[] = "A=1\0B=2\n";
+  g_assert_null(sv_config_parse_environment(nul, sizeof nul - 1, "x.env", &error));
+  g_assert_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID);
+  g_assert_true(g_str_has_prefix(error->message, "x.env: "));
+}
+
 static void
 test_unreadable_and_unsafe(Fixture *f, gconstpointer data)
 {
@@ -475,6 +506,7 @@ main(int argc, char **argv)
   T("/config/error/invalid-values-name-file-line-group-key", test_invalid_values);
   T("/config/error/missing-exec", test_missing_exec);
   T("/config/error/environment-file", test_environment_file_errors);
+  T("/config/environment-file/parse-a-buffer", test_parse_environment_buffer);
   T("/config/error/unreadable-and-unsafe", test_unreadable_and_unsafe);
   T("/config/command-line", test_command);
   T("/config/groups/every-key-of-every-group", test_all_groups);

@@ -663,6 +663,34 @@ test_drain(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(text, "<6>no newline\n"));
 }
 
+/* ---- the splitter alone ---------------------------------------------------------------------- */
+
+static void
+on_piece(const guint8 *line, gsize len, guint flags, gpointer user_data)
+{
+  GString *out = user_data;
+  g_string_append_printf(out, "%s%.*s%s|", (flags & SV_LOG_ENTRY_CONTINUED) ? "+" : "", (int)len,
+                         (const char *)line, (flags & SV_LOG_ENTRY_PARTIAL) ? "+" : "");
+}
+
+/* Pieces in order with their flags ("+" where a cut is), the same whatever the reads. */
+static void
+test_splitter_pieces(void)
+{
+  static const char text[] = "abcdefghij\nabcd\n\nabcdef\nxyz";
+  for (gsize step = 1; step <= sizeof text - 1; step++) {
+    g_autoptr(GString) out = g_string_new(NULL);
+    SvLineSplitter sp;
+    sv_logstream_splitter_init(&sp, 4, on_piece, out);
+    for (gsize at = 0; at < sizeof text - 1; at += step)
+      sv_logstream_split(&sp, (const guint8 *)text + at, MIN(step, sizeof text - 1 - at));
+    g_assert_cmpstr(out->str, ==, "abcd+|+efgh+|+ij|abcd||abcd+|+ef|");
+    sv_logstream_split_end(&sp);
+    g_assert_cmpstr(out->str, ==, "abcd+|+efgh+|+ij|abcd||abcd+|+ef|xyz|");
+    sv_logstream_splitter_clear(&sp);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -680,5 +708,6 @@ main(int argc, char **argv)
   ADD("/logstream/timers/only-while-held", NULL, test_timer_only_when_held);
   ADD("/logstream/backpressure/stops-and-resumes", "console", test_backpressure);
   ADD("/logstream/drain/reads-rest-and-gives-up", "console", test_drain);
+  g_test_add_func("/logstream/split/pieces-flags-and-any-reads", test_splitter_pieces);
   return g_test_run();
 }

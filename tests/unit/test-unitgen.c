@@ -185,6 +185,72 @@ test_generated_units_agree(void)
   g_assert_cmpuint(wp->len, ==, 0);
 }
 
+static void
+read_unit(const char *text, gint64 start, gint64 stop, gint64 watchdog)
+{
+  SvUnitTimeouts t;
+  sv_unitgen_read_unit(text, &t);
+  g_assert_cmpint(t.start_usec, ==, start);
+  g_assert_cmpint(t.stop_usec, ==, stop);
+  g_assert_cmpint(t.watchdog_usec, ==, watchdog);
+}
+
+/* -1: left to systemd. "0" is infinity for start and stop, none for the watchdog. */
+static void
+test_read_absent_zero_infinity(void)
+{
+  read_unit("", -1, -1, -1);
+  read_unit("[Unit]\nTimeoutStartSec=5s\n[Install]\nTimeoutSec=5s\nWatchdogSec=5s\n", -1, -1, -1);
+  read_unit("[Service]\nTimeoutStartSec=0\nTimeoutStopSec=infinity\nWatchdogSec=0\n", G_MAXINT64,
+            G_MAXINT64, 0);
+  read_unit("[Service]\r\nTimeoutStopSec = 2min\r\n", -1, 120 * S, -1);
+}
+
+/* Found by tests/fuzz/fuzz-unitgen.c: a key was taken for a timeout's when it only started
+ * like one and a space followed ("TimeoutStopSec foo=1s"). systemd's key is everything
+ * before the '=', and it ignores one it does not know. */
+static void
+test_read_whole_key(void)
+{
+  read_unit("[Service]\nTimeoutStopSec foo=1s\nTimeoutStartSecs=1s\nxTimeoutSec=1s\n"
+            "WatchdogSec 2=1s\n",
+            -1, -1, -1);
+}
+
+/* systemd ignores an assignment that does not parse and keeps the one before; the reader
+ * took it as "unset", and check --unit then compared systemd's default of 90 s. (A
+ * property tests/fuzz/fuzz-unitgen.c checks.) */
+static void
+test_read_unparsable_ignored(void)
+{
+  read_unit("[Service]\nTimeoutStartSec=3min\nTimeoutStartSec=soon\nTimeoutSec=\n"
+            "TimeoutStopSec=1min\nTimeoutStopSec=-5s\nWatchdogSec=48s\nWatchdogSec=often\n",
+            180 * S, 60 * S, 48 * S);
+  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(GPtrArray) w = check_unit(config, "TimeoutStartSec=3min\nTimeoutStartSec=soon\n"
+                                              "TimeoutStopSec=1min\nWatchdogSec=48s\n");
+  g_assert_cmpuint(w->len, ==, 0);
+}
+
+/* A line ending in a backslash goes on in the next one (comment lines in between are
+ * skipped): what stands there is part of the command line, not an assignment; the reader
+ * took "  TimeoutStopSec=1s" under an ExecStart= for the unit's stop timeout. (A property
+ * tests/fuzz/fuzz-unitgen.c checks.) */
+static void
+test_read_continued_lines(void)
+{
+  read_unit("[Service]\n"
+            "ExecStart=/usr/bin/python3 -m uvicorn app:app \\\n"
+            "  TimeoutStopSec=1s\n"
+            "TimeoutStartSec=1min \\\n"
+            "# a comment between the two halves\n"
+            "  30s\n"
+            "ExecStop=/bin/echo \\\\\n"
+            "TimeoutStopSec=2min\n"
+            "WatchdogSec=10s \\",
+            90 * S, 120 * S, 10 * S);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,5 +261,10 @@ main(int argc, char **argv)
   g_test_add_func("/unitgen/check/timeoutsec-last-assignment-wins", test_check_timeoutsec_order);
   g_test_add_func("/unitgen/check/watchdog-with-and-without-health", test_check_watchdog);
   g_test_add_func("/unitgen/generate/passes-its-own-check", test_generated_units_agree);
+  g_test_add_func("/unitgen/read/absent-zero-and-infinity", test_read_absent_zero_infinity);
+  g_test_add_func("/unitgen/read/the-key-is-the-whole-word", test_read_whole_key);
+  g_test_add_func("/unitgen/read/value-that-does-not-parse-is-ignored",
+                  test_read_unparsable_ignored);
+  g_test_add_func("/unitgen/read/continued-lines-are-one", test_read_continued_lines);
   return g_test_run();
 }
