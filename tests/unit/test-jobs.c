@@ -862,6 +862,53 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   g_assert_cmpstr(again, ==, expected);
 }
 
+/* More jobs than start checks run at once (jobs.c begins four, the rest wait): every
+ * persistent job still catches up once, a slow catch-up (`sleep`) does not hold back the
+ * other jobs' checks, and a stop while checks wait drops them without a run. */
+static void
+test_many_start_checks(Fixture *f, gconstpointer data)
+{
+  gint64 hour = 3600 * SEC;
+  gint64 latest = g_get_real_time() / hour * hour;
+  for (int i = 0; i < 6; i++) {
+    g_autofree char *name = g_strdup_printf("slow%d", i);
+    SvJobConfig *c = add_job(f, name, "every 1h", "sleep 30");
+    c->persistent = TRUE;
+    write_record(f, name, latest - 2 * hour, FALSE);
+  }
+  for (int i = 0; i < 12; i++) {
+    g_autofree char *name = g_strdup_printf("quick%d", i);
+    SvJobConfig *c = add_job(f, name, "every 1h", "echo \"$SDVISOR_JOB\" >> \"$OUT/quick\"");
+    c->persistent = TRUE;
+    write_record(f, name, latest - 2 * hour, FALSE);
+  }
+
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  g_assert_no_error(error);
+  sv_jobs_start(jobs);
+  g_assert_true(wait_lines(f, "quick", 12, 5 * SEC));
+  spin(300000);
+  g_assert_cmpuint(sv_jobs_get_n_running(jobs), ==, 6); /* the six sleeps */
+  stop_and_free(jobs);
+  g_autofree char *text = read_out(f, "quick");
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  g_assert_cmpuint(g_strv_length(lines), ==, 13); /* twelve, and the empty tail */
+  for (int i = 0; i < 12; i++) {
+    g_autofree char *name = g_strdup_printf("quick%d", i);
+    g_assert_true(g_strv_contains((const char *const *)lines, name));
+  }
+
+  /* Started and stopped at once: the waiting checks are dropped, the stop completes,
+   * nothing runs (the catch-ups are done). */
+  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  g_assert_no_error(error);
+  sv_jobs_start(jobs);
+  stop_and_free(jobs);
+  g_autofree char *after = read_out(f, "quick");
+  g_assert_cmpstr(after, ==, text);
+}
+
 static void
 test_interrupted_retry(Fixture *f, gconstpointer data)
 {
@@ -1083,6 +1130,8 @@ main(int argc, char **argv)
              teardown);
   g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up,
              teardown);
+  g_test_add("/jobs/start/more-checks-than-run-at-once", Fixture, NULL, setup,
+             test_many_start_checks, teardown);
   g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry,
              teardown);
   g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state,
