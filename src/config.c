@@ -1283,6 +1283,28 @@ sv_config_trim_effective(SvConfig *config, const char *const *keep)
       (void)g_key_file_remove_group(config->effective, *g, NULL);
 }
 
+static void
+free_sections(const SvGroupSpec *group, GPtrArray *array)
+{
+  for (guint i = 0; array != NULL && i < array->len; i++) {
+    guint8 *section = array->pdata[i];
+    for (gsize k = 0; k < group->n_keys; k++)
+      free_field(&group->keys[k], section + group->keys[k].offset);
+    g_free(*(char **)section);
+    g_free(section);
+  }
+  if (array != NULL)
+    g_ptr_array_set_size(array, 0);
+}
+
+void
+sv_config_drop_jobs(SvConfig *config)
+{
+  for (gsize g = 0; g < G_N_ELEMENTS(groups); g++)
+    if (groups[g].sectioned && g_str_equal(groups[g].name, "job"))
+      free_sections(&groups[g], config->jobs);
+}
+
 void
 sv_config_free(SvConfig *config)
 {
@@ -1292,13 +1314,7 @@ sv_config_free(SvConfig *config)
     guint8 *base = (guint8 *)config + groups[g].offset;
     if (groups[g].sectioned) {
       GPtrArray *array = *(GPtrArray **)base;
-      for (guint i = 0; array != NULL && i < array->len; i++) {
-        guint8 *section = array->pdata[i];
-        for (gsize k = 0; k < groups[g].n_keys; k++)
-          free_field(&groups[g].keys[k], section + groups[g].keys[k].offset);
-        g_free(*(char **)section);
-        g_free(section);
-      }
+      free_sections(&groups[g], array);
       if (array != NULL)
         g_ptr_array_unref(array);
       continue;

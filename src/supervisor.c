@@ -629,6 +629,9 @@ start_jobs(SvSupervisor *sv)
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) env = configured_environment(sv);
   sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
+  /* Started once per configuration (a reload brings a new one): the set's copy is all
+   * that is needed from here on. */
+  sv_config_drop_jobs(sv->config);
   if (sv->jobs == NULL) {
     sv_log(LOG_ERR, "jobs: %s; no job will run", error->message);
     return;

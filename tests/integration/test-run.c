@@ -357,6 +357,48 @@ test_check_prints_next_runs(void)
   g_rmdir(dir);
 }
 
+/* GLib < 2.76: `run` executes itself again with G_SLICE=always-malloc (main.c); the
+ * kernel's copy of the environment it was executed with shows it. Neither variable
+ * reaches the app. A G_SLICE the user set (meson's valgrind setup sets one) is left
+ * alone, and does reach the app. */
+static void
+test_slices_from_malloc(void)
+{
+  g_autofree char *app = sv_test_app("sleeper.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *app_env = sv_run_wait_file(run, "app.env", WAIT_MS);
+  g_assert_nonnull(app_env);
+
+  g_autofree char *proc = g_strdup_printf("/proc/%d/environ", (int)run->pid);
+  g_autofree char *raw = NULL;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(proc, &raw, &len, NULL));
+  for (gsize i = 0; i < len; i++)
+    if (raw[i] == '\0')
+      raw[i] = '\n';
+  g_autofree char *own = g_strconcat("\n", raw, NULL);
+  g_autofree char *seen = g_strconcat("\n", app_env, NULL);
+
+  const char *user = g_getenv("G_SLICE");
+  if (user != NULL) {
+    g_autofree char *line = g_strdup_printf("\nG_SLICE=%s\n", user);
+    g_assert_nonnull(strstr(seen, line));
+    g_assert_null(strstr(own, "\nSDVISOR_SLICE_REEXEC="));
+  } else if (glib_check_version(2, 76, 0) != NULL) {
+    g_assert_nonnull(strstr(own, "\nG_SLICE=always-malloc\n"));
+    g_assert_nonnull(strstr(own, "\nSDVISOR_SLICE_REEXEC=1\n"));
+    g_assert_null(strstr(seen, "\nG_SLICE="));
+  } else {
+    g_assert_null(strstr(own, "\nG_SLICE="));
+  }
+  g_assert_null(strstr(seen, "\nSDVISOR_SLICE_REEXEC="));
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
 static void
 test_usage_and_version(void)
 {
@@ -397,5 +439,6 @@ main(int argc, char **argv)
   g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
   g_test_add_func("/run/config/check-prints-next-five-runs", test_check_prints_next_runs);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
+  g_test_add_func("/run/memory/slices-from-malloc-before-glib-2.76", test_slices_from_malloc);
   return g_test_run();
 }

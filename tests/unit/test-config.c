@@ -379,6 +379,28 @@ test_all_groups(Fixture *f, gconstpointer data)
   g_assert_cmpstr(j->working_directory, ==, "/tmp");
 }
 
+/* What the supervisor does once the jobs set has its copy: the sections go, the rest
+ * stays, and freeing the configuration afterwards frees nothing twice (the sanitizer
+ * build and valgrind see to that). */
+static void
+test_drop_jobs(Fixture *f, gconstpointer data)
+{
+  (void)data;
+  g_autoptr(SvConfig) c = load_ok(f,
+                                  "[app]\nexec=/bin/true\n"
+                                  "[hook:warm]\nwhen=post-start\nexec=/bin/true\n"
+                                  "[job:a]\nschedule=every 30s\nexec=/bin/echo a\nenvironment=X=1\n"
+                                  "[job:b]\nschedule=daily\nexec=/bin/true\ntimezone=UTC\n",
+                                  NULL);
+  g_assert_cmpuint(c->jobs->len, ==, 2);
+  sv_config_drop_jobs(c);
+  g_assert_cmpuint(c->jobs->len, ==, 0);
+  sv_config_drop_jobs(c); /* nothing left: nothing done */
+  g_assert_cmpuint(c->hooks->len, ==, 1);
+  g_assert_cmpstr(((SvHookConfig *)c->hooks->pdata[0])->name, ==, "warm");
+  g_assert_cmpstr(c->app.exec[0], ==, "/bin/true");
+}
+
 static void
 test_section_defaults(Fixture *f, gconstpointer data)
 {
@@ -511,6 +533,7 @@ main(int argc, char **argv)
   T("/config/command-line", test_command);
   T("/config/groups/every-key-of-every-group", test_all_groups);
   T("/config/groups/section-and-group-defaults", test_section_defaults);
+  T("/config/groups/drop-jobs-keeps-the-rest", test_drop_jobs);
   T("/config/env/section-overrides", test_section_overrides);
   T("/config/error/section-values", test_section_errors);
   g_test_add_func("/config/signal-names", test_signal_names);
