@@ -1,8 +1,11 @@
 #!/bin/bash
 # jobs-idle.sh — the scale benchmark: sdvisor's memory and idle cost with many jobs and
-# checks configured, against the same app with none. Four configurations: nothing; 10
-# [health] checks (5 tcp://, 2 unix:, 2 file:, 1 exec:, every 10 s, the default); N jobs
-# (a yearly schedule: none fires during the measurement); both. The app is listener.py
+# checks configured, against the same app with none. Six configurations: 0, 10 and N jobs
+# (a yearly schedule: none fires during the measurement), each without and with 10
+# [health] checks (5 tcp://, 2 unix:, 2 file:, 1 exec:, every 10 s, the default). The
+# growth per job is given from 0 to N jobs and from 10 to N: the first job also brings
+# in the pages of the job code and of the libraries it uses (time zones, the state
+# directory), once, which the second figure leaves out. The app is listener.py
 # (it accepts what the checks connect to). After SETTLE seconds: RSS and Private_Dirty
 # (/proc/PID/smaps_rollup), threads, open fds, wake-ups (context switches of all threads)
 # over WINDOW seconds, then the system calls strace counts over another WINDOW.
@@ -40,7 +43,7 @@ echo
 echo "| configured | RSS | Private_Dirty | threads | fds | wake-ups | system calls | by call |"
 echo "|---|---:|---:|---:|---:|---:|---:|---|"
 declare -A RSS DIRTY
-for jobs in 0 "$n"; do
+for jobs in 0 10 "$n"; do
   for checks in 0 10; do
     key=$jobs-$checks
     conf=$BENCH_WORK/scale-$key.conf
@@ -72,12 +75,14 @@ done
 cmd "grep -E '^(Rss|Private_Dirty):' /proc/PID/smaps_rollup; ls /proc/PID/task /proc/PID/fd | wc -l"
 cmd "cat /proc/PID/task/*/status | grep ctxt_switches   # before and after the window"
 echo
-per() { # KEY_WITH KEY_WITHOUT ARRAY
+per() { # KEY_WITH KEY_WITHOUT ARRAY JOBS_BETWEEN
   local -n a=$3
   [ -n "${a[$1]:-}" ] && [ -n "${a[$2]:-}" ] || { echo "?"; return; }
-  awk -v x="${a[$1]}" -v y="${a[$2]}" -v n="$n" 'BEGIN {printf "%.0f bytes", (x - y) * 1024 / n}'
+  awk -v x="${a[$1]}" -v y="${a[$2]}" -v n="$4" 'BEGIN {printf "%.0f bytes", (x - y) * 1024 / n}'
 }
-echo "Per job: RSS $(per "$n-0" 0-0 RSS), Private_Dirty $(per "$n-0" 0-0 DIRTY) without checks;"
-echo "RSS $(per "$n-10" 0-10 RSS), Private_Dirty $(per "$n-10" 0-10 DIRTY) with the 10 checks."
+echo "Per job, 0 to $n jobs: RSS $(per "$n-0" 0-0 RSS $n), Private_Dirty $(per "$n-0" 0-0 DIRTY $n) without checks;"
+echo "RSS $(per "$n-10" 0-10 RSS $n), Private_Dirty $(per "$n-10" 0-10 DIRTY $n) with the 10 checks."
+echo "Per job, 10 to $n jobs: RSS $(per "$n-0" 10-0 RSS $((n - 10))), Private_Dirty $(per "$n-0" 10-0 DIRTY $((n - 10))) without checks;"
+echo "RSS $(per "$n-10" 10-10 RSS $((n - 10))), Private_Dirty $(per "$n-10" 10-10 DIRTY $((n - 10))) with the 10 checks."
 echo "(smaps_rollup counts whole 4 KiB pages, so these are ±4 bytes per job.)"
 print_commands

@@ -8,6 +8,9 @@
 # The state directory's file system matters: each claim and each result is an fsync'd
 # atomic replace (README, [job:NAME]), so it runs twice: with the state directory on $TMPDIR
 # (a disk, like /var/lib/sdvisor) and on /dev/shm (tmpfs: sdvisor's own share).
+# Then the floor, with no supervisor: spawnfloor starts the same N jobstamps at each whole
+# second with posix_spawn() and nothing else, from one thread and from two; what sdvisor
+# cannot beat by any change of its own, since the job's exec is in both figures.
 #   BENCH_* environment: see lib.sh. SDVISOR_BENCH_LATE_JOBS (N, default 100),
 #   SDVISOR_BENCH_LATE_SECONDS (default 60).
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +62,19 @@ for parent in "${TMPDIR:-/tmp}" /dev/shm; do
   rm -rf "$state"
 done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # sdvisor's own figure, per run"
+for t in 1 2; do
+  stamps=$BENCH_WORK/lateness-stamps-floor-$t-$RANDOM
+  cmd "$BENCH_BIN/spawnfloor -n $n -s $seconds -t $t -- $BENCH_BIN/jobstamp FILE   # no supervisor: posix_spawn() only, $t thread(s)"
+  "$BENCH_BIN/spawnfloor" -n "$n" -s "$seconds" -t "$t" -- "$BENCH_BIN/jobstamp" "$stamps" || true
+  read -r cnt med p90 p99 _ max _ <<< "$(stats < "$stamps" 2> /dev/null || echo "0 - - - - - -")"
+  label="none: posix_spawn() loop, $t thread$([ "$t" = 1 ] || echo s)"
+  if [ "${cnt:-0}" = 0 ]; then
+    printf '| %s | 0 | – | the job (jobstamp) | no data | | | |\n' "$label"
+    continue
+  fi
+  printf '| %s | %s | – | the job (jobstamp) | %s | %s | %s | %s |\n' "$label" "$cnt" \
+    "$(echo "$med" | ms)" "$(echo "$p90" | ms)" "$(echo "$p99" | ms)" "$(echo "$max" | ms)"
+done
 echo
 echo "$n jobs × $seconds s would be $((n * seconds)) runs if every slot ran; a slot still running"
 echo "when the next comes is skipped (overlap=skip), and the first and last seconds are partial."

@@ -44,7 +44,7 @@ export BENCH_QUICK=$quick
 BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-XXXXXX")
 export BENCH_WORK
 trap 'rm -rf "$BENCH_WORK"' EXIT
-for f in "$SDVISOR" "$BENCH_BIN/termapp" "$BENCH_BIN/sigterm-exit" "$BENCH_BIN/loggen" "$BENCH_BIN/jobstamp"; do
+for f in "$SDVISOR" "$BENCH_BIN/termapp" "$BENCH_BIN/sigterm-exit" "$BENCH_BIN/loggen" "$BENCH_BIN/jobstamp" "$BENCH_BIN/spawnfloor"; do
   [ -x "$f" ] || { echo "run.sh: $f is not built (ninja -C $build bench builds it)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || echo "run.sh: not root: strace -p and systemd-nspawn will fail or skip" >&2
