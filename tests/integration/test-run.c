@@ -12,14 +12,21 @@
 
 #define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
-static void
-test_notify_sequence(void)
+/* `sdvisor run -- sleeper.sh`, once it has sent READY=1. */
+static SvRun *
+start_sleeper(void)
 {
   g_autofree char *app = sv_test_app("sleeper.sh");
   const char *argv[] = {"run", "--", app, NULL};
-  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
-
+  SvRun *run = sv_run_start(argv, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  return run;
+}
+
+static void
+test_notify_sequence(void)
+{
+  g_autoptr(SvRun) run = start_sleeper();
   g_autofree char *pid_text = sv_run_wait_file(run, "app.pid", WAIT_MS);
   g_assert_nonnull(pid_text);
   g_autofree char *running = g_strdup_printf("STATUS=running (pid %d)", atoi(pid_text));
@@ -364,10 +371,7 @@ test_check_prints_next_runs(void)
 static void
 test_slices_from_malloc(void)
 {
-  g_autofree char *app = sv_test_app("sleeper.sh");
-  const char *argv[] = {"run", "--", app, NULL};
-  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
-  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autoptr(SvRun) run = start_sleeper();
   g_autofree char *app_env = sv_run_wait_file(run, "app.env", WAIT_MS);
   g_assert_nonnull(app_env);
 
