@@ -61,10 +61,17 @@ main(int argc, char **argv)
   int jobs = 100, seconds = 60, threads = 1, opt;
   while ((opt = getopt(argc, argv, "+n:s:t:")) != -1) {
     switch (opt) {
-    case 'n': jobs = atoi(optarg); break;
-    case 's': seconds = atoi(optarg); break;
-    case 't': threads = atoi(optarg); break;
-    default: goto usage;
+    case 'n':
+      jobs = atoi(optarg);
+      break;
+    case 's':
+      seconds = atoi(optarg);
+      break;
+    case 't':
+      threads = atoi(optarg);
+      break;
+    default:
+      goto usage;
     }
   }
   if (optind >= argc || jobs < 1 || seconds < 1 || threads < 1 || threads > 64)

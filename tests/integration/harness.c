@@ -118,7 +118,7 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
   g_auto(GStrv) envp = g_get_environ();
   envp = g_environ_setenv(envp, "NOTIFY_SOCKET", run->notify_path, TRUE);
   envp = g_environ_setenv(envp, "SVTEST_DIR", run->dir, TRUE);
-  envp = g_environ_unsetenv(envp, "G_DEBUG");                      /* the apps are not GLib tests */
+  envp = g_environ_unsetenv(envp, "G_DEBUG"); /* the apps are not GLib tests */
   /* Under valgrind GLib's slices would hide blocks from memcheck; otherwise sdvisor
    * gets no G_SLICE, as it would from systemd (and takes malloc itself: main.c). */
   if (sv_test_under_valgrind())
