@@ -340,7 +340,11 @@ malloc_for_slices(char **argv)
     return;
   if (setenv("G_SLICE", "always-malloc", 1) < 0 || setenv(REEXEC_MARK, "1", 1) < 0)
     return;
-  execv("/proc/self/exe", argv);
+  /* The binary's own path, not /proc/self/exe: the kernel names the process after the
+   * file executed (comm, journald's _COMM, systemd's view of the main PID). */
+  g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+  if (self != NULL)
+    execv(self, argv);
   g_unsetenv(REEXEC_MARK);
   g_unsetenv("G_SLICE");
 }
