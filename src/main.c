@@ -5,7 +5,6 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -338,7 +337,7 @@ malloc_for_slices(char **argv)
   if (glib_check_version(2, 76, 0) == NULL || g_getenv("G_SLICE") != NULL ||
       (preload != NULL && strstr(preload, "vgpreload") != NULL))
     return;
-  if (setenv("G_SLICE", "always-malloc", 1) < 0 || setenv(REEXEC_MARK, "1", 1) < 0)
+  if (!g_setenv("G_SLICE", "always-malloc", TRUE) || !g_setenv(REEXEC_MARK, "1", TRUE))
     return;
   /* The binary's own path, not /proc/self/exe: the kernel names the process after the
    * file executed (comm, journald's _COMM, systemd's view of the main PID). */

@@ -26,6 +26,18 @@ echo
 echo "| state directory | runs | skipped | seen by | median | p90 | p99 | max |"
 echo "|---|---:|---:|---|---:|---:|---:|---:|"
 ms() { awk '{printf "%.2f\n", $1 / 1000}'; }
+# row LABEL RUNS SKIPPED SEEN_BY FILE: one line of the table from FILE's lateness figures
+# (µs, one a line); RUNS "" = as many as FILE has.
+row() {
+  local cnt med p90 p99 max
+  read -r cnt med p90 p99 _ max _ <<< "$(stats < "$5" 2> /dev/null || echo "0 - - - - - -")"
+  if [ "${cnt:-0}" = 0 ]; then
+    printf '| %s | %s | %s | %s | no data | | | |\n' "$1" "${2:-0}" "$3" "$4"
+    return
+  fi
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "${2:-$cnt}" "$3" "$4" \
+    "$(echo "$med" | ms)" "$(echo "$p90" | ms)" "$(echo "$p99" | ms)" "$(echo "$max" | ms)"
+}
 for parent in "${TMPDIR:-/tmp}" /dev/shm; do
   fs=$(stat -f -c %T "$parent")
   tag=${fs//[^a-z0-9]/_}
@@ -48,17 +60,8 @@ for parent in "${TMPDIR:-/tmp}" /dev/shm; do
   grep -o '; [0-9-]*us after its time' "$log" | grep -o '[0-9-]*' > "$BENCH_WORK/late-sdvisor" || true
   runs=$(wc -l < "$BENCH_WORK/late-sdvisor")
   skips=$(grep -c 'skipped: ' "$log" || true)
-  for who in sdvisor job; do
-    if [ $who = sdvisor ]; then src=$BENCH_WORK/late-sdvisor; else src=$stamps; fi
-    read -r cnt med p90 p99 _ max _ <<< "$(stats < "${src}" 2> /dev/null || echo "0 - - - - - -")"
-    if [ "${cnt:-0}" = 0 ]; then
-      printf '| %s (%s) | %s | %s | %s | no data | | | |\n' "$parent" "$fs" "$runs" "$skips" "$who"
-      continue
-    fi
-    printf '| %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n' "$parent" "$fs" "$runs" "$skips" \
-      "$([ $who = sdvisor ] && echo "sdvisor's log" || echo "the job (jobstamp)")" \
-      "$(echo "$med" | ms)" "$(echo "$p90" | ms)" "$(echo "$p99" | ms)" "$(echo "$max" | ms)"
-  done
+  row "$parent ($fs)" "$runs" "$skips" "sdvisor's log" "$BENCH_WORK/late-sdvisor"
+  row "$parent ($fs)" "$runs" "$skips" "the job (jobstamp)" "$stamps"
   rm -rf "$state"
 done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # sdvisor's own figure, per run"
@@ -66,14 +69,7 @@ for t in 1 2; do
   stamps=$BENCH_WORK/lateness-stamps-floor-$t-$RANDOM
   cmd "$BENCH_BIN/spawnfloor -n $n -s $seconds -t $t -- $BENCH_BIN/jobstamp FILE   # no supervisor: posix_spawn() only, $t thread(s)"
   "$BENCH_BIN/spawnfloor" -n "$n" -s "$seconds" -t "$t" -- "$BENCH_BIN/jobstamp" "$stamps" || true
-  read -r cnt med p90 p99 _ max _ <<< "$(stats < "$stamps" 2> /dev/null || echo "0 - - - - - -")"
-  label="none: posix_spawn() loop, $t thread$([ "$t" = 1 ] || echo s)"
-  if [ "${cnt:-0}" = 0 ]; then
-    printf '| %s | 0 | – | the job (jobstamp) | no data | | | |\n' "$label"
-    continue
-  fi
-  printf '| %s | %s | – | the job (jobstamp) | %s | %s | %s | %s |\n' "$label" "$cnt" \
-    "$(echo "$med" | ms)" "$(echo "$p90" | ms)" "$(echo "$p99" | ms)" "$(echo "$max" | ms)"
+  row "none: posix_spawn() loop, $t thread$([ "$t" = 1 ] || echo s)" "" – "the job (jobstamp)" "$stamps"
 done
 echo
 echo "$n jobs × $seconds s would be $((n * seconds)) runs if every slot ran; a slot still running"
