@@ -97,6 +97,20 @@ wait_http() {
     done
 }
 
+# wait_procs REGEX COUNT SECONDS: until COUNT processes' command lines match
+# REGEX (pgrep -f); on a timeout, prints the processes it last saw.
+wait_procs() {
+    local deadline=$((SECONDS + $3))
+    until [ "$(pgrep -c -f "$1")" = "$2" ]; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "$(pgrep -c -f "$1") processes match, not $2:"
+            pgrep -a -f "$1"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
 # journal_mark: a cursor; journal_* calls with it look only at later entries.
 journal_mark() { $JOURNAL cursor; }
 

@@ -24,8 +24,10 @@ check "the app answers /health on port 8000" wait_http http://127.0.0.1:8000/hea
 main_pid=$(prop "$unit" MainPID)
 user=$(ps -o user= -p "$main_pid")
 check "sdvisor runs as the dynamic user, not root ($user)" test -n "$user" -a "$user" != root
-is "gunicorn runs 2 workers under its master" \
-    "$(pgrep -c -f '^/usr/bin/python3 -m gunicorn .*myapp:app')" 3
+# The master forks its workers up to 0.1 s apart (gunicorn's spawn_workers),
+# so the first one may serve /health before the second exists.
+check "gunicorn runs 2 workers under its master" \
+    wait_procs '^/usr/bin/python3 -m gunicorn .*myapp:app' 3 10
 check "the app's access log is in the unit's journal" \
     journal_wait "$unit" "$mark" 5 '"GET /health HTTP/1.1" 200'
 
