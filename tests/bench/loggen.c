@@ -11,13 +11,20 @@
  * Without --send the lines go to stdout, written in 64 KiB chunks (a pipe to sdvisor,
  * or journald's stdout stream with StandardOutput=journal). With --send each line is
  * one sd_journal_send() with the fields sdvisor gives an app's stdout line: MESSAGE,
- * PRIORITY=6, SYSLOG_IDENTIFIER=loggen, SDVISOR_SOURCE=app, SDVISOR_STREAM=stdout. */
+ * PRIORITY=6, SYSLOG_IDENTIFIER=loggen, SDVISOR_SOURCE=app, SDVISOR_STREAM=stdout and,
+ * as sdvisor does for its children's lines when it runs as root, OBJECT_SYSTEMD_UNIT=
+ * (here the program's own unit). Nothing more: SD_JOURNAL_SUPPRESS_LOCATION keeps the
+ * macro from adding CODE_FILE, CODE_LINE and CODE_FUNC, three fields sdvisor does not
+ * send and journald would have to store and index. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* Before the header: see the top of the file. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +87,12 @@ main(int argc, char **argv)
   }
   stamp(stamps, "start");
 
+  char *unit = NULL;
+  if (send && sd_pid_get_unit(0, &unit) < 0)
+    unit = NULL;
+  char unit_field[256];
+  snprintf(unit_field, sizeof unit_field, "OBJECT_SYSTEMD_UNIT=%s", unit ? unit : "");
+
   static char chunk[64 * 1024];
   size_t used = 0;
   char line[LINE_BYTES + 1];
@@ -91,7 +104,7 @@ main(int argc, char **argv)
     if (send) {
       line[LINE_BYTES - 1] = '\0';
       int r = sd_journal_send("MESSAGE=%s", line, "PRIORITY=6", "SYSLOG_IDENTIFIER=loggen",
-                              "SDVISOR_SOURCE=app", "SDVISOR_STREAM=stdout", NULL);
+                              "SDVISOR_SOURCE=app", "SDVISOR_STREAM=stdout", unit_field, NULL);
       if (r < 0) {
         fprintf(stderr, "sd_journal_send: %s\n", strerror(-r));
         return 74;
@@ -109,12 +122,13 @@ main(int argc, char **argv)
     char done[64];
     snprintf(done, sizeof done, "%s done", marker);
     sd_journal_send("MESSAGE=%s", done, "PRIORITY=6", "SYSLOG_IDENTIFIER=loggen",
-                    "SDVISOR_SOURCE=app", "SDVISOR_STREAM=stdout", NULL);
+                    "SDVISOR_SOURCE=app", "SDVISOR_STREAM=stdout", unit_field, NULL);
   } else {
     used += (size_t)snprintf(chunk + used, sizeof chunk - used, "%s done\n", marker);
     write_all(chunk, used);
   }
   stamp(stamps, "end");
+  free(unit);
   for (;;)
     pause();
 }

@@ -40,7 +40,15 @@ measure "sdvisor (RUNTIME_DIRECTORY on tmpfs)" -- env RUNTIME_DIRECTORY="$rt" "$
 measure "sdvisor (no RUNTIME_DIRECTORY: \$TMPDIR, $tmp_fs)" -- "$SDVISOR" run -- "$app" @FIFO@
 for name in $(peers); do
   case $name in
-  tini) measure "tini" -- tini -s -- "$app" @FIFO@ ;;
+  tini)
+    measure "tini" -- tini -s -- "$app" @FIFO@
+    # The floor for any program that links what sdvisor links: tini with sdvisor's
+    # shared libraries loaded into it (mapped, relocated, their constructors run and
+    # torn down at exit), the app without them.
+    libs=$(ldd "$SDVISOR" | awk '/=> \//{print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | paste -sd:)
+    measure "tini + sdvisor's $(echo "$libs" | tr ':' '\n' | grep -c .) shared libraries (LD_PRELOAD)" -- \
+      env LD_PRELOAD="$libs" tini -s -- /usr/bin/env -u LD_PRELOAD "$app" @FIFO@
+    ;;
   dumb-init) measure "dumb-init" -- dumb-init "$app" @FIFO@ ;;
   supervisord)
     fifo=$BENCH_WORK/supervisord.fifo
