@@ -932,7 +932,9 @@ apply_overrides(SvConfig *config, char *const *envp, GError **error)
         match = &g_array_index(names, SvOverrideName, i);
     if (match != NULL) {
       g_key_file_set_string(config->effective, match->group, match->key, value);
-      g_autofree char *comment = g_strdup_printf(" from %s", var);
+      /* TRANSLATORS: `sdvisor check` prints this as a comment above a value that the
+       * environment variable %s set. */
+      g_autofree char *comment = g_strdup_printf(_(" from %s"), var);
       (void)g_key_file_set_comment(config->effective, match->group, match->key, comment, NULL);
       continue;
     }
@@ -984,9 +986,12 @@ convert_group(SvConfig *config, const SvScan *scan, const SvGroupSpec *group, co
     }
     g_autofree char *comment = g_key_file_get_comment(config->effective, name, spec->name, NULL);
     g_autofree char *where = NULL;
-    if (comment != NULL && g_str_has_prefix(g_strchug(comment), "from "))
-      where = g_strdup_printf(_("environment variable %s"), g_strstrip(comment + 5));
-    else {
+    if (comment != NULL) {
+      /* Only an override leaves a comment, in the reader's language: name its variable
+       * from the group and key rather than read it back. */
+      g_autofree char *var = override_name(name, spec->name);
+      where = g_strdup_printf(_("environment variable %s"), var);
+    } else {
       int line = scan_line_of(scan, name, spec->name);
       where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
                        : g_strdup(config->path ? config->path : _("default"));

@@ -1280,6 +1280,52 @@ record_owner_alive(const SvJobRecord *r)
   return kill(r->pid, 0) == 0 || errno == EPERM;
 }
 
+/* The RESULT column, in the reader's language. The journal's SDVISOR_JOB_RESULT= and the
+ * state files keep sv_job_result_name()'s words, which scripts match. */
+static const char *
+result_label(SvJobResult result)
+{
+  switch (result) {
+  case SV_JOB_RESULT_NONE:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: a run without a result. */
+    return _("none");
+  case SV_JOB_RESULT_SUCCESS:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: the job exited 0. */
+    return _("success");
+  case SV_JOB_RESULT_FAILED:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: non-zero exit or killed. */
+    return _("failed");
+  case SV_JOB_RESULT_TIMEOUT:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: killed at its timeout=. */
+    return _("timeout");
+  case SV_JOB_RESULT_EXEC_FAILED:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: the command could not be executed. */
+    return _("exec-failed");
+  case SV_JOB_RESULT_STOPPED:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: ended by sdvisor's own stop. */
+    return _("stopped");
+  case SV_JOB_RESULT_INTERRUPTED:
+    /* TRANSLATORS: the RESULT column of `sdvisor jobs`: its sdvisor died mid-run. */
+    return _("interrupted");
+  }
+  return _("unknown");
+}
+
+/* Terminal columns TEXT takes: Hangul, kana and CJK ideographs take two, so a table with
+ * translated headers lines up only when counted this way, not in characters. */
+static glong
+display_width(const char *text)
+{
+  glong width = 0;
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
+    if (g_unichar_iszerowidth(c))
+      continue;
+    width += g_unichar_iswide(c) ? 2 : 1;
+  }
+  return width;
+}
+
 /* Short enough for a table column: "250ms", "1.500s", "2min 5s". */
 static char *
 format_duration(gint64 usec)
@@ -1336,9 +1382,10 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
       if (r->running)
         row[2] = g_strdup(record_owner_alive(r) ? _("running") : _("interrupted"));
       else if (r->result == SV_JOB_RESULT_FAILED && r->exit_code >= 0)
-        row[2] = g_strdup_printf("failed (%d)", r->exit_code);
+        /* TRANSLATORS: the RESULT column of `sdvisor jobs`: failed with exit code %d. */
+        row[2] = g_strdup_printf(_("failed (%d)"), r->exit_code);
       else
-        row[2] = g_strdup(sv_job_result_name(r->result));
+        row[2] = g_strdup(result_label(r->result));
       row[3] =
           r->running || r->duration_usec < 0 ? g_strdup("-") : format_duration(r->duration_usec);
       row[4] = g_strdup_printf("%d", (int)r->pid);
@@ -1365,7 +1412,7 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
   glong width[COLS] = {0};
   for (guint i = 0; i < rows->len; i++)
     for (int c = 0; c < COLS; c++)
-      width[c] = MAX(width[c], g_utf8_strlen(((char **)rows->pdata[i])[c], -1));
+      width[c] = MAX(width[c], display_width(((char **)rows->pdata[i])[c]));
 
   GString *out = g_string_new(NULL);
   if (store != NULL)
@@ -1384,7 +1431,7 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
     for (int c = 0; c < COLS; c++) {
       g_string_append(out, row[c]);
       if (c < COLS - 1)
-        for (glong pad = g_utf8_strlen(row[c], -1); pad < width[c] + 2; pad++)
+        for (glong pad = display_width(row[c]); pad < width[c] + 2; pad++)
           g_string_append_c(out, ' ');
     }
     g_string_append_c(out, '\n');

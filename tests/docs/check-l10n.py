@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """check-l10n.py — `LANG=ko_KR.UTF-8 sdvisor check bad.conf` prints the Korean message.
 
+Also Korean: `check`'s note on a value an environment variable set, and the error that
+names that variable; the RESULT column of `sdvisor jobs` (while the state files keep
+their English words), with the table's columns lined up in terminal cells, where a
+Hangul syllable takes two.
+
 usage: check-l10n.py SDVISOR LOCALEDIR SRCDIR          Prints TAP.
 
 Runs the built binary with the build tree's compiled catalogs (LOCALEDIR holds
@@ -10,12 +15,14 @@ locale is the system's when it is generated; otherwise it is compiled here with
 localedef into a temporary LOCPATH (needs the `locales` package's sources). Without
 either the test is skipped, saying why.
 """
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 
 SDVISOR, LOCALEDIR, SRC = sys.argv[1:4]
 results = []
@@ -59,6 +66,28 @@ def catalog(po):
     if "msgstr" in cur:
         entries[cur["msgid"]] = cur["msgstr"]
     return entries
+
+
+def cells(text):
+    """Terminal columns TEXT takes (East Asian wide and fullwidth characters take two)."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def write_state(state_dir, app, job, result, exit_code=None):
+    """A finished run's state file, as jobstate.c's sv_job_record_serialize() writes it."""
+    body = ("# sdvisor job state, replaced atomically by sdvisor: do not edit\n"
+            "version=1\napp=%s\njob=%s\nslot=1767225600000000\nstate=done\nresult=%s\n"
+            % (app, job, result))
+    if exit_code is not None:
+        body += "exit-code=%d\n" % exit_code
+    body += ("run=0123456789abcdef0123456789abcdef\npid=4242\ninstance=fedcba9876543210\n"
+             "host=docs-test\nboot-id=00000000000000000000000000000000\n"
+             "started=1767225600000000\nduration=1500000\n")
+    body += "checksum=sha256:%s\n" % hashlib.sha256(body.encode()).hexdigest()
+    os.makedirs(os.path.join(state_dir, app), mode=0o755, exist_ok=True)
+    with open(os.path.join(state_dir, app, job + ".state"), "w") as f:
+        f.write(body)
 
 
 def korean_locale(tmp):
@@ -140,6 +169,61 @@ def main():
         p = run(["check", good], "ko_KR.UTF-8", extra)
         check(header and p.returncode == 0 and ("# %s" % header) in p.stdout,
               "LANG=ko_KR.UTF-8 sdvisor check good.conf prints its header in Korean", p.stdout.splitlines()[:2])
+
+        # An override: check's comment above the value, and an error naming the variable.
+        note, var_word = ko.get(" from %s"), ko.get("environment variable %s")
+        var = "SDVISOR_APP_STOP_TIMEOUT"
+        p = run(["check", good], "ko_KR.UTF-8", dict(extra, **{var: "5s"}))
+        check(note and p.returncode == 0 and ("#" + note % var) in p.stdout.splitlines(),
+              "LANG=ko_KR.UTF-8 sdvisor check notes an environment override in Korean",
+              ["want: #" + (note or "?") % var] + p.stdout.splitlines()[:6])
+        p = run(["check", good], "ko_KR.UTF-8", dict(extra, **{var: "soon"}))
+        check(var_word and p.returncode == 78 and (var_word % var) in p.stderr,
+              "LANG=ko_KR.UTF-8: a bad override's error names its variable (not the file)",
+              ["want: " + (var_word or "?") % var, "got (exit %d): %s" % (p.returncode, p.stderr.strip())])
+
+        # sdvisor jobs: results in Korean, English in C, the table lined up either way.
+        state = os.path.join(tmp, "state")
+        os.mkdir(state, 0o755)
+        jobs_conf = os.path.join(tmp, "jobs.conf")
+        with open(jobs_conf, "w") as f:
+            f.write("[app]\nname=docs\nexec=/bin/true\n\n"
+                    "[job:slow]\nschedule=@daily\nexec=/bin/true\n\n"
+                    "[job:broken]\nschedule=@daily\nexec=/bin/true\n\n"
+                    "[job:fine]\nschedule=@daily\nexec=/bin/true\n")
+        os.chmod(jobs_conf, 0o644)
+        write_state(state, "docs", "slow", "timeout")
+        write_state(state, "docs", "broken", "failed", 3)
+        write_state(state, "docs", "fine", "success", 0)
+        want = {"ko_KR.UTF-8": [ko.get("timeout"), (ko.get("failed (%d)") or "%d?") % 3, ko.get("success")],
+                "C.UTF-8": ["timeout", "failed (3)", "success"]}
+        for lang, results_wanted in want.items():
+            p = run(["jobs", "--config", jobs_conf, "--state-directory", state], lang, extra)
+            lines = p.stdout.splitlines()
+            table = lines[1:]  # under "State directory: …"
+            rows = {l.split()[0]: l for l in table[1:] if l.split()}
+            got = [rows.get(j, "") for j in ("slow", "broken", "fine")]
+            check(p.returncode == 0 and all(w and ("  " + w + "  ") in g for w, g in zip(results_wanted, got)),
+                  "LANG=%s sdvisor jobs: the RESULT column reads %s" % (lang, ", ".join(map(str, results_wanted))),
+                  ["exit %d" % p.returncode] + lines)
+            # Where each header word starts, every row has a column start: two spaces
+            # (at least) and then text, counted in terminal cells.
+            header = table[0] if table else ""
+            starts = [cells(header[:m.start()]) for m in re.finditer(r"(?<=  )\S", header)]
+            misaligned = []
+            for row in table[1:]:
+                for col in starts:
+                    text, width = "", 0
+                    for c in row:
+                        if width >= col:
+                            break
+                        text += c
+                        width += cells(c)
+                    if width != col or not text.endswith("  ") or row[len(text):len(text) + 1] in ("", " "):
+                        misaligned.append("column at cell %d: %s" % (col, row))
+            check(table and len(starts) == 7 and not misaligned,
+                  "LANG=%s sdvisor jobs: every column starts where its header does" % lang,
+                  misaligned + ["header: " + header] + lines)
     return finish()
 
 

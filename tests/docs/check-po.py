@@ -10,7 +10,11 @@ usage: check-po.py SRCDIR          Prints TAP.
     complete: every message xgettext finds in the POTFILES sources today has a
     translation that is neither missing nor fuzzy (msgcmp). A string added to the
     code without its Korean fails here; `meson compile -C BUILD sdvisor-update-po`
-    brings the new msgids into ko.po to be translated.
+    brings the new msgids into ko.po to be translated;
+  - and has no stale entry: every message it translates (obsolete `#~` entries
+    aside) is still in the sources. A message reworded in the code leaves its old
+    msgid behind, translated, where msgcmp does not look; `sdvisor-update-po` marks
+    such entries `#~`, or delete them.
 """
 import os
 import re
@@ -44,6 +48,39 @@ def strip_comments_and_strings(text):
     "mark it with _()" does not count as a marked string."""
     return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'',
                   lambda m: " " if m.group(0).startswith("/") else '""', text, flags=re.S)
+
+
+def messages(text):
+    """The (msgctxt, msgid) of every entry of a .po/.pot text, the header and obsolete
+    (#~) entries left out; continued strings joined."""
+    out, ctxt, cur, field = set(), None, None, None
+
+    def flush():
+        if cur is not None and cur != "":
+            out.add((ctxt, cur))
+
+    for line in text.splitlines():
+        m = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$', line)
+        if m:
+            if m.group(1) == "msgctxt":
+                flush()
+                ctxt, cur, field = m.group(2), None, "msgctxt"
+            elif m.group(1) == "msgid":
+                if field != "msgctxt":
+                    flush()
+                    ctxt = None
+                cur, field = m.group(2), "msgid"
+            else:
+                field = "other"
+        elif line.startswith('"') and field == "msgid":
+            cur += line[1:-1]
+        elif line.startswith('"') and field == "msgctxt":
+            ctxt += line[1:-1]
+        elif not line.strip():
+            flush()
+            ctxt, cur, field = None, None, None
+    flush()
+    return out
 
 
 def list_file(path):
@@ -113,6 +150,12 @@ def main():
                 check(c.returncode == 0,
                       "po/%s.po translates every message of the sources (none missing, none fuzzy)" % lang,
                       lines[:40] + (["… %d more" % (len(lines) - 40)] if len(lines) > 40 else []))
+                stale = sorted(messages(subprocess.run([tools["msgattrib"], "--no-obsolete", "--no-wrap", po],
+                                                       capture_output=True, text=True).stdout)
+                               - messages(wanted), key=lambda m: m[1])
+                check(wanted and not stale,
+                      "po/%s.po has no stale message: each one it translates is still in the sources" % lang,
+                      ['not in the sources any more: %s"%s"' % ("[%s] " % c if c else "", m) for c, m in stale])
                 u2 = subprocess.run([tools["msgattrib"], "--untranslated", po], capture_output=True, text=True)
                 left = re.findall(r'^msgid "(.+)"$', u2.stdout, re.M)
                 check(not left, "po/%s.po has no untranslated entry" % lang, ["untranslated: %s" % m for m in left])
