@@ -310,6 +310,7 @@ struct SvJournal {
   gboolean console_is_tty;
   int console_fd;
   char *socket_path;
+  /* The owner's only, replaced at reload (sv_journal_set_identity()). */
   char *identifier;
   GByteArray *static_wire; /* [log] fields= */
   /* OBJECT_SYSTEMD_UNIT=sdvisor's own unit, for children's entries; empty if none. An
@@ -322,7 +323,7 @@ struct SvJournal {
   gsize max_bytes, low_bytes;
   guint max_entries, low_entries;
   GThread *owner;
-  SvJournalTags *own_tags;
+  SvJournalTags *own_tags; /* replaced by the owner; other threads read it under LOCK */
   uid_t uid;
   gid_t gid;
 
@@ -816,6 +817,37 @@ static GSourceFuncs commit_source_funcs = {
     .dispatch = commit_dispatch,
 };
 
+/* [log] fields= in the native protocol, into OUT; what journald would not take is
+ * skipped with a warning. */
+static void
+static_wire_fill(GByteArray *out, const char *const *fields)
+{
+  guint n_static = 0;
+  for (const char *const *f = fields; f != NULL && *f != NULL; f++) {
+    gsize name_len;
+    if (!split_assignment(*f, &name_len) || is_tag_name(*f, name_len)) {
+      sv_log(LOG_WARNING, "[log] fields: '%s' ignored: not NAME=VALUE with a NAME of its own", *f);
+      continue;
+    }
+    if (++n_static > SV_JOURNAL_STATIC_FIELDS_MAX) {
+      sv_log(LOG_WARNING, "[log] fields: more than %d; the rest are ignored",
+             SV_JOURNAL_STATIC_FIELDS_MAX);
+      break;
+    }
+    const char *value = *f + name_len + 1;
+    wire_append(out, *f, name_len, value, strlen(value));
+  }
+}
+
+static SvJournalTags *
+own_tags_new(SvJournal *j)
+{
+  SvJournalTags *tags = sv_journal_tags_new(j, SV_LOG_SOURCE_SDVISOR, -1, NULL);
+  tags->console_prefix = g_strdup("sdvisor: ");
+  tags->console_prefix_len = strlen(tags->console_prefix);
+  return tags;
+}
+
 SvJournal *
 sv_journal_new(const SvJournalOptions *options, GError **error)
 {
@@ -849,21 +881,7 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
   g_autofree char *own_unit = NULL;
   if (j->uid == 0 && sd_pid_get_unit(0, &own_unit) >= 0)
     wire_append(j->unit_wire, "OBJECT_SYSTEMD_UNIT", 19, own_unit, strlen(own_unit));
-  guint n_static = 0;
-  for (const char *const *f = options->fields; f != NULL && *f != NULL; f++) {
-    gsize name_len;
-    if (!split_assignment(*f, &name_len) || is_tag_name(*f, name_len)) {
-      sv_log(LOG_WARNING, "[log] fields: '%s' ignored: not NAME=VALUE with a NAME of its own", *f);
-      continue;
-    }
-    if (++n_static > SV_JOURNAL_STATIC_FIELDS_MAX) {
-      sv_log(LOG_WARNING, "[log] fields: more than %d; the rest are ignored",
-             SV_JOURNAL_STATIC_FIELDS_MAX);
-      break;
-    }
-    const char *value = *f + name_len + 1;
-    wire_append(j->static_wire, *f, name_len, value, strlen(value));
-  }
+  static_wire_fill(j->static_wire, options->fields);
 
   /* Where entries go first. A person at a terminal reads the app there (log.c's rule);
    * the journal is tried once here, and again later only if it failed. */
@@ -912,9 +930,7 @@ sv_journal_new(const SvJournalOptions *options, GError **error)
   g_source_set_name(j->commit_source, "sv-journal-commit");
   g_source_attach(j->commit_source, g_main_context_get_thread_default());
 
-  j->own_tags = sv_journal_tags_new(j, SV_LOG_SOURCE_SDVISOR, -1, NULL);
-  j->own_tags->console_prefix = g_strdup("sdvisor: ");
-  j->own_tags->console_prefix_len = strlen(j->own_tags->console_prefix);
+  j->own_tags = own_tags_new(j);
 
   /* No signal for the writer: they are sdvisor's main loop's (signalfd), and a write
    * to a closed console must be EPIPE, not SIGPIPE. */
@@ -986,6 +1002,29 @@ SvJournalTarget
 sv_journal_get_target(SvJournal *journal)
 {
   return (SvJournalTarget)g_atomic_int_get(&journal->target_now);
+}
+
+void
+sv_journal_set_identity(SvJournal *journal, const char *identifier, const char *const *fields)
+{
+  g_return_if_fail(identifier != NULL);
+  SvJournal *j = journal;
+  g_return_if_fail(g_thread_self() == j->owner);
+  /* Only the owner reads these two (sv_journal_tags_new()); the writer reads tags. */
+  g_free(j->identifier);
+  j->identifier = g_strdup(identifier);
+  GByteArray *wire = g_byte_array_new();
+  static_wire_fill(wire, fields);
+  g_byte_array_unref(j->static_wire);
+  j->static_wire = wire;
+  /* sdvisor's own messages carry the fields too. Other threads take their reference
+   * to own_tags under the lock; the owner reads it without. */
+  SvJournalTags *own = own_tags_new(j);
+  g_mutex_lock(&j->lock);
+  SvJournalTags *old = j->own_tags;
+  j->own_tags = own;
+  g_mutex_unlock(&j->lock);
+  sv_journal_tags_unref(old); /* queued entries hold their own references */
 }
 
 SvJournalTags *
@@ -1197,10 +1236,12 @@ sv_journal_log(SvJournal *journal, int priority, const char *message_id, const c
   Batch *b = NULL;
   g_mutex_lock(&j->lock);
   b = take_spare_locked(j);
+  /* The owner may replace own_tags (sv_journal_set_identity()) meanwhile. */
+  g_autoptr(SvJournalTags) tags = sv_journal_tags_ref(j->own_tags);
   g_mutex_unlock(&j->lock);
   if (b == NULL)
     b = batch_new();
-  batch_add(b, j->own_tags, priority, message, len, 0, NULL, message_id, fields);
+  batch_add(b, tags, priority, message, len, 0, NULL, message_id, fields);
   g_mutex_lock(&j->lock);
   push_locked(j, b);
   g_mutex_unlock(&j->lock);

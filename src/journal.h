@@ -104,6 +104,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvJournal, sv_journal_free)
 /* The target in use right now: JOURNAL or CONSOLE (AUTO resolved; may change). */
 SvJournalTarget sv_journal_get_target(SvJournal *journal);
 
+/* At reload: the SYSLOG_IDENTIFIER of children's output and the [log] fields= of every
+ * entry, for tags made from now on and for sdvisor's own messages. Tags made before
+ * keep what they carry (logstream makes its readers' again:
+ * sv_logstream_reconfigure()); so do entries already queued. Invalid FIELDS are
+ * skipped with a warning, as at start. The target stays: it is set up once. */
+void sv_journal_set_identity(SvJournal *journal, const char *identifier, const char *const *fields);
+
 /* ---- what a stream's entries carry ---------------------------------------------------- */
 
 /* The fields every entry of one stream carries, built once: SYSLOG_IDENTIFIER,

@@ -39,6 +39,9 @@ struct SvLogReader {
   int fd;
   gpointer fd_tag; /* NULL while suspended */
   SvLogStream stream;
+  SvLogSource origin; /* with STREAM, FIELDS and PID: what the tags are made of again */
+  char **fields;
+  pid_t pid;
   SvJournalTags *tags;
   SvLogMerge *merge;
   SvLineSplitter lines;
@@ -239,6 +242,7 @@ reader_finalize(GSource *source)
     close(r->fd);
   sv_logmerge_free(r->merge);
   sv_journal_tags_unref(r->tags);
+  g_strfreev(r->fields);
   sv_logstream_splitter_clear(&r->lines);
 }
 
@@ -256,6 +260,8 @@ reader_new(SvLogStreams *s, int fd, SvLogSource source, SvLogStream stream,
   r->streams = s;
   r->fd = fd;
   r->stream = stream;
+  r->origin = source;
+  r->fields = g_strdupv((char **)fields);
   r->tags = sv_journal_tags_new(s->sink, source, stream, fields);
   r->merge = sv_logmerge_new(&s->merge, on_merged, r);
   sv_logstream_splitter_init(&r->lines, s->line_max, on_line, r);
@@ -294,13 +300,9 @@ on_sink_space(SvJournal *sink, gpointer user_data)
 
 /* ---- the set -------------------------------------------------------------------------------- */
 
-SvLogStreams *
-sv_logstream_new(SvJournal *sink, const SvLogConfig *config)
+static SvLogParser *
+parser_new(const SvLogConfig *config)
 {
-  g_return_val_if_fail(sink != NULL && config != NULL, NULL);
-  SvLogStreams *s = g_new0(SvLogStreams, 1);
-  s->sink = sink;
-
   SvLogParseConfig pc;
   sv_logparse_config_init(&pc);
   pc.default_priority_stdout = config->priority_stdout;
@@ -308,15 +310,38 @@ sv_logstream_new(SvJournal *sink, const SvLogConfig *config)
   pc.parse_json = config->parse_json;
   pc.detect_levels = config->detect_levels;
   pc.json_field_prefix = config->json_prefix != NULL ? config->json_prefix : "";
-  s->parser = sv_logparse_new(&pc);
-  s->scratch = sv_log_entry_new();
+  return sv_logparse_new(&pc);
+}
 
-  sv_logmerge_config_init(&s->merge);
-  s->merge.merge_tracebacks = config->merge_tracebacks;
-  s->merge.merge_continuations = config->merge_continuations;
-  s->merge.window_usec = config->merge_window_usec;
+static void
+merge_config_from(SvLogMergeConfig *merge, const SvLogConfig *config)
+{
+  sv_logmerge_config_init(merge);
+  merge->merge_tracebacks = config->merge_tracebacks;
+  merge->merge_continuations = config->merge_continuations;
+  merge->window_usec = config->merge_window_usec;
   if (config->entry_max > 0)
-    s->merge.max_bytes = config->entry_max;
+    merge->max_bytes = config->entry_max;
+}
+
+static gboolean
+merge_config_equal(const SvLogMergeConfig *a, const SvLogMergeConfig *b)
+{
+  return a->merge_tracebacks == b->merge_tracebacks &&
+         a->merge_continuations == b->merge_continuations && a->window_usec == b->window_usec &&
+         a->hold_max_usec == b->hold_max_usec && a->max_bytes == b->max_bytes &&
+         a->max_lines == b->max_lines;
+}
+
+SvLogStreams *
+sv_logstream_new(SvJournal *sink, const SvLogConfig *config)
+{
+  g_return_val_if_fail(sink != NULL && config != NULL, NULL);
+  SvLogStreams *s = g_new0(SvLogStreams, 1);
+  s->sink = sink;
+  s->parser = parser_new(config);
+  s->scratch = sv_log_entry_new();
+  merge_config_from(&s->merge, config);
   /* config.c keeps line-max within 79 B … 16 MiB; 0 is a caller that did not load one. */
   s->line_max = config->line_max > 0 ? config->line_max : 48 * 1024;
 
@@ -341,6 +366,41 @@ sv_logstream_free(SvLogStreams *streams)
   sv_logparse_free(s->parser);
   sv_log_entry_free(s->scratch);
   g_free(s);
+}
+
+void
+sv_logstream_reconfigure(SvLogStreams *streams, const SvLogConfig *config)
+{
+  g_return_if_fail(streams != NULL && config != NULL);
+  SvLogStreams *s = streams;
+  /* Called between two dispatches: no reader is inside a line, and the parser and
+   * merge settings can be swapped under them. */
+  sv_logparse_free(s->parser);
+  s->parser = parser_new(config);
+
+  SvLogMergeConfig merge;
+  merge_config_from(&merge, config);
+  gboolean merge_changed = !merge_config_equal(&merge, &s->merge);
+  s->merge = merge;
+
+  for (guint i = 0; i < s->readers->len; i++) {
+    SvLogReader *r = s->readers->pdata[i];
+    if (merge_changed) {
+      /* What is held was read under the old settings, and goes out as it is. */
+      sv_logmerge_flush(r->merge);
+      sv_logmerge_free(r->merge);
+      r->merge = sv_logmerge_new(&s->merge, on_merged, r);
+      reader_arm(r);
+    }
+    /* Entries queued keep the tags they hold; from here on the sink's new ones. */
+    SvJournalTags *tags =
+        sv_journal_tags_new(s->sink, r->origin, r->stream, (const char *const *)r->fields);
+    if (r->pid > 0)
+      sv_journal_tags_set_pid(tags, r->pid);
+    sv_journal_tags_unref(r->tags);
+    r->tags = tags;
+  }
+  sv_journal_commit(s->sink);
 }
 
 static int
@@ -392,8 +452,10 @@ sv_logstream_started(SvLogPipes *pipes, pid_t pid)
 {
   for (guint i = 0; i < G_N_ELEMENTS(pipes->readers); i++) {
     SvLogReader *r = pipes->readers[i];
-    if (r != NULL && pid > 0)
+    if (r != NULL && pid > 0) {
+      r->pid = pid;
       sv_journal_tags_set_pid(r->tags, pid);
+    }
     pipes->readers[i] = NULL;
   }
   if (pipes->stdout_fd >= 0)

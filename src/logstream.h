@@ -49,6 +49,13 @@ SvLogStreams *sv_logstream_new(SvJournal *sink, const SvLogConfig *config);
 void sv_logstream_free(SvLogStreams *streams);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvLogStreams, sv_logstream_free)
 
+/* At reload: CONFIG's parse and merge settings for every line read from now on, by the
+ * readers already open too (the app's pipes), and tags made again from the sink's
+ * identifier and fields (call after sv_journal_set_identity()). An entry logmerge holds
+ * goes out first as it was, if the merge settings change. line-max stays: the readers'
+ * splitters are cut to it (a restart changes it). */
+void sv_logstream_reconfigure(SvLogStreams *streams, const SvLogConfig *config);
+
 typedef struct {
   int stdout_fd; /* write ends for the child (O_CLOEXEC: spawn dups them onto 1 and 2) */
   int stderr_fd;

@@ -1090,6 +1090,20 @@ group_equal(GKeyFile *a, GKeyFile *b, const char *group)
   return TRUE;
 }
 
+/* The [log] settings of the configuration in use, for output read from now on. */
+static void
+apply_log_config(SvSupervisor *sv)
+{
+  const SvLogConfig *log = &sv->config->log;
+  /* What the children wrote before the reload is read first, and keeps the old ones. */
+  sv_logstream_catch_up(sv->logs);
+  sv_journal_set_identity(sv->journal,
+                          log->identifier != NULL ? log->identifier : sv->config->app.name,
+                          (const char *const *)log->fields);
+  sv_logstream_reconfigure(sv->logs, log);
+  sv_log(LOG_INFO, "reload: [log] settings apply to output read from now on");
+}
+
 /* Takes what may change while the app runs from NEW; what needs a restart stays. */
 static void
 adopt_config(SvSupervisor *sv, SvConfig *new_config)
@@ -1125,13 +1139,18 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
     old_app->name = new_app->name;
     new_app->name = t;
   }
-  /* [log] shapes readers already attached to the app's pipes and the sink's thread:
-   * it takes a restart too (the running values stay, and say so). */
-  if (!group_equal(sv->config->effective, new_config->effective, "log")) {
-    g_ptr_array_add(kept, "[log]");
-    SvLogConfig t = sv->config->log;
-    sv->config->log = new_config->log;
-    new_config->log = t;
+  /* [log]: the sink connects to its target once, and every reader's line buffer is cut
+   * to line-max; the rest (identifier, fields, parsing, levels, merging) is applied to
+   * every line read from the reload on, the app's running pipes included. */
+  SvLogConfig *old_log = &sv->config->log, *new_log = &new_config->log;
+  gboolean log_changed = !group_equal(sv->config->effective, new_config->effective, "log");
+  if (old_log->target != new_log->target) {
+    g_ptr_array_add(kept, "[log] target");
+    new_log->target = old_log->target;
+  }
+  if (old_log->line_max != new_log->line_max) {
+    g_ptr_array_add(kept, "[log] line-max");
+    new_log->line_max = old_log->line_max;
   }
   if (kept->len > 0) {
     g_ptr_array_add(kept, NULL);
@@ -1144,6 +1163,8 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
   sv_config_free(sv->config);
   sv->config = new_config;
   sv_config_trim_effective(sv->config, effective_kept);
+  if (log_changed)
+    apply_log_config(sv);
 }
 
 static void

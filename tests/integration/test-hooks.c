@@ -1,8 +1,11 @@
 /* test-hooks.c — [hook:NAME] against the app's life, through the built binary: the order
  * of every event, the environment each hook sees, STATUS= and EXTEND_TIMEOUT_USEC while
  * hooks run, timeouts that kill a hook's process group, on-error=fail|ignore, a
- * pre-start failure (exit 125, no app), post-stop after a crash, on-unhealthy before
- * WATCHDOG=trigger, and reload with a valid and a broken configuration.
+ * pre-start failure (exit 125, no app), post-stop after a crash, a failed start and a
+ * missed readiness deadline (exit 124, on-failure then post-stop), on-unhealthy before
+ * WATCHDOG=trigger, and reload: a valid and a broken configuration, [log] settings that
+ * apply to the running app's output (seen by a fake journald), restart-only settings
+ * kept, a job added, READY=1 only once the readiness checks pass again.
  *
  * Every hook and the app are small shell scripts this program writes at start: each
  * appends "WHAT WHO PID NANOSECONDS" to $SVTEST_DIR/events, so the test reads back the
@@ -12,9 +15,12 @@
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -25,11 +31,20 @@ static char *scripts_dir;
 static char *hook_script;
 static char *app_script;
 
-/* A hook: logs itself, dumps its environment, then does what its environment= asks. */
+/* A hook: logs itself, dumps its environment, notes whether the app (app.pid) is still
+ * there, says so on stdout, then does what its environment= asks. */
 static const char hook_text[] =
     "#!/bin/sh\n"
     "echo \"$SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
     "env > \"$SVTEST_DIR/env-$SDVISOR_HOOK-$SDVISOR_EVENT\"\n"
+    "if [ -s \"$SVTEST_DIR/app.pid\" ] && kill -0 \"$(cat \"$SVTEST_DIR/app.pid\")\" 2>/dev/null; "
+    "then\n"
+    "  echo alive > \"$SVTEST_DIR/app-at-$SDVISOR_HOOK-$SDVISOR_EVENT\"\n"
+    "else\n"
+    "  echo gone > \"$SVTEST_DIR/app-at-$SDVISOR_HOOK-$SDVISOR_EVENT\"\n"
+    "fi\n"
+    "echo \"hook says $SDVISOR_EVENT $SDVISOR_HOOK\"\n"
+    "if [ -n \"$HOOK_RM\" ]; then rm -f \"$HOOK_RM\"; fi\n"
     "if [ -n \"$HOOK_HANG\" ]; then\n"
     "  sleep 100 & echo $! > \"$SVTEST_DIR/child-$SDVISOR_HOOK\"\n"
     "  sleep 100\n"
@@ -38,16 +53,26 @@ static const char hook_text[] =
     "echo \"end $SDVISOR_EVENT $SDVISOR_HOOK $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
     "exit \"${HOOK_EXIT:-0}\"\n";
 
-/* The app: logs its start, TERM and HUP; crashes (SIGKILL) after APP_CRASH_AFTER. It
- * writes app.pid last, which the [ready] file: check waits for. */
+/* The app: logs its start, TERM and HUP (also on stdout); crashes (SIGKILL) after
+ * APP_CRASH_AFTER (counted from the end of the hooks of event APP_CRASH_AFTER_HOOK, if
+ * set, so that a slow sdvisor under valgrind cannot reorder them). It writes app.pid last, which the [ready] file: check waits for; with
+ * APP_HUP_READY it writes it again that long after each HUP ("app reready"). */
 static const char app_text[] =
     "#!/bin/sh\n"
     "echo \"app start $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
+    "echo \"app says start\"\n"
     "trap 'echo \"app term $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"; exit 0' TERM\n"
-    "trap 'echo \"app hup $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"' HUP\n"
+    "trap 'echo \"app hup $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"; echo \"app says hup\"; "
+    "if [ -n \"$APP_HUP_READY\" ]; then sleep \"$APP_HUP_READY\"; "
+    "echo \"app reready $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"; "
+    "echo $$ > \"$SVTEST_DIR/app.pid\"; fi' HUP\n"
     "env > \"$SVTEST_DIR/app.env\"\n"
     "echo $$ > \"$SVTEST_DIR/app.pid\"\n"
     "if [ -n \"$APP_CRASH_AFTER\" ]; then\n"
+    "  if [ -n \"$APP_CRASH_AFTER_HOOK\" ]; then\n"
+    "    until grep -q \"^end $APP_CRASH_AFTER_HOOK \" \"$SVTEST_DIR/events\"; do sleep 0.02; "
+    "done\n"
+    "  fi\n"
     "  sleep \"$APP_CRASH_AFTER\"\n"
     "  echo \"app crash $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
     "  kill -KILL $$\n"
@@ -66,9 +91,12 @@ config_text(const char *text)
 }
 
 /* Starts sdvisor with TEXT as its configuration file. WATCHDOG_USEC > 0 gives sdvisor a
- * systemd watchdog of its own (WATCHDOG_PID is the wrapper's pid, which exec keeps). */
+ * systemd watchdog of its own (WATCHDOG_PID is the wrapper's pid, which exec keeps).
+ * PRIVATE_JOURNAL: in a mount namespace of its own, with a tmpfs over /run, where
+ * sdvisor waits for a socket at /run/systemd/journal/socket before it starts: the test
+ * binds a fake journald there (journal_bind()) and sees every field of every entry. */
 static SvRun *
-start_config(const char *text, guint watchdog_usec)
+start_config_full(const char *text, guint watchdog_usec, gboolean private_journal)
 {
   g_autofree char *config = config_text(text);
   g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
@@ -76,17 +104,39 @@ start_config(const char *text, guint watchdog_usec)
   const char *script = "printf '%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
                        "\"$SVTEST_DIR/sdvisor.conf\" "
                        "&& if [ -n \"$SVTEST_WATCHDOG\" ]; then export WATCHDOG_PID=$$; fi "
-                       "&& unset SVTEST_CONFIG SVTEST_WATCHDOG "
-                       "&& exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"";
+                       "&& mkdir -p \"$SVTEST_DIR/state\" "
+                       "&& export STATE_DIRECTORY=\"$SVTEST_DIR/state\" "
+                       "&& unset SVTEST_CONFIG SVTEST_WATCHDOG SVTEST_INNER "
+                       "&& exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config "
+                       "\"$SVTEST_DIR/sdvisor.conf\"";
   g_autoptr(GPtrArray) env = g_ptr_array_new();
   g_ptr_array_add(env, config_env);
   if (watchdog_usec > 0) {
     g_ptr_array_add(env, watchdog_env);
     g_ptr_array_add(env, "SVTEST_WATCHDOG=1");
   }
+  g_autofree char *inner =
+      g_strconcat("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal "
+                  "&& : > \"$SVTEST_DIR/ns-ready\" "
+                  "&& while [ ! -S /run/systemd/journal/socket ]; do sleep 0.02; done && ",
+                  script, NULL);
+  g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
+  if (private_journal)
+    g_ptr_array_add(env, inner_env);
   g_ptr_array_add(env, NULL);
-  const char *argv[] = {"-c", script, NULL};
+  /* unshare execs the inner shell in its own place: run->pid stays sdvisor's. */
+  const char *argv[] = {"-c",
+                        private_journal
+                            ? "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\""
+                            : script,
+                        NULL};
   return sv_run_start_shell(argv, (const char *const *)env->pdata);
+}
+
+static SvRun *
+start_config(const char *text, guint watchdog_usec)
+{
+  return start_config_full(text, watchdog_usec, FALSE);
 }
 
 /* Rewrites the run's configuration file (for reload), @DIR@ filled in. */
@@ -419,7 +469,7 @@ test_post_stop_after_crash(void)
 {
   static const char config[] = "[app]\n"
                                "exec=@APP@\n"
-                               "environment=APP_CRASH_AFTER=0.5\n"
+                               "environment=APP_CRASH_AFTER=0.2 APP_CRASH_AFTER_HOOK=post-start\n"
                                "[ready]\n"
                                "check=file:@DIR@/app.pid\n"
                                "[hook:started]\n"
@@ -711,6 +761,489 @@ test_reload_during_hooks(void)
   assert_events(run, "app start, post-start warm, reload r, app hup, app term");
 }
 
+/* ---- reload: what changes live and what stays -------------------------------------------- */
+
+/* The reload signal goes out; READY=1 follows once the readiness checks pass again.
+ * Returns the wall-clock time (µs) at which the test saw the new READY=1. */
+static gint64
+reload_and_wait_ready(SvRun *run)
+{
+  guint before = sv_run_count_messages(run, "READY=1", 0);
+  sv_run_kill(run, SIGHUP);
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (sv_run_count_messages(run, "READY=1", 10) == before && sv_now_ms() < deadline)
+    ;
+  gint64 seen = g_get_real_time();
+  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
+  return seen;
+}
+
+/* Waits until the events file has WHAT (e.g. "app hup") COUNT times. */
+static gboolean
+wait_event_count(SvRun *run, const char *what, guint count, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    g_autoptr(GPtrArray) events = read_events(run, FALSE);
+    guint n = 0;
+    for (guint i = 0; i < events->len; i++)
+      if (g_str_equal(((Event *)events->pdata[i])->what, what))
+        n++;
+    if (n >= count)
+      return TRUE;
+    (void)sv_run_count_messages(run, "", 20);
+  } while (sv_now_ms() < deadline);
+  return FALSE;
+}
+
+/* A fake journald: the socket sdvisor waits for in its namespace (start_config_full()). */
+static int
+journal_bind(SvRun *run)
+{
+  /* Once it exists, the tmpfs is over /run in sdvisor's namespace: the socket goes there,
+   * not into the host's /run. */
+  g_autofree char *ns_ready = sv_run_path(run, "ns-ready");
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while (!g_file_test(ns_ready, G_FILE_TEST_EXISTS) && sv_now_ms() < deadline)
+    g_usleep(10 * 1000);
+  if (!g_file_test(ns_ready, G_FILE_TEST_EXISTS))
+    return -1;
+  g_autofree char *path =
+      g_strdup_printf("/proc/%d/root/run/systemd/journal/socket", (int)run->pid);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint(fd, >=, 0);
+  int rcvbuf = 8 * 1024 * 1024;
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  g_assert_cmpuint(strlen(path), <, sizeof sa.sun_path);
+  strcpy(sa.sun_path, path);
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  return fd;
+}
+
+/* One native-protocol datagram as "\nNAME=VALUE\n…" lines (binary values as they are),
+ * so that an entry's field is found with strstr(entry, "\nNAME=VALUE\n"). */
+static char *
+journal_entry_text(const guint8 *data, gsize len)
+{
+  GString *out = g_string_new("\n");
+  const guint8 *p = data, *end = data + len;
+  while (p < end) {
+    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
+    if (nl == NULL)
+      break;
+    const guint8 *eq = memchr(p, '=', (gsize)(nl - p));
+    if (eq != NULL) {
+      g_string_append_len(out, (const char *)p, nl - p + 1);
+      p = nl + 1;
+      continue;
+    }
+    if (end - (nl + 1) < 8)
+      break;
+    guint64 le;
+    memcpy(&le, nl + 1, 8);
+    guint64 vlen = GUINT64_FROM_LE(le);
+    if (vlen > (guint64)(end - (nl + 9)))
+      break;
+    g_string_append_len(out, (const char *)p, nl - p);
+    g_string_append_c(out, '=');
+    g_string_append_len(out, (const char *)nl + 9, (gssize)vlen);
+    g_string_append_c(out, '\n');
+    p = nl + 9 + vlen + 1;
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* Reads what came to the fake journald within TIMEOUT_MS into ENTRIES. */
+static void
+journal_read_entries(int fd, GPtrArray *entries, int timeout_ms)
+{
+  struct pollfd pfd = {fd, POLLIN, 0};
+  gboolean any = FALSE;
+  while (poll(&pfd, 1, any ? 0 : timeout_ms) > 0) {
+    static guint8 buf[256 * 1024];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0)
+      break;
+    any = TRUE;
+    g_ptr_array_add(entries, journal_entry_text(buf, (gsize)n));
+  }
+}
+
+/* The first entry whose MESSAGE is MESSAGE, reading more for up to TIMEOUT_MS. */
+static const char *
+journal_wait_entry(int fd, GPtrArray *entries, const char *message, guint timeout_ms)
+{
+  g_autofree char *needle = g_strdup_printf("\nMESSAGE=%s\n", message);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  guint seen = 0;
+  for (;;) {
+    for (; seen < entries->len; seen++)
+      if (strstr(entries->pdata[seen], needle) != NULL)
+        return entries->pdata[seen];
+    if (sv_now_ms() >= deadline)
+      return NULL;
+    journal_read_entries(fd, entries, 20);
+  }
+}
+
+/* The first entry whose MESSAGE contains PART. */
+static const char *
+journal_wait_entry_part(int fd, GPtrArray *entries, const char *part, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  guint seen = 0;
+  for (;;) {
+    for (; seen < entries->len; seen++) {
+      const char *m = strstr(entries->pdata[seen], "\nMESSAGE=");
+      const char *end = m ? strchr(m + 1, '\n') : NULL;
+      const char *p = m ? strstr(m, part) : NULL;
+      if (p != NULL && p < end)
+        return entries->pdata[seen];
+    }
+    if (sv_now_ms() >= deadline)
+      return NULL;
+    journal_read_entries(fd, entries, 20);
+  }
+}
+
+#define assert_entry_field(entry, assignment)                                                      \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_autofree char *needle_ = g_strdup_printf("\n%s\n", (assignment));                            \
+    if (strstr((entry), needle_) == NULL)                                                          \
+      g_error("no %s in the entry:%s", (assignment), (entry));                                     \
+  }                                                                                                \
+  G_STMT_END
+
+static const char log_reload_config_1[] = "[app]\n"
+                                          "name=shop\n"
+                                          "exec=@APP@\n"
+                                          "[ready]\n"
+                                          "check=file:@DIR@/app.pid\n"
+                                          "[log]\n"
+                                          "fields=X=1\n"
+                                          "[hook:r]\n"
+                                          "when=reload\n"
+                                          "exec=@HOOK@\n";
+
+/* Identifier, fields= and default priority new; target and line-max changed too, which
+ * take a restart. */
+static const char log_reload_config_2[] = "[app]\n"
+                                          "name=shop\n"
+                                          "exec=@APP@\n"
+                                          "[ready]\n"
+                                          "check=file:@DIR@/app.pid\n"
+                                          "[log]\n"
+                                          "target=console\n"
+                                          "line-max=1K\n"
+                                          "identifier=shop-new\n"
+                                          "fields=X=2\n"
+                                          "priority-stdout=notice\n"
+                                          "[hook:r]\n"
+                                          "when=reload\n"
+                                          "exec=@HOOK@\n";
+
+/* [log] at reload: the app's next line — on the pipe it has had since its start — and a
+ * reload hook's output carry the new identifier, fields= and default priority; what came
+ * before keeps the old ones; target and line-max stay, and the warning names them. */
+static void
+test_reload_log_settings(void)
+{
+  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("needs root and unshare(1) for a private mount namespace");
+    return;
+  }
+  g_autoptr(SvRun) run = start_config_full(log_reload_config_1, 0, TRUE);
+  int fd = journal_bind(run);
+  if (fd < 0) {
+    g_autofree char *err = sv_run_stderr(run);
+    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
+      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      return;
+    }
+    g_error("no namespace for the fake journald; stderr:\n%s", err);
+  }
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func(g_free);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+
+  const char *start = journal_wait_entry(fd, entries, "app says start", WAIT_MS);
+  g_assert_nonnull(start);
+  assert_entry_field(start, "SYSLOG_IDENTIFIER=shop");
+  assert_entry_field(start, "X=1");
+  assert_entry_field(start, "PRIORITY=6");
+  assert_entry_field(start, "SDVISOR_SOURCE=app");
+
+  g_autofree char *app_pid = read_run_file(run, "app.pid");
+  rewrite_config(run, log_reload_config_2);
+  (void)reload_and_wait_ready(run);
+  g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
+
+  /* The running app, on its old pipe. */
+  const char *hup = journal_wait_entry(fd, entries, "app says hup", WAIT_MS);
+  g_assert_nonnull(hup);
+  assert_entry_field(hup, "SYSLOG_IDENTIFIER=shop-new");
+  assert_entry_field(hup, "X=2");
+  assert_entry_field(hup, "PRIORITY=5");
+  assert_entry_field(hup, "SDVISOR_SOURCE=app");
+  g_assert_null(strstr(hup, "\nX=1\n"));
+  /* A hook started at the reload. */
+  const char *hook = journal_wait_entry(fd, entries, "hook says reload r", WAIT_MS);
+  g_assert_nonnull(hook);
+  assert_entry_field(hook, "SYSLOG_IDENTIFIER=shop-new");
+  assert_entry_field(hook, "X=2");
+  assert_entry_field(hook, "SDVISOR_SOURCE=hook");
+  assert_entry_field(hook, "SDVISOR_HOOK=r");
+  /* sdvisor's own messages carry the fields too, under their own identifier. */
+  const char *reloaded =
+      journal_wait_entry_part(fd, entries, "reload: [log] settings apply", WAIT_MS);
+  g_assert_nonnull(reloaded);
+  assert_entry_field(reloaded, "SYSLOG_IDENTIFIER=sdvisor");
+  assert_entry_field(reloaded, "X=2");
+  const char *warning = journal_wait_entry_part(fd, entries, "that takes a restart", WAIT_MS);
+  g_assert_nonnull(warning);
+  g_assert_nonnull(strstr(warning, "[log] target, [log] line-max changed"));
+
+  /* Same app, and still on the journal: target= stays. */
+  g_autofree char *app_pid_after = read_run_file(run, "app.pid");
+  g_assert_cmpstr(app_pid, ==, app_pid_after);
+  sv_run_kill(run, SIGTERM);
+  int code = -1;
+  gint64 deadline = sv_now_ms() + WAIT_MS;
+  while ((code = sv_run_wait_exit(run, 0)) < 0 && sv_now_ms() < deadline)
+    journal_read_entries(fd, entries, 20);
+  g_assert_cmpint(code, ==, 0);
+  journal_read_entries(fd, entries, 100);
+  const char *stopped = journal_wait_entry_part(fd, entries, "SIGTERM received", 0);
+  g_assert_nonnull(stopped);
+  assert_entry_field(stopped, "SYSLOG_IDENTIFIER=sdvisor");
+  assert_entry_field(stopped, "X=2");
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_null(strstr(err, "app says hup"));
+  close(fd);
+}
+
+/* [app] environment= takes a restart: reported, and the app (same pid) and the hooks
+ * keep the running value. */
+static void
+test_reload_restart_only_kept(void)
+{
+  static const char config_1[] = "[app]\n"
+                                 "exec=@APP@\n"
+                                 "environment=GREETING=old\n"
+                                 "[ready]\n"
+                                 "check=file:@DIR@/app.pid\n"
+                                 "[hook:r]\n"
+                                 "when=reload\n"
+                                 "exec=@HOOK@\n";
+  static const char config_2[] = "[app]\n"
+                                 "exec=@APP@\n"
+                                 "environment=GREETING=new\n"
+                                 "[ready]\n"
+                                 "check=file:@DIR@/app.pid\n"
+                                 "[hook:r]\n"
+                                 "when=reload\n"
+                                 "exec=@HOOK@\n";
+  g_autoptr(SvRun) run = start_config(config_1, 0);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *pid_before = read_run_file(run, "app.pid");
+
+  rewrite_config(run, config_2);
+  (void)reload_and_wait_ready(run);
+  g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
+  g_assert_true(wait_stderr(run,
+                            "reload: [app] environment changed; that takes a restart, the running "
+                            "values stay",
+                            WAIT_MS));
+  /* The app was signalled, not restarted, and has what it started with. */
+  assert_events(run, "app start, reload r, app hup");
+  g_autofree char *pid_after = read_run_file(run, "app.pid");
+  g_assert_cmpstr(pid_before, ==, pid_after);
+  g_autofree char *environ_path = g_strdup_printf("/proc/%d/environ", atoi(pid_after));
+  g_autofree char *app_environ = NULL;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(environ_path, &app_environ, &len, NULL));
+  for (gsize i = 0; i < len; i++)
+    if (app_environ[i] == '\0')
+      app_environ[i] = '\n';
+  g_assert_true(env_has(app_environ, "GREETING=old"));
+  /* The reload hook starts from the running environment too. */
+  g_autofree char *hook_env = read_run_file(run, "env-r-reload");
+  g_assert_true(env_has(hook_env, "GREETING=old"));
+  g_assert_false(env_has(hook_env, "GREETING=new"));
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+/* A job added at reload runs on its schedule, without a restart of the app. */
+static void
+test_reload_adds_job(void)
+{
+  static const char config_1[] = "[app]\n"
+                                 "exec=@APP@\n"
+                                 "[ready]\n"
+                                 "check=file:@DIR@/app.pid\n";
+  static const char config_2[] = "[app]\n"
+                                 "exec=@APP@\n"
+                                 "[ready]\n"
+                                 "check=file:@DIR@/app.pid\n"
+                                 "[job:x]\n"
+                                 "schedule=every 1s\n"
+                                 "exec=/bin/sh -c 'echo \"job x $$ $(date +%s%N)\" >> "
+                                 "\"$SVTEST_DIR/events\"'\n";
+  g_autoptr(SvRun) run = start_config(config_1, 0);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *pid_before = read_run_file(run, "app.pid");
+  assert_events(run, "app start");
+
+  rewrite_config(run, config_2);
+  (void)reload_and_wait_ready(run);
+  g_assert_true(wait_event_count(run, "job x", 2, WAIT_MS));
+  g_autofree char *pid_after = read_run_file(run, "app.pid");
+  g_assert_cmpstr(pid_before, ==, pid_after);
+  g_autoptr(GPtrArray) events = read_events(run, FALSE);
+  g_assert_cmpstr(((Event *)events->pdata[0])->what, ==, "app start");
+  g_assert_cmpstr(((Event *)events->pdata[1])->what, ==, "app hup");
+  g_assert_null(find_event(events, "app term"));
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+/* READY=1 after a reload waits for the readiness checks: the reload hook takes the file
+ * the check looks for away, the app puts it back 400 ms after its SIGHUP. */
+static void
+test_reload_ready_waits_for_checks(void)
+{
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "environment=APP_HUP_READY=0.4\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/app.pid\n"
+                               "interval=50ms\n"
+                               "[hook:r]\n"
+                               "when=reload\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_RM=@DIR@/app.pid\n";
+  g_autoptr(SvRun) run = start_config(config, 0);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  guint reloading_before = sv_run_count_messages(run, "RELOADING=1", 0);
+
+  gint64 ready_seen = reload_and_wait_ready(run);
+  g_assert_cmpuint(sv_run_count_messages(run, "RELOADING=1", 0), ==, reloading_before + 1);
+  g_assert_true(wait_event_count(run, "app reready", 1, WAIT_MS));
+  g_autoptr(GPtrArray) events = read_events(run, FALSE);
+  g_autofree char *got = events_string(events);
+  g_test_message("events: %s", got);
+  const Event *hup = find_event(events, "app hup");
+  const Event *reready = find_event(events, "app reready");
+  g_assert_nonnull(hup);
+  /* The check passed again before READY=1, not the signal alone. */
+  g_assert_nonnull(reready);
+  g_assert_cmpint(reready->ns - hup->ns, >=, G_GINT64_CONSTANT(390000000));
+  g_assert_cmpint(ready_seen * 1000, >=, reready->ns);
+  /* Meanwhile systemctl status says what is awaited. */
+  int reloading = -1, waiting = -1, ready = -1;
+  for (guint i = 0; i < run->messages->len; i++) {
+    const char *m = run->messages->pdata[i];
+    if (strstr(m, "RELOADING=1"))
+      reloading = (int)i;
+    else if (reloading >= 0 && waiting < 0 && strstr(m, "STATUS=reloading: waiting for 1 check"))
+      waiting = (int)i;
+    else if (reloading >= 0 && strstr(m, "READY=1"))
+      ready = (int)i;
+  }
+  g_assert_cmpint(reloading, >=, 0);
+  g_assert_cmpint(waiting, >, reloading);
+  g_assert_cmpint(ready, >, waiting);
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+/* ---- failed starts ---------------------------------------------------------------------- */
+
+/* The readiness deadline passes: on-failure while the app is still there, then the app
+ * is stopped, then post-stop once it is gone; sdvisor exits 124. */
+static void
+test_ready_deadline_failure_hooks(void)
+{
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[ready]\n"
+                               "check=file:@DIR@/never\n"
+                               "timeout=500ms\n"
+                               "[hook:alert]\n"
+                               "when=on-failure\n"
+                               "exec=@HOOK@\n"
+                               "[hook:cleanup]\n"
+                               "when=post-stop\n"
+                               "exec=@HOOK@\n";
+  g_autoptr(SvRun) run = start_config(config, 0);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 124);
+  assert_events(run, "app start, on-failure alert, app term, post-stop cleanup");
+  g_assert_cmpint(message_index(run, "READY=1"), <, 0);
+  g_assert_cmpint(message_index(run, "STATUS=failed: not ready after 500ms"), >=, 0);
+
+  g_autofree char *at_failure = read_run_file(run, "app-at-alert-on-failure");
+  g_assert_cmpstr(at_failure, ==, "alive\n");
+  g_autofree char *at_post_stop = read_run_file(run, "app-at-cleanup-post-stop");
+  g_assert_cmpstr(at_post_stop, ==, "gone\n");
+  g_autofree char *app_pid = read_run_file(run, "app.pid");
+  g_autofree char *pid_line = g_strdup_printf("SDVISOR_APP_PID=%d", atoi(app_pid));
+  g_autofree char *failure_env = read_run_file(run, "env-alert-on-failure");
+  g_assert_true(env_has(failure_env, pid_line));
+  g_autofree char *post_stop_env = read_run_file(run, "env-cleanup-post-stop");
+  g_assert_false(env_has_name(post_stop_env, "SDVISOR_APP_PID"));
+  g_assert_true(env_has(post_stop_env, "SDVISOR_EXIT_STATUS=exited"));
+}
+
+/* A failed pre-start hook: no app, and post-stop still runs; sdvisor exits 125. */
+static void
+test_pre_start_failure_post_stop(void)
+{
+  static const char config[] = "[app]\n"
+                               "exec=@APP@\n"
+                               "[hook:broken]\n"
+                               "when=pre-start\n"
+                               "exec=@HOOK@\n"
+                               "environment=HOOK_EXIT=3\n"
+                               "[hook:alert]\n"
+                               "when=on-failure\n"
+                               "exec=@HOOK@\n"
+                               "[hook:cleanup]\n"
+                               "when=post-stop\n"
+                               "exec=@HOOK@\n";
+  g_autoptr(SvRun) run = start_config(config, 0);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 125);
+  /* No app, so nothing that it did could fail: no on-failure. */
+  assert_events(run, "pre-start broken, post-stop cleanup");
+  g_autofree char *env = read_run_file(run, "env-cleanup-post-stop");
+  g_assert_true(env_has(env, "SDVISOR_EVENT=post-stop"));
+  g_assert_false(env_has_name(env, "SDVISOR_APP_PID"));
+  g_assert_false(env_has_name(env, "SDVISOR_EXIT_CODE"));
+}
+
+/* An app that cannot be executed: on-failure with its 127, then post-stop. */
+static void
+test_exec_failure_post_stop(void)
+{
+  static const char config[] = "[app]\n"
+                               "exec=@DIR@/no-such-app\n"
+                               "[hook:alert]\n"
+                               "when=on-failure\n"
+                               "exec=@HOOK@\n"
+                               "[hook:cleanup]\n"
+                               "when=post-stop\n"
+                               "exec=@HOOK@\n";
+  g_autoptr(SvRun) run = start_config(config, 0);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 127);
+  assert_events(run, "on-failure alert, post-stop cleanup");
+  g_autofree char *env = read_run_file(run, "env-cleanup-post-stop");
+  g_assert_true(env_has(env, "SDVISOR_EXIT_CODE=127"));
+}
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 static char *
@@ -746,6 +1279,15 @@ main(int argc, char **argv)
                   test_on_unhealthy_before_watchdog_trigger);
   g_test_add_func("/hooks/reload/valid-then-broken-config", test_reload);
   g_test_add_func("/hooks/reload/sighup-during-hooks-not-lost", test_reload_during_hooks);
+  g_test_add_func("/hooks/reload/log-settings-apply-to-running-app", test_reload_log_settings);
+  g_test_add_func("/hooks/reload/restart-only-settings-kept", test_reload_restart_only_kept);
+  g_test_add_func("/hooks/reload/job-added-runs", test_reload_adds_job);
+  g_test_add_func("/hooks/reload/ready-waits-for-checks-again", test_reload_ready_waits_for_checks);
+  g_test_add_func("/hooks/failure/ready-deadline-on-failure-then-post-stop",
+                  test_ready_deadline_failure_hooks);
+  g_test_add_func("/hooks/failure/post-stop-after-pre-start-failure",
+                  test_pre_start_failure_post_stop);
+  g_test_add_func("/hooks/failure/post-stop-after-exec-failure", test_exec_failure_post_stop);
   int status = g_test_run();
 
   (void)g_unlink(hook_script);

@@ -379,6 +379,22 @@ test_all_groups(Fixture *f, gconstpointer data)
   g_assert_cmpstr(j->working_directory, ==, "/tmp");
 }
 
+/* A hook's exec= is split as a shell would split it, and is not run through one: quotes
+ * group and go, and what a shell would expand stays as written. */
+static void
+test_hook_exec_split(Fixture *f, gconstpointer data)
+{
+  (void)data;
+  g_autoptr(SvConfig) c = load_ok(f,
+                                  "[app]\nexec=/bin/true\n"
+                                  "[hook:say]\nwhen=pre-start\n"
+                                  "exec=/bin/echo 'a b' c \"d  e\" $HOME\n",
+                                  NULL);
+  const SvHookConfig *h = c->hooks->pdata[0];
+  const char *expected[] = {"/bin/echo", "a b", "c", "d  e", "$HOME", NULL};
+  g_assert_cmpstrv(h->exec, expected);
+}
+
 /* What the supervisor does once the jobs set has its copy: the sections go, the rest
  * stays, and freeing the configuration afterwards frees nothing twice (the sanitizer
  * build and valgrind see to that). */
@@ -534,6 +550,7 @@ main(int argc, char **argv)
   T("/config/groups/every-key-of-every-group", test_all_groups);
   T("/config/groups/section-and-group-defaults", test_section_defaults);
   T("/config/groups/drop-jobs-keeps-the-rest", test_drop_jobs);
+  T("/config/hook/exec-split-like-a-shell", test_hook_exec_split);
   T("/config/env/section-overrides", test_section_overrides);
   T("/config/error/section-values", test_section_errors);
   g_test_add_func("/config/signal-names", test_signal_names);

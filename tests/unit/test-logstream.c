@@ -488,6 +488,72 @@ test_job_output(Fixture *f, gconstpointer data)
   assert_field(e, "SDVISOR_STREAM", "stderr");
 }
 
+/* ---- reload ------------------------------------------------------------------------------------- */
+
+/* Runs the loop until the fake journal has an entry, or fails after TIMEOUT_MS. */
+static Entry *
+wait_entry(Fixture *f, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
+  while (g_get_monotonic_time() < deadline) {
+    g_main_context_iteration(NULL, FALSE);
+    Entry *e = fake_recv(f->fj, 10);
+    if (e != NULL)
+      return e;
+  }
+  g_error("no entry within %u ms", timeout_ms);
+  return NULL;
+}
+
+/* At reload a pipe opened before (the running app's) takes the new identifier, fields,
+ * default priority, JSON and merge settings for what it reads from then on, and keeps
+ * its child's pid. */
+static void
+test_reconfigure_open_pipe(Fixture *f, gconstpointer data)
+{
+  start(f);
+  SvLogPipes p = open_pipes(f, SV_LOG_SOURCE_APP, NULL);
+  int out = dup(p.stdout_fd);
+  sv_logstream_started(&p, getpid());
+
+  write_str(out, "first\n  continued\n{\"message\": \"json\", \"order\": 1}\n", -1);
+  g_autoptr(Entry) first = wait_entry(f, 5000);
+  assert_field(first, "MESSAGE", "first\n  continued");
+  assert_field(first, "SYSLOG_IDENTIFIER", "app");
+  assert_field(first, "PRIORITY", "6");
+  g_assert_null(g_hash_table_lookup(first->fields, "X"));
+  g_autoptr(Entry) json = wait_entry(f, 5000);
+  assert_field(json, "MESSAGE", "json");
+  assert_field(json, "ORDER", "1");
+
+  const char *fields[] = {"X=2", NULL};
+  sv_journal_set_identity(f->sink, "app-new", fields);
+  f->config.priority_stdout = LOG_NOTICE;
+  f->config.parse_json = FALSE;
+  f->config.merge_continuations = FALSE;
+  sv_logstream_reconfigure(f->streams, &f->config);
+
+  write_str(out, "second\n  not joined\n{\"message\": \"json\", \"order\": 2}\n", -1);
+  close(out);
+  g_autoptr(Entry) second = wait_entry(f, 5000);
+  g_autoptr(Entry) indented = wait_entry(f, 5000);
+  g_autoptr(Entry) text = wait_entry(f, 5000);
+  run_until_closed(f, 5000);
+  assert_field(second, "MESSAGE", "second");
+  assert_field(indented, "MESSAGE", "  not joined");
+  assert_field(text, "MESSAGE", "{\"message\": \"json\", \"order\": 2}");
+  g_assert_null(g_hash_table_lookup(text->fields, "ORDER"));
+  for (Entry **e = (Entry *[]){second, indented, text, NULL}; *e != NULL; e++) {
+    assert_field(*e, "SYSLOG_IDENTIFIER", "app-new");
+    assert_field(*e, "X", "2");
+    assert_field(*e, "PRIORITY", "5");
+    assert_field(*e, "SDVISOR_SOURCE", "app");
+    assert_field(*e, "SDVISOR_STREAM", "stdout");
+    if (geteuid() == 0)
+      g_assert_cmpint((*e)->pid, ==, getpid());
+  }
+}
+
 /* ---- timers ------------------------------------------------------------------------------------- */
 
 /* The poll timeout the default context would use now: -1 = no timer at all. */
@@ -705,6 +771,7 @@ main(int argc, char **argv)
   ADD("/logstream/parse/json-fields", NULL, test_json_fields);
   ADD("/logstream/tags/hook-fields-and-credentials", NULL, test_tags_and_credentials);
   ADD("/logstream/tags/job-output", NULL, test_job_output);
+  ADD("/logstream/reload/open-pipe-takes-new-settings", NULL, test_reconfigure_open_pipe);
   ADD("/logstream/timers/only-while-held", NULL, test_timer_only_when_held);
   ADD("/logstream/backpressure/stops-and-resumes", "console", test_backpressure);
   ADD("/logstream/drain/reads-rest-and-gives-up", "console", test_drain);
