@@ -428,6 +428,39 @@ make_socket(void)
   return fd;
 }
 
+/* chmod() of the socket just bound, never through a symbolic link: whoever can write in
+ * the directory (the app's user, when it is $RUNTIME_DIRECTORY) could swap the socket for
+ * a link between bind() and here, and sdvisor, often root, would give the link's target
+ * mode 0666. The path is opened O_PATH|O_NOFOLLOW (which opens a link itself, not its
+ * target), must still be a socket, and its mode is set through /proc/self/fd, which names
+ * that very inode. fchmod() does not act on O_PATH descriptors; glibc 2.36's
+ * fchmodat(AT_SYMLINK_NOFOLLOW) goes the same way but takes any file type. Not umask()
+ * around bind(): it is per process, and the journal writer thread runs meanwhile.
+ * -ELOOP: a symbolic link; -ENOTSOCK: anything else that is not a socket. */
+static int
+chmod_socket_nofollow(const char *path, mode_t mode)
+{
+  int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  int r = 0;
+  if (fstat(fd, &st) < 0)
+    r = -errno;
+  else if (S_ISLNK(st.st_mode))
+    r = -ELOOP;
+  else if (!S_ISSOCK(st.st_mode))
+    r = -ENOTSOCK;
+  else {
+    char proc_path[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    g_snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+    if (chmod(proc_path, mode) < 0)
+      r = -errno;
+  }
+  (void)close(fd);
+  return r;
+}
+
 static int
 bind_random(int fd, const char *dir, char **out_path)
 {
@@ -448,9 +481,11 @@ bind_random(int fd, const char *dir, char **out_path)
     }
     /* Access is decided by credentials, reachability by DIR's mode: an app that
      * switches to another user must still be able to send (see the header). */
-    if (chmod(path, 0666) < 0) {
-      int r = -errno;
-      (void)unlink(path);
+    int r = chmod_socket_nofollow(path, 0666);
+    if (r < 0) {
+      /* What replaced the socket is not sdvisor's to remove. */
+      if (r != -ELOOP && r != -ENOTSOCK)
+        (void)unlink(path);
       return r;
     }
     *out_path = g_steal_pointer(&path);
@@ -490,6 +525,11 @@ sv_notify_proxy_new(const char *runtime_dir, SvNotifyProxyFunc func,
                   "cannot create the app's notify socket in %s: the path would be longer "
                   "than the %zu bytes a unix socket address holds",
                   runtime_dir, sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+    else if (r == -ELOOP || r == -ENOTSOCK)
+      g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
+                  "cannot create the app's notify socket in %s: something replaced it as soon "
+                  "as it was bound (%s); refusing to follow it",
+                  runtime_dir, r == -ELOOP ? "a symbolic link" : "not a socket");
     else
       g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
                   "cannot create the app's notify socket in %s: %s", runtime_dir, g_strerror(-r));

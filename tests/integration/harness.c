@@ -86,38 +86,50 @@ run_start(const char *const *wrapper, gboolean with_binary, const char *const *a
   strcpy(sa.sun_path, run->notify_path);
   g_assert_cmpint(bind(run->notify_fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
 
+  /* Memcheck on sdvisor itself (not on the apps it runs): a definite leak or an invalid
+   * access in its report fails the test (check_valgrind_logs). Each process's report
+   * goes to its own file, checked when sdvisor has exited (sv_run_wait_exit): a forked
+   * child that fails before execve() exits without freeing the parent's copies, which
+   * memcheck would count against sdvisor. */
+  g_autoptr(GPtrArray) valgrind = g_ptr_array_new_with_free_func(g_free);
+  if (sv_test_under_valgrind()) {
+    g_autofree char *valgrind_path = g_find_program_in_path("valgrind");
+    g_assert_nonnull(valgrind_path);
+    g_ptr_array_add(valgrind, g_steal_pointer(&valgrind_path));
+    g_ptr_array_add(valgrind, g_strdup("--child-silent-after-fork=yes"));
+    g_ptr_array_add(valgrind, g_strdup_printf("--log-file=%s/valgrind-%%p.log", run->dir));
+    g_ptr_array_add(valgrind, g_strdup("--leak-check=full"));
+    g_ptr_array_add(valgrind, g_strdup("--errors-for-leak-kinds=definite"));
+    g_ptr_array_add(valgrind, g_strdup("--show-leak-kinds=definite"));
+    g_ptr_array_add(valgrind, g_strdup("--track-origins=no"));
+  }
+
   g_autoptr(GPtrArray) args = g_ptr_array_new();
   for (const char *const *w = wrapper; w && *w; w++)
     g_ptr_array_add(args, (gpointer)*w);
-  if (with_binary && sv_test_under_valgrind()) {
-    /* Memcheck on sdvisor itself (not on the apps it runs): a definite leak or an
-     * invalid access in its report fails the test (check_valgrind_logs). */
-    static char *valgrind_path;
-    if (valgrind_path == NULL)
-      valgrind_path = g_find_program_in_path("valgrind");
-    g_assert_nonnull(valgrind_path);
-    /* Each process's report goes to its own file, checked when sdvisor has exited
-     * (sv_run_wait_exit): a forked child that fails before execve() exits without
-     * freeing the parent's copies, which memcheck would count against sdvisor. */
-    static char log_arg[PATH_MAX + 32];
-    g_snprintf(log_arg, sizeof log_arg, "--log-file=%s/valgrind-%%p.log", run->dir);
-    const char *const valgrind[] = {
-        valgrind_path,        "--child-silent-after-fork=yes",    log_arg,
-        "--leak-check=full",  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-        "--track-origins=no",
-    };
-    for (gsize i = 0; i < G_N_ELEMENTS(valgrind); i++)
-      g_ptr_array_add(args, (gpointer)valgrind[i]);
-  }
-  if (with_binary)
+  if (with_binary) {
+    for (guint i = 0; i < valgrind->len; i++)
+      g_ptr_array_add(args, valgrind->pdata[i]);
     g_ptr_array_add(args, (gpointer)sv_test_binary());
+  }
   for (const char *const *a = argv; *a; a++)
     g_ptr_array_add(args, (gpointer)*a);
   g_ptr_array_add(args, NULL);
 
+  /* A shell that execs sdvisor itself puts this before "$SDVISOR_BINARY", unquoted:
+   * `exec $SVTEST_SDVISOR_PREFIX "$SDVISOR_BINARY" …` runs it under the same memcheck
+   * (valgrind keeps the pid, so $$ and run->pid are still sdvisor's). The shell splits
+   * it at spaces, so none may be inside a word. Empty without valgrind. */
+  g_autoptr(GString) prefix = g_string_new(NULL);
+  for (guint i = 0; i < valgrind->len; i++) {
+    g_assert_null(strpbrk(valgrind->pdata[i], " \t\n'\"\\$*?[&;|<>(){}`"));
+    g_string_append_printf(prefix, "%s%s", i > 0 ? " " : "", (char *)valgrind->pdata[i]);
+  }
+
   g_auto(GStrv) envp = g_get_environ();
   envp = g_environ_setenv(envp, "NOTIFY_SOCKET", run->notify_path, TRUE);
   envp = g_environ_setenv(envp, "SVTEST_DIR", run->dir, TRUE);
+  envp = g_environ_setenv(envp, "SVTEST_SDVISOR_PREFIX", prefix->str, TRUE);
   envp = g_environ_unsetenv(envp, "G_DEBUG"); /* the apps are not GLib tests */
   /* Under valgrind GLib's slices would hide blocks from memcheck; otherwise sdvisor
    * gets no G_SLICE, as it would from systemd (and takes malloc itself: main.c). */
@@ -320,4 +332,74 @@ sv_run_free(SvRun *run)
   g_free(run->stderr_path);
   g_ptr_array_unref(run->messages);
   g_free(run);
+}
+
+const char *
+sv_run_wait_message_fd(SvRun *run, const char *needle, guint timeout_ms, int *out_fd)
+{
+  *out_fd = -1;
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  for (;;) {
+    gint64 left = deadline - sv_now_ms();
+    struct pollfd pfd = {run->notify_fd, POLLIN, 0};
+    if (left < 0 || poll(&pfd, 1, (int)left) <= 0)
+      return NULL;
+    char buf[8192];
+    union {
+      struct cmsghdr align;
+      char space[CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(run->notify_fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+      continue;
+    buf[n] = '\0';
+    int fd = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        continue;
+      gsize count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (gsize i = 0; i < count; i++) {
+        int one;
+        memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof one);
+        if (fd < 0)
+          fd = one;
+        else
+          close(one);
+      }
+    }
+    g_ptr_array_add(run->messages, g_strdup(buf));
+    if (g_test_verbose())
+      g_printerr("# notify (fd %d): %s\n", fd, buf);
+    if (strstr(buf, needle)) {
+      *out_fd = fd;
+      return run->messages->pdata[run->messages->len - 1];
+    }
+    if (fd >= 0)
+      close(fd);
+  }
+}
+
+gint64
+sv_message_number(const char *message, const char *name)
+{
+  g_autofree char *prefix = g_strconcat(name, "=", NULL);
+  gsize len = strlen(prefix);
+  for (const char *line = message; line != NULL; line = strchr(line, '\n')) {
+    if (*line == '\n')
+      line++;
+    if (strncmp(line, prefix, len) != 0)
+      continue;
+    guint64 value = 0;
+    const char *end = line + len + strcspn(line + len, "\n");
+    g_autofree char *digits = g_strndup(line + len, (gsize)(end - line - len));
+    if (!g_ascii_string_to_unsigned(digits, 10, 0, G_MAXINT64, &value, NULL))
+      return -1;
+    return (gint64)value;
+  }
+  return -1;
 }

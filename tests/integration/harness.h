@@ -23,7 +23,9 @@ typedef struct {
 SvRun *sv_run_start_full(const char *const *wrapper, const char *const *argv,
                          const char *const *env);
 #define sv_run_start(argv, env) sv_run_start_full(NULL, (argv), (env))
-/* Runs /bin/sh with ARGV (for a wrapper that execs sdvisor itself: $SDVISOR_BINARY). */
+/* Runs /bin/sh with ARGV (for a wrapper that execs sdvisor itself, as
+ * `exec $SVTEST_SDVISOR_PREFIX "$SDVISOR_BINARY" …`: the prefix is memcheck under
+ * valgrind, nothing otherwise). */
 SvRun *sv_run_start_shell(const char *const *argv, const char *const *env);
 
 /* Waits up to TIMEOUT_MS for a datagram containing NEEDLE (reading and keeping every
@@ -57,3 +59,12 @@ gboolean sv_test_slow(void);
 
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
+
+/* Like sv_run_wait_message() for a datagram that may carry file descriptors (FDSTORE=1),
+ * which a plain read would close: only datagrams that arrive from now on are looked at.
+ * *OUT_FD is the first descriptor of the match (the caller's to close), or -1. */
+const char *sv_run_wait_message_fd(SvRun *run, const char *needle, guint timeout_ms, int *out_fd);
+
+/* The value of the line NAME=… of datagram MESSAGE as a number, or -1 (no such line,
+ * or not a number). */
+gint64 sv_message_number(const char *message, const char *name);

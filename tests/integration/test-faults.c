@@ -84,7 +84,8 @@ expand_apps(const char *text)
   return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-#define SV_EXEC_SDVISOR "exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
+#define SV_EXEC_SDVISOR                                                                            \
+  "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
 
 /* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
  * directory). PRE, if not NULL, is shell run after the file is written and before
@@ -356,7 +357,7 @@ test_journal_absent_then_present(void)
    * configuration default is target=auto; stderr is a file, so auto means "the
    * journal when it is there". */
   const char *inner = "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
-                      "exec \"$SDVISOR_BINARY\" run -- \"$SVTEST_APP\" 300";
+                      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run -- \"$SVTEST_APP\" 300";
   g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
   const char *env[] = {app_env, inner_env, NULL};
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
@@ -797,7 +798,21 @@ test_state_directory_full(void)
   g_assert_true(wait_lines(slots, 2, WAIT_MS));
   g_assert_true(g_file_test(state_file, G_FILE_TEST_IS_REGULAR));
 
-  /* Fill it up. */
+  /* Fill it up between two runs: once the last run's result is written (a slow sdvisor,
+   * under valgrind, may still be running the job of the slot before), so that the last
+   * good state is a finished run, not a claim whose result finds no room. */
+  gint64 settle = sv_now_ms() + WAIT_MS;
+  for (;;) {
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    g_autoptr(SvJobRecord) last = NULL;
+    if (g_file_get_contents(state_file, &text, &len, NULL))
+      last = sv_job_record_parse(text, len, NULL);
+    if (last != NULL && !last->running)
+      break;
+    g_assert_cmpint(sv_now_ms(), <, settle);
+    g_usleep(10 * 1000);
+  }
   g_autofree char *filler = g_build_filename(state, "filler", NULL);
   int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   g_assert_cmpint(fd, >=, 0);

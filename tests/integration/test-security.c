@@ -2,8 +2,8 @@
  * SECURITY.md lists every threat and the test that covers it, here or elsewhere):
  *
  *  - a configuration or environment file over 1 MiB or with a NUL byte is refused;
- *  - environment values (environment=, environment-file=, hooks' environment=) never
- *    reach a log line or a notification — in normal operation with debug messages on,
+ *  - environment values (environment=, environment-file=, hooks' and jobs'
+ *    environment=) never reach a log line or a notification — in normal operation with debug messages on,
  *    and in the error messages about those very values (keys may be named);
  *  - the app's private NOTIFY_SOCKET lives in a 0700 directory of sdvisor's user, even
  *    under umask 000, and is removed at exit (also from $RUNTIME_DIRECTORY);
@@ -55,12 +55,12 @@ start_config(const char *text, const char *const *env, const char *pre)
 {
   g_autofree char *config = expand_apps(text);
   g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script =
-      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
-                      "\"$SVTEST_DIR/sdvisor.conf\" "
-                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
-                      "exec \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
-                      pre ? pre : "");
+  g_autofree char *script = g_strdup_printf(
+      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+      "\"$SVTEST_DIR/sdvisor.conf\" "
+      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
+      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
+      pre ? pre : "");
   g_autoptr(GPtrArray) envp = g_ptr_array_new();
   g_ptr_array_add(envp, config_env);
   for (const char *const *e = env; e && *e; e++)
@@ -193,7 +193,11 @@ static const char env_config[] =
     "when=pre-start post-start reload pre-stop post-stop\n"
     "exec=/bin/sh -c 'exit 1'\n"
     "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env\n";
+    "environment=HOOK_TOKEN=" SECRET "-hook-env\n"
+    "[job:j]\n"
+    "schedule=every 1s\n"
+    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
+    "environment=JOB_TOKEN=" SECRET "-job-env\n";
 
 /* The same with another value: a reload sees the environment changed. */
 static const char env_config_changed[] =
@@ -207,7 +211,11 @@ static const char env_config_changed[] =
     "when=pre-start post-start reload pre-stop post-stop\n"
     "exec=/bin/sh -c 'exit 1'\n"
     "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n";
+    "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n"
+    "[job:j]\n"
+    "schedule=every 1s\n"
+    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
+    "environment=JOB_TOKEN=" SECRET "-job-env-changed\n";
 
 static void
 test_values_never_logged(void)
@@ -215,7 +223,8 @@ test_values_never_logged(void)
   /* Debug messages on: they are the likeliest to dump an environment. */
   const char *env[] = {"SDVISOR_DEBUG=1", NULL};
   const char *pre = "printf 'API_KEY=" SECRET "-env-file\\nexport OTHER=\"" SECRET " quoted\"\\n' "
-                    "> \"$SVTEST_DIR/secrets.env\" && chmod 0600 \"$SVTEST_DIR/secrets.env\" &&";
+                    "> \"$SVTEST_DIR/secrets.env\" && chmod 0600 \"$SVTEST_DIR/secrets.env\" && "
+                    "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
   g_autoptr(SvRun) run = start_config(env_config, env, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(wait_stderr(run, "(post-start)", WAIT_MS));
@@ -233,11 +242,27 @@ test_values_never_logged(void)
   g_assert_nonnull(strstr(app_environ, "DB_PASSWORD=" SECRET "-app-env\n"));
   g_assert_nonnull(strstr(app_environ, "API_KEY=" SECRET "-env-file\n"));
   g_assert_nonnull(strstr(app_environ, "QUOTED=" SECRET " with spaces\n"));
+  /* The job ran with its own, and failed (a failure is reported with what it ran). */
+  g_autofree char *token = sv_run_wait_file(run, "job.token", WAIT_MS);
+  g_assert_cmpstr(token, ==, SECRET "-job-env");
+  g_assert_true(wait_stderr(run, "job j (pid", WAIT_MS));
+  g_assert_true(wait_stderr(run, "failed: exited with status 3", WAIT_MS));
 
   /* A reload that changes the environment: the warning may name the key, not the value. */
   rewrite_config(run, env_config_changed);
   reload_and_wait(run);
   g_assert_true(wait_stderr(run, "[app] environment changed", WAIT_MS));
+  /* The job runs (and fails) again with its new value. */
+  g_autofree char *token_path = sv_run_path(run, "job.token");
+  gboolean rerun = FALSE;
+  for (gint64 deadline = sv_now_ms() + WAIT_MS; !rerun && sv_now_ms() < deadline;) {
+    g_autofree char *now = NULL;
+    rerun = g_file_get_contents(token_path, &now, NULL, NULL) &&
+            g_str_equal(now, SECRET "-job-env-changed");
+    if (!rerun)
+      (void)sv_run_count_messages(run, "", 50);
+  }
+  g_assert_true(rerun);
 
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -417,8 +442,8 @@ test_notify_socket_private(void)
 {
   /* umask 000: whatever sdvisor creates must set its own modes. */
   g_autofree char *app = sv_test_app("sleeper.sh");
-  g_autofree char *script =
-      g_strdup_printf("umask 000 && exec \"$SDVISOR_BINARY\" run -- '%s'", app);
+  g_autofree char *script = g_strdup_printf(
+      "umask 000 && exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run -- '%s'", app);
   const char *argv[] = {"-c", script, NULL};
   g_autoptr(SvRun) run = sv_run_start_shell(argv, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
@@ -438,10 +463,11 @@ test_notify_socket_private(void)
   g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
 
   /* Under systemd's RuntimeDirectory=: the socket goes there, and goes away at exit. */
-  g_autofree char *script2 = g_strdup_printf("mkdir -m 0700 \"$SVTEST_DIR/rt\" && export "
-                                             "RUNTIME_DIRECTORY=\"$SVTEST_DIR/rt\" && umask 000 "
-                                             "&& exec \"$SDVISOR_BINARY\" run -- '%s'",
-                                             app);
+  g_autofree char *script2 =
+      g_strdup_printf("mkdir -m 0700 \"$SVTEST_DIR/rt\" && export "
+                      "RUNTIME_DIRECTORY=\"$SVTEST_DIR/rt\" && umask 000 "
+                      "&& exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run -- '%s'",
+                      app);
   const char *argv2[] = {"-c", script2, NULL};
   g_autoptr(SvRun) run2 = sv_run_start_shell(argv2, NULL);
   g_assert_nonnull(sv_run_wait_message(run2, "READY=1", WAIT_MS));

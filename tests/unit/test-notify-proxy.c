@@ -6,6 +6,7 @@
  * the proxy checks. No reaper runs here: the test reaps with waitpid() itself, and is a
  * child subreaper like sdvisor, so orphans come back to it. Nothing depends on pid
  * values or on which pid namespace the test runs in. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -167,6 +168,32 @@ teardown(Fixture *f, gconstpointer data)
   g_ptr_array_unref(f->received);
   g_ptr_array_unref(f->rejections);
   g_array_unref(f->children);
+}
+
+/* ---- an attacker racing the proxy's setup ---- */
+
+/* While set, every successful bind() of a socket path under SWAP_DIR is followed at once
+ * by what a process able to write in that directory could do before the proxy's next
+ * system call: the socket is replaced by a symbolic link to SWAP_TARGET. The proxy's
+ * own bind() goes through here (the test's definition comes before libc's). */
+static const char *swap_dir;
+static const char *swap_target;
+
+int
+bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+  static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+  if (real_bind == NULL)
+    *(void **)&real_bind = dlsym(RTLD_NEXT, "bind");
+  int r = real_bind(fd, addr, len);
+  if (r == 0 && swap_dir != NULL && addr->sa_family == AF_UNIX) {
+    const char *path = ((const struct sockaddr_un *)(const void *)addr)->sun_path;
+    if (g_str_has_prefix(path, swap_dir) && path[strlen(swap_dir)] == '/') {
+      g_assert_cmpint(unlink(path), ==, 0);
+      g_assert_cmpint(symlink(swap_target, path), ==, 0);
+    }
+  }
+  return r;
 }
 
 /* ---- senders (they run in forked children, or in the test itself) ---- */
@@ -346,6 +373,75 @@ test_own_dir(void)
   sv_notify_proxy_free(proxy);
   g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
   g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+}
+
+/* The socket's runtime directory may be $RUNTIME_DIRECTORY, which the app's user can
+ * write in. A symbolic link there at the name the proxy picks, planted beforehand or
+ * swapped in for the socket right after bind(), must never make the proxy change the mode
+ * of the file it points to (sdvisor is often root: that would be any file on the system
+ * made world-writable). */
+static void
+test_symlinks_never_followed(void)
+{
+  g_autofree char *base = g_dir_make_tmp("test-notify-proxy-XXXXXX", NULL);
+  g_assert_nonnull(base);
+  g_autofree char *rt = g_build_filename(base, "rt", NULL);
+  g_autofree char *victim = g_build_filename(base, "victim", NULL);
+  g_assert_cmpint(g_mkdir(rt, 0700), ==, 0);
+  g_assert_true(g_file_set_contents(victim, "precious\n", -1, NULL));
+  g_assert_cmpint(g_chmod(victim, 0600), ==, 0);
+  struct stat st;
+
+  /* Planted: a link at the very name the proxy draws first (the name comes from GLib's
+   * global generator, which a seed makes predictable here, and only here). bind() does
+   * not follow it; the proxy draws another name. */
+  g_random_set_seed(4242);
+  g_autofree char *first =
+      g_strdup_printf("%s/notify-%08" G_GINT32_MODIFIER "x.sock", rt, g_random_int());
+  g_random_set_seed(4242);
+  g_assert_cmpint(symlink(victim, first), ==, 0);
+  g_autoptr(GError) error = NULL;
+  SvNotifyProxy *proxy = sv_notify_proxy_new(rt, NULL, NULL, NULL, &error);
+  g_assert_no_error(error);
+  const char *path = sv_notify_proxy_get_socket_path(proxy);
+  g_assert_cmpstr(path, !=, first);
+  g_assert_cmpint(lstat(path, &st), ==, 0);
+  g_assert_true(S_ISSOCK(st.st_mode));
+  g_assert_cmpint(st.st_mode & 07777, ==, 0666);
+  sv_notify_proxy_free(proxy);
+  g_assert_cmpint(lstat(first, &st), ==, 0);
+  g_assert_true(S_ISLNK(st.st_mode));
+  g_assert_cmpint(stat(victim, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+  g_assert_cmpint(unlink(first), ==, 0);
+
+  /* Swapped in between bind() and the chmod: the proxy refuses and says why; the link's
+   * target keeps its mode and contents, and the link (not sdvisor's) stays. */
+  swap_dir = rt;
+  swap_target = victim;
+  proxy = sv_notify_proxy_new(rt, NULL, NULL, NULL, &error);
+  swap_dir = swap_target = NULL;
+  g_assert_cmpint(stat(victim, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+  g_assert_null(proxy);
+  g_assert_nonnull(error);
+  g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "symbolic link"));
+  g_autofree char *text = NULL;
+  g_assert_true(g_file_get_contents(victim, &text, NULL, NULL));
+  g_assert_cmpstr(text, ==, "precious\n");
+  g_autoptr(GDir) dir = g_dir_open(rt, 0, NULL);
+  const char *name = g_dir_read_name(dir);
+  g_assert_nonnull(name);
+  g_autofree char *link = g_build_filename(rt, name, NULL);
+  g_assert_cmpint(lstat(link, &st), ==, 0);
+  g_assert_true(S_ISLNK(st.st_mode));
+  g_assert_null(g_dir_read_name(dir));
+
+  g_assert_cmpint(unlink(link), ==, 0);
+  g_assert_cmpint(g_rmdir(rt), ==, 0);
+  g_assert_cmpint(unlink(victim), ==, 0);
+  g_assert_cmpint(g_rmdir(base), ==, 0);
 }
 
 static void
@@ -976,6 +1072,7 @@ main(int argc, char **argv)
   ADD("/notify-proxy/socket/created-in-runtime-dir", test_socket);
   g_test_add_func("/notify-proxy/socket/own-private-dir-removed", test_own_dir);
   g_test_add_func("/notify-proxy/socket/path-too-long", test_path_too_long);
+  g_test_add_func("/notify-proxy/socket/symlinks-never-followed", test_symlinks_never_followed);
   ADD("/notify-proxy/tree/app-accepted", test_app_accepted);
   ADD("/notify-proxy/tree/descendants-accepted", test_descendants_accepted);
   ADD("/notify-proxy/tree/orphan-in-session-accepted", test_orphan_in_session_accepted);
