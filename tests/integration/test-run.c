@@ -2,13 +2,17 @@
  * signals, stop deadline, PID 1 duties, configuration errors. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "timespan.h"
 
 #define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
@@ -423,6 +427,187 @@ test_usage_and_version(void)
   g_assert_true(code == 64 || code == 78);
 }
 
+static guint
+index_of(SvRun *run, const char *needle)
+{
+  for (guint i = 0; i < run->messages->len; i++)
+    if (strstr(run->messages->pdata[i], needle))
+      return i;
+  g_assert_not_reached();
+}
+
+/* Every EXTEND_TIMEOUT_USEC from STOPPING=1 until the app has stopped is at least
+ * MIN_USEC (and within reason); returns how many there were. (Post-stop hooks, after,
+ * ask for their own time only.) */
+static guint
+assert_stop_extends_at_least(SvRun *run, gint64 min_usec)
+{
+  guint seen = 0;
+  guint last = index_of(run, "STATUS=stopped");
+  for (guint i = index_of(run, "STOPPING=1"); i < last; i++) {
+    const char *m = run->messages->pdata[i];
+    if (!strstr(m, "EXTEND_TIMEOUT_USEC="))
+      continue;
+    gint64 usec = sv_message_number(m, "EXTEND_TIMEOUT_USEC");
+    g_test_message("EXTEND_TIMEOUT_USEC=%" G_GINT64_FORMAT, usec);
+    g_assert_cmpint(usec, >=, min_usec);
+    g_assert_cmpint(usec, <=, min_usec + 10 * 60 * G_USEC_PER_SEC);
+    seen++;
+  }
+  return seen;
+}
+
+/* During the stop systemd is asked to wait at least the stop-timeout: its own
+ * TimeoutStopSec= must not cut sdvisor's deadline short. */
+static void
+test_extend_timeout_covers_stop(void)
+{
+  g_autofree char *app = sv_test_app("sleeper.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=42s", NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  g_assert_cmpuint(assert_stop_extends_at_least(run, 42 * G_USEC_PER_SEC), >=, 1);
+}
+
+static void
+test_usr1_reaches_grandchild(void)
+{
+  g_autofree char *app = sv_test_app("grandchild.sh");
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_autofree char *ready = sv_run_wait_file(run, "grandchild.ready", WAIT_MS);
+  g_assert_nonnull(ready);
+  sv_run_kill(run, SIGUSR1);
+  g_autofree char *got = sv_run_wait_file(run, "grandchild.usr1", WAIT_MS);
+  g_assert_cmpstr(got, ==, "USR1\n");
+  /* The app took it too, and runs on. */
+  g_assert_cmpint(sv_run_wait_exit(run, 200), ==, -1);
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
+/* VALUE with every "8080" (the demo's port) replaced by PORT. */
+static char *
+with_port(GKeyFile *kf, const char *group, const char *key, int port)
+{
+  g_autofree char *value = g_key_file_get_value(kf, group, key, NULL);
+  g_assert_nonnull(value);
+  g_assert_nonnull(strstr(value, "8080"));
+  g_auto(GStrv) parts = g_strsplit(value, "8080", -1);
+  g_autofree char *port_text = g_strdup_printf("%d", port);
+  return g_strjoinv(port_text, parts);
+}
+
+static int
+free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+/* Everything the peer sends on FD until it closes, or NULL after TIMEOUT_MS. */
+static char *
+read_to_eof(int fd, guint timeout_ms)
+{
+  g_autoptr(GString) text = g_string_new(NULL);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  for (;;) {
+    gint64 left = deadline - sv_now_ms();
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+      return NULL;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0)
+      return NULL;
+    if (n == 0)
+      return g_string_free(g_steal_pointer(&text), FALSE);
+    g_string_append_len(text, buf, n);
+  }
+}
+
+/* The README's first Quick start command runs data/examples/demo.conf in the foreground
+ * (`./dev demo`); here on a free port rather than 8080. Ctrl-C (SIGINT to sdvisor, the
+ * terminal's foreground process: the app has a session of its own) stops it gracefully:
+ * a request in flight gets its whole answer and sdvisor exits 0. */
+static void
+test_demo_ctrl_c(void)
+{
+  if (g_file_test("/tmp/sdvisor-demo-unhealthy", G_FILE_TEST_EXISTS)) {
+    g_test_skip("/tmp/sdvisor-demo-unhealthy exists: the demo would never be ready");
+    return;
+  }
+  /* The source root: G_TEST_SRCDIR is its tests/ folder. */
+  g_autofree char *root = g_canonicalize_filename("..", g_test_get_dir(G_TEST_DIST));
+  g_autofree char *conf = g_build_filename(root, "data", "examples", "demo.conf", NULL);
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_assert_true(g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL));
+
+  /* The demo as it is, but for its port: the environment overrides every place it is
+   * spelled. */
+  int port = free_port();
+  g_autofree char *exec = with_port(kf, "app", "exec", port);
+  g_autofree char *ready = with_port(kf, "ready", "check", port);
+  g_autofree char *health = with_port(kf, "health", "check", port);
+  g_autofree char *exec_env = g_strconcat("SDVISOR_APP_EXEC=", exec, NULL);
+  g_autofree char *ready_env = g_strconcat("SDVISOR_READY_CHECK=", ready, NULL);
+  g_autofree char *health_env = g_strconcat("SDVISOR_HEALTH_CHECK=", health, NULL);
+  g_autofree char *root_env = g_strconcat("SVTEST_ROOT=", root, NULL);
+  const char *env[] = {exec_env, ready_env, health_env, root_env, NULL};
+  const char *argv[] = {"-c",
+                        "cd \"$SVTEST_ROOT\" && exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" "
+                        "run --config data/examples/demo.conf",
+                        NULL};
+  g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+
+  /* A request that takes a while (longer where sdvisor is slowed down, so that the stop
+   * still comes in the middle of it). */
+  int seconds = sv_test_slow() ? 5 : 1;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((guint16)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_autofree char *request =
+      g_strdup_printf("GET /slow?seconds=%d HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", seconds);
+  g_assert_cmpint(send(fd, request, strlen(request), MSG_NOSIGNAL), ==, (ssize_t)strlen(request));
+  g_usleep(300 * 1000); /* the app has accepted it */
+
+  sv_run_kill(run, SIGINT);
+  g_assert_nonnull(sv_run_wait_message(run, "STOPPING=1", WAIT_MS));
+  g_autofree char *response = read_to_eof(fd, WAIT_MS);
+  close(fd);
+  g_assert_nonnull(response);
+  g_autofree char *body = g_strdup_printf("\r\n\r\nslept %d.0 s\n", seconds);
+  g_assert_true(g_str_has_prefix(response, "HTTP/1.0 200 "));
+  g_assert_true(g_str_has_suffix(response, body));
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+
+  /* The stop began while the request was in flight: the app logged the stop signal
+   * before the answer. And systemd was asked to wait the demo's stop-timeout. */
+  g_autofree char *err = sv_run_stderr(run);
+  const char *term = strstr(err, "SIGTERM: finishing requests in flight");
+  g_autofree char *logged = g_strdup_printf("\"GET /slow?seconds=%d HTTP/1.0\" 200", seconds);
+  const char *answered = strstr(err, logged);
+  g_assert_nonnull(term);
+  g_assert_nonnull(answered);
+  g_assert_true(term < answered);
+  g_assert_nonnull(strstr(err, "SIGINT received: stopping app"));
+  g_autofree char *stop_timeout = g_key_file_get_value(kf, "app", "stop-timeout", NULL);
+  gint64 stop_usec = 0;
+  g_assert_true(sv_timespan_parse(stop_timeout, &stop_usec, NULL));
+  g_assert_cmpuint(assert_stop_extends_at_least(run, stop_usec), >=, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,11 +615,14 @@ main(int argc, char **argv)
   /* The harness waits for its children itself. */
   signal(SIGCHLD, SIG_DFL);
   g_test_add_func("/run/notify/ready-status-stopping-sequence", test_notify_sequence);
+  g_test_add_func("/run/notify/extend-timeout-covers-stop-timeout",
+                  test_extend_timeout_covers_stop);
   g_test_add_func("/run/exit/app-code-passed-through", test_exit_code);
   g_test_add_func("/run/exit/killed-by-signal-is-128-plus-n", test_killed_by_signal);
   g_test_add_func("/run/exit/missing-executable-is-127", test_missing_executable);
   g_test_add_func("/run/exit/not-executable-is-126", test_not_executable);
   g_test_add_func("/run/signals/term-reaches-grandchild-in-group", test_term_reaches_grandchild);
+  g_test_add_func("/run/signals/usr1-reaches-grandchild-in-group", test_usr1_reaches_grandchild);
   g_test_add_func("/run/signals/stop-timeout-then-sigkill", test_stop_timeout_kills);
   g_test_add_func("/run/signals/second-term-kills-at-once", test_second_term_kills_at_once);
   g_test_add_func("/run/signals/forwarded-and-reload", test_signals_forwarded);
@@ -443,6 +631,7 @@ main(int argc, char **argv)
   g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
   g_test_add_func("/run/config/check-prints-next-five-runs", test_check_prints_next_runs);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
+  g_test_add_func("/run/demo/ctrl-c-finishes-request-in-flight", test_demo_ctrl_c);
   g_test_add_func("/run/memory/slices-from-malloc-before-glib-2.76", test_slices_from_malloc);
   return g_test_run();
 }
