@@ -77,7 +77,7 @@ static const char app_text[] =
     "  echo \"app crash $$ $(date +%s%N)\" >> \"$SVTEST_DIR/events\"\n"
     "  kill -KILL $$\n"
     "fi\n"
-    "while :; do sleep 0.05; done\n";
+    "while [ -d \"$SVTEST_DIR\" ]; do sleep 0.05; done\n";
 
 /* "@HOOK@" and "@APP@" become the scripts' paths now; "@DIR@" becomes the run's
  * directory in the wrapper, once it exists. */

@@ -6,7 +6,7 @@ exec 1>&-
 echo "$$" > "$SVTEST_DIR/app.pid"
 trap 'exit 0' TERM
 i=0
-while :; do
+while [ -d "$SVTEST_DIR" ]; do
   i=$((i + 1))
   echo "stderr tick $i" >&2
   sleep 0.05

@@ -14,4 +14,4 @@ done
 wait
 echo "$$" > "$SVTEST_DIR/app.forked"
 trap 'exit 0' TERM
-while :; do sleep 0.05; done
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

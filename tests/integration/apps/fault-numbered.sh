@@ -10,4 +10,4 @@ while [ "$i" -lt "$n" ]; do
   sleep 0.01
 done
 : > "$SVTEST_DIR/app.done"
-while :; do sleep 0.05; done
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

@@ -5,4 +5,4 @@ echo "$$" > "$SVTEST_DIR/app.pid"
 trap ':' HUP
 trap 'exit 0' TERM
 : > "$SVTEST_DIR/app.ready"
-while :; do sleep 0.05; done
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

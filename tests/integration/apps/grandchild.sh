@@ -8,5 +8,5 @@ trap ':' USR1
 sh -c 'trap "echo TERM > \"$SVTEST_DIR/grandchild.term\"; exit 0" TERM
        trap "echo USR1 >> \"$SVTEST_DIR/grandchild.usr1\"" USR1
        echo started > "$SVTEST_DIR/grandchild.ready"
-       while :; do sleep 0.05; done' &
-while :; do sleep 0.05; done
+       while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done' &
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

@@ -9,6 +9,7 @@ timestamp in µs) into $SVTEST_DIR.
 """
 import os
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,4 +53,14 @@ write("app.listening", str(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000))
 for _ in range(int(os.environ.get("SEND_READY", "0"))):
     notify("READY=1")
     time.sleep(0.05)
+
+
+def exit_with_the_test():
+    # Gone with the test's directory: an aborted test leaves no app serving forever.
+    while os.path.isdir(d):
+        time.sleep(0.2)
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_the_test, daemon=True).start()
 server.serve_forever()

@@ -3,4 +3,4 @@
 # whoever reaps orphans (sdvisor as subreaper, or as PID 1) and exits a moment later.
 (sleep 0.2 &)
 echo ready > "$SVTEST_DIR/app.ready"
-while :; do sleep 0.05; done
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

@@ -4,4 +4,4 @@ for sig in USR1 USR2 HUP WINCH; do
   trap "echo $sig >> \"\$SVTEST_DIR/signals\"" $sig
 done
 echo ready > "$SVTEST_DIR/app.ready"
-while :; do sleep 0.05; done
+while [ -d "$SVTEST_DIR" ]; do sleep 0.05; done

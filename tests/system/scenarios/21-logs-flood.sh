@@ -8,7 +8,7 @@
 #   3. a C program calling sd_journal_send() with the same five fields per entry.
 # Rates are journald's: entries / (receive time of the last − of the first).
 # sdvisor's CPU is the sum over its threads of /proc/PID/task/*/schedstat.
-# timeout: 100
+# timeout: 150
 . "$(dirname "$0")/../lib.sh"
 
 N=200000
