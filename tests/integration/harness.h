@@ -68,3 +68,21 @@ const char *sv_run_wait_message_fd(SvRun *run, const char *needle, guint timeout
 /* The value of the line NAME=… of datagram MESSAGE as a number, or -1 (no such line,
  * or not a number). */
 gint64 sv_message_number(const char *message, const char *name);
+
+/* ---- a fake journald ------------------------------------------------------------------------ */
+
+/* A datagram socket bound at PATH (the place of /run/systemd/journal/socket in sdvisor's
+ * mount namespace, typically /proc/PID/root/…), with journald's large receive buffer. */
+int sv_fake_journal_bind(const char *path);
+/* One native-protocol entry: NAME → VALUE (both char *; binary values as they are). */
+GHashTable *sv_journal_entry_parse(const guint8 *data, gsize len);
+/* An array for sv_fake_journal_read(): it frees its entries. */
+GPtrArray *sv_journal_entries_new(void);
+/* Reads every datagram waiting on FD (up to TIMEOUT_MS for the first) into ENTRIES, an
+ * entry passed as a sealed memfd included; TRUE if any came. */
+gboolean sv_fake_journal_read(int fd, GPtrArray *entries, int timeout_ms);
+/* ENTRY's field NAME, or NULL. */
+const char *sv_journal_entry_field(GHashTable *entry, const char *name);
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int sv_free_port(void);

@@ -250,77 +250,15 @@ read_file_or_empty(const char *path)
 
 /* ---- journald absent at start, then present ----------------------------------------------- */
 
-/* One native-protocol datagram (or the memfd it points to): its MESSAGE=, or NULL. */
-static char *
-journal_message(const guint8 *data, gsize len)
-{
-  const guint8 *p = data, *end = data + len;
-  while (p < end) {
-    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
-    const guint8 *eq = memchr(p, '=', (gsize)((nl ? nl : end) - p));
-    if (eq != NULL) {
-      /* NAME=VALUE\n */
-      if (eq - p == 7 && memcmp(p, "MESSAGE", 7) == 0)
-        return g_strndup((const char *)eq + 1, (gsize)((nl ? nl : end) - eq - 1));
-      if (nl == NULL)
-        break;
-      p = nl + 1;
-      continue;
-    }
-    /* NAME\n, little-endian 64-bit length, VALUE, \n */
-    if (nl == NULL || end - (nl + 1) < 8)
-      break;
-    guint64 vlen = 0;
-    for (int i = 7; i >= 0; i--)
-      vlen = (vlen << 8) | nl[1 + i];
-    const guint8 *value = nl + 9;
-    if (vlen > (guint64)(end - value))
-      break;
-    if (nl - p == 7 && memcmp(p, "MESSAGE", 7) == 0)
-      return g_strndup((const char *)value, (gsize)vlen);
-    p = value + vlen + 1;
-  }
-  return NULL;
-}
-
-/* Reads every datagram waiting on FD into MESSAGES; TRUE if any came. */
+/* Reads every entry waiting on FD into MESSAGES (their MESSAGE=); TRUE if any came. */
 static gboolean
 journal_read(int fd, GPtrArray *messages, int timeout_ms)
 {
-  gboolean any = FALSE;
-  struct pollfd pfd = {fd, POLLIN, 0};
-  while (poll(&pfd, 1, any ? 0 : timeout_ms) > 0) {
-    static guint8 buf[256 * 1024];
-    union {
-      struct cmsghdr h;
-      char space[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
-    } control;
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr mh = {.msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof control};
-    ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n < 0)
-      break;
-    any = TRUE;
-    g_autofree guint8 *memfd_data = NULL;
-    gsize memfd_len = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-        continue;
-      int memfd;
-      memcpy(&memfd, CMSG_DATA(c), sizeof memfd);
-      struct stat st;
-      if (fstat(memfd, &st) == 0 && st.st_size > 0) {
-        memfd_data = g_malloc((gsize)st.st_size);
-        memfd_len = (gsize)pread(memfd, memfd_data, (gsize)st.st_size, 0);
-      }
-      close(memfd);
-    }
-    char *message =
-        memfd_data ? journal_message(memfd_data, memfd_len) : journal_message(buf, (gsize)n);
-    g_ptr_array_add(messages, message ? message : g_strdup(""));
+  g_autoptr(GPtrArray) entries = sv_journal_entries_new();
+  gboolean any = sv_fake_journal_read(fd, entries, timeout_ms);
+  for (guint i = 0; i < entries->len; i++) {
+    const char *message = sv_journal_entry_field(entries->pdata[i], "MESSAGE");
+    g_ptr_array_add(messages, g_strdup(message != NULL ? message : ""));
   }
   return any;
 }
@@ -377,14 +315,7 @@ test_journal_absent_then_present(void)
   /* journald "starts": a socket at /run/systemd/journal/socket in sdvisor's namespace. */
   g_autofree char *sock_path =
       g_strdup_printf("/proc/%d/root/run/systemd/journal/socket", (int)run->pid);
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fd, >=, 0);
-  int rcvbuf = 8 * 1024 * 1024;
-  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  g_assert_cmpuint(strlen(sock_path), <, sizeof sa.sun_path);
-  strcpy(sa.sun_path, sock_path);
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  int fd = sv_fake_journal_bind(sock_path);
   g_autofree char *console_at_switch = sv_run_stderr(run);
 
   g_autoptr(GPtrArray) journal = g_ptr_array_new_with_free_func(g_free);

@@ -169,39 +169,6 @@ test_pipe_held_open(void)
 
 /* ---- fields, through a journald of the test's own ------------------------------------------ */
 
-/* One native-protocol datagram (or the memfd it points to): its fields, NAME → VALUE. */
-static GHashTable *
-journal_fields(const guint8 *data, gsize len)
-{
-  GHashTable *fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  const guint8 *p = data, *end = data + len;
-  while (p < end) {
-    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
-    const guint8 *line_end = nl != NULL ? nl : end;
-    const guint8 *eq = memchr(p, '=', (gsize)(line_end - p));
-    if (eq != NULL) {
-      /* NAME=VALUE\n */
-      g_hash_table_insert(fields, g_strndup((const char *)p, (gsize)(eq - p)),
-                          g_strndup((const char *)eq + 1, (gsize)(line_end - eq - 1)));
-      p = line_end + 1;
-      continue;
-    }
-    /* NAME\n, little-endian 64-bit length, VALUE, \n */
-    if (nl == NULL || end - (nl + 1) < 8)
-      break;
-    guint64 vlen = 0;
-    for (int i = 7; i >= 0; i--)
-      vlen = (vlen << 8) | nl[1 + i];
-    const guint8 *value = nl + 9;
-    if (vlen > (guint64)(end - value))
-      break;
-    g_hash_table_insert(fields, g_strndup((const char *)p, (gsize)(nl - p)),
-                        g_strndup((const char *)value, (gsize)vlen));
-    p = value + vlen + 1;
-  }
-  return fields;
-}
-
 typedef struct {
   char *dir;          /* the test's own: journal.sock, sdvisor.conf */
   int fd;             /* the fake journald's socket */
@@ -213,40 +180,7 @@ typedef struct {
 static void
 fake_journal_read(FakeJournal *j, int timeout_ms)
 {
-  struct pollfd pfd = {j->fd, POLLIN, 0};
-  gboolean any = FALSE;
-  while (poll(&pfd, 1, any ? 0 : timeout_ms) > 0) {
-    static guint8 buf[256 * 1024];
-    union {
-      struct cmsghdr h;
-      char space[CMSG_SPACE(sizeof(int) * 4)];
-    } control;
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr mh = {.msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof control};
-    ssize_t n = recvmsg(j->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n < 0)
-      break;
-    any = TRUE;
-    g_autofree guint8 *memfd_data = NULL;
-    gsize memfd_len = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-        continue;
-      int memfd;
-      memcpy(&memfd, CMSG_DATA(c), sizeof memfd);
-      struct stat st;
-      if (fstat(memfd, &st) == 0 && st.st_size > 0) {
-        memfd_data = g_malloc((gsize)st.st_size);
-        memfd_len = (gsize)MAX(pread(memfd, memfd_data, (gsize)st.st_size, 0), 0);
-      }
-      close(memfd);
-    }
-    g_ptr_array_add(j->entries, memfd_data ? journal_fields(memfd_data, memfd_len)
-                                           : journal_fields(buf, (gsize)n));
-  }
+  (void)sv_fake_journal_read(j->fd, j->entries, timeout_ms);
 }
 
 /* Starts sdvisor with CONFIG ("@DIR@" becomes the test's directory, "@APP@" sleeper.sh)
@@ -262,16 +196,9 @@ fake_journal_start(FakeJournal *j, const char *config)
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
   g_assert_nonnull(j->dir);
-  j->entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+  j->entries = sv_journal_entries_new();
   g_autofree char *sock = g_build_filename(j->dir, "journal.sock", NULL);
-  j->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(j->fd, >=, 0);
-  int rcvbuf = 8 * 1024 * 1024;
-  (void)setsockopt(j->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  g_assert_cmpuint(strlen(sock), <, sizeof sa.sun_path);
-  strcpy(sa.sun_path, sock);
-  g_assert_cmpint(bind(j->fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  j->fd = sv_fake_journal_bind(sock);
 
   g_autofree char *conf = g_build_filename(j->dir, "sdvisor.conf", NULL);
   g_autofree char *app = sv_test_app("sleeper.sh");
@@ -306,12 +233,6 @@ fake_journal_start(FakeJournal *j, const char *config)
   return TRUE;
 }
 
-static const char *
-field(GHashTable *entry, const char *name)
-{
-  return g_hash_table_lookup(entry, name);
-}
-
 /* Reads until an entry has MESSAGE=MESSAGE; returns it (owned by J) or NULL. */
 static GHashTable *
 fake_journal_wait(FakeJournal *j, const char *message)
@@ -321,7 +242,7 @@ fake_journal_wait(FakeJournal *j, const char *message)
   do {
     fake_journal_read(j, 20);
     for (; seen < j->entries->len; seen++)
-      if (g_strcmp0(field(j->entries->pdata[seen], "MESSAGE"), message) == 0)
+      if (g_strcmp0(sv_journal_entry_field(j->entries->pdata[seen], "MESSAGE"), message) == 0)
         return j->entries->pdata[seen];
     (void)sv_run_count_messages(j->run, "", 0);
   } while (sv_now_ms() < deadline);
@@ -357,7 +278,8 @@ fake_journal_free(FakeJournal *j)
   g_free(j->dir);
 }
 
-#define assert_field(entry, name, value) g_assert_cmpstr(field((entry), (name)), ==, (value))
+#define assert_field(entry, name, value)                                                           \
+  g_assert_cmpstr(sv_journal_entry_field((entry), (name)), ==, (value))
 
 /* What an exec: check prints is its own entry: SDVISOR_SOURCE=check, and SDVISOR_CHECK=
  * names the check (as [health] check= spelt it, normalised by the parser). */
@@ -378,8 +300,8 @@ test_fields_check_output(void)
   assert_field(e, "SDVISOR_STREAM", "stdout");
   assert_field(e, "SYSLOG_IDENTIFIER", "logfields");
   assert_field(e, "PRIORITY", "6");
-  g_assert_null(field(e, "SDVISOR_JOB"));
-  g_assert_null(field(e, "SDVISOR_HOOK"));
+  g_assert_null(sv_journal_entry_field(e, "SDVISOR_JOB"));
+  g_assert_null(sv_journal_entry_field(e, "SDVISOR_HOOK"));
   fake_journal_stop(&j);
   fake_journal_free(&j);
 }
@@ -403,7 +325,7 @@ test_fields_job_output(void)
   assert_field(e, "SDVISOR_JOB", "t");
   assert_field(e, "SDVISOR_STREAM", "stdout");
   assert_field(e, "SYSLOG_IDENTIFIER", "logfields");
-  const char *run_id = field(e, "SDVISOR_JOB_RUN");
+  const char *run_id = sv_journal_entry_field(e, "SDVISOR_JOB_RUN");
   g_assert_nonnull(run_id);
   g_assert_cmpstr(run_id, !=, "");
   fake_journal_stop(&j);
@@ -412,8 +334,8 @@ test_fields_job_output(void)
   guint started = 0;
   for (guint i = 0; i < j.entries->len; i++) {
     GHashTable *own = j.entries->pdata[i];
-    const char *message = field(own, "MESSAGE");
-    if (g_strcmp0(field(own, "SDVISOR_JOB_RUN"), run_id) != 0 || message == NULL ||
+    const char *message = sv_journal_entry_field(own, "MESSAGE");
+    if (g_strcmp0(sv_journal_entry_field(own, "SDVISOR_JOB_RUN"), run_id) != 0 || message == NULL ||
         !g_str_has_prefix(message, "job t started"))
       continue;
     assert_field(own, "SDVISOR_SOURCE", "sdvisor");

@@ -18,19 +18,6 @@
  * slowed down (its first HTTP check, under memcheck, holds its loop for a while). */
 #define SLOW_X5(ms) (sv_test_slow() ? 5 * (ms) : (ms))
 
-/* A port nothing listens on right now. */
-static int
-free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 static void
 touch(SvRun *run, const char *name)
 {
@@ -48,7 +35,7 @@ rm(SvRun *run, const char *name)
 static void
 test_ready_after_listen_and_health(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
   g_autofree char *checks = g_strdup_printf(
@@ -75,7 +62,7 @@ test_ready_after_listen_and_health(void)
 static void
 test_app_ready_relayed_once(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
   const char *env[] = {portv, "SEND_READY=3", "SDVISOR_READY_CHECK=notify", NULL};
@@ -102,7 +89,7 @@ send_datagram(const char *path, const char *text)
 static void
 test_outsider_dropped(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
   /* The app never says READY itself. */
@@ -128,7 +115,7 @@ test_outsider_dropped(void)
 static void
 test_startup_timeout(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("sleeper.sh");
   g_autofree char *checks = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
   const char *env[] = {checks, "SDVISOR_READY_TIMEOUT=1s", NULL};
@@ -169,7 +156,7 @@ wait_more(SvRun *run, const char *needle, guint before, guint timeout_ms)
 static void
 test_watchdog_follows_health(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
   g_autofree char *health =
@@ -241,24 +228,29 @@ test_watchdog_follows_health(void)
   g_assert_nonnull(strstr(sick_at, well));
 }
 
-static void
-test_unhealthy_restart_without_watchdog(void)
+/* http-app.py under a [ready] tcp check and an http [health] check every 100ms with a
+ * failure threshold of 2, no systemd watchdog, and on-unhealthy=ON_UNHEALTHY. */
+static SvRun *
+start_without_watchdog(const char *on_unhealthy)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
   g_autofree char *portv = g_strdup_printf("PORT=%d", port);
   g_autofree char *health =
       g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
   g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  const char *env[] = {portv,
-                       health,
-                       ready,
-                       "SDVISOR_HEALTH_INTERVAL=100ms",
-                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
-                       "SDVISOR_HEALTH_ON_UNHEALTHY=restart",
-                       NULL};
+  g_autofree char *policy = g_strconcat("SDVISOR_HEALTH_ON_UNHEALTHY=", on_unhealthy, NULL);
+  const char *env[] = {
+      portv,  health, ready, "SDVISOR_HEALTH_INTERVAL=100ms", "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
+      policy, NULL};
   const char *argv[] = {"run", "--", app, NULL};
-  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  return sv_run_start(argv, env);
+}
+
+static void
+test_unhealthy_restart_without_watchdog(void)
+{
+  g_autoptr(SvRun) run = start_without_watchdog("restart");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *first = sv_run_wait_file(run, "app.pid", 0);
   touch(run, "unhealthy");
@@ -314,7 +306,7 @@ app_says(SvRun *run, const char *text)
 static void
 test_extend_timeout_covers_ready_timeout(void)
 {
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *app = sv_test_app("sleeper.sh");
   g_autofree char *checks = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
   const char *env[] = {checks, "SDVISOR_READY_TIMEOUT=40s", NULL};
@@ -343,21 +335,7 @@ test_extend_timeout_covers_ready_timeout(void)
 static void
 test_unhealthy_stop_without_watchdog(void)
 {
-  int port = free_port();
-  g_autofree char *app = sv_test_app("http-app.py");
-  g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health =
-      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
-  g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  const char *env[] = {portv,
-                       health,
-                       ready,
-                       "SDVISOR_HEALTH_INTERVAL=100ms",
-                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
-                       "SDVISOR_HEALTH_ON_UNHEALTHY=stop",
-                       NULL};
-  const char *argv[] = {"run", "--", app, NULL};
-  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_autoptr(SvRun) run = start_without_watchdog("stop");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *pid_text = sv_run_wait_file(run, "app.pid", 0);
   g_assert_null(sv_run_wait_message(run, "STOPPING=1", 0));
@@ -375,21 +353,7 @@ test_unhealthy_stop_without_watchdog(void)
 static void
 test_unhealthy_none_without_watchdog(void)
 {
-  int port = free_port();
-  g_autofree char *app = sv_test_app("http-app.py");
-  g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health =
-      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
-  g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  const char *env[] = {portv,
-                       health,
-                       ready,
-                       "SDVISOR_HEALTH_INTERVAL=100ms",
-                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
-                       "SDVISOR_HEALTH_ON_UNHEALTHY=none",
-                       NULL};
-  const char *argv[] = {"run", "--", app, NULL};
-  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_autoptr(SvRun) run = start_without_watchdog("none");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *first = sv_run_wait_file(run, "app.pid", 0);
   pid_t app_pid = atoi(first);

@@ -501,18 +501,6 @@ with_port(GKeyFile *kf, const char *group, const char *key, int port)
   return g_strjoinv(port_text, parts);
 }
 
-static int
-free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 /* Everything the peer sends on FD until it closes, or NULL after TIMEOUT_MS. */
 static char *
 read_to_eof(int fd, guint timeout_ms)
@@ -553,7 +541,7 @@ test_demo_ctrl_c(void)
 
   /* The demo as it is, but for its port: the environment overrides every place it is
    * spelled. */
-  int port = free_port();
+  int port = sv_free_port();
   g_autofree char *exec = with_port(kf, "app", "exec", port);
   g_autofree char *ready = with_port(kf, "ready", "check", port);
   g_autofree char *health = with_port(kf, "health", "check", port);

@@ -105,6 +105,8 @@ cmarker="c$RANDOM"
 c_rate="?" c_span="?" c_count="?"
 cat > "$dir/jsend.c" <<'EOF_C'
 #include <stdlib.h>
+/* sdvisor's fields and no more: no CODE_FILE=, CODE_LINE=, CODE_FUNC=. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 int main(int argc, char **argv) {
   long n = atol(argv[1]);
