@@ -25,15 +25,11 @@ import subprocess
 import sys
 import tempfile
 
+from tap import check, finish
+
 SDVISOR, SRC = sys.argv[1:3]
 DOCS = sys.argv[3:]
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
-
-results = []
-
-
-def check(ok, name, details=()):
-    results.append((bool(ok), name, list(details)))
 
 
 def blocks(path):
@@ -78,13 +74,7 @@ def main():
                       % (doc, line, " of " + name.group(1).strip() if name else ""),
                       ["exit status %d" % p.returncode] + p.stderr.splitlines())
 
-    print("1..%d" % len(results))
-    for i, (ok, name, details) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            for d in details:
-                print("# " + d)
-    return 0 if results and all(ok for ok, _, _ in results) else 1
+    return finish(require_some=True)
 
 
 sys.exit(main())

@@ -24,22 +24,9 @@ import sys
 import tempfile
 import unicodedata
 
+from tap import check, finish
+
 SDVISOR, LOCALEDIR, SRC = sys.argv[1:4]
-results = []
-
-
-def check(ok, name, details=()):
-    results.append((bool(ok), name, list(details)))
-
-
-def finish():
-    print("1..%d" % len(results))
-    for i, (ok, name, details) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            for d in details:
-                print("# " + d)
-    return 0 if all(ok for ok, _, _ in results) else 1
 
 
 def unescape(s):

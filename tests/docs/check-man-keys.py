@@ -26,14 +26,10 @@ import subprocess
 import sys
 import tempfile
 
+from tap import check, finish
+
 SRC = sys.argv[1]
 SDVISOR = sys.argv[2] if len(sys.argv) > 2 else None
-
-results = []
-
-
-def check(ok, name, details=()):
-    results.append((bool(ok), name, list(details)))
 
 
 def read(rel):
@@ -341,13 +337,7 @@ def main():
     check(codes and codes <= doc_codes, "every exit status of src/exit-codes.h is in sdvisor(1) EXIT STATUS",
           ["not documented: %d" % c for c in sorted(codes - doc_codes)])
 
-    print("1..%d" % len(results))
-    for i, (ok, name, details) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            for d in details:
-                print("# " + d)
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return finish()
 
 
 sys.exit(main())

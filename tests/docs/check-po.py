@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+from tap import check, finish, results
+
 SRC = sys.argv[1]
 # meson's i18n preset 'glib' (mesonbuild/modules/i18n.py), as `sdvisor-pot` runs it.
 XGETTEXT_ARGS = [
@@ -35,12 +37,6 @@ XGETTEXT_ARGS = [
     "--flag=g_set_error:4:c-format", "--flag=g_print:1:c-format", "--flag=g_printerr:1:c-format",
 ]
 MARK = re.compile(r"(?<![A-Za-z0-9_])(?:_|N_|C_|NC_|Q_|g_dngettext|g_dpgettext2|g_dcgettext|ngettext)\s*\(")
-
-results = []
-
-
-def check(ok, name, details=()):
-    results.append((bool(ok), name, list(details)))
 
 
 def strip_comments_and_strings(text):
@@ -160,13 +156,7 @@ def main():
                 left = re.findall(r'^msgid "(.+)"$', u2.stdout, re.M)
                 check(not left, "po/%s.po has no untranslated entry" % lang, ["untranslated: %s" % m for m in left])
 
-    print("1..%d" % len(results))
-    for i, (ok, name, details) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            for d in details:
-                print("# " + d)
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return finish()
 
 
 sys.exit(main())
