@@ -492,6 +492,11 @@ test_app_exits_during_hook(void)
     g_autofree char *config = g_strdup_printf("[app]\n"
                                               "exec=@fault-exit-on-cue.sh@\n"
                                               "environment=APP_EXIT_CODE=3\n"
+                                              /* READY (and so post-start) only once the
+                                               * app has logged its start: without it the
+                                               * hook could log first (seen once in CI). */
+                                              "[ready]\n"
+                                              "check=file:@DIR@/app.pid\n"
                                               "[hook:cue]\n"
                                               "when=%s\n"
                                               "exec=@fault-hook.sh@\n"
