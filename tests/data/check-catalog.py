@@ -12,7 +12,7 @@ header = (top / "src" / "message-ids.h").read_text()
 ids = dict(re.findall(r'#define (SV_MESSAGE_\w+)\s+"([0-9a-f]{32})"', header))
 catalog = (top / "data" / "sdvisor.catalog").read_text()
 entries = re.findall(r"^-- ([0-9a-f]{32})$", catalog, re.M)
-sources = "".join(p.read_text() for p in (top / "src").glob("*.c"))
+sources = "".join(p.read_text() for p in (top / "src").rglob("*.c"))
 
 checks = []
 for name, mid in sorted(ids.items()):

@@ -3,7 +3,7 @@
 
 usage: check-man-keys.py SRCDIR [SDVISOR]          Prints TAP.
 
-sdvisor.conf(5) against the schema tables of src/config.c, both directions:
+sdvisor.conf(5) against the schema tables of src/config/config.c, both directions:
   - every group of the code has a section in the page, and every [group] section of
     the page is a group of the code;
   - every key of the code has an entry in its group's section, and every entry is a
@@ -15,7 +15,7 @@ sdvisor.conf(5) against the schema tables of src/config.c, both directions:
 The table parser is checked against the built binary where one is given: the
 defaults `sdvisor check` prints are the ones read from the source.
 
-sdvisor(1) against src/main.c and src/exit-codes.h, code → page: every command and
+sdvisor(1) against src/cli/main.c and src/exit-codes.h, code → page: every command and
 every long option of main.c is documented, and every exit status of exit-codes.h has
 an entry under EXIT STATUS. completion/sdvisor offers every long option of every
 command.
@@ -37,7 +37,7 @@ def read(rel):
         return f.read()
 
 
-# ---- the schema, from src/config.c ---------------------------------------------------
+# ---- the schema, from src/config/config.c ---------------------------------------------------
 
 
 def macro_calls(body, names):
@@ -212,10 +212,10 @@ def parse_page(text):
 
 
 def main():
-    config_c = read("src/config.c")
+    config_c = read("src/config/config.c")
     groups, unknown_rows = parse_schema(config_c)
     check(groups and all(g["keys"] for g in groups) and not unknown_rows,
-          "the schema tables of src/config.c can be read",
+          "the schema tables of src/config/config.c can be read",
           ["groups: %s" % [g["name"] for g in groups]] + unknown_rows)
 
     page_text = read("man/sdvisor.conf.5.scd")
@@ -295,24 +295,24 @@ def main():
                     want[(gname, k["name"])] = k["default"]
         diff = ["%s %s: check prints %r, the source says %r" % (g, k, printed.get((g, k)), v)
                 for (g, k), v in sorted(want.items()) if printed.get((g, k)) != v]
-        check(p.returncode == 0 and not diff, "the defaults read from src/config.c are those `sdvisor check` prints",
+        check(p.returncode == 0 and not diff, "the defaults read from src/config/config.c are those `sdvisor check` prints",
               diff + ([p.stderr.strip()] if p.returncode else []))
 
     # ---- sdvisor(1) ----
     page1 = read("man/sdvisor.1.scd")
-    main_c = read("src/main.c")
+    main_c = read("src/cli/main.c")
     table = re.search(r"static const SvCommand commands\[\] = \{(.*?)\n\};", main_c, re.S)
     commands = re.findall(r'^\s*\{"([a-z-]+)",', table.group(1), re.M) if table else []
     commands_section = re.search(r"^# COMMANDS\n(.*?)^# ", page1, re.S | re.M)
     documented = set(re.findall(r"^\*([a-z-]+)\*", commands_section.group(1), re.M)) if commands_section else set()
-    check(commands and set(commands) <= documented, "every command of src/main.c is in sdvisor(1) COMMANDS",
+    check(commands and set(commands) <= documented, "every command of src/cli/main.c is in sdvisor(1) COMMANDS",
           ["not documented: %s" % c for c in commands if c not in documented] or ["commands: %s" % commands])
 
     options = set(re.findall(r'\{"([a-z][a-z-]*)",\s*\'?[a-zA-Z0-9\\]*\'?,\s*0,\s*G_OPTION_ARG', main_c))
     options |= {"help", "version"}
     options_section = re.search(r"^# OPTIONS\n(.*?)^# ", page1, re.S | re.M)
     doc_options = set(re.findall(r"\*--([a-z-]+)\*", options_section.group(1))) if options_section else set()
-    check(len(options) > 2 and options <= doc_options, "every long option of src/main.c is in sdvisor(1) OPTIONS",
+    check(len(options) > 2 and options <= doc_options, "every long option of src/cli/main.c is in sdvisor(1) OPTIONS",
           ["not documented: --%s" % o for o in sorted(options - doc_options)])
 
     # The bash completion offers each command's long options (commands themselves are

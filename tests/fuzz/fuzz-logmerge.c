@@ -9,7 +9,7 @@
  * equal the pushed ones joined with '\n'); caps hold; nothing is held past its window.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *     tests/fuzz/fuzz-logmerge.c src/logmerge.c src/logparse.c \
+ *     tests/fuzz/fuzz-logmerge.c src/logs/logmerge.c src/logs/logparse.c \
  *     $(pkg-config --cflags --libs glib-2.0 json-glib-1.0)
  *   ./a.out tests/fuzz/corpus/logmerge */
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * byte for byte (minus a "<N>" prefix).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *     tests/fuzz/fuzz-logparse.c src/logparse.c $(pkg-config --cflags --libs glib-2.0 json-glib-1.0)
+ *     tests/fuzz/fuzz-logparse.c src/logs/logparse.c $(pkg-config --cflags --libs glib-2.0 json-glib-1.0)
  *   ./a.out tests/fuzz/corpus/logparse */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * and the /proc/PID/stat reader the notify proxy trusts for its tree check.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *     tests/fuzz/fuzz-notify.c src/notify-message.c src/notify-proxy.c \
+ *     tests/fuzz/fuzz-notify.c src/notify/notify-message.c src/notify/notify-proxy.c \
  *     $(pkg-config --cflags --libs glib-2.0 gio-2.0 gio-unix-2.0 libsystemd) -o fuzz-notify
  *   ./fuzz-notify -max_len=5000 tests/fuzz/corpus/notify
  *

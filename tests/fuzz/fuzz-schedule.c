@@ -7,7 +7,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  *     -D_GNU_SOURCE -Isrc $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-schedule.c \
- *     src/schedule.c src/timespan.c $(pkg-config --libs glib-2.0) -o fuzz-schedule
+ *     src/jobs/schedule.c src/config/timespan.c $(pkg-config --libs glib-2.0) -o fuzz-schedule
  *   ./fuzz-schedule -timeout=2 tests/fuzz/corpus/schedule */
 #include <glib.h>
 #include <stdint.h>

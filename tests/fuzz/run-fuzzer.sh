@@ -32,19 +32,20 @@ printf '#pragma once\n#define PACKAGE_VERSION "fuzz"\n#define LOCALEDIR "/usr/sh
 mkdir -p "$objdir"
 exec 9>"$objdir/.lock"
 flock 9
-newest_header=$(ls -t "$src"/src/*.h | head -1)
+newest_header=$(ls -t $(find "$src/src" -name '*.h') | head -1)
+incs=$(find "$src/src" -type d -printf ' -I%p')
 objs=()
-for c in "$src"/src/*.c; do
+for c in $(find "$src/src" -name '*.c'); do
   [ "$(basename "$c")" = main.c ] && continue
   o="$objdir/$(basename "$c" .c).o"
   if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_header" -nt "$o" ]; then
-    "$clang" $cflags -I"$work/inc" -I"$src/src" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o.tmp"
+    "$clang" $cflags -I"$work/inc" $incs -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$o.tmp"
     mv "$o.tmp" "$o"
   fi
   objs+=("$o")
 done
 flock -u 9
-"$clang" $cflags -I"$work/inc" -I"$src/src" -fsanitize=fuzzer,address,undefined "$harness" "${objs[@]}" \
+"$clang" $cflags -I"$work/inc" $incs -fsanitize=fuzzer,address,undefined "$harness" "${objs[@]}" \
   $(pkg-config --libs $pkgs) -o "$work/fuzz-$name"
 
 mkdir -p "$work/corpus"
