@@ -30,7 +30,7 @@ round_up_seconds(gint64 usec)
 void
 sv_unitgen_timeouts(const SvConfig *config, SvUnitTimeouts *out)
 {
-  gboolean has_ready = config->ready.checks != NULL && config->ready.checks[0] != NULL;
+  gboolean has_ready = config->ready.checks != NULL && config->ready.checks->len > 0;
   gint64 start = sv_hooks_total_timeout(config->hooks, SV_HOOK_PRE_START);
   if (has_ready)
     start = add(start, config->ready.timeout_usec);
@@ -42,7 +42,7 @@ sv_unitgen_timeouts(const SvConfig *config, SvUnitTimeouts *out)
   stop = add(stop, sv_hooks_total_timeout(config->hooks, SV_HOOK_POST_STOP));
   out->stop_usec = round_up_seconds(add(stop, SV_UNIT_MARGIN_USEC));
 
-  gboolean has_health = config->health.checks != NULL && config->health.checks[0] != NULL;
+  gboolean has_health = config->health.checks != NULL && config->health.checks->len > 0;
   /* sdvisor pings at half the interval while healthy and sends WATCHDOG=trigger at the
    * failure threshold, so the watchdog itself only has to catch a hung sdvisor or a
    * check that never returns: two check rounds, at least 10 s. */

@@ -762,21 +762,17 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
     sv->unhealthy_pending = TRUE;
 }
 
+/* CHECKS as config.c parsed them, less `notify` if SKIP_NOTIFY; never NULL. */
 static GPtrArray *
-parse_checks(char **texts, gboolean skip_notify)
+ready_checks(GPtrArray *checks, gboolean skip_notify)
 {
-  GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
-  for (char **t = texts; t && *t; t++) {
-    SvCheck *check = sv_check_parse(*t, NULL); /* validated at load */
-    if (check == NULL)
-      continue;
-    if (skip_notify && sv_check_get_kind(check) == SV_CHECK_NOTIFY) {
-      sv_check_free(check);
-      continue;
-    }
-    g_ptr_array_add(checks, check);
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
+  for (guint i = 0; checks != NULL && i < checks->len; i++) {
+    SvCheckSpec *check = checks->pdata[i];
+    if (!(skip_notify && check->kind == SV_CHECK_NOTIFY))
+      g_ptr_array_add(out, sv_checkspec_ref(check));
   }
-  return checks;
+  return out;
 }
 
 static char **
@@ -808,12 +804,11 @@ start_health(SvSupervisor *sv)
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   sv->healthy = TRUE;
   const SvHealthConfig *h = &sv->config->health;
-  if (h->checks == NULL || h->checks[0] == NULL)
+  if (h->checks == NULL || h->checks->len == 0)
     return;
-  g_autoptr(GPtrArray) checks = parse_checks(h->checks, FALSE);
   SvProbeConfig pc = {
       .mode = SV_PROBE_LIVENESS,
-      .checks = checks,
+      .checks = h->checks,
       .interval_usec = h->interval_usec,
       .timeout_usec = h->timeout_usec,
       .failure_threshold = h->failure_threshold,
@@ -832,10 +827,8 @@ start_health(SvSupervisor *sv)
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
   sv_probe_start(sv->health_probe);
   /* The app's READY=1 that satisfied [ready] is also its first sign of life. */
-  g_autoptr(GPtrArray) ready_checks = parse_checks(sv->config->ready.checks, FALSE);
-  for (guint i = 0; i < ready_checks->len; i++)
-    if (sv_check_get_kind(ready_checks->pdata[i]) == SV_CHECK_NOTIFY)
-      sv_probe_notify_ready(sv->health_probe);
+  if (sv_checkspec_list_has(sv->config->ready.checks, SV_CHECK_NOTIFY))
+    sv_probe_notify_ready(sv->health_probe);
 }
 
 static void
@@ -958,7 +951,7 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
   const SvReadyConfig *r = &sv->config->ready;
   /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
    * does not repeat it, so only the other checks are run again. */
-  g_autoptr(GPtrArray) checks = parse_checks(r->checks, after_reload);
+  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
   if (checks->len == 0) {
     became_ready(sv, NULL);
     return;
@@ -1195,7 +1188,8 @@ reload(SvSupervisor *sv)
       restart_jobs(sv);
       sv_log(LOG_INFO, "reload: configuration %s read again", sv->config->path);
       /* Checks may have changed: the health probe starts over with the new ones. */
-      if (sv->health_probe != NULL || (sv->config->health.checks && sv->config->health.checks[0]))
+      if (sv->health_probe != NULL ||
+          (sv->config->health.checks && sv->config->health.checks->len > 0))
         start_health(sv);
     }
   }
