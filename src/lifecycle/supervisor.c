@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "exit-codes.h"
 #include "hooks.h"
 #include "jobs.h"
@@ -153,19 +154,11 @@ pid_field(pid_t pid)
   return g_strdup_printf("SDVISOR_APP_PID=%d", (int)pid);
 }
 
-static gint64
-budget_add(gint64 a, gint64 b)
-{
-  if (a == G_MAXINT64 || b == G_MAXINT64 || a > G_MAXINT64 - b)
-    return G_MAXINT64;
-  return a + b;
-}
-
 /* Asks systemd to wait BUDGET more from now (plus the margin). */
 static void
 extend_timeout(gint64 budget)
 {
-  gint64 usec = budget_add(budget, SV_TIMEOUT_MARGIN_USEC);
+  gint64 usec = sv_timespan_add(budget, SV_TIMEOUT_MARGIN_USEC);
   sv_notify_extend_timeout(MIN(usec, SV_TIMEOUT_UNBOUNDED_USEC));
 }
 
@@ -210,7 +203,7 @@ on_hook_started(const SvHookConfig *hook, pid_t pid, gpointer user_data)
                    (int)pid);
   /* Start and stop hooks keep systemd waiting; the others run while it is not. */
   if (step->event & (SV_HOOK_PRE_START | SV_HOOK_POST_START | SV_HOOK_PRE_STOP | SV_HOOK_POST_STOP))
-    extend_timeout(sv_hook_max_duration(hook));
+    extend_timeout(sv_budget_hook(hook));
 }
 
 static void
@@ -476,8 +469,9 @@ signal_app_to_stop(SvSupervisor *sv)
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
   sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
-  extend_timeout(budget_add(app->stop_timeout_usec,
-                            sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  extend_timeout(budget.after_signal);
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
@@ -553,11 +547,10 @@ request_stop(SvSupervisor *sv, int signo)
   sv->stop_requested = TRUE;
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
   /* Jobs stop alongside the app, within the same deadline. */
-  stop_jobs(sv, SIGTERM,
-            g_get_monotonic_time() +
-                MIN(budget_add(sv->config->app.stop_delay_usec, sv->config->app.stop_timeout_usec),
-                    SV_TIMEOUT_UNBOUNDED_USEC));
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
 
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
@@ -566,11 +559,7 @@ request_stop(SvSupervisor *sv, int signo)
           ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
           : g_strdup("stopping");
   sv_notify_stopping(status);
-  gint64 budget = sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_STOP);
-  budget = budget_add(budget, app->stop_delay_usec);
-  budget = budget_add(budget, app->stop_timeout_usec);
-  budget = budget_add(budget, sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP));
-  extend_timeout(budget);
+  extend_timeout(budget.stop);
 
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
@@ -979,8 +968,11 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
   if (r->timeout_usec != G_MAXINT64)
     sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
                                          on_ready_deadline, sv, NULL);
-  if (!after_reload && !sv->ready_sent)
-    extend_timeout(r->timeout_usec);
+  if (!after_reload && !sv->ready_sent) {
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(budget.ready);
+  }
   sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
                    checks->len, checks->len == 1 ? "" : "s", (int)sv->app_pid);
   sv_probe_start(sv->ready_probe);
@@ -1360,10 +1352,10 @@ start_idle(gpointer user_data)
   if (sv->stop_requested)
     return G_SOURCE_REMOVE;
   sv_notify_status("starting %s", sv->config->app.name);
-  gint64 budget = budget_add(sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_START),
-                             sv->config->ready.checks ? sv->config->ready.timeout_usec : 0);
-  if (budget > 0)
-    extend_timeout(budget);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  if (budget.start > 0)
+    extend_timeout(budget.start);
   run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
   return G_SOURCE_REMOVE;
 }

@@ -79,6 +79,11 @@ test_timeouts_minimal(void)
   g_assert_cmpint(t.stop_usec, ==, 40 * S);
   g_assert_cmpint(t.watchdog_usec, ==, 0);
 
+  /* An empty check= is no check: the [ready] timeout does not apply (budget.h). */
+  g_autoptr(SvConfig) unchecked = load("[app]\nexec=/bin/true\n[ready]\ncheck=\ntimeout=5min\n");
+  sv_unitgen_timeouts(unchecked, &t);
+  g_assert_cmpint(t.start_usec, ==, 10 * S);
+
   g_autoptr(SvConfig) endless = load("[app]\nexec=/bin/true\nstop-timeout=infinity\n");
   sv_unitgen_timeouts(endless, &t);
   g_assert_cmpint(t.stop_usec, ==, G_MAXINT64);
