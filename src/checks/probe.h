@@ -1,10 +1,11 @@
 /* probe.h — readiness and liveness checks.
  *
  * A check is one thing to look at, parsed by checkspec.h (pure). A probe runs its checks
- * again and again on the main loop — all of them at once, all must pass — and reports transitions (healthy ↔ unhealthy) after its thresholds.
- * It never blocks the loop, never reaps a child itself (exec: checks go through the
- * reaper), and builds HTTP machinery only when an http check runs, since that alone
- * costs megabytes of RSS. Logging is the caller's: the callback gets the detail. */
+ * again and again on the main loop — all of them at once, all must pass — and reports
+ * transitions (healthy ↔ unhealthy) after its thresholds. It never blocks the loop, never
+ * reaps a child itself (exec: checks go through the reaper), and builds HTTP machinery
+ * only when an http check runs, since that alone costs megabytes of RSS. Logging is the
+ * caller's: the callback gets the detail. */
 #pragma once
 #include <glib.h>
 #include <sys/types.h>
