@@ -20,17 +20,10 @@
 
 G_DEFINE_QUARK(sv - probe - error - quark, sv_probe_error)
 
-static gboolean invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean
-invalid(GError **error, const char *format, ...)
+static void
+invalid(GError **error, const char *message)
 {
-  va_list args;
-  va_start(args, format);
-  g_autofree char *message = g_strdup_vprintf(format, args);
-  va_end(args);
   g_set_error_literal(error, SV_PROBE_ERROR, SV_PROBE_ERROR_INVALID, message);
-  return FALSE;
 }
 
 typedef struct SvAttempt SvAttempt;

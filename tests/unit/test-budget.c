@@ -1,10 +1,10 @@
 /* test-budget.c — the start and stop time budgets: every term, every sum, the hooks'
  * share, "no bound" and an empty check=. */
 #include <glib.h>
-#include <glib/gstdio.h>
 
 #include "budget.h"
 #include "config.h"
+#include "load-config.h"
 #include "timespan.h"
 
 #define S   SV_USEC_PER_SEC
@@ -12,22 +12,6 @@
 #define INF G_MAXINT64
 /* The longest span below infinity in whole days: two of them overflow. */
 #define DAYS (G_GINT64_CONSTANT(106751991) * 86400 * S)
-
-/* A configuration from TEXT and the overrides ENV, as sdvisor would read them. */
-static SvConfig *
-load(const char *text, char **env)
-{
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-budget-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "app.conf", NULL);
-  g_assert_true(g_file_set_contents(path, text, -1, NULL));
-  g_chmod(path, 0644);
-  g_autoptr(GError) error = NULL;
-  SvConfig *config = sv_config_load(path, env, &error);
-  g_assert_no_error(error);
-  g_unlink(path);
-  g_rmdir(dir);
-  return config;
-}
 
 typedef struct {
   const char *name;
@@ -95,7 +79,7 @@ test_terms_and_sums(void)
     const Case *c = &cases[i];
     g_test_message("%s", c->name);
     g_autofree char *text = g_strconcat("[app]\nexec=/bin/true\n", c->text, NULL);
-    g_autoptr(SvConfig) config = load(text, (char **)c->env);
+    g_autoptr(SvConfig) config = load_config(text, (char **)c->env);
     SvBudget got;
     sv_budget_compute(config, &got);
     g_assert_cmpint(got.pre_start, ==, c->want.pre_start);

@@ -98,6 +98,16 @@ typedef struct {
   const char *message_part; /* the message must contain this */
 } InvalidCase;
 
+/* The parser returned PARSED (NULL) and ERROR for C->text: a message a person can act on. */
+static void
+assert_rejected(const InvalidCase *c, gconstpointer parsed, const GError *error)
+{
+  g_assert_null(parsed);
+  g_assert_error(error, SV_CHECKSPEC_ERROR, SV_CHECKSPEC_ERROR_INVALID);
+  if (strstr(error->message, c->message_part) == NULL)
+    g_error("'%s': message '%s' lacks '%s'", c->text, error->message, c->message_part);
+}
+
 static void
 test_invalid(void)
 {
@@ -151,11 +161,7 @@ test_invalid(void)
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
     g_autoptr(SvCheckSpec) check = sv_checkspec_parse(cases[i].text, &error);
-    g_assert_null(check);
-    g_assert_error(error, SV_CHECKSPEC_ERROR, SV_CHECKSPEC_ERROR_INVALID);
-    if (strstr(error->message, cases[i].message_part) == NULL)
-      g_error("'%s': message '%s' lacks '%s'", cases[i].text, error->message,
-              cases[i].message_part);
+    assert_rejected(&cases[i], check, error);
   }
 }
 
@@ -203,11 +209,7 @@ test_list_invalid(void)
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) checks = sv_checkspec_parse_list(cases[i].text, &error);
-    g_assert_null(checks);
-    g_assert_error(error, SV_CHECKSPEC_ERROR, SV_CHECKSPEC_ERROR_INVALID);
-    if (strstr(error->message, cases[i].message_part) == NULL)
-      g_error("'%s': message '%s' lacks '%s'", cases[i].text, error->message,
-              cases[i].message_part);
+    assert_rejected(&cases[i], checks, error);
   }
 }
 
