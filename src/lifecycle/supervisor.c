@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "checkspec.h"
 #include "exit-codes.h"
 #include "hooks.h"
 #include "jobs.h"
