@@ -1,15 +1,16 @@
 /* probe.h — readiness and liveness checks.
  *
- * A check is one thing to look at (`notify`, `tcp://HOST:PORT`, `http://…`,
- * `https://…`, `unix:/PATH`, `unix:@NAME`, `exec:COMMAND`, `file:/PATH`); parsing one is
- * pure. A probe runs its checks again and again on the main loop — all of them at once,
- * all must pass — and reports transitions (healthy ↔ unhealthy) after its thresholds.
- * It never blocks the loop, never reaps a child itself (exec: checks go through the
- * reaper), and builds HTTP machinery only when an http check runs, since that alone
- * costs megabytes of RSS. Logging is the caller's: the callback gets the detail. */
+ * A check is one thing to look at, parsed by checkspec.h (pure). A probe runs its checks
+ * again and again on the main loop — all of them at once, all must pass — and reports
+ * transitions (healthy ↔ unhealthy) after its thresholds. It never blocks the loop, never
+ * reaps a child itself (exec: checks go through the reaper), and builds HTTP machinery
+ * only when an http check runs, since that alone costs megabytes of RSS. Logging is the
+ * caller's: the callback gets the detail. */
 #pragma once
 #include <glib.h>
 #include <sys/types.h>
+
+#include "checkspec.h"
 
 #define SV_PROBE_ERROR (sv_probe_error_quark())
 GQuark sv_probe_error_quark(void);
@@ -17,34 +18,6 @@ GQuark sv_probe_error_quark(void);
 typedef enum {
   SV_PROBE_ERROR_INVALID, /* a check or a probe setting that cannot be used */
 } SvProbeError;
-
-typedef enum {
-  SV_CHECK_NOTIFY, /* the app's own READY=1 / WATCHDOG=1 */
-  SV_CHECK_TCP,    /* tcp://HOST:PORT accepts a connection */
-  SV_CHECK_HTTP,   /* http:// or https:// answers GET with 2xx or 3xx: redirects are not
-                    * followed, no proxy is used, a new connection is made each time, the
-                    * body is not read, and (as Kubernetes does) the certificate is not
-                    * verified */
-  SV_CHECK_UNIX,   /* unix:/PATH or unix:@ABSTRACT accepts a stream connection */
-  SV_CHECK_EXEC,   /* exec:COMMAND exits 0; split into words as a shell would, but run
-                    * without one, in its own process group (killed at the timeout), with
-                    * stdout and stderr into the journal (sv_probe_set_log_streams) or
-                    * shared with sdvisor */
-  SV_CHECK_FILE,   /* file:/PATH exists */
-} SvCheckKind;
-
-typedef struct SvCheck SvCheck; /* one parsed check; immutable once parsed */
-
-/* Parses one check. Surrounding whitespace is ignored, scheme words are
- * case-insensitive, and `unix:///PATH` / `file:///PATH` are accepted as URL spellings
- * of `unix:/PATH` / `file:/PATH`. Errors (SV_PROBE_ERROR_INVALID) are for people: they
- * quote the check and show the form expected. */
-SvCheck *sv_check_parse(const char *text, GError **error);
-/* The canonical spelling; sv_check_parse() of it gives the same check back. */
-char *sv_check_to_string(const SvCheck *check);
-SvCheckKind sv_check_get_kind(const SvCheck *check);
-void sv_check_free(SvCheck *check); /* NULL-safe */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCheck, sv_check_free)
 
 typedef enum {
   /* `notify` passes once READY=1 has been received (since sv_probe_new()). */
@@ -56,7 +29,7 @@ typedef enum {
 
 typedef struct {
   SvProbeMode mode;
-  GPtrArray *checks;        /* of SvCheck*, all must pass; the probe keeps a reference */
+  GPtrArray *checks;        /* of SvCheckSpec*, all must pass; the probe keeps a reference */
   gint64 interval_usec;     /* from the end of one attempt to the start of the next */
   gint64 timeout_usec;      /* bound on one attempt (all its checks together) */
   guint failure_threshold;  /* consecutive failed attempts → unhealthy */

@@ -4,19 +4,11 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-#include "hooks.h"
+#include "budget.h"
 #include "timespan.h"
 
 /* systemd's defaults (DefaultTimeoutStartSec=, DefaultTimeoutStopSec=). */
 #define SV_SYSTEMD_DEFAULT_TIMEOUT_USEC (90 * SV_USEC_PER_SEC)
-
-static gint64
-add(gint64 a, gint64 b)
-{
-  if (a == G_MAXINT64 || b == G_MAXINT64 || a > G_MAXINT64 - b)
-    return G_MAXINT64;
-  return a + b;
-}
 
 /* Whole seconds, rounded up: unit files are read by people. */
 static gint64
@@ -30,19 +22,12 @@ round_up_seconds(gint64 usec)
 void
 sv_unitgen_timeouts(const SvConfig *config, SvUnitTimeouts *out)
 {
-  gboolean has_ready = config->ready.checks != NULL && config->ready.checks[0] != NULL;
-  gint64 start = sv_hooks_total_timeout(config->hooks, SV_HOOK_PRE_START);
-  if (has_ready)
-    start = add(start, config->ready.timeout_usec);
-  out->start_usec = round_up_seconds(add(start, SV_UNIT_MARGIN_USEC));
+  SvBudget budget;
+  sv_budget_compute(config, &budget);
+  out->start_usec = round_up_seconds(sv_timespan_add(budget.start, SV_UNIT_MARGIN_USEC));
+  out->stop_usec = round_up_seconds(sv_timespan_add(budget.stop, SV_UNIT_MARGIN_USEC));
 
-  gint64 stop = sv_hooks_total_timeout(config->hooks, SV_HOOK_PRE_STOP);
-  stop = add(stop, config->app.stop_delay_usec);
-  stop = add(stop, config->app.stop_timeout_usec);
-  stop = add(stop, sv_hooks_total_timeout(config->hooks, SV_HOOK_POST_STOP));
-  out->stop_usec = round_up_seconds(add(stop, SV_UNIT_MARGIN_USEC));
-
-  gboolean has_health = config->health.checks != NULL && config->health.checks[0] != NULL;
+  gboolean has_health = config->health.checks != NULL && config->health.checks->len > 0;
   /* sdvisor pings at half the interval while healthy and sends WATCHDOG=trigger at the
    * failure threshold, so the watchdog itself only has to catch a hung sdvisor or a
    * check that never returns: two check rounds, at least 10 s. */

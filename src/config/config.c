@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probe.h"
+#include "checkspec.h"
 #include "schedule.h"
 #include "timespan.h"
 
@@ -41,7 +41,7 @@ typedef enum {
   SV_KEY_SIZE,     /* guint bytes, with K/M suffixes, within [min, max] */
   SV_KEY_ENUM,     /* int: index into choices */
   SV_KEY_PRIORITY, /* int: syslog level, by name or number */
-  SV_KEY_CHECKS,   /* char **: readiness/health checks (probe.h syntax) */
+  SV_KEY_CHECKS,   /* GPtrArray of SvCheckSpec*: readiness/health checks (checkspec.h) */
   SV_KEY_EVENTS,   /* guint: SvHookEvent bits */
   SV_KEY_FIELDS,   /* char **: NAME=VALUE journal fields */
   SV_KEY_TIMEZONE, /* char *: an IANA zone GTimeZone knows */
@@ -646,20 +646,11 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
   }
 
   case SV_KEY_CHECKS: {
-    g_auto(GStrv) words = NULL;
     g_autoptr(GError) local = NULL;
-    if (*value == '\0') {
-      *(char ***)field = g_new0(char *, 1);
-      return TRUE;
-    }
-    if (!g_shell_parse_argv(value, NULL, &words, &local))
-      FAIL(_("cannot split '%s' into checks: %s"), value, local->message);
-    for (char **w = words; *w != NULL; w++) {
-      g_autoptr(SvCheck) check = sv_check_parse(*w, &local);
-      if (check == NULL)
-        FAIL("%s", local->message);
-    }
-    *(char ***)field = g_steal_pointer(&words);
+    GPtrArray *checks = sv_checkspec_parse_list(value, &local);
+    if (checks == NULL)
+      FAIL("%s", local->message);
+    *(GPtrArray **)field = checks;
     return TRUE;
   }
 
@@ -746,9 +737,11 @@ free_field(const SvKeySpec *spec, gpointer field)
     break;
   case SV_KEY_ARGV:
   case SV_KEY_ENVLIST:
-  case SV_KEY_CHECKS:
   case SV_KEY_FIELDS:
     g_clear_pointer((char ***)field, g_strfreev);
+    break;
+  case SV_KEY_CHECKS:
+    g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
     break;
   default:
     break;

@@ -35,9 +35,10 @@ typedef struct {
   gint64 stop_delay_usec;  /* drain pause between pre-stop hooks and the stop signal */
 } SvAppConfig;
 
-/* [ready]: what must hold before READY=1. No check = ready once spawned. */
+/* [ready]: what must hold before READY=1. No check (check= absent or empty) = ready
+ * once spawned. */
 typedef struct {
-  char **checks;             /* check texts (probe.h syntax), validated at load */
+  GPtrArray *checks;         /* SvCheckSpec* (checkspec.h), parsed at load; NULL if absent */
   gint64 interval_usec;      /* default 100ms */
   gint64 timeout_usec;       /* startup deadline, default 90s (systemd's TimeoutStartSec) */
   gint64 check_timeout_usec; /* bound on one attempt, default 2s */
@@ -51,7 +52,7 @@ typedef enum {
 
 /* [health]: liveness. Present = checks given. */
 typedef struct {
-  char **checks;
+  GPtrArray *checks;        /* SvCheckSpec*, as in [ready] */
   gint64 interval_usec;     /* default 10s */
   gint64 timeout_usec;      /* bound on one attempt, default 5s */
   guint failure_threshold;  /* default 3 */

@@ -197,3 +197,15 @@ sv_timespan_format(gint64 usec)
   }
   return g_string_free(out, FALSE);
 }
+
+gint64
+sv_timespan_add(gint64 a, gint64 b)
+{
+  if (a == G_MAXINT64 || b == G_MAXINT64)
+    return G_MAXINT64;
+  if (b > 0 && a > G_MAXINT64 - b)
+    return G_MAXINT64;
+  if (b < 0 && a < G_MININT64 - b)
+    return G_MININT64;
+  return a + b;
+}

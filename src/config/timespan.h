@@ -22,3 +22,7 @@ gboolean sv_timespan_parse(const char *text, gint64 *out_usec, GError **error);
 
 /* Formats USEC the way systemd prints spans ("1min 30s", "250ms", "0"). */
 char *sv_timespan_format(gint64 usec);
+
+/* A + B for spans: G_MAXINT64 ("infinity") absorbs anything, and a sum that would
+ * overflow is G_MAXINT64 rather than wrapping; the one saturating add of sdvisor. */
+gint64 sv_timespan_add(gint64 a, gint64 b);

@@ -6,15 +6,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "budget.h"
 #include "log.h"
 #include "logstream.h" /* issue 6: hooks' output */
 #include "message-ids.h"
 #include "reaper.h"
 #include "spawn.h"
 #include "timespan.h"
-
-#define SV_HOOK_GRACE_MIN_USEC (100 * G_GINT64_CONSTANT(1000))
-#define SV_HOOK_GRACE_MAX_USEC (2 * SV_USEC_PER_SEC)
 
 /* Addressed to the app, or to sdvisor: never to a hook (see hooks.h). The SDVISOR_*
  * ones are set again below when they apply, and must not leak from BASE_ENV when not. */
@@ -56,40 +54,7 @@ struct SvHookRun {
   gboolean finished;
 };
 
-/* ---- configuration arithmetic ------------------------------------------------------- */
-
-/* timeout=0 means "no timeout", as TimeoutSec=0 does in systemd. */
-static gboolean
-hook_has_timeout(const SvHookConfig *hook)
-{
-  return hook->timeout_usec > 0 && hook->timeout_usec != G_MAXINT64;
-}
-
-/* A tenth of the timeout gives a short hook a proportionate chance to clean up; the
- * bounds keep it long enough for a shell to run a trap, and short enough that a stuck
- * hook does not hold up a stop by much. */
-static gint64
-hook_kill_grace(const SvHookConfig *hook)
-{
-  if (!hook_has_timeout(hook))
-    return SV_HOOK_GRACE_MAX_USEC;
-  return CLAMP(hook->timeout_usec / 10, SV_HOOK_GRACE_MIN_USEC, SV_HOOK_GRACE_MAX_USEC);
-}
-
-static gint64
-add_saturating(gint64 a, gint64 b)
-{
-  return a > G_MAXINT64 - b ? G_MAXINT64 : a + b;
-}
-
-gint64
-sv_hook_max_duration(const SvHookConfig *hook)
-{
-  g_return_val_if_fail(hook != NULL, 0);
-  if (!hook_has_timeout(hook))
-    return G_MAXINT64;
-  return add_saturating(hook->timeout_usec, hook_kill_grace(hook));
-}
+/* ---- counting (the time budgets are budget.h's) -------------------------------------- */
 
 guint
 sv_hooks_count(GPtrArray *hooks, SvHookEvent event)
@@ -99,18 +64,6 @@ sv_hooks_count(GPtrArray *hooks, SvHookEvent event)
     if (((const SvHookConfig *)hooks->pdata[i])->when & event)
       n++;
   return n;
-}
-
-gint64
-sv_hooks_total_timeout(GPtrArray *hooks, SvHookEvent event)
-{
-  gint64 total = 0;
-  for (guint i = 0; hooks != NULL && i < hooks->len; i++) {
-    const SvHookConfig *hook = hooks->pdata[i];
-    if (hook->when & event)
-      total = add_saturating(total, sv_hook_max_duration(hook));
-  }
-  return total;
 }
 
 /* ---- the run ------------------------------------------------------------------------ */
@@ -341,7 +294,7 @@ hook_terminate(SvHookRun *run)
   /* A stopped process acts on SIGTERM only once continued (systemd does the same). */
   (void)sv_kill_group(run->pid, SIGCONT);
   if (run->kill_id == 0)
-    run->kill_id = timeout_add_usec(hook_kill_grace(run->current), on_kill_grace_over, run);
+    run->kill_id = timeout_add_usec(sv_budget_hook_grace(run->current), on_kill_grace_over, run);
 }
 
 static gboolean
@@ -351,7 +304,7 @@ on_hook_timeout(gpointer user_data)
   run->timeout_id = 0;
   run->timed_out = TRUE;
   g_autofree char *timeout = sv_timespan_format(run->current->timeout_usec);
-  g_autofree char *grace = sv_timespan_format(hook_kill_grace(run->current));
+  g_autofree char *grace = sv_timespan_format(sv_budget_hook_grace(run->current));
   g_autofree char *message = g_strdup_printf(
       "hook %s (%s) timed out after %s: sending SIGTERM to its process group, SIGKILL in %s",
       run->current->name, event_name(run), timeout, grace);
@@ -405,7 +358,7 @@ hook_start(SvHookRun *run, SvHookConfig *hook)
   run->pid = pid;
   run->alive = TRUE;
   sv_reaper_watch(pid, on_hook_exited, run);
-  if (hook_has_timeout(hook))
+  if (sv_budget_hook_has_timeout(hook))
     run->timeout_id = timeout_add_usec(hook->timeout_usec, on_hook_timeout, run);
 
   if (!spawned) {
@@ -488,7 +441,7 @@ sv_hooks_cancel(SvHookRun *run)
 
   if (run->alive) {
     g_clear_handle_id(&run->timeout_id, g_source_remove);
-    g_autofree char *grace = sv_timespan_format(hook_kill_grace(run->current));
+    g_autofree char *grace = sv_timespan_format(sv_budget_hook_grace(run->current));
     g_autofree char *message = g_strdup_printf(
         "cancelling hook %s (%s): sending SIGTERM to its process group, SIGKILL in %s",
         run->current->name, event_name(run), grace);

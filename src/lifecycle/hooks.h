@@ -75,7 +75,7 @@ typedef struct SvHookRun SvHookRun;
  * A hook that fails stops the sequence with ok=FALSE if it has on-error=fail; with
  * on-error=ignore the failure is logged and the next hook runs. STARTED (may be NULL) is
  * called when each hook has been executed — the supervisor names it in STATUS= and
- * extends systemd's timeout by sv_hook_max_duration(). DONE is called exactly once,
+ * extends systemd's timeout by sv_budget_hook() (budget.h). DONE is called exactly once,
  * always from the main loop and never from within this call (also when there is no
  * hook to run); the run frees itself after DONE returns. Nothing is started before the
  * main loop runs. */
@@ -90,11 +90,3 @@ void sv_hooks_cancel(SvHookRun *run);
 
 /* How many hooks of HOOKS run at EVENT. */
 guint sv_hooks_count(GPtrArray *hooks, SvHookEvent event);
-
-/* The longest one hook can take: its timeout plus the kill grace; G_MAXINT64 without a
- * timeout. */
-gint64 sv_hook_max_duration(const SvHookConfig *hook);
-
-/* The longest all hooks of EVENT can take together (sum of sv_hook_max_duration()), for
- * EXTEND_TIMEOUT_USEC and print-unit; G_MAXINT64 if one has no timeout, 0 if none runs. */
-gint64 sv_hooks_total_timeout(GPtrArray *hooks, SvHookEvent event);

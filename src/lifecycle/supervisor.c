@@ -25,6 +25,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "budget.h"
+#include "checkspec.h"
 #include "exit-codes.h"
 #include "hooks.h"
 #include "jobs.h"
@@ -153,19 +155,11 @@ pid_field(pid_t pid)
   return g_strdup_printf("SDVISOR_APP_PID=%d", (int)pid);
 }
 
-static gint64
-budget_add(gint64 a, gint64 b)
-{
-  if (a == G_MAXINT64 || b == G_MAXINT64 || a > G_MAXINT64 - b)
-    return G_MAXINT64;
-  return a + b;
-}
-
 /* Asks systemd to wait BUDGET more from now (plus the margin). */
 static void
 extend_timeout(gint64 budget)
 {
-  gint64 usec = budget_add(budget, SV_TIMEOUT_MARGIN_USEC);
+  gint64 usec = sv_timespan_add(budget, SV_TIMEOUT_MARGIN_USEC);
   sv_notify_extend_timeout(MIN(usec, SV_TIMEOUT_UNBOUNDED_USEC));
 }
 
@@ -210,7 +204,7 @@ on_hook_started(const SvHookConfig *hook, pid_t pid, gpointer user_data)
                    (int)pid);
   /* Start and stop hooks keep systemd waiting; the others run while it is not. */
   if (step->event & (SV_HOOK_PRE_START | SV_HOOK_POST_START | SV_HOOK_PRE_STOP | SV_HOOK_POST_STOP))
-    extend_timeout(sv_hook_max_duration(hook));
+    extend_timeout(sv_budget_hook(hook));
 }
 
 static void
@@ -476,8 +470,9 @@ signal_app_to_stop(SvSupervisor *sv)
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
   sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
-  extend_timeout(budget_add(app->stop_timeout_usec,
-                            sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  extend_timeout(budget.after_signal);
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
@@ -553,11 +548,10 @@ request_stop(SvSupervisor *sv, int signo)
   sv->stop_requested = TRUE;
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
   /* Jobs stop alongside the app, within the same deadline. */
-  stop_jobs(sv, SIGTERM,
-            g_get_monotonic_time() +
-                MIN(budget_add(sv->config->app.stop_delay_usec, sv->config->app.stop_timeout_usec),
-                    SV_TIMEOUT_UNBOUNDED_USEC));
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
 
   const SvAppConfig *app = &sv->config->app;
   g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
@@ -566,11 +560,7 @@ request_stop(SvSupervisor *sv, int signo)
           ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
           : g_strdup("stopping");
   sv_notify_stopping(status);
-  gint64 budget = sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_STOP);
-  budget = budget_add(budget, app->stop_delay_usec);
-  budget = budget_add(budget, app->stop_timeout_usec);
-  budget = budget_add(budget, sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP));
-  extend_timeout(budget);
+  extend_timeout(budget.stop);
 
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
@@ -762,21 +752,17 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
     sv->unhealthy_pending = TRUE;
 }
 
+/* CHECKS as config.c parsed them, less `notify` if SKIP_NOTIFY; never NULL. */
 static GPtrArray *
-parse_checks(char **texts, gboolean skip_notify)
+ready_checks(GPtrArray *checks, gboolean skip_notify)
 {
-  GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
-  for (char **t = texts; t && *t; t++) {
-    SvCheck *check = sv_check_parse(*t, NULL); /* validated at load */
-    if (check == NULL)
-      continue;
-    if (skip_notify && sv_check_get_kind(check) == SV_CHECK_NOTIFY) {
-      sv_check_free(check);
-      continue;
-    }
-    g_ptr_array_add(checks, check);
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
+  for (guint i = 0; checks != NULL && i < checks->len; i++) {
+    SvCheckSpec *check = checks->pdata[i];
+    if (!(skip_notify && check->kind == SV_CHECK_NOTIFY))
+      g_ptr_array_add(out, sv_checkspec_ref(check));
   }
-  return checks;
+  return out;
 }
 
 static char **
@@ -808,12 +794,11 @@ start_health(SvSupervisor *sv)
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   sv->healthy = TRUE;
   const SvHealthConfig *h = &sv->config->health;
-  if (h->checks == NULL || h->checks[0] == NULL)
+  if (h->checks == NULL || h->checks->len == 0)
     return;
-  g_autoptr(GPtrArray) checks = parse_checks(h->checks, FALSE);
   SvProbeConfig pc = {
       .mode = SV_PROBE_LIVENESS,
-      .checks = checks,
+      .checks = h->checks,
       .interval_usec = h->interval_usec,
       .timeout_usec = h->timeout_usec,
       .failure_threshold = h->failure_threshold,
@@ -832,10 +817,8 @@ start_health(SvSupervisor *sv)
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
   sv_probe_start(sv->health_probe);
   /* The app's READY=1 that satisfied [ready] is also its first sign of life. */
-  g_autoptr(GPtrArray) ready_checks = parse_checks(sv->config->ready.checks, FALSE);
-  for (guint i = 0; i < ready_checks->len; i++)
-    if (sv_check_get_kind(ready_checks->pdata[i]) == SV_CHECK_NOTIFY)
-      sv_probe_notify_ready(sv->health_probe);
+  if (sv_checkspec_list_has(sv->config->ready.checks, SV_CHECK_NOTIFY))
+    sv_probe_notify_ready(sv->health_probe);
 }
 
 static void
@@ -958,7 +941,7 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
   const SvReadyConfig *r = &sv->config->ready;
   /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
    * does not repeat it, so only the other checks are run again. */
-  g_autoptr(GPtrArray) checks = parse_checks(r->checks, after_reload);
+  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
   if (checks->len == 0) {
     became_ready(sv, NULL);
     return;
@@ -986,8 +969,11 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
   if (r->timeout_usec != G_MAXINT64)
     sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
                                          on_ready_deadline, sv, NULL);
-  if (!after_reload && !sv->ready_sent)
-    extend_timeout(r->timeout_usec);
+  if (!after_reload && !sv->ready_sent) {
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(budget.ready);
+  }
   sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
                    checks->len, checks->len == 1 ? "" : "s", (int)sv->app_pid);
   sv_probe_start(sv->ready_probe);
@@ -1195,7 +1181,8 @@ reload(SvSupervisor *sv)
       restart_jobs(sv);
       sv_log(LOG_INFO, "reload: configuration %s read again", sv->config->path);
       /* Checks may have changed: the health probe starts over with the new ones. */
-      if (sv->health_probe != NULL || (sv->config->health.checks && sv->config->health.checks[0]))
+      if (sv->health_probe != NULL ||
+          (sv->config->health.checks && sv->config->health.checks->len > 0))
         start_health(sv);
     }
   }
@@ -1366,10 +1353,10 @@ start_idle(gpointer user_data)
   if (sv->stop_requested)
     return G_SOURCE_REMOVE;
   sv_notify_status("starting %s", sv->config->app.name);
-  gint64 budget = budget_add(sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_START),
-                             sv->config->ready.checks ? sv->config->ready.timeout_usec : 0);
-  if (budget > 0)
-    extend_timeout(budget);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  if (budget.start > 0)
+    extend_timeout(budget.start);
   run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
   return G_SOURCE_REMOVE;
 }

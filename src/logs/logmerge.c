@@ -4,6 +4,8 @@
  * a line that ends the held entry is handled from the idle state, once. */
 #include "logmerge.h"
 
+#include "timespan.h"
+
 #include <string.h>
 
 typedef enum {
@@ -288,20 +290,14 @@ start(SvLogMerge *self, SvLogEntry *entry, Kind kind, gint64 now)
   }
 }
 
-static gint64
-add_saturated(gint64 a, gint64 b)
-{
-  return a > G_MAXINT64 - b ? G_MAXINT64 : a + b;
-}
-
 gint64
 sv_logmerge_next_deadline(const SvLogMerge *self)
 {
   if (self->state == STATE_IDLE)
     return -1;
-  gint64 deadline = add_saturated(self->last_usec, self->config.window_usec);
+  gint64 deadline = sv_timespan_add(self->last_usec, self->config.window_usec);
   if (self->config.hold_max_usec > 0)
-    deadline = MIN(deadline, add_saturated(self->first_usec, self->config.hold_max_usec));
+    deadline = MIN(deadline, sv_timespan_add(self->first_usec, self->config.hold_max_usec));
   return deadline;
 }
 

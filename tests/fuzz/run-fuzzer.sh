@@ -8,6 +8,9 @@
 #   run-fuzzer.sh SRCDIR NAME OBJDIR [SECONDS]     e.g. run-fuzzer.sh . schedule /tmp/fuzz-objs 30
 # OBJDIR keeps the instrumented objects of src/ between harnesses and runs (built once,
 # under a lock, again only when a source is newer).
+# SDVISOR_FUZZ_SOURCES (paths under SRCDIR, space-separated) limits what the harness is
+# linked with: meson sets it to the pure modules for the harnesses of pure parsers, so
+# that they link without libsystemd and libsoup and without the I/O modules.
 set -euo pipefail
 src=$(cd "$1" && pwd); name=$2; objdir=$3; seconds=${4:-${SDVISOR_FUZZ_SECONDS:-30}}
 harness="$src/tests/fuzz/fuzz-$name.c"
@@ -35,7 +38,14 @@ flock 9
 newest_header=$(ls -t $(find "$src/src" -name '*.h') | head -1)
 incs=$(find "$src/src" -type d -printf ' -I%p')
 objs=()
-for c in $(find "$src/src" -name '*.c'); do
+link_pkgs=$pkgs
+if [ -n "${SDVISOR_FUZZ_SOURCES:-}" ]; then
+  sources=$(for c in $SDVISOR_FUZZ_SOURCES; do echo "$src/$c"; done)
+  link_pkgs="glib-2.0 json-glib-1.0" # the compile flags stay: the objects are shared
+else
+  sources=$(find "$src/src" -name '*.c')
+fi
+for c in $sources; do
   [ "$(basename "$c")" = main.c ] && continue
   o="$objdir/$(basename "$c" .c).o"
   if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_header" -nt "$o" ]; then
@@ -46,7 +56,7 @@ for c in $(find "$src/src" -name '*.c'); do
 done
 flock -u 9
 "$clang" $cflags -I"$work/inc" $incs -fsanitize=fuzzer,address,undefined "$harness" "${objs[@]}" \
-  $(pkg-config --libs $pkgs) -o "$work/fuzz-$name"
+  $(pkg-config --libs $link_pkgs) -o "$work/fuzz-$name"
 
 mkdir -p "$work/corpus"
 [ -d "$src/tests/fuzz/corpus/$name" ] && cp -r "$src/tests/fuzz/corpus/$name/." "$work/corpus/"

@@ -330,6 +330,33 @@ test_extend_timeout_covers_ready_timeout(void)
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 }
 
+/* An empty check= is no check: READY=1 follows the spawn, the [ready] timeout never runs,
+ * and systemd is not asked to wait for it (budget.h; print-unit's TimeoutStartSec= leaves
+ * it out too). sdvisor once sent EXTEND_TIMEOUT_USEC of the whole [ready] timeout here. */
+static void
+test_empty_check_extends_by_nothing(void)
+{
+  g_autofree char *app = sv_test_app("sleeper.sh");
+  const char *env[] = {"SDVISOR_READY_CHECK=", "SDVISOR_READY_TIMEOUT=40min", NULL};
+  const char *argv[] = {"run", "--", app, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  guint seen = 0;
+  for (guint i = 0; i < run->messages->len; i++) {
+    const char *m = run->messages->pdata[i];
+    if (!strstr(m, "EXTEND_TIMEOUT_USEC="))
+      continue;
+    gint64 usec = sv_message_number(m, "EXTEND_TIMEOUT_USEC");
+    g_test_message("EXTEND_TIMEOUT_USEC=%" G_GINT64_FORMAT, usec);
+    /* The stop's: stop-timeout 30 s and the margin, far below 40 min. */
+    g_assert_cmpint(usec, <, G_GINT64_CONSTANT(40) * 60 * G_USEC_PER_SEC);
+    seen++;
+  }
+  g_assert_cmpuint(seen, >=, 1);
+}
+
 /* Without a watchdog, on-unhealthy=stop stops the app at the failure threshold, and
  * sdvisor exits 1 (README, "Exit statuses"). */
 static void
@@ -459,6 +486,7 @@ main(int argc, char **argv)
                   test_unhealthy_restart_without_watchdog);
   g_test_add_func("/ready/extend-timeout-covers-ready-timeout",
                   test_extend_timeout_covers_ready_timeout);
+  g_test_add_func("/ready/empty-check-extends-by-nothing", test_empty_check_extends_by_nothing);
   g_test_add_func("/ready/proxy-relays-app-messages-but-mainpid", test_proxy_relays_end_to_end);
   g_test_add_func("/health/unhealthy-stop-without-watchdog-exits-1",
                   test_unhealthy_stop_without_watchdog);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "checkspec.h"
 #include "config.h"
 #include "timespan.h"
 
@@ -160,6 +161,41 @@ test_env_overrides(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(text, "from SDVISOR_APP_STOP_TIMEOUT"));
   g_assert_nonnull(strstr(text, "stop-timeout=5s"));
   g_assert_nonnull(strstr(text, "reload-signal=SIGHUP")); /* defaults are shown too */
+}
+
+/* config.c parses the checks (checkspec.h) once, at load: what it stores is what the
+ * probes run, and an error names the file or variable, the line, the group and the key. */
+static void
+test_checks_parsed(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c =
+      load_ok(f,
+              "[app]\nexec=/bin/true\n[ready]\ncheck=NOTIFY 'exec:test -e /run/x' "
+              "unix:///run/a.sock\n[health]\ncheck=\n",
+              NULL);
+  g_assert_cmpuint(c->ready.checks->len, ==, 3);
+  const SvCheckSpec *exec = c->ready.checks->pdata[1];
+  g_assert_cmpint(exec->kind, ==, SV_CHECK_EXEC);
+  g_assert_cmpstr(exec->argv[2], ==, "/run/x");
+  g_assert_cmpstr(((SvCheckSpec *)c->ready.checks->pdata[2])->text, ==, "unix:/run/a.sock");
+  /* An empty check= is no check at all (an override can clear the file's checks). */
+  g_assert_nonnull(c->health.checks);
+  g_assert_cmpuint(c->health.checks->len, ==, 0);
+
+  char *clear[] = {"SDVISOR_READY_CHECK=", "SDVISOR_HEALTH_CHECK=tcp://[::1]:80", NULL};
+  g_autoptr(SvConfig) o = load_ok(f, "[app]\nexec=/bin/true\n[ready]\ncheck=notify\n", clear);
+  g_assert_cmpuint(o->ready.checks->len, ==, 0);
+  g_assert_cmpstr(((SvCheckSpec *)o->health.checks->pdata[0])->host, ==, "::1");
+
+  expect_error(f, "[app]\nexec=/bin/true\n\n[health]\ncheck=notify file:run/x\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:5:", "[health] check",
+               "'file:run/x' is not an absolute path", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[ready]\ncheck=notify 'exec:x\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "app.conf:4:", "[ready] check", "cannot split", NULL);
+  char *bad[] = {"SDVISOR_READY_CHECK=tcp://h", NULL};
+  expect_error(f, "[app]\nexec=/bin/true\n", bad, SV_CONFIG_ERROR_INVALID,
+               "environment variable SDVISOR_READY_CHECK", "[ready] check", "'tcp://h' has no port",
+               NULL);
 }
 
 static void
@@ -327,12 +363,13 @@ test_all_groups(Fixture *f, gconstpointer data)
       "[hook:notify]\nwhen=post-start post-stop, on-failure\nexec=/bin/true\n",
       NULL);
   g_assert_cmpint(c->app.stop_delay_usec, ==, 2 * SV_USEC_PER_SEC);
-  g_assert_cmpint(g_strv_length(c->ready.checks), ==, 2);
-  g_assert_cmpstr(c->ready.checks[1], ==, "http://127.0.0.1:8000/health");
+  g_assert_cmpuint(c->ready.checks->len, ==, 2);
+  g_assert_cmpstr(((SvCheckSpec *)c->ready.checks->pdata[1])->text, ==,
+                  "http://127.0.0.1:8000/health");
   g_assert_cmpint(c->ready.interval_usec, ==, 50000);
   g_assert_cmpint(c->ready.timeout_usec, ==, 60 * SV_USEC_PER_SEC);
   g_assert_cmpint(c->ready.check_timeout_usec, ==, SV_USEC_PER_SEC);
-  g_assert_cmpstr(c->health.checks[0], ==, "notify");
+  g_assert_cmpint(((SvCheckSpec *)c->health.checks->pdata[0])->kind, ==, SV_CHECK_NOTIFY);
   g_assert_cmpuint(c->health.failure_threshold, ==, 4);
   g_assert_cmpuint(c->health.success_threshold, ==, 2);
   g_assert_cmpint(c->health.start_period_usec, ==, 30 * SV_USEC_PER_SEC);
@@ -538,6 +575,7 @@ main(int argc, char **argv)
   T("/config/app/optional-environment-file", test_optional_environment_file);
   T("/config/env/overrides-file-and-defaults", test_env_overrides);
   T("/config/env/errors-name-the-variable", test_env_override_errors);
+  T("/config/checks/parsed-once-at-load", test_checks_parsed);
   T("/config/error/syntax-has-line", test_syntax_error);
   T("/config/error/unknown-group-suggests", test_unknown_group);
   T("/config/error/unknown-key-suggests", test_unknown_key);

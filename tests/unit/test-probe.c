@@ -1,5 +1,5 @@
-/* test-probe.c — check parsing, and probes driven through real checks the test
- * controls: an HTTP server answering a scripted list of statuses, sockets it opens and
+/* test-probe.c — probes driven through real checks the test controls (parsing is
+ * test-checkspec.c's): an HTTP server answering a scripted list of statuses, sockets it opens and
  * closes, files, commands, and notify signals it sends. */
 #include <errno.h>
 #include <gio/gio.h>
@@ -16,114 +16,6 @@
 #include "probe.h"
 #include "reaper.h"
 #include "spawn.h"
-
-/* ---- parsing ----------------------------------------------------------------------- */
-
-typedef struct {
-  const char *text;
-  SvCheckKind kind;
-  const char *canonical;
-} ValidCase;
-
-static void
-test_parse_valid(void)
-{
-  static const ValidCase cases[] = {
-      {"notify", SV_CHECK_NOTIFY, "notify"},
-      {"  NOTIFY\t", SV_CHECK_NOTIFY, "notify"},
-      {"tcp://127.0.0.1:8000", SV_CHECK_TCP, "tcp://127.0.0.1:8000"},
-      {"TCP://localhost:08000", SV_CHECK_TCP, "tcp://localhost:8000"},
-      {"tcp://[::1]:65535", SV_CHECK_TCP, "tcp://[::1]:65535"},
-      {"tcp://app-1.internal_x:1", SV_CHECK_TCP, "tcp://app-1.internal_x:1"},
-      {"http://127.0.0.1:8000/health", SV_CHECK_HTTP, "http://127.0.0.1:8000/health"},
-      {"http://127.0.0.1:80/health", SV_CHECK_HTTP, "http://127.0.0.1/health"},
-      {"HTTP://localhost", SV_CHECK_HTTP, "http://localhost/"},
-      {"https://[::1]:8443/ready?full=1#frag", SV_CHECK_HTTP, "https://[::1]:8443/ready?full=1"},
-      {"http://h/a%20b", SV_CHECK_HTTP, "http://h/a%20b"},
-      {"unix:/run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
-      {"unix:///run/app.sock", SV_CHECK_UNIX, "unix:/run/app.sock"},
-      {"unix:@app", SV_CHECK_UNIX, "unix:@app"},
-      {"exec:/bin/true", SV_CHECK_EXEC, "exec:/bin/true"},
-      {"exec:  curl -fsS 'http://x/a b' ", SV_CHECK_EXEC, "exec:curl -fsS 'http://x/a b'"},
-      {"exec:a\tb", SV_CHECK_EXEC, "exec:a\tb"},
-      {"file:/run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
-      {"file:///run/app/ready", SV_CHECK_FILE, "file:/run/app/ready"},
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(SvCheck) check = sv_check_parse(cases[i].text, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(check);
-    g_assert_cmpint(sv_check_get_kind(check), ==, cases[i].kind);
-    g_autofree char *text = sv_check_to_string(check);
-    g_assert_cmpstr(text, ==, cases[i].canonical);
-
-    /* The canonical spelling is a fixed point. */
-    g_autoptr(SvCheck) again = sv_check_parse(text, &error);
-    g_assert_no_error(error);
-    g_autofree char *text_again = sv_check_to_string(again);
-    g_assert_cmpstr(text_again, ==, text);
-  }
-}
-
-typedef struct {
-  const char *text;
-  const char *message_part; /* the message must contain this */
-} InvalidCase;
-
-static void
-test_parse_invalid(void)
-{
-  g_autofree char *too_long = g_strnfill(5000, 'a');
-  g_autofree char *x120 = g_strnfill(120, 'x');
-  g_autofree char *long_unix = g_strconcat("unix:/", x120, NULL);
-  const InvalidCase cases[] = {
-      {"", "a check is empty (try one of: notify, tcp://HOST:PORT"},
-      {"   ", "a check is empty"},
-      {"ping", "'ping' is not a check (try one of: notify"},
-      {"notify:yes", "notify takes no argument"},
-      {"tcp://127.0.0.1", "'tcp://127.0.0.1' has no port (try tcp://127.0.0.1:8000)"},
-      {"tcp:127.0.0.1:80", "is not a tcp check (try tcp://127.0.0.1:8000)"},
-      {"tcp://", "has no host and port"},
-      {"tcp://:80", "has no host (try tcp://127.0.0.1:80)"},
-      {"tcp://::1:80", "an IPv6 address needs brackets (try tcp://[::1]:8000)"},
-      {"tcp://[::1]", "has no port (try tcp://[::1]:8000)"},
-      {"tcp://[::1:80", "unclosed '['"},
-      {"tcp://[nope]:80", "'[nope]' is not an IPv6 address"},
-      {"tcp://h:0", "'0' is not a port number (1-65535)"},
-      {"tcp://h:65536", "'65536' is not a port number"},
-      {"tcp://h:http", "'http' is not a port number"},
-      {"tcp://h:80/", "only HOST:PORT may follow tcp://"},
-      {"tcp://h$x:80", "'h$x' is not a host name or IP address"},
-      {"http://", "has no host (try http://127.0.0.1:8000/health)"},
-      {"http:/health", "has no host"},
-      {"http://user:pw@h/", "user names and passwords in the URL are not supported"},
-      {"http://h:0/", "port 0 is not a port"},
-      {"http://h:99999/", "is not a URL"},
-      {"http://h/a b", "contains a space (write it as %20)"},
-      {"unix:run/app.sock", "is not an absolute path (try unix:/run/app.sock or unix:@app)"},
-      {"unix:@", "has no socket name"},
-      {"unix://host/x", "names a host"},
-      {long_unix, "a socket path has at most 107 bytes"},
-      {"file:ready", "is not an absolute path (try file:/run/app/ready)"},
-      {"file://host/x", "names a host"},
-      {"exec:", "'exec:' has no command (try exec:curl"},
-      {"exec:  ", "has no command"},
-      {"exec:echo 'unterminated", "cannot be split into words as a shell would"},
-      {"file:/a\nb", "contains a control character"},
-      {"\xff", "is not valid UTF-8"},
-      {too_long, "a check of 5000 bytes is too long (at most 4096)"},
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(SvCheck) check = sv_check_parse(cases[i].text, &error);
-    g_assert_null(check);
-    g_assert_error(error, SV_PROBE_ERROR, SV_PROBE_ERROR_INVALID);
-    if (strstr(error->message, cases[i].message_part) == NULL)
-      g_error("'%s': message '%s' lacks '%s'", cases[i].text, error->message,
-              cases[i].message_part);
-  }
-}
 
 /* ---- probe fixture ----------------------------------------------------------------- */
 
@@ -253,13 +145,13 @@ typedef struct {
 static void
 start_probe(Fixture *f, const Settings *s, ...)
 {
-  g_autoptr(GPtrArray) checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
+  g_autoptr(GPtrArray) checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
   va_list args;
   va_start(args, s);
   for (const char *text = va_arg(args, const char *); text != NULL;
        text = va_arg(args, const char *)) {
     g_autoptr(GError) error = NULL;
-    SvCheck *check = sv_check_parse(text, &error);
+    SvCheckSpec *check = sv_checkspec_parse(text, &error);
     g_assert_no_error(error);
     g_ptr_array_add(checks, check);
   }
@@ -1091,8 +983,8 @@ static void
 test_config_invalid(void)
 {
   g_autoptr(GPtrArray) none = g_ptr_array_new();
-  g_autoptr(GPtrArray) one = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
-  g_ptr_array_add(one, sv_check_parse("notify", NULL));
+  g_autoptr(GPtrArray) one = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
+  g_ptr_array_add(one, sv_checkspec_parse("notify", NULL));
   const struct {
     SvProbeConfig config;
     const char *message_part;
@@ -1166,11 +1058,11 @@ lazy_machinery_child(void)
   g_assert_true(g_socket_bind(listener, address, FALSE, NULL));
   g_assert_true(g_socket_listen(listener, NULL));
 
-  g_autoptr(GPtrArray) checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_check_free);
+  g_autoptr(GPtrArray) checks = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
   g_autofree char *unix_check = g_strconcat("unix:", sock, NULL);
-  g_ptr_array_add(checks, sv_check_parse(unix_check, NULL));
-  g_ptr_array_add(checks, sv_check_parse("tcp://127.0.0.1:1", NULL));
-  g_ptr_array_add(checks, sv_check_parse("notify", NULL));
+  g_ptr_array_add(checks, sv_checkspec_parse(unix_check, NULL));
+  g_ptr_array_add(checks, sv_checkspec_parse("tcp://127.0.0.1:1", NULL));
+  g_ptr_array_add(checks, sv_checkspec_parse("notify", NULL));
   SvProbeConfig config = {.checks = checks,
                           .interval_usec = 10000,
                           .timeout_usec = 100000,
@@ -1241,8 +1133,6 @@ main(int argc, char **argv)
 
   g_test_init(&argc, &argv, NULL);
 
-  g_test_add_func("/probe/check/parse-valid", test_parse_valid);
-  g_test_add_func("/probe/check/parse-invalid", test_parse_invalid);
   g_test_add_func("/probe/config/invalid", test_config_invalid);
   g_test_add_func("/probe/lazy-machinery", test_lazy_machinery);
   ADD("/probe/thresholds/transitions", test_thresholds);

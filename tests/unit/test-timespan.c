@@ -99,6 +99,28 @@ test_format(void)
   }
 }
 
+/* The one saturating add: infinity absorbs, overflow stops at the bounds. */
+static void
+test_add(void)
+{
+  const struct {
+    gint64 a, b, sum;
+  } cases[] = {
+      {0, 0, 0},
+      {1, 2, 3},
+      {30 * SV_USEC_PER_SEC, -SV_USEC_PER_SEC, 29 * SV_USEC_PER_SEC},
+      {G_MAXINT64, 1, G_MAXINT64},
+      {1, G_MAXINT64, G_MAXINT64},
+      {G_MAXINT64, -5, G_MAXINT64}, /* infinity less anything is still infinity */
+      {G_MAXINT64 - 1, 1, G_MAXINT64},
+      {G_MAXINT64 - 1, 2, G_MAXINT64},
+      {G_MAXINT64 / 2 + 1, G_MAXINT64 / 2 + 1, G_MAXINT64},
+      {G_MININT64 + 1, -2, G_MININT64},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+    g_assert_cmpint(sv_timespan_add(cases[i].a, cases[i].b), ==, cases[i].sum);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,5 +129,6 @@ main(int argc, char **argv)
   g_test_add_func("/timespan/invalid-forms-leave-output-untouched", test_invalid);
   g_test_add_func("/timespan/message-names-value-and-example", test_message_names_value);
   g_test_add_func("/timespan/format-round-trips", test_format);
+  g_test_add_func("/timespan/add-saturates", test_add);
   return g_test_run();
 }

@@ -4,26 +4,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "load-config.h"
 #include "timespan.h"
 #include "unitgen.h"
 
 #define S SV_USEC_PER_SEC
-
-/* A configuration from TEXT (written to a private file, as sdvisor would read it). */
-static SvConfig *
-load(const char *text)
-{
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-unitgen-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "app.conf", NULL);
-  g_assert_true(g_file_set_contents(path, text, -1, NULL));
-  g_chmod(path, 0644);
-  g_autoptr(GError) error = NULL;
-  SvConfig *config = sv_config_load(path, NULL, &error);
-  g_assert_no_error(error);
-  g_unlink(path);
-  g_rmdir(dir);
-  return config;
-}
 
 /* Every term of the sums, each a different number of seconds, so that a term left out
  * or counted twice changes the result. */
@@ -54,7 +39,7 @@ static const char full_config[] = "[app]\n"
 static void
 test_timeouts_exact(void)
 {
-  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(SvConfig) config = load_config(full_config, NULL);
   SvUnitTimeouts t;
   sv_unitgen_timeouts(config, &t);
   /* A hook's share is its timeout plus the kill grace after it (a tenth, 0.1–2 s),
@@ -71,7 +56,7 @@ test_timeouts_exact(void)
 static void
 test_timeouts_minimal(void)
 {
-  g_autoptr(SvConfig) config = load("[app]\nexec=/bin/true\n");
+  g_autoptr(SvConfig) config = load_config("[app]\nexec=/bin/true\n", NULL);
   SvUnitTimeouts t;
   sv_unitgen_timeouts(config, &t);
   /* No hooks and no [ready] checks: only the margin; stop-timeout's default 30 s. */
@@ -79,7 +64,13 @@ test_timeouts_minimal(void)
   g_assert_cmpint(t.stop_usec, ==, 40 * S);
   g_assert_cmpint(t.watchdog_usec, ==, 0);
 
-  g_autoptr(SvConfig) endless = load("[app]\nexec=/bin/true\nstop-timeout=infinity\n");
+  /* An empty check= is no check: the [ready] timeout does not apply (budget.h). */
+  g_autoptr(SvConfig) unchecked =
+      load_config("[app]\nexec=/bin/true\n[ready]\ncheck=\ntimeout=5min\n", NULL);
+  sv_unitgen_timeouts(unchecked, &t);
+  g_assert_cmpint(t.start_usec, ==, 10 * S);
+
+  g_autoptr(SvConfig) endless = load_config("[app]\nexec=/bin/true\nstop-timeout=infinity\n", NULL);
   sv_unitgen_timeouts(endless, &t);
   g_assert_cmpint(t.stop_usec, ==, G_MAXINT64);
 }
@@ -105,7 +96,7 @@ check_unit(const SvConfig *config, const char *service_lines)
 static void
 test_check_at_the_floor(void)
 {
-  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(SvConfig) config = load_config(full_config, NULL);
   g_autoptr(GPtrArray) at =
       check_unit(config, "TimeoutStartSec=155s\nTimeoutStopSec=37s\nWatchdogSec=48s\n");
   g_assert_cmpuint(at->len, ==, 0);
@@ -127,7 +118,7 @@ test_check_at_the_floor(void)
 static void
 test_check_timeoutsec_order(void)
 {
-  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(SvConfig) config = load_config(full_config, NULL);
   g_autoptr(GPtrArray) late_short =
       check_unit(config, "TimeoutStartSec=200s\nTimeoutStopSec=60s\nTimeoutSec=5s\n"
                          "WatchdogSec=48s\n");
@@ -148,13 +139,13 @@ test_check_timeoutsec_order(void)
 static void
 test_check_watchdog(void)
 {
-  g_autoptr(SvConfig) health = load(full_config);
+  g_autoptr(SvConfig) health = load_config(full_config, NULL);
   g_autoptr(GPtrArray) missing = check_unit(health, "TimeoutStartSec=3min\nTimeoutStopSec=1min\n");
   g_assert_cmpuint(missing->len, ==, 1);
   g_assert_cmpuint(count_matching(missing, "no WatchdogSec=: "), ==, 1);
   g_assert_cmpuint(count_matching(missing, "WatchdogSec=48s"), ==, 1);
 
-  g_autoptr(SvConfig) plain = load("[app]\nexec=/bin/true\n");
+  g_autoptr(SvConfig) plain = load_config("[app]\nexec=/bin/true\n", NULL);
   g_autoptr(GPtrArray) extra = check_unit(plain, "WatchdogSec=30s\n");
   g_assert_cmpuint(extra->len, ==, 1);
   g_assert_cmpuint(count_matching(extra, "has WatchdogSec= but the configuration has no [health]"),
@@ -167,7 +158,7 @@ test_check_watchdog(void)
 static void
 test_generated_units_agree(void)
 {
-  g_autoptr(SvConfig) health = load(full_config);
+  g_autoptr(SvConfig) health = load_config(full_config, NULL);
   g_autofree char *unit = sv_unitgen_service(health, "/usr/bin/sdvisor", "/etc/sdvisor/a.conf");
   g_assert_nonnull(strstr(unit, "\nTimeoutStartSec=2min 45s\n"));
   g_assert_nonnull(strstr(unit, "\nTimeoutStopSec=47s\n"));
@@ -178,7 +169,7 @@ test_generated_units_agree(void)
   g_autoptr(GPtrArray) wq = sv_unitgen_check(health, quadlet);
   g_assert_cmpuint(wq->len, ==, 0);
 
-  g_autoptr(SvConfig) plain = load("[app]\nexec=/bin/true\n");
+  g_autoptr(SvConfig) plain = load_config("[app]\nexec=/bin/true\n", NULL);
   g_autofree char *plain_unit = sv_unitgen_service(plain, "/usr/bin/sdvisor", "/etc/a.conf");
   g_assert_null(strstr(plain_unit, "WatchdogSec="));
   g_autoptr(GPtrArray) wp = sv_unitgen_check(plain, plain_unit);
@@ -226,7 +217,7 @@ test_read_unparsable_ignored(void)
   read_unit("[Service]\nTimeoutStartSec=3min\nTimeoutStartSec=soon\nTimeoutSec=\n"
             "TimeoutStopSec=1min\nTimeoutStopSec=-5s\nWatchdogSec=48s\nWatchdogSec=often\n",
             180 * S, 60 * S, 48 * S);
-  g_autoptr(SvConfig) config = load(full_config);
+  g_autoptr(SvConfig) config = load_config(full_config, NULL);
   g_autoptr(GPtrArray) w = check_unit(config, "TimeoutStartSec=3min\nTimeoutStartSec=soon\n"
                                               "TimeoutStopSec=1min\nWatchdogSec=48s\n");
   g_assert_cmpuint(w->len, ==, 0);
