@@ -87,6 +87,7 @@ typedef struct {
   guint renew_source;
   guint fence_source; /* the self-fence deadline */
   gboolean fenced;    /* killed by the self-fence: its result is not recorded */
+  gboolean recheck;   /* a second look at a slot (fleet_again): skips are not news */
   guint finish_attempts;
 } SvJobRun;
 
@@ -895,7 +896,9 @@ on_fleet_again(gpointer user_data)
     return G_SOURCE_REMOVE;
   }
   job->fleet_again_slot = -1;
-  fleet_claim(run_new(job, slot), job->config->retry_interrupted);
+  SvJobRun *run = run_new(job, slot);
+  run->recheck = TRUE;
+  fleet_claim(run, job->config->retry_interrupted);
   return G_SOURCE_REMOVE;
 }
 
@@ -958,14 +961,17 @@ on_fleet_claimed(const SvClaimReply *reply, gpointer user_data)
           reply->fence,
           job->config->retry_interrupted ? (reply->retried ? "; it was retried once already" : "")
                                          : "; not run again (retry-interrupted=false)");
-    if (!run->at_start)
+    if (!run->at_start && !run->recheck)
       log_skip(job, run->slot, SV_SKIP_RAN_ELSEWHERE, detail);
     else
       sv_log(LOG_DEBUG, "job %s: slot %s: %s", job->name, slot, detail);
     /* retry-interrupted=true: watch an unfinished claim, and take it over once its lease
      * has ended without a renewal (the claim statement decides, by the store's clock). */
-    if (job->config->retry_interrupted && reply->node != NULL && reply->result == NULL &&
-        !reply->retried)
+    if (job->config->retry_interrupted && reply->node == NULL)
+      /* Claimed by a statement that committed while ours waited: look again once its
+       * lease could have ended. */
+      fleet_again(job, run->slot, lease + MIN(lease / 10, SV_USEC_PER_SEC / 2));
+    else if (job->config->retry_interrupted && reply->result == NULL && !reply->retried)
       fleet_again(job, run->slot,
                   MAX(reply->lease_left_usec, 0) + MIN(lease / 10, SV_USEC_PER_SEC / 2));
     break;

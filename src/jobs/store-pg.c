@@ -618,6 +618,12 @@ pg_pump(SvPgStore *s)
     pg_reset(s, SV_FLEET_ERROR_UNAVAILABLE, m);
     return;
   }
+  if (pq.status(s->conn) == CONNECTION_BAD) {
+    /* The server said goodbye ("terminating connection due to administrator command"). */
+    g_autofree char *m = one_line(pq.errorMessage(s->conn));
+    pg_reset(s, SV_FLEET_ERROR_UNAVAILABLE, *m ? m : "the server closed the connection");
+    return;
+  }
   int flushed = pq.flush(s->conn);
   if (flushed < 0) {
     g_autofree char *m = one_line(pq.errorMessage(s->conn));
