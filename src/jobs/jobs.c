@@ -459,7 +459,8 @@ log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail)
   g_autoptr(GPtrArray) f = job_fields(job, NULL, slot);
   g_ptr_array_add(f, g_strconcat("SDVISOR_JOB_SKIP_REASON=", skip_reason_names[reason], NULL));
   g_autofree char *t = sv_jobstate_format_time(slot);
-  int priority = reason == SV_SKIP_STATE_ERROR ? LOG_ERR : LOG_INFO;
+  int priority =
+      reason == SV_SKIP_STATE_ERROR || reason == SV_SKIP_STORE_UNAVAILABLE ? LOG_ERR : LOG_INFO;
   log_job(priority, SV_MESSAGE_JOB_SKIPPED, f, "job %s: slot %s skipped: %s", job->name, t, detail);
 }
 

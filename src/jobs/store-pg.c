@@ -120,12 +120,16 @@ ignore_notice(void *arg, const char *message)
 static char *
 one_line(const char *message)
 {
-  char *s = g_strdup(message ? message : "");
-  g_strstrip(s);
-  for (char *p = s; *p != '\0'; p++)
-    if (*p == '\n' || *p == '\t')
-      *p = ' ';
-  return s;
+  GString *out = g_string_new(NULL);
+  for (const char *p = message ? message : ""; *p != '\0'; p++) {
+    gboolean space = *p == '\n' || *p == '\t' || *p == ' ';
+    if (space && (out->len == 0 || out->str[out->len - 1] == ' '))
+      continue;
+    g_string_append_c(out, space ? ' ' : *p);
+  }
+  while (out->len > 0 && out->str[out->len - 1] == ' ')
+    g_string_truncate(out, out->len - 1);
+  return g_string_free(out, FALSE);
 }
 
 /* ---- connection parameters ----------------------------------------------------------------- */

@@ -93,14 +93,14 @@ fleet_require() {
 
 # fleet_conf FILE APP NODE LEASE [JOB-LINES…]: a configuration whose app waits for its
 # sdvisor to go (a SIGKILLed sdvisor leaves nothing behind) and whose [fleet] store is the
-# test server; extra lines (the [job:…] groups) follow.
+# test server (or $FLEET_STORE); extra lines (the [job:…] groups) follow.
 fleet_conf() {
   local file=$1 app=$2 node=$3 lease=$4
   shift 4
   {
     printf '[app]\nname=%s\n' "$app"
     printf "exec=/bin/sh -c 'while kill -0 \$PPID 2>/dev/null; do sleep 0.5; done'\n\n"
-    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "$(pg_uri)" "$node" "$lease"
+    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "${FLEET_STORE:-$(pg_uri)}" "$node" "$lease"
     printf '%s\n' "$@"
   } > "$file"
   chmod 0644 "$file"
