@@ -15,8 +15,10 @@ for v in skip local; do
   done
 done
 sleep 5
-down_from=$(date -u +%s)
+# The outage as the nodes see it: from when the server is gone to when it starts again
+# (a fast shutdown takes a while on a loaded machine).
 pg_stop "$WORK/pg"
+down_from=$(date -u +%s)
 sleep 5
 down_to=$(date -u +%s)
 pg_start "$WORK/pg" || not_ok "PostgreSQL starts again"
