@@ -46,12 +46,12 @@ if [ -n "${victim[noretry]:-}" ]; then
   n=${victim[noretry]}
   jobs_out=$("$SDVISOR" jobs --config "$WORK/$n.conf" --state-directory "$WORK/$n.state" 2>&1)
 fi
-# The retried run (10 s, from when the lease ended) ends about 13 s after its slot.
-if [ -n "${slot[retry]:-}" ]; then
-  wait_s=$(awk -v t="$(slot_epoch "${slot[retry]}")" -v now="$(date +%s.%N)" \
-    'BEGIN { d = t + 14.5 - now; print (d > 0 ? d : 0) }')
-  sleep "$wait_s"
-fi
+# The retried run (10 s, from when the lease ended) ends about 13 s after its slot: wait
+# for its end line (at most 25 s: a loaded machine is slow).
+for _ in $(seq 250); do
+  [ -n "${slot[retry]:-}" ] && grep -q "^end ${slot[retry]} " "$WORK/retry.out" 2> /dev/null && break
+  sleep 0.1
+done
 for v in retry noretry; do for node in x y; do fleet_stop "$v-$node"; done; done
 
 for v in retry noretry; do
