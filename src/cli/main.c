@@ -10,10 +10,12 @@
 
 #include "config.h"
 #include "exit-codes.h"
+#include "fleet.h"
 #include "jobs.h"
 #include "log.h"
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
+#include "store.h"
 #include "supervisor.h"
 #include "unitgen.h"
 
@@ -131,6 +133,34 @@ load_named_config(GOptionContext *context, const char *option, char **rest, cons
   return config;
 }
 
+/* Who ran the last slot of each once-per=fleet job, from the store; FALSE with the error
+ * printed when the store cannot be used (a wrong password, missing privileges, tables
+ * of another version: the same checks a running sdvisor makes). */
+static gboolean
+print_fleet(const SvConfig *config, GPtrArray *jobs, gboolean for_check)
+{
+  gboolean any = FALSE;
+  for (guint i = 0; i < jobs->len; i++)
+    any |= ((SvJobConfig *)jobs->pdata[i])->once_per == SV_ONCE_PER_FLEET;
+  if (!any || config->fleet.store == NULL)
+    return TRUE;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *shown = sv_fleet_store_redact(config->fleet.store);
+  g_autoptr(GPtrArray) runs =
+      sv_claim_store_last_runs(&config->fleet, config->app.name, 5 * G_USEC_PER_SEC, &error);
+  if (runs == NULL) {
+    g_printerr(_("fleet store %s: %s\n"), shown, error->message);
+    return FALSE;
+  }
+  g_autofree char *table = sv_claim_store_describe_runs(jobs, runs);
+  if (for_check)
+    g_print("\n# %s %s\n", _("last slot of every fleet job in"), shown);
+  else
+    g_print(_("Fleet store: %s\n"), shown);
+  g_print("%s", table);
+  return TRUE;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -168,6 +198,8 @@ cmd_check(int argc, char **argv)
       return SV_EXIT_CONFIG;
     }
     g_print("\n# %s\n%s", _("next runs of every job"), runs);
+    if (!print_fleet(config, config->jobs, TRUE))
+      return SV_EXIT_CONFIG;
   }
 
   if (unit_file != NULL) {
@@ -232,6 +264,29 @@ cmd_jobs(int argc, char **argv)
     return SV_EXIT_FAILURE;
   }
   g_print("%s", table);
+  if (!print_fleet(config, jobs, FALSE))
+    return SV_EXIT_FAILURE;
+  return SV_EXIT_OK;
+}
+
+static int
+cmd_fleet(int argc, char **argv)
+{
+  g_auto(GStrv) rest = NULL;
+  const GOptionEntry entries[] = {
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("schema")},
+      {NULL},
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Fleet store commands. 'schema' prints the SQL that creates the "
+                       "tables of once-per=fleet jobs, for admins who create them "
+                       "themselves (sdvisor fleet schema | psql)."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  if (rest == NULL || rest[0] == NULL || !g_str_equal(rest[0], "schema") || rest[1] != NULL)
+    return usage_error(context, _("expected: sdvisor fleet schema"));
+  g_print("%s", sv_fleet_sql_schema);
   return SV_EXIT_OK;
 }
 
@@ -311,6 +366,7 @@ static const SvCommand commands[] = {
     {"print-unit", N_("Print a systemd unit that agrees with a configuration"), cmd_print_unit},
     {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
      cmd_print_quadlet},
+    {"fleet", N_("Print the fleet store's schema (fleet schema)"), cmd_fleet},
 };
 
 /* GLib before 2.76 serves small blocks (GKeyFile's nodes, lists, hash tables) from its

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "checkspec.h"
+#include "fleet.h"
 #include "schedule.h"
 #include "timespan.h"
 
@@ -46,6 +47,7 @@ typedef enum {
   SV_KEY_FIELDS,   /* char **: NAME=VALUE journal fields */
   SV_KEY_TIMEZONE, /* char *: an IANA zone GTimeZone knows */
   SV_KEY_SCHEDULE, /* char *: schedule.h syntax (validated with the group's timezone) */
+  SV_KEY_STORE,    /* char *: a fleet store URI (fleet.h); shown without its password */
 } SvKeyType;
 
 typedef struct {
@@ -89,6 +91,8 @@ static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NU
 static const char *const log_target_choices[] = {"auto", "journal", "console", NULL};
 static const char *const on_error_choices[] = {"ignore", "fail", NULL}; /* index = on_error_fail */
 static const char *const overlap_choices[] = {"skip", "queue", NULL};
+static const char *const once_per_choices[] = {"host", "fleet", NULL};
+static const char *const store_unavailable_choices[] = {"skip", "local", NULL};
 
 #define KEY(st, n, t, d, f)                                                                        \
   {                                                                                                \
@@ -160,6 +164,16 @@ static const SvKeySpec job_keys[] = {
     KEY(SvJobConfig, "retry-interrupted", SV_KEY_BOOL, "false", retry_interrupted),
     KEY(SvJobConfig, "working-directory", SV_KEY_PATH, NULL, working_directory),
     KEY(SvJobConfig, "environment", SV_KEY_ENVLIST, NULL, environment),
+    KEY_ENUM(SvJobConfig, "once-per", "host", once_per, once_per_choices),
+    KEY_ENUM(SvJobConfig, "on-store-unavailable", "skip", on_store_unavailable,
+             store_unavailable_choices),
+};
+
+static const SvKeySpec fleet_keys[] = {
+    KEY(SvFleetConfig, "store", SV_KEY_STORE, NULL, store),
+    KEY(SvFleetConfig, "node", SV_KEY_STRING, NULL, node),
+    KEY(SvFleetConfig, "lease", SV_KEY_TIMESPAN, "30s", lease_usec),
+    KEY(SvFleetConfig, "passfile", SV_KEY_PATH, NULL, passfile),
 };
 
 static const SvGroupSpec groups[] = {
@@ -167,6 +181,7 @@ static const SvGroupSpec groups[] = {
     {"ready", FALSE, ready_keys, G_N_ELEMENTS(ready_keys), offsetof(SvConfig, ready), 0},
     {"health", FALSE, health_keys, G_N_ELEMENTS(health_keys), offsetof(SvConfig, health), 0},
     {"log", FALSE, log_keys, G_N_ELEMENTS(log_keys), offsetof(SvConfig, log), 0},
+    {"fleet", FALSE, fleet_keys, G_N_ELEMENTS(fleet_keys), offsetof(SvConfig, fleet), 0},
     {"hook", TRUE, hook_keys, G_N_ELEMENTS(hook_keys), offsetof(SvConfig, hooks),
      sizeof(SvHookConfig)},
     {"job", TRUE, job_keys, G_N_ELEMENTS(job_keys), offsetof(SvConfig, jobs), sizeof(SvJobConfig)},
@@ -718,6 +733,14 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
     /* Validated once the whole group is read: the schedule depends on timezone=. */
     *(char **)field = g_strdup(value);
     return TRUE;
+
+  case SV_KEY_STORE: {
+    g_autoptr(GError) local = NULL;
+    if (!sv_fleet_store_validate(value, NULL, &local))
+      FAIL("%s", local->message);
+    *(char **)field = g_strdup(value);
+    return TRUE;
+  }
   }
   g_assert_not_reached();
 #undef FAIL
@@ -733,6 +756,7 @@ free_field(const SvKeySpec *spec, gpointer field)
     break;
   case SV_KEY_TIMEZONE:
   case SV_KEY_SCHEDULE:
+  case SV_KEY_STORE:
     g_clear_pointer((char **)field, g_free);
     break;
   case SV_KEY_ARGV:
@@ -991,6 +1015,11 @@ convert_group(SvConfig *config, const SvScan *scan, const SvGroupSpec *group, co
     }
     if (!convert(where, name, spec, value, base + spec->offset, error))
       return FALSE;
+    if (spec->type == SV_KEY_STORE) {
+      /* `check` prints the effective configuration: never the password. */
+      g_autofree char *shown = sv_fleet_store_redact(value);
+      g_key_file_set_string(config->effective, name, spec->name, shown);
+    }
 
     if (spec->type == SV_KEY_SCHEDULE) {
       /* timezone= is converted before schedule= is used: look it up directly. */
@@ -1037,12 +1066,49 @@ convert_all(SvConfig *config, const SvScan *scan, GError **error)
   return TRUE;
 }
 
+/* once-per=fleet needs a store, and says the opposite of once-per-host=false. */
+static gboolean
+check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
+{
+  if (config->fleet.lease_usec < SV_USEC_PER_SEC || config->fleet.lease_usec == G_MAXINT64) {
+    int line = scan_line_of(scan, "fleet", "lease");
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                _("%s:%d: [fleet] lease: a lease is at least 1s and finite (default 30s)"),
+                config->path ? config->path : _("default"), line);
+    return FALSE;
+  }
+  for (guint i = 0; i < config->jobs->len; i++) {
+    const SvJobConfig *job = config->jobs->pdata[i];
+    if (job->once_per != SV_ONCE_PER_FLEET)
+      continue;
+    g_autofree char *group = g_strconcat("job:", job->name, NULL);
+    int line = scan_line_of(scan, group, "once-per");
+    g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                                      : g_strdup(config->path ? config->path : _("default"));
+    if (config->fleet.store == NULL) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
+                  _("%s: [%s] once-per=fleet needs a store: [fleet] store=postgresql://…"), where,
+                  group);
+      return FALSE;
+    }
+    if (!job->once_per_host) {
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("%s: [%s] once-per=fleet and once-per-host=false contradict each other"), where,
+                  group);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
 {
   if (!apply_overrides(config, envp, error))
     return FALSE;
   if (!convert_all(config, scan, error))
+    return FALSE;
+  if (!check_fleet_jobs(config, scan, error))
     return FALSE;
 
   if (config->app.environment_file != NULL) {

@@ -109,6 +109,16 @@ typedef enum {
   SV_OVERLAP_QUEUE,
 } SvOverlap;
 
+typedef enum {
+  SV_ONCE_PER_HOST,
+  SV_ONCE_PER_FLEET,
+} SvOncePer;
+
+typedef enum {
+  SV_STORE_UNAVAILABLE_SKIP,
+  SV_STORE_UNAVAILABLE_LOCAL,
+} SvOnStoreUnavailable;
+
 /* [job:NAME] */
 typedef struct {
   char *name;
@@ -123,7 +133,17 @@ typedef struct {
   gboolean retry_interrupted; /* default false */
   char *working_directory;
   char **environment;
+  int once_per;             /* SvOncePer; fleet needs [fleet] store= */
+  int on_store_unavailable; /* SvOnStoreUnavailable, for once-per=fleet */
 } SvJobConfig;
+
+/* [fleet]: the store once-per=fleet jobs claim their slots in (docs/fleet.md). */
+typedef struct {
+  char *store;       /* a postgresql:// URI; NULL = no fleet store */
+  char *node;        /* NULL = sv_fleet_default_node() */
+  gint64 lease_usec; /* default 30s */
+  char *passfile;    /* NULL = libpq's own ($PGPASSFILE, ~/.pgpass) */
+} SvFleetConfig;
 
 typedef struct {
   char *path; /* NULL for `sdvisor run -- CMD` */
@@ -131,6 +151,7 @@ typedef struct {
   SvReadyConfig ready;
   SvHealthConfig health;
   SvLogConfig log;
+  SvFleetConfig fleet;
   GPtrArray *hooks;    /* SvHookConfig*, in file order */
   GPtrArray *jobs;     /* SvJobConfig*, in file order */
   GKeyFile *effective; /* every key with its effective value, for `check` */

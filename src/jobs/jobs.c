@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include "reaper.h"
 #include "schedule.h"
 #include "spawn.h"
+#include "fleet.h"
+#include "store.h"
 #include "timespan.h"
 
 /* After SIGTERM at timeout=, how long a job gets before SIGKILL. */
@@ -38,10 +41,12 @@ typedef enum {
   SV_SKIP_ALREADY_DONE,
   SV_SKIP_STILL_RUNNING,
   SV_SKIP_STATE_ERROR,
+  SV_SKIP_STORE_UNAVAILABLE,
 } SvSkipReason;
 
 static const char *const skip_reason_names[] = {
-    "running-elsewhere", "ran-elsewhere", "already-done", "still-running", "state-error",
+    "running-elsewhere", "ran-elsewhere", "already-done",
+    "still-running",     "state-error",   "store-unavailable",
 };
 
 typedef struct SvJob SvJob;
@@ -72,6 +77,18 @@ typedef struct {
   int exit_code;
   gint64 duration_usec;
   GError *write_error;
+
+  /* once-per=fleet (store.h) */
+  gboolean fleet;            /* claimed (or being claimed) in the fleet store */
+  gint64 fence;              /* GRANTED: the claim's fence; 0 = none */
+  GCancellable *cancellable; /* the store's callbacks for this run */
+  gint64 lease_from;         /* boottime µs when the last claim/renewal that succeeded was SENT */
+  gint64 renew_sent;         /* boottime µs of the renewal in flight, 0 = none */
+  guint renew_source;
+  guint fence_source; /* the self-fence deadline */
+  gboolean fenced;    /* killed by the self-fence: its result is not recorded */
+  gboolean recheck;   /* a second look at a slot (fleet_again): skips are not news */
+  guint finish_attempts;
 } SvJobRun;
 
 struct SvJob {
@@ -85,6 +102,10 @@ struct SvJob {
   gint64 queued_slot;           /* overlap=queue (and slots due during the start check), or -1 */
   gboolean start_check_waiting; /* its start check is in jobs->start_waiting */
   gint64 start_catch_up;        /* for that check: the missed slot to catch up, or -1 */
+  /* once-per=fleet: a slot to claim again later (an interrupted claim to retry when its
+   * lease ends, or overlap=queue behind a run elsewhere), or -1. */
+  gint64 fleet_again_slot;
+  guint fleet_again_source;
 };
 
 struct SvJobs {
@@ -115,6 +136,9 @@ struct SvJobs {
 
   SvJobsOutputFunc output_func;
   gpointer output_data;
+
+  SvClaimStore *claim_store; /* once-per=fleet jobs; NULL = none configured or unusable */
+  GError *claim_store_error; /* why there is none although fleet jobs are configured */
 };
 
 /* ---- small helpers -------------------------------------------------------------------------- */
@@ -270,6 +294,12 @@ run_free(SvJobRun *run)
     return;
   g_clear_handle_id(&run->timeout_source, g_source_remove);
   g_clear_handle_id(&run->kill_source, g_source_remove);
+  g_clear_handle_id(&run->renew_source, g_source_remove);
+  g_clear_handle_id(&run->fence_source, g_source_remove);
+  if (run->cancellable != NULL) {
+    g_cancellable_cancel(run->cancellable);
+    g_object_unref(run->cancellable);
+  }
   g_free(run->run_id);
   sv_job_record_free(run->template_record);
   sv_job_claim_free(run->claim);
@@ -306,6 +336,7 @@ job_config_free(SvJobConfig *c)
 static void
 job_free(SvJob *job)
 {
+  g_clear_handle_id(&job->fleet_again_source, g_source_remove);
   job_config_free(job->config);
   sv_schedule_free(job->schedule);
   g_free(job);
@@ -331,6 +362,8 @@ jobs_unref(SvJobs *jobs)
   g_queue_clear(&jobs->start_waiting); /* emptied when stopping; the jobs are not its */
   g_ptr_array_unref(jobs->jobs);
   sv_job_store_unref(jobs->store);
+  sv_claim_store_free(jobs->claim_store);
+  g_clear_error(&jobs->claim_store_error);
   g_strfreev(jobs->base_env);
   g_free(jobs->app);
   g_free(jobs->instance_id);
@@ -346,6 +379,7 @@ static void on_claimed(GObject *source, GAsyncResult *result, gpointer user_data
 static void job_fire(SvJob *job, gint64 slot);
 static void run_spawn(SvJobRun *run);
 static void run_finish(SvJobRun *run);
+static void fleet_claim(SvJobRun *run, gboolean retry);
 
 /* Worker tasks: the thread function gets the run; the callback runs on the main loop. */
 static void
@@ -425,7 +459,8 @@ log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail)
   g_autoptr(GPtrArray) f = job_fields(job, NULL, slot);
   g_ptr_array_add(f, g_strconcat("SDVISOR_JOB_SKIP_REASON=", skip_reason_names[reason], NULL));
   g_autofree char *t = sv_jobstate_format_time(slot);
-  int priority = reason == SV_SKIP_STATE_ERROR ? LOG_ERR : LOG_INFO;
+  int priority =
+      reason == SV_SKIP_STATE_ERROR || reason == SV_SKIP_STORE_UNAVAILABLE ? LOG_ERR : LOG_INFO;
   log_job(priority, SV_MESSAGE_JOB_SKIPPED, f, "job %s: slot %s skipped: %s", job->name, t, detail);
 }
 
@@ -688,10 +723,419 @@ job_fire(SvJob *job, gint64 slot)
   }
 
   SvJobRun *run = run_new(job, slot);
-  if (job->config->once_per_host)
+  if (job->config->once_per == SV_ONCE_PER_FLEET)
+    fleet_claim(run, job->config->retry_interrupted);
+  else if (job->config->once_per_host)
     run_in_thread(run, claim_thread, on_claimed);
   else
     run_spawn(run);
+}
+
+/* ---- once per fleet ------------------------------------------------------------------------- */
+
+/* The lease is counted on CLOCK_BOOTTIME: it goes on through a suspend, as the store's
+ * clock does, where CLOCK_MONOTONIC would stop and let a suspended node think it still
+ * holds a claim that has long expired. */
+static gint64
+boottime_usec(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (gint64)ts.tv_sec * SV_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* The stop signal goes at five sixths of the lease after the last renewal that succeeded
+ * was sent, SIGKILL at the lease's end: the database's lease_until is at least that late
+ * (it is the server's now() + lease when the statement ran, after it was sent), so the
+ * job is gone before any other node can take the slot over. */
+#define FENCE_AT(run, lease) ((run)->lease_from + (lease)*5 / 6)
+
+static void fleet_renew(SvJobRun *run);
+
+static void
+run_fleet_fields(SvJobRun *run, GPtrArray *f)
+{
+  if (run->fence <= 0 || run->job->jobs->claim_store == NULL)
+    return;
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_FENCE=%" G_GINT64_FORMAT, run->fence));
+  g_ptr_array_add(f, g_strconcat("SDVISOR_FLEET_NODE=", run->job->jobs->claim_store->node, NULL));
+}
+
+/* job_fields() of a run: with its fence and node when the fleet granted it. */
+static GPtrArray *
+run_fields(SvJobRun *run)
+{
+  GPtrArray *f = job_fields(run->job, run->run_id, run->slot);
+  run_fleet_fields(run, f);
+  return f;
+}
+
+static gboolean
+on_fence_kill(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->kill_source = 0;
+  if (run->pid > 0 && run->phase == SV_RUN_RUNNING) {
+    sv_log(LOG_ERR, "job %s (pid %d): its lease ends now: SIGKILL to its process group",
+           run->job->name, (int)run->pid);
+    (void)sv_kill_group(run->pid, SIGKILL);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Self-fencing: this node can no longer show that it holds the slot, so the job must end
+ * before the lease does and another node may take over. */
+static void
+fleet_self_fence(SvJobRun *run, const char *why)
+{
+  if (run->fenced || run->phase != SV_RUN_RUNNING)
+    return;
+  run->fenced = TRUE;
+  g_clear_handle_id(&run->renew_source, g_source_remove);
+  g_clear_handle_id(&run->fence_source, g_source_remove);
+  SvJob *job = run->job;
+  gint64 lease = job->jobs->claim_store->lease_usec;
+  g_autoptr(GPtrArray) f = run_fields(run);
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)run->pid));
+  g_autofree char *slot = sv_jobstate_format_time(run->slot);
+  log_job(LOG_ERR, SV_MESSAGE_JOB_FENCED, f,
+          "job %s (pid %d, slot %s, fence %" G_GINT64_FORMAT "): %s; stopping it before its lease "
+          "ends (self-fence): SIGTERM now, SIGKILL at the lease's end",
+          job->name, (int)run->pid, slot, run->fence, why);
+  (void)sv_kill_group(run->pid, SIGTERM);
+  g_clear_handle_id(&run->kill_source, g_source_remove);
+  gint64 left = run->lease_from + lease - boottime_usec();
+  run->kill_source = add_timeout_usec(MAX(left, 0), on_fence_kill, run);
+}
+
+static gboolean
+on_fence_deadline(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->fence_source = 0;
+  gint64 lease = run->job->jobs->claim_store->lease_usec;
+  gint64 now = boottime_usec();
+  if (now >= FENCE_AT(run, lease))
+    fleet_self_fence(run, "its lease could not be renewed in time");
+  else
+    run->fence_source = add_timeout_usec(FENCE_AT(run, lease) - now, on_fence_deadline, run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fleet_arm_fence(SvJobRun *run)
+{
+  gint64 lease = run->job->jobs->claim_store->lease_usec;
+  g_clear_handle_id(&run->fence_source, g_source_remove);
+  run->fence_source =
+      add_timeout_usec(FENCE_AT(run, lease) - boottime_usec(), on_fence_deadline, run);
+}
+
+static gboolean
+on_renew_due(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->renew_source = 0;
+  fleet_renew(run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_renewed(gboolean ok, const GError *error, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  gint64 lease = run->job->jobs->claim_store->lease_usec;
+  gint64 sent = run->renew_sent;
+  run->renew_sent = 0;
+  if (run->phase != SV_RUN_RUNNING || run->fenced)
+    return;
+  if (ok) {
+    run->lease_from = MAX(run->lease_from, sent);
+    fleet_arm_fence(run);
+    run->renew_source = add_timeout_usec(sent + lease / 3 - boottime_usec(), on_renew_due, run);
+    return;
+  }
+  if (error == NULL) {
+    fleet_self_fence(run, "the store no longer holds its claim (its lease ended or the slot was "
+                          "taken over)");
+    return;
+  }
+  /* Not answered: try again soon, while the lease lasts (the fence deadline decides). */
+  sv_log(LOG_WARNING, "job %s: cannot renew its lease: %s", run->job->name, error->message);
+  run->renew_source = add_timeout_usec(MIN(lease / 10, SV_USEC_PER_SEC), on_renew_due, run);
+}
+
+static void
+fleet_renew(SvJobRun *run)
+{
+  if (run->phase != SV_RUN_RUNNING || run->fenced || run->renew_sent != 0)
+    return;
+  SvClaimStore *store = run->job->jobs->claim_store;
+  gint64 now = boottime_usec();
+  if (now >= FENCE_AT(run, store->lease_usec)) {
+    /* Late (sdvisor was stopped or starved): whatever the store says now, the lease may
+     * already have ended. */
+    fleet_self_fence(run, "its lease could not be renewed in time");
+    return;
+  }
+  run->renew_sent = now;
+  sv_claim_store_renew(store, run->job->name, run->slot, run->fence, run->cancellable, on_renewed,
+                       run);
+}
+
+static gboolean
+on_fleet_again(gpointer user_data)
+{
+  SvJob *job = user_data;
+  job->fleet_again_source = 0;
+  gint64 slot = job->fleet_again_slot;
+  if (slot < 0 || job->jobs->stopping)
+    return G_SOURCE_REMOVE;
+  if (job->run != NULL) {
+    /* Our own run of a later slot goes on: after it. */
+    job->fleet_again_source = add_timeout_usec(SV_USEC_PER_SEC, on_fleet_again, job);
+    return G_SOURCE_REMOVE;
+  }
+  job->fleet_again_slot = -1;
+  SvJobRun *run = run_new(job, slot);
+  run->recheck = TRUE;
+  fleet_claim(run, job->config->retry_interrupted);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fleet_again(SvJob *job, gint64 slot, gint64 delay_usec)
+{
+  if (job->fleet_again_slot > slot)
+    return; /* a later slot is already waiting */
+  job->fleet_again_slot = slot;
+  g_clear_handle_id(&job->fleet_again_source, g_source_remove);
+  job->fleet_again_source = add_timeout_usec(delay_usec, on_fleet_again, job);
+}
+
+static void
+on_fleet_claimed(const SvClaimReply *reply, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  gint64 lease = jobs->claim_store ? jobs->claim_store->lease_usec : 0;
+  g_autofree char *slot = sv_jobstate_format_time(run->slot);
+
+  if (jobs->stopping) {
+    if (reply->outcome == SV_CLAIM_GRANTED) {
+      /* Claimed while stopping: not started, so nothing ran; said so in the store. */
+      run->fence = reply->fence;
+      run->result = SV_JOB_RESULT_STOPPED;
+      run->duration_usec = 0;
+      run_finish(run);
+      return;
+    }
+    run_end(run);
+    return;
+  }
+
+  switch (reply->outcome) {
+  case SV_CLAIM_GRANTED:
+    run->fence = reply->fence;
+    run_spawn(run);
+    if (run->phase == SV_RUN_RUNNING && run->pid > 0) {
+      fleet_arm_fence(run);
+      run->renew_source =
+          add_timeout_usec(run->lease_from + lease / 3 - boottime_usec(), on_renew_due, run);
+    }
+    return;
+
+  case SV_CLAIM_TAKEN: {
+    g_autofree char *detail = NULL;
+    if (reply->node == NULL)
+      detail = g_strdup("another node claimed it at the same moment");
+    else if (reply->result != NULL)
+      detail = g_strdup_printf("node %s ran it (fence %" G_GINT64_FORMAT ", result %s)",
+                               reply->node, reply->fence, reply->result);
+    else if (reply->lease_left_usec >= 0)
+      detail = g_strdup_printf("node %s runs it (fence %" G_GINT64_FORMAT ")", reply->node,
+                               reply->fence);
+    else
+      detail = g_strdup_printf(
+          "node %s claimed it (fence %" G_GINT64_FORMAT ") and was interrupted%s", reply->node,
+          reply->fence,
+          job->config->retry_interrupted ? (reply->retried ? "; it was retried once already" : "")
+                                         : "; not run again (retry-interrupted=false)");
+    if (!run->at_start && !run->recheck)
+      log_skip(job, run->slot, SV_SKIP_RAN_ELSEWHERE, detail);
+    else
+      sv_log(LOG_DEBUG, "job %s: slot %s: %s", job->name, slot, detail);
+    /* retry-interrupted=true: watch an unfinished claim, and take it over once its lease
+     * has ended without a renewal (the claim statement decides, by the store's clock). */
+    if (job->config->retry_interrupted && reply->node == NULL)
+      /* Claimed by a statement that committed while ours waited: look again once its
+       * lease could have ended. */
+      fleet_again(job, run->slot, lease + MIN(lease / 10, SV_USEC_PER_SEC / 2));
+    else if (job->config->retry_interrupted && reply->result == NULL && !reply->retried)
+      fleet_again(job, run->slot,
+                  MAX(reply->lease_left_usec, 0) + MIN(lease / 10, SV_USEC_PER_SEC / 2));
+    break;
+  }
+
+  case SV_CLAIM_BUSY: {
+    g_autofree char *busy = sv_jobstate_format_time(reply->busy_slot);
+    if (job->config->overlap == SV_OVERLAP_QUEUE) {
+      sv_log(LOG_DEBUG, "job %s: slot %s queued behind slot %s on node %s", job->name, slot, busy,
+             reply->node);
+      fleet_again(job, run->slot, MIN(lease / 3, SV_USEC_PER_SEC));
+    } else {
+      g_autofree char *detail = g_strdup_printf(
+          "the run for slot %s still runs on node %s (fence %" G_GINT64_FORMAT ", overlap=skip)",
+          busy, reply->node, reply->fence);
+      log_skip(job, run->slot, SV_SKIP_STILL_RUNNING, detail);
+    }
+    break;
+  }
+
+  case SV_CLAIM_UNAVAILABLE: {
+    const char *why = reply->error ? reply->error->message : "?";
+    if (job->config->on_store_unavailable == SV_STORE_UNAVAILABLE_LOCAL) {
+      g_autoptr(GPtrArray) f = job_fields(job, NULL, run->slot);
+      log_job(LOG_WARNING, SV_MESSAGE_JOB_SKIPPED, f,
+              "job %s: slot %s: the fleet store cannot be used (%s); running it once per host "
+              "instead (on-store-unavailable=local)",
+              job->name, slot, why);
+      run->fleet = FALSE;
+      run_in_thread(run, claim_thread, on_claimed);
+      return;
+    }
+    g_autofree char *detail =
+        g_strdup_printf("the fleet store cannot be used (%s; on-store-unavailable=skip)", why);
+    log_skip(job, run->slot, SV_SKIP_STORE_UNAVAILABLE, detail);
+    break;
+  }
+  }
+  run_end(run);
+}
+
+/* Claims RUN's slot in the fleet store (RETRY: over an interrupted claim whose lease ended). */
+static void
+fleet_claim(SvJobRun *run, gboolean retry)
+{
+  SvJobs *jobs = run->job->jobs;
+  run->fleet = TRUE;
+  if (run->cancellable == NULL)
+    run->cancellable = g_cancellable_new();
+  if (jobs->claim_store == NULL) {
+    SvClaimReply reply = {.outcome = SV_CLAIM_UNAVAILABLE, .error = jobs->claim_store_error};
+    if (run->job->config->on_store_unavailable == SV_STORE_UNAVAILABLE_LOCAL) {
+      on_fleet_claimed(&reply, run);
+    } else {
+      g_autofree char *detail =
+          g_strdup_printf("no fleet store (%s)", reply.error ? reply.error->message : "?");
+      log_skip(run->job, run->slot, SV_SKIP_STORE_UNAVAILABLE, detail);
+      run_end(run);
+    }
+    return;
+  }
+  SvClaimRequest request = {
+      .job = run->job->name,
+      .slot = run->slot,
+      .retry = retry,
+      .skip_if_running = TRUE,
+  };
+  run->lease_from = boottime_usec();
+  sv_claim_store_claim(jobs->claim_store, &request, run->cancellable, on_fleet_claimed, run);
+}
+
+static void fleet_finish(SvJobRun *run);
+
+static gboolean
+on_finish_again(gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  run->renew_source = 0;
+  fleet_finish(run);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_fleet_finished(gboolean ok, const GError *error, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  SvJob *job = run->job;
+  if (!ok && error != NULL && ++run->finish_attempts < 5) {
+    /* Keep trying for a few seconds: a finish that never lands leaves the slot
+     * "interrupted", and with retry-interrupted=true another node would run it again. */
+    sv_log(LOG_WARNING, "job %s: cannot record its result yet: %s", job->name, error->message);
+    g_clear_handle_id(&run->renew_source, g_source_remove);
+    run->renew_source = add_timeout_usec(SV_USEC_PER_SEC, on_finish_again, run);
+    return;
+  }
+  if (!ok) {
+    g_autoptr(GPtrArray) f = run_fields(run);
+    g_autofree char *slot = sv_jobstate_format_time(run->slot);
+    if (error != NULL)
+      log_job(LOG_ERR, SV_MESSAGE_JOB_STATE_INVALID, f,
+              "job %s: cannot record the result of slot %s in the fleet store: %s", job->name, slot,
+              error->message);
+    else
+      log_job(LOG_ERR, SV_MESSAGE_JOB_FENCED, f,
+              "job %s: the result of slot %s (fence %" G_GINT64_FORMAT
+              ") is not recorded: this node no longer holds the claim",
+              job->name, slot, run->fence);
+  }
+  run_end(run);
+}
+
+static void
+fleet_finish(SvJobRun *run)
+{
+  SvJobs *jobs = run->job->jobs;
+  if (run->fenced) {
+    g_autoptr(GPtrArray) f = run_fields(run);
+    g_autofree char *slot = sv_jobstate_format_time(run->slot);
+    log_job(LOG_WARNING, SV_MESSAGE_JOB_FENCED, f,
+            "job %s: the run for slot %s ended after its self-fence; its result is not recorded",
+            run->job->name, slot);
+    run_end(run);
+    return;
+  }
+  sv_claim_store_finish(jobs->claim_store, run->job->name, run->slot, run->fence,
+                        sv_job_result_name(run->result), run->exit_code, run->cancellable,
+                        on_fleet_finished, run);
+}
+
+static void
+on_interrupted_found(gint64 slot, gpointer user_data)
+{
+  SvJobRun *run = user_data;
+  if (slot < 0 || run->job->jobs->stopping) {
+    run_end(run);
+    return;
+  }
+  run->slot = slot;
+  fleet_claim(run, TRUE);
+}
+
+/* At start: a missed slot (persistent=true) is claimed like any slot, so it is caught up
+ * once across the fleet; with retry-interrupted=true, the job's latest interrupted claim
+ * is taken over once. */
+static void
+fleet_start(SvJob *job, gint64 catch_up)
+{
+  SvJobs *jobs = job->jobs;
+  SvJobRun *run = run_new(job, catch_up);
+  run->at_start = TRUE;
+  jobs->n_start_checks++;
+  if (catch_up >= 0 || jobs->claim_store == NULL) {
+    if (catch_up < 0) {
+      run_end(run);
+      return;
+    }
+    fleet_claim(run, job->config->retry_interrupted);
+    return;
+  }
+  run->fleet = TRUE;
+  run->cancellable = g_cancellable_new();
+  jobs->claim_store->klass->find_interrupted(jobs->claim_store, job->name, run->cancellable,
+                                             on_interrupted_found, run);
 }
 
 /* ---- running -------------------------------------------------------------------------------- */
@@ -714,6 +1158,11 @@ job_environment(SvJobRun *run)
   env = g_environ_setenv(env, "SDVISOR_JOB_RUN", run->run_id, TRUE);
   env = g_environ_setenv(env, "SDVISOR_JOB_SLOT", slot, TRUE);
   env = g_environ_setenv(env, "SDVISOR_APP_NAME", jobs->app, TRUE);
+  if (run->fence > 0 && jobs->claim_store != NULL) {
+    g_autofree char *fence = g_strdup_printf("%" G_GINT64_FORMAT, run->fence);
+    env = g_environ_setenv(env, "SDVISOR_JOB_FENCE", fence, TRUE);
+    env = g_environ_setenv(env, "SDVISOR_FLEET_NODE", jobs->claim_store->node, TRUE);
+  }
   return env;
 }
 
@@ -772,11 +1221,12 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   else
     run->result = SV_JOB_RESULT_FAILED;
 
-  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  g_autoptr(GPtrArray) f = run_fields(run);
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_CODE=%d", run->exit_code));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_STATUS=%s", sv_wait_status_kind(status)));
-  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_RESULT=%s", sv_job_result_name(run->result)));
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_RESULT=%s",
+                                     run->fenced ? "fenced" : sv_job_result_name(run->result)));
   g_ptr_array_add(
       f, g_strdup_printf("SDVISOR_JOB_DURATION_USEC=%" G_GINT64_FORMAT, run->duration_usec));
   g_autofree char *took = sv_timespan_format(run->duration_usec / 1000 * 1000);
@@ -786,6 +1236,13 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
                              ? g_strdup_printf("was killed by %s", signame ? signame : "a signal")
                              : g_strdup_printf("exited with status %d", run->exit_code);
 
+  if (run->fenced) {
+    log_job(LOG_ERR, SV_MESSAGE_JOB_FENCED, f,
+            "job %s (pid %d) %s after %s, stopped by its self-fence (slot %s)", job->name, (int)pid,
+            how, took, slot);
+    run_finish(run);
+    return;
+  }
   switch (run->result) {
   case SV_JOB_RESULT_SUCCESS:
     log_job(LOG_INFO, SV_MESSAGE_JOB_FINISHED, f, "job %s (pid %d) finished after %s (slot %s)",
@@ -830,7 +1287,7 @@ run_spawn(SvJobRun *run)
   }
 
   g_auto(GStrv) env = job_environment(run);
-  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  g_autoptr(GPtrArray) f = run_fields(run);
   int out_fd = -1, err_fd = -1;
   if (jobs->output_func != NULL) {
     g_ptr_array_add(f, NULL);
@@ -944,6 +1401,12 @@ static void
 run_finish(SvJobRun *run)
 {
   run->phase = SV_RUN_FINISHING;
+  g_clear_handle_id(&run->renew_source, g_source_remove);
+  g_clear_handle_id(&run->fence_source, g_source_remove);
+  if (run->fleet) {
+    fleet_finish(run);
+    return;
+  }
   run_in_thread(run, finish_thread, on_finished);
 }
 
@@ -1040,7 +1503,11 @@ sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
         sv_jobs_randomized_delay(NULL, app_name, config->name, config->randomized_delay_usec);
     job->slot = -1;
     job->queued_slot = -1;
+    job->fleet_again_slot = -1;
     g_ptr_array_add(jobs->jobs, job);
+    if (config->once_per == SV_ONCE_PER_FLEET && jobs->claim_store_error == NULL)
+      jobs->claim_store_error =
+          g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_URI, "no [fleet] store= configured");
   }
 
   if (jobs->jobs->len == 0)
@@ -1078,6 +1545,11 @@ sv_jobs_start(SvJobs *jobs)
     gint64 catch_up = -1;
     if (job->config->persistent)
       catch_up = prev_slot(job->schedule, now - job->delay_usec);
+    if (job->config->once_per == SV_ONCE_PER_FLEET) {
+      if (catch_up >= 0 || job->config->retry_interrupted)
+        fleet_start(job, catch_up);
+      continue;
+    }
     if (!job->config->once_per_host && catch_up < 0)
       continue;
     job->start_catch_up = catch_up;
@@ -1185,6 +1657,20 @@ sv_jobs_get_n_running(SvJobs *jobs)
   return jobs->n_runs;
 }
 
+gboolean
+sv_jobs_set_fleet(SvJobs *jobs, const SvFleetConfig *fleet, GError **error)
+{
+  if (jobs->claim_store_error == NULL || fleet->store == NULL)
+    return TRUE; /* no once-per=fleet job */
+  g_clear_error(&jobs->claim_store_error);
+  jobs->claim_store = sv_claim_store_new(fleet, jobs->app, &jobs->claim_store_error);
+  if (jobs->claim_store == NULL) {
+    g_propagate_error(error, g_error_copy(jobs->claim_store_error));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 void
 sv_jobs_set_output_func(SvJobs *jobs, SvJobsOutputFunc func, gpointer user_data)
 {
@@ -1206,6 +1692,13 @@ sv_jobs_free(SvJobs *jobs)
   for (guint i = 0; i < jobs->jobs->len; i++) {
     SvJob *job = jobs->jobs->pdata[i];
     SvJobRun *run = job->run;
+    if (run != NULL && run->fleet && run->phase != SV_RUN_RUNNING) {
+      /* A store request in flight: cancelled (run_free), its callback never comes. */
+      job->run = NULL;
+      jobs->n_runs--;
+      run_free(run);
+      continue;
+    }
     if (run == NULL || run->phase != SV_RUN_RUNNING)
       continue; /* claiming/finishing: the worker's callback cleans up */
     /* Nobody will reap it for us any more: kill it and say so in the state. */

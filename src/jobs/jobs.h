@@ -49,6 +49,11 @@ typedef void (*SvJobsDoneFunc)(gpointer user_data);
 void sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done,
                   gpointer user_data);
 
+/* The store of once-per=fleet jobs ([fleet], store.h). Call before sv_jobs_start(); without
+ * it (or when it fails: ERROR says why, and the jobs' on-store-unavailable= applies to
+ * every slot) those jobs have no store. Does nothing when no job is once-per=fleet. */
+gboolean sv_jobs_set_fleet(SvJobs *jobs, const SvFleetConfig *fleet, GError **error);
+
 /* How many runs are in progress (claiming, running or writing their result). */
 guint sv_jobs_get_n_running(SvJobs *jobs);
 

@@ -626,6 +626,11 @@ start_jobs(SvSupervisor *sv)
     sv_log(LOG_ERR, "jobs: %s; no job will run", error->message);
     return;
   }
+  if (!sv_jobs_set_fleet(sv->jobs, &sv->config->fleet, &error)) {
+    sv_log(LOG_ERR,
+           "jobs: %s; once-per=fleet jobs follow their on-store-unavailable=", error->message);
+    g_clear_error(&error);
+  }
   if (sv->logs != NULL)
     sv_jobs_set_output_func(sv->jobs, sv_logstream_job_output, sv->logs);
   sv_jobs_start(sv->jobs);

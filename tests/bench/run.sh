@@ -32,7 +32,7 @@ if [ -z "$build" ] || [ -z "$source" ] || [ -z "$bindir" ]; then
   exit 2
 fi
 build=$(cd "$build" && pwd) source=$(cd "$source" && pwd)
-all="memory idle sigterm journal lateness scale"
+all="memory idle sigterm journal lateness scale fleet"
 only=${only:-$all}
 
 export SDVISOR=$build/src/sdvisor
@@ -76,6 +76,7 @@ buildtype=$(sed -n "s/^ *buildtype *= *//p" "$build/meson-private/cmd_line.txt" 
     journal) script=journal.sh ;;
     lateness) script=jobs-lateness.sh ;;
     scale) script=jobs-idle.sh ;;
+    fleet) script=fleet.sh ;;
     esac
     start=$SECONDS
     bash "$BENCH_SRC/$script"

@@ -154,6 +154,7 @@ TYPE_WORDS = {
     "SV_KEY_FIELDS": "journal field assignments",
     "SV_KEY_TIMEZONE": "time zone",
     "SV_KEY_SCHEDULE": "schedule",
+    "SV_KEY_STORE": "store URI",
 }
 
 

@@ -565,6 +565,61 @@ test_signal_names(void)
   g_assert_cmpstr(sv_signal_name(SIGWINCH), ==, "SIGWINCH");
 }
 
+static void
+test_fleet(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) c = load_ok(f,
+                                  "[app]\nexec=/bin/true\n"
+                                  "[fleet]\nstore=postgresql://shop:s3cret@db.example/shop\n"
+                                  "node=web-1\nlease=1min\npassfile=/etc/sdvisor/pgpass\n"
+                                  "[job:report]\nschedule=daily\nexec=/bin/true\nonce-per=fleet\n"
+                                  "on-store-unavailable=local\nretry-interrupted=true\n"
+                                  "[job:local]\nschedule=daily\nexec=/bin/true\n",
+                                  NULL);
+  g_assert_cmpstr(c->fleet.store, ==, "postgresql://shop:s3cret@db.example/shop");
+  g_assert_cmpstr(c->fleet.node, ==, "web-1");
+  g_assert_cmpint(c->fleet.lease_usec, ==, 60 * SV_USEC_PER_SEC);
+  g_assert_cmpstr(c->fleet.passfile, ==, "/etc/sdvisor/pgpass");
+  const SvJobConfig *report = c->jobs->pdata[0];
+  const SvJobConfig *local = c->jobs->pdata[1];
+  g_assert_cmpint(report->once_per, ==, SV_ONCE_PER_FLEET);
+  g_assert_cmpint(report->on_store_unavailable, ==, SV_STORE_UNAVAILABLE_LOCAL);
+  g_assert_cmpint(local->once_per, ==, SV_ONCE_PER_HOST);
+  g_assert_cmpint(local->on_store_unavailable, ==, SV_STORE_UNAVAILABLE_SKIP);
+  /* `check` prints the effective configuration: the password is not in it. */
+  g_autofree char *text = sv_config_to_string(c);
+  g_assert_null(strstr(text, "s3cret"));
+  g_assert_nonnull(strstr(text, "store=postgresql://shop:***@db.example/shop"));
+
+  g_autoptr(SvConfig) d = load_ok(f, "[app]\nexec=/bin/true\n", NULL);
+  g_assert_null(d->fleet.store);
+  g_assert_cmpint(d->fleet.lease_usec, ==, 30 * SV_USEC_PER_SEC);
+}
+
+static void
+test_fleet_errors(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\n[fleet]\nstore=mysql://db/x\n", NULL,
+               SV_CONFIG_ERROR_INVALID, ":4: [fleet] store: 'mysql://db/x' is not a store URI",
+               NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[fleet]\nstore=postgresql://u:pw@db:0/x\n", NULL,
+               SV_CONFIG_ERROR_INVALID, "u:***@db:0", NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\n[job:r]\nschedule=daily\nexec=/bin/true\n"
+               "once-per=fleet\n",
+               NULL, SV_CONFIG_ERROR_MISSING, ":6: [job:r] once-per=fleet needs a store", NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\n[fleet]\nstore=postgresql://db/x\n[job:r]\n"
+               "schedule=daily\nexec=/bin/true\nonce-per=fleet\nonce-per-host=false\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "contradict", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\n[fleet]\nlease=500ms\n", NULL, SV_CONFIG_ERROR_INVALID,
+               ":4: [fleet] lease: a lease is at least 1s", NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\n[job:r]\nschedule=daily\nexec=/bin/true\n"
+               "once-per=cluster\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "once-per", NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -591,6 +646,8 @@ main(int argc, char **argv)
   T("/config/hook/exec-split-like-a-shell", test_hook_exec_split);
   T("/config/env/section-overrides", test_section_overrides);
   T("/config/error/section-values", test_section_errors);
+  T("/config/fleet/keys-and-redacted-store", test_fleet);
+  T("/config/fleet/errors", test_fleet_errors);
   g_test_add_func("/config/signal-names", test_signal_names);
   return g_test_run();
 }

@@ -1,0 +1,92 @@
+#!/bin/bash
+# fleet.sh — what once-per=fleet costs: the claim overhead per slot (median, p99) on a
+# loopback PostgreSQL 15 (a unix socket, started here in $BENCH_WORK, tests/fleet/pg.sh)
+# against once-per-host; the start lateness of 100 fleet jobs every second; and
+# sdvisor's memory with and without a [fleet] store (libpq is dlopen'ed only then).
+# Lateness = start − slot as sdvisor logs it ("…; NNNus after its time", taken right after
+# the fork: the claim, in a worker thread (host) or one round trip on the store's
+# connection (fleet), is inside it). Measures, never fails.
+#   SDVISOR_BENCH_FLEET_SECONDS (default 30) per configuration.
+. "$(dirname "$0")/lib.sh"
+. "$BENCH_SRC/../fleet/pg.sh"
+
+seconds=${SDVISOR_BENCH_FLEET_SECONDS:-30}
+[ "$BENCH_QUICK" = 1 ] && seconds=8
+
+echo "### Once per fleet: claim overhead, lateness, memory"
+echo
+if ! why=$(pg_usable); then
+  echo "skipped: $why"
+  exit 0
+fi
+pgdir=$BENCH_WORK/fleet-pg
+pg_start "$pgdir" || { echo "skipped: PostgreSQL does not start"; exit 0; }
+trap 'pg_stop "$pgdir"; rm -rf "$BENCH_WORK"' EXIT
+cmd "initdb -A trust -D DIR; pg_ctl -D DIR -o \"-k SOCKDIR -c listen_addresses= -c fsync=off\" start   # tests/fleet/pg.sh"
+
+# conf FILE MODE N: N jobs every second, once-per=MODE.
+conf() {
+  {
+    printf '[app]\nname=fleetbench\nexec=/bin/sleep infinity\n'
+    if [ "$2" = fleet ]; then printf '[fleet]\nstore=%s\nnode=bench\n' "$(pg_uri)"; fi
+    for i in $(seq 1 "$3"); do
+      printf '\n[job:j%d]\nschedule=every 1s\nexec=/bin/true\nonce-per=%s\n' "$i" "$2"
+    done
+  } > "$1"
+  chmod 0644 "$1"
+}
+ms() { awk '{printf "%.2f", $1 / 1000}' <<< "$1"; }
+
+echo "Lateness of job starts (ms; start − slot, sdvisor's own figure), $seconds s each:"
+echo
+echo "| jobs every 1s | once per | runs | median | p90 | p99 | max |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
+declare -A med
+for n in 1 100; do
+  for mode in host fleet; do
+    c=$BENCH_WORK/fleet-$mode-$n.conf
+    conf "$c" "$mode" "$n"
+    state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
+    log=$BENCH_WORK/fleet-$mode-$n.log
+    cmd "STATE_DIRECTORY=DIR $SDVISOR run --config CONF   # $n × [job:jN] schedule=every 1s exec=/bin/true once-per=$mode; TERM after ${seconds}s"
+    STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$log" 2>&1 < /dev/null &
+    pid=$!
+    sleep "$seconds"
+    stop_supervisor "$pid"
+    rm -rf "$state"
+    # the first second goes to connecting and starting: not a steady-state figure
+    grep -o '; [0-9-]*us after its time' "$log" | grep -o '[0-9-]*' | tail -n +$((n + 1)) > "$BENCH_WORK/late"
+    read -r cnt m p90 p99 _ max _ <<< "$(stats < "$BENCH_WORK/late")"
+    med[$mode-$n]=$m
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$mode" "$cnt" "$(ms "$m")" "$(ms "$p90")" \
+      "$(ms "$p99")" "$(ms "$max")"
+  done
+done
+echo
+echo "Claim overhead per slot (fleet median − host median, one job): $(ms $((${med[fleet-1]} - ${med[host-1]}))) ms."
+cmd "grep -o '; [0-9-]*us after its time' LOG   # per run"
+
+echo
+echo "Memory of an idle sdvisor with one job (5 s after start):"
+echo
+echo "| configuration | RSS | private dirty | threads | libpq mapped |"
+echo "|---|---:|---:|---:|---|"
+for mode in host fleet; do
+  c=$BENCH_WORK/fleet-mem-$mode.conf
+  conf "$c" "$mode" 1
+  sed -i 's/^schedule=every 1s/schedule=daily/' "$c"
+  state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
+  STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$BENCH_WORK/mem.log" 2>&1 < /dev/null &
+  pid=$!
+  sleep 5
+  rss=$(kib "$pid" Rss) pd=$(kib "$pid" Private_Dirty) th=$(threads "$pid")
+  mapped=no
+  grep -q libpq "/proc/$pid/maps" && mapped=yes
+  label="one job once-per=host, no [fleet]"
+  [ "$mode" = fleet ] && label="one job once-per=fleet, [fleet] store= (connected)"
+  printf '| %s | %s KiB | %s KiB | %s | %s |\n' "$label" "$rss" "$pd" "$th" "$mapped"
+  cmd "awk '/^(Rss|Private_Dirty):/' /proc/PID/smaps_rollup; grep -c libpq /proc/PID/maps   # $label"
+  stop_supervisor "$pid"
+  rm -rf "$state"
+done
+print_commands

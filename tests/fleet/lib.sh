@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# lib.sh — helpers for the fleet suite: once-per=fleet jobs on a real PostgreSQL 15 that
+# the test starts itself (pg.sh), several sdvisors playing the nodes of a fleet.
+#
+#     . "$(dirname "$0")/lib.sh"
+#     fleet_require            # skips (or fails, SDVISOR_FLEET_TESTS_REQUIRED=1) with a reason
+#
+# Environment (set by meson.build; the defaults suit a run by hand from a build dir):
+#   SDVISOR_BINARY                    the sdvisor to test
+#   FLEET_MESON_TAP=1                 a skip prints `1..0 # SKIP` and exits 0 (meson counts
+#                                     exit 77 of a TAP test as an error); by hand it exits 77
+#   SDVISOR_FLEET_TESTS_REQUIRED=1    a skip is a failure (CI)
+#   FLEET_KEEP=1                      keep the work directory
+set -u
+
+FLEET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$FLEET_DIR/pg.sh"
+SDVISOR=${SDVISOR_BINARY:-}
+
+_n=0
+_failed=0
+_pids=()
+WORK=
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; _failed=1; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# is DESCRIPTION GOT EXPECTED
+is() {
+  if [ "$2" = "$3" ]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    diag "got:      '$2'" "expected: '$3'"
+  fi
+}
+
+# like DESCRIPTION TEXT REGEX: ok when TEXT matches REGEX (grep -E)
+like() {
+  if printf '%s\n' "$2" | grep -qE -- "$3"; then
+    ok "$1"
+  else
+    not_ok "$1"
+    diag "expected to match: $3" "got:" "$2"
+  fi
+}
+
+# unlike DESCRIPTION TEXT REGEX
+unlike() {
+  if printf '%s\n' "$2" | grep -qE -- "$3"; then
+    not_ok "$1"
+    diag "expected NOT to match: $3" "got:" "$2"
+  else
+    ok "$1"
+  fi
+}
+
+skip_all() {
+  if [ "${SDVISOR_FLEET_TESTS_REQUIRED:-0}" = 1 ]; then
+    echo "Bail out! cannot run, and SDVISOR_FLEET_TESTS_REQUIRED=1: $*"
+    exit 1
+  fi
+  echo "1..0 # SKIP $*"
+  [ "${FLEET_MESON_TAP:-0}" = 1 ] && exit 0
+  exit 77
+}
+
+fleet_cleanup() {
+  local pid
+  for pid in "${_pids[@]}"; do
+    kill -CONT "$pid" 2> /dev/null
+    kill -KILL "$pid" 2> /dev/null
+  done
+  [ -n "$WORK" ] && [ -d "$WORK/pg/data" ] && pg_stop "$WORK/pg"
+  if [ -n "$WORK" ] && [ "${FLEET_KEEP:-0}" != 1 ] && [ "$_failed" = 0 ]; then
+    rm -rf "$WORK"
+  elif [ -n "$WORK" ]; then
+    echo "# work directory kept: $WORK"
+  fi
+}
+
+# Starts PostgreSQL in a fresh work directory, or skips saying why.
+fleet_require() {
+  [ -n "$SDVISOR" ] && [ -x "$SDVISOR" ] || skip_all "SDVISOR_BINARY is not set to a built sdvisor"
+  local why
+  why=$(pg_usable) || skip_all "$why"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-fleet-XXXXXX")
+  chmod 0755 "$WORK"
+  trap fleet_cleanup EXIT
+  pg_start "$WORK/pg" || skip_all "PostgreSQL 15 does not start here (see $WORK/pg)"
+}
+
+# fleet_conf FILE APP NODE LEASE [JOB-LINES…]: a configuration whose app waits for its
+# sdvisor to go (a SIGKILLed sdvisor leaves nothing behind) and whose [fleet] store is the
+# test server (or $FLEET_STORE); extra lines (the [job:…] groups) follow.
+fleet_conf() {
+  local file=$1 app=$2 node=$3 lease=$4
+  shift 4
+  {
+    printf '[app]\nname=%s\n' "$app"
+    printf "exec=/bin/sh -c 'while kill -0 \$PPID 2>/dev/null; do sleep 0.5; done'\n\n"
+    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "${FLEET_STORE:-$(pg_uri)}" "$node" "$lease"
+    printf '%s\n' "$@"
+  } > "$file"
+  chmod 0644 "$file"
+}
+
+# fleet_start NAME CONF: starts an sdvisor (state directory $WORK/NAME.state, log
+# $WORK/NAME.log, appended); its pid in $WORK/NAME.pid.
+fleet_start() {
+  local name=$1 conf=$2
+  mkdir -p "$WORK/$name.state"
+  STATE_DIRECTORY=$WORK/$name.state setsid "$SDVISOR" run --config "$conf" \
+    >> "$WORK/$name.log" 2>&1 < /dev/null &
+  echo $! > "$WORK/$name.pid"
+  _pids+=("$!")
+}
+
+# fleet_stop NAME: SIGTERM and wait (at most 20 s).
+fleet_stop() {
+  local pid
+  pid=$(cat "$WORK/$1.pid")
+  kill -CONT "$pid" 2> /dev/null
+  kill -TERM "$pid" 2> /dev/null
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2> /dev/null
+  { wait "$pid"; } 2> /dev/null
+  return 0
+}
+
+# fleet_kill NAME: SIGKILL and reap.
+fleet_kill() {
+  local pid
+  pid=$(cat "$WORK/$1.pid")
+  kill -KILL "$pid" 2> /dev/null || return 1
+  { wait "$pid"; } 2> /dev/null
+  return 0
+}
+
+# The job every fleet test runs: one line per start (and one per end, after SLEEP
+# seconds): "start|end SLOT NODE FENCE".
+fleet_job_lines() {
+  local name=$1 schedule=$2 out=$3 sleep=${4:-0}
+  shift 4
+  local end=""
+  [ "$sleep" != 0 ] && end="; sleep $sleep; echo \"end \$SDVISOR_JOB_SLOT \$SDVISOR_FLEET_NODE \$SDVISOR_JOB_FENCE\" >> $out"
+  printf '[job:%s]\nschedule=%s\nonce-per=fleet\n' "$name" "$schedule"
+  printf "exec=/bin/sh -c 'echo \"start \$SDVISOR_JOB_SLOT \$SDVISOR_FLEET_NODE \$SDVISOR_JOB_FENCE\" >> %s%s'\n" "$out" "$end"
+  printf '%s\n' "$@"
+}
+
+# Seconds since the epoch of an SDVISOR_JOB_SLOT value.
+slot_epoch() { date -u -d "$1" +%s; }
+
+fleet_done() {
+  echo "1..$_n"
+  exit "$_failed"
+}
