@@ -110,6 +110,8 @@ fi
     printf 'SCENARIO_FILTER=%q\n' "$filter"
     printf 'SCENARIO_TIMEOUT=%q\n' "$scenario_timeout"
     printf 'BUDGET=%q\n' "$budget"
+    # A scenario that skips (exit 77) is then a failure, as this script's own skips are.
+    printf 'SDVISOR_SYSTEM_TESTS_REQUIRED=%q\n' "$required"
 } > "$results/harness.env"
 
 machine=sdvisor-systest-$$
@@ -120,6 +122,7 @@ nspawn=(systemd-nspawn --quiet --directory=/ --volatile=yes --register=no
     --bind-ro="$tree:$prefix"
     --bind-ro="$source/tests/system:/srv/sdvisor-tests/system"
     --bind-ro="$source/tests/apps:/srv/sdvisor-tests/apps"
+    --bind-ro="$source/tests/common:/srv/sdvisor-tests/common"
     --bind-ro="$source/tests/system/sdvisor-system-tests.service:/etc/systemd/system/sdvisor-system-tests.service"
     --bind="$results:/results")
 # Where systemd is PID 1, nspawn runs the container in a scope of its own (so a
@@ -139,6 +142,9 @@ if [ ! -e "$results/started" ]; then
     [ $rc = 124 ] && reason="the container did not boot within ${container_timeout}s"
     sed 's/^/# /' "$results/nspawn.log" | tail -n 20
     skip "$reason; see $results/nspawn.log"
+fi
+if [ -s "$results/unusable" ]; then
+    skip "$(cat "$results/unusable")"
 fi
 if [ ! -e "$results/tap" ]; then
     cat "$results/tap.partial" 2>/dev/null
