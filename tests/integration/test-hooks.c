@@ -272,18 +272,6 @@ read_run_file(SvRun *run, const char *name)
   return text;
 }
 
-static gboolean
-wait_pid_gone(pid_t pid, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-      return TRUE;
-    g_usleep(20 * 1000);
-  } while (sv_now_ms() < deadline);
-  return FALSE;
-}
-
 /* ---- the order of every event against the app's life ------------------------------------ */
 
 static const char lifecycle_config[] =
@@ -582,8 +570,8 @@ test_hanging_hook_killed(void)
   g_assert_null(find_event(events, "end pre-start hang"));
   g_autofree char *child_text = read_run_file(run, "child-hang");
   /* The hook and the child it left in its group are gone (sdvisor reaps them). */
-  g_assert_true(wait_pid_gone(hang->pid, 2000));
-  g_assert_true(wait_pid_gone((pid_t)atoi(child_text), 2000));
+  g_assert_true(sv_test_wait_pid_gone(hang->pid, 2000));
+  g_assert_true(sv_test_wait_pid_gone((pid_t)atoi(child_text), 2000));
   g_autofree char *err = sv_run_stderr(run);
   g_assert_nonnull(strstr(err, "hook hang (pre-start) timed out after 300ms"));
 

@@ -439,21 +439,6 @@ plumbing_wait_notify(Plumbing *p, const char *needle, guint timeout_ms)
   return -1;
 }
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
 /* Reads notify datagrams for MS; how many contained NEEDLE. */
 static guint
 plumbing_count_notify(Plumbing *p, const char *needle, guint ms)
@@ -570,7 +555,7 @@ test_sigterm_while_sink_blocked(void)
   g_string_free(out, TRUE);
   close(p.err_fd);
   close(p.notify_fd);
-  remove_tree(p.dir);
+  sv_test_rm_rf(p.dir);
   g_free(p.dir);
 }
 

@@ -165,21 +165,6 @@ count_lines(const char *path)
   return n;
 }
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 /* ---- environment values are never logged ----------------------------------------------------- */
 
 static const char env_config[] =
@@ -604,7 +589,7 @@ test_state_symlinks_not_followed(void)
   }
   g_autoptr(GDir) d = g_dir_open(elsewhere, 0, NULL);
   g_assert_null(g_dir_read_name(d));
-  remove_tree(base);
+  sv_test_rm_rf(base);
 }
 
 int

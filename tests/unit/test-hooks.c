@@ -15,6 +15,7 @@
 #include "log.h"
 #include "reaper.h"
 #include "timespan.h"
+#include "testutil.h"
 
 #define MSEC      (G_GINT64_CONSTANT(1000))
 #define SAFETY_MS 20000 /* a run that takes this long is a failure, not a slow test */
@@ -220,21 +221,6 @@ read_pid(Fixture *f, const char *name)
   g_autofree char *text = read_out(f, name);
   g_assert_nonnull(text);
   return (pid_t)atoi(text);
-}
-
-/* Iterates the loop (so the reaper collects zombies) until PID is gone entirely. */
-static gboolean
-wait_pid_gone(pid_t pid, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time() + timeout_ms * MSEC;
-  while (g_get_monotonic_time() < deadline) {
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-      return TRUE;
-    while (g_main_context_iteration(NULL, FALSE))
-      ;
-    g_usleep(10 * 1000);
-  }
-  return FALSE;
 }
 
 static gboolean
@@ -596,8 +582,8 @@ test_timeout_kills_group(Fixture *f, gconstpointer data)
 
   /* Nothing of the hook outlives it: its background child went with its group. */
   g_assert_cmpuint(r.started_pids->len, ==, 1);
-  g_assert_true(wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   g_autofree char *log = read_out(f, "log");
   g_assert_null(log);
   result_clear(&r);
@@ -622,7 +608,7 @@ test_timeout_sigkill_after_grace(Fixture *f, gconstpointer data)
   gint64 elapsed = r.ended_at - r.began_at;
   g_assert_cmpint(elapsed, >=, 400 * MSEC);
   g_assert_cmpint(elapsed, <, 2000 * MSEC);
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   result_clear(&r);
 }
 
@@ -639,7 +625,7 @@ test_leftovers_killed(Fixture *f, gconstpointer data)
   ctx.event = SV_HOOK_POST_START;
   run_hooks(f->hooks, &ctx, NULL, &r);
   g_assert_true(r.ok);
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   result_clear(&r);
 }
 
@@ -680,8 +666,8 @@ test_cancel_running(Fixture *f, gconstpointer data)
   /* SIGTERM did it: well before the 2 s grace of a 30 s timeout ran out. */
   g_assert_cmpint(r.ended_at - r.began_at, <, 1500 * MSEC);
   g_assert_cmpuint(r.started->len, ==, 1);
-  g_assert_true(wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   g_autofree char *log = read_out(f, "log");
   g_assert_null(log);
   result_clear(&r);
