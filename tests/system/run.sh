@@ -138,7 +138,9 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 echo "# container ran ${elapsed} ms, systemd-nspawn exit status $rc"
 
 if [ ! -e "$results/started" ]; then
-    reason="the container did not boot (systemd-nspawn exit status $rc)"
+    # systemd-nspawn's own last words say why (e.g. no cgroup hierarchy it can use).
+    why=$(grep -v '^[[:space:]]*$' "$results/nspawn.log" | tail -n 1)
+    reason="the container did not boot (systemd-nspawn exit status $rc: $why)"
     [ $rc = 124 ] && reason="the container did not boot within ${container_timeout}s"
     sed 's/^/# /' "$results/nspawn.log" | tail -n 20
     skip "$reason; see $results/nspawn.log"
