@@ -372,3 +372,26 @@ sv_message_number(const char *message, const char *name)
   }
   return -1;
 }
+
+gboolean
+sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
+{
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    g_autofree char *err = sv_run_stderr(run);
+    if (strstr(err, needle) != NULL)
+      return TRUE;
+    (void)sv_run_count_messages(run, "", 20); /* keep the notify socket drained */
+  } while (sv_now_ms() < deadline);
+  return FALSE;
+}
+
+void
+sv_run_write_config(SvRun *run, const char *text)
+{
+  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
+  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
+  g_assert_true(g_file_set_contents(tmp, text, -1, NULL));
+  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
+  g_assert_cmpint(g_rename(tmp, path), ==, 0);
+}

@@ -48,6 +48,13 @@ char *sv_run_path(SvRun *run, const char *name);
 /* Waits up to TIMEOUT_MS for FILE to exist (and be non-empty); returns its contents. */
 char *sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms);
 
+/* Waits up to TIMEOUT_MS (draining the notify socket meanwhile) until sdvisor's stderr,
+ * its log in these tests, has NEEDLE. */
+gboolean sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms);
+/* Writes TEXT as the run's sdvisor.conf (0644, renamed into place, as an administrator's
+ * editor would: a reload never reads half a file). */
+void sv_run_write_config(SvRun *run, const char *text);
+
 /* Path of a test app (tests/apps). */
 char *sv_test_app(const char *name);
 const char *sv_test_binary(void);

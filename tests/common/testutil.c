@@ -5,6 +5,9 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +57,42 @@ sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
       return FALSE;
     g_usleep(10 * 1000);
   }
+}
+
+void
+sv_test_spin(guint ms)
+{
+  gint64 until = sv_now_ms() + ms;
+  while (sv_now_ms() < until) {
+    while (g_main_context_iteration(NULL, FALSE))
+      ;
+    g_usleep(1000);
+  }
+}
+
+GArray *
+sv_test_zombies_of(pid_t parent)
+{
+  GArray *zombies = g_array_new(FALSE, FALSE, sizeof(int));
+  g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+  const char *name;
+  while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
+    if (!g_ascii_isdigit(name[0]))
+      continue;
+    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+    g_autofree char *stat = NULL;
+    if (!g_file_get_contents(path, &stat, NULL, NULL))
+      continue;
+    /* after the command name in parentheses, which may hold anything: state, ppid */
+    const char *close = strrchr(stat, ')');
+    char state;
+    int ppid;
+    if (close && sscanf(close + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' && ppid == parent) {
+      int pid = atoi(name);
+      g_array_append_val(zombies, pid);
+    }
+  }
+  return zombies;
 }
 
 int

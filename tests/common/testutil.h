@@ -22,5 +22,12 @@ void sv_test_rm_rf(const char *path);
  * went. */
 gboolean sv_test_wait_pid_gone(pid_t pid, guint timeout_ms);
 
+/* Runs the default main context for MS milliseconds (what is due runs; a callback that
+ * should not come has the time to). */
+void sv_test_spin(guint ms);
+
+/* The pids of PARENT's children that are zombies (not reaped yet). */
+GArray *sv_test_zombies_of(pid_t parent);
+
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int sv_free_port(void);

@@ -147,25 +147,7 @@ rewrite_config(SvRun *run, const char *text)
   g_string_replace(s, "@HOOK@", hook_script, 0);
   g_string_replace(s, "@APP@", app_script, 0);
   g_string_replace(s, "@DIR@", run->dir, 0);
-  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
-  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
-  g_assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
-  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
-  g_assert_cmpint(g_rename(tmp, path), ==, 0);
-}
-
-/* Waits until sdvisor's stderr (its log here: no journal in the test) has NEEDLE. */
-static gboolean
-wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    g_autofree char *err = sv_run_stderr(run);
-    if (strstr(err, needle) != NULL)
-      return TRUE;
-    (void)sv_run_count_messages(run, "", 20); /* keep the notify socket drained */
-  } while (sv_now_ms() < deadline);
-  return FALSE;
+  sv_run_write_config(run, s->str);
 }
 
 typedef struct {
@@ -306,7 +288,7 @@ test_lifecycle_order(void)
 {
   g_autoptr(SvRun) run = start_config(lifecycle_config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
 
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -345,7 +327,7 @@ test_status_names_hook(void)
 {
   g_autoptr(SvRun) run = start_config(lifecycle_config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 
@@ -407,7 +389,7 @@ test_environment(void)
                                "environment=HOOK_VAR=from-hook SHARED=hook\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook h (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook h (post-start) finished", WAIT_MS));
   g_autofree char *app_pid_text = read_run_file(run, "app.pid");
   int app_pid = atoi(app_pid_text);
   sv_run_kill(run, SIGTERM);
@@ -695,7 +677,7 @@ test_reload(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   /* Start-up is over once the post-start hooks are (a SIGHUP during them is the
    * subject of the next test). */
-  g_assert_true(wait_stderr(run, "hook up (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook up (post-start) finished", WAIT_MS));
 
   reload_and_wait(run, 1);
   assert_events(run, "app start, post-start up, reload first, app hup");
@@ -743,7 +725,7 @@ test_reload_during_hooks(void)
   g_assert_nonnull(sv_run_wait_message(run, "running hook warm", WAIT_MS));
   sv_run_kill(run, SIGHUP);
   g_assert_nonnull(sv_run_wait_message(run, "RELOADING=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook r (reload) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook r (reload) finished", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   assert_events(run, "app start, post-start warm, reload r, app hup, app term");
@@ -973,10 +955,11 @@ test_reload_restart_only_kept(void)
   rewrite_config(run, config_2);
   (void)reload_and_wait_ready(run);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
-  g_assert_true(wait_stderr(run,
-                            "reload: [app] environment changed; that takes a restart, the running "
-                            "values stay",
-                            WAIT_MS));
+  g_assert_true(
+      sv_run_wait_stderr(run,
+                         "reload: [app] environment changed; that takes a restart, the running "
+                         "values stay",
+                         WAIT_MS));
   /* The app was signalled, not restarted, and has what it started with. */
   assert_events(run, "app start, reload r, app hup");
   g_autofree char *pid_after = read_run_file(run, "app.pid");

@@ -36,21 +36,6 @@ hook_config_free(gpointer data)
 }
 
 static void
-rm_rf(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  if (dir != NULL) {
-    const char *name;
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      rm_rf(child);
-    }
-    g_dir_close(dir);
-  }
-  (void)g_remove(path);
-}
-
-static void
 setup(Fixture *f, gconstpointer data)
 {
   f->dir = g_dir_make_tmp("sdvisor-hooks-XXXXXX", NULL);
@@ -62,7 +47,7 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
   g_ptr_array_unref(f->hooks);
-  rm_rf(f->dir);
+  sv_test_rm_rf(f->dir);
   g_free(f->dir);
 }
 
@@ -176,18 +161,6 @@ on_safety_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Lets the loop run for MS: a DONE called twice, or a callback after DONE, shows here. */
-static void
-spin(guint ms)
-{
-  gint64 until = g_get_monotonic_time() + ms * MSEC;
-  while (g_get_monotonic_time() < until) {
-    while (g_main_context_iteration(NULL, FALSE))
-      ;
-    g_usleep(5 * 1000);
-  }
-}
-
 static void
 run_hooks(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env, Result *r)
 {
@@ -201,7 +174,7 @@ run_hooks(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env, Res
   g_main_loop_run(r->loop);
   g_source_remove(safety);
   r->run = NULL;
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r->done_calls, ==, 1);
 }
 
@@ -268,7 +241,7 @@ test_file_order(Fixture *f, gconstpointer data)
   r.run = sv_hooks_run(copy, &ctx, NULL, on_started, on_done, &r);
   g_ptr_array_unref(copy);
   g_main_loop_run(r.loop);
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_true(r.ok);
   g_assert_null(r.failed);
@@ -687,7 +660,7 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   sv_hooks_cancel(r.run);
   g_assert_cmpuint(r.done_calls, ==, 0);
   g_main_loop_run(r.loop);
-  spin(100);
+  sv_test_spin(100);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_false(r.ok);
   g_assert_null(r.failed);
@@ -703,7 +676,7 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   r.run = sv_hooks_run(f->hooks, &ctx, NULL, on_started, on_done, &r);
   sv_hooks_cancel(r.run);
   g_main_loop_run(r.loop);
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_false(r.ok);
   result_clear(&r);

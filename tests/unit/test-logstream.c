@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "logstream.h"
 #include "fakejournal.h"
+#include "testutil.h"
 
 /* ---- fixture ---------------------------------------------------------------------------------- */
 
@@ -94,16 +95,6 @@ run_until_closed(Fixture *f, guint timeout_ms)
 }
 
 static void
-spin(guint ms)
-{
-  gint64 deadline = g_get_monotonic_time() + ms * 1000;
-  while (g_get_monotonic_time() < deadline) {
-    if (!g_main_context_iteration(NULL, FALSE))
-      g_usleep(1000);
-  }
-}
-
-static void
 write_str(int fd, const char *s, gssize len)
 {
   gsize n = len < 0 ? strlen(s) : (gsize)len;
@@ -149,9 +140,9 @@ test_lines_across_reads(Fixture *f, gconstpointer data)
   int out = dup(p.stdout_fd);
   sv_logstream_started(&p, 0);
   write_str(out, "hel", -1);
-  spin(20);
+  sv_test_spin(20);
   write_str(out, "lo\nwor", -1);
-  spin(20);
+  sv_test_spin(20);
   write_str(out, "ld\n\nERROR: third\n", -1);
   close(out);
   run_until_closed(f, 5000);
@@ -174,7 +165,7 @@ test_line_max_pieces(Fixture *f, gconstpointer data)
   /* In pieces smaller than line-max, so the cut happens across reads too. */
   for (const char *q = text; *q != '\0'; q += MIN(strlen(q), 37)) {
     write_str(out, q, (gssize)MIN(strlen(q), 37));
-    spin(2);
+    sv_test_spin(2);
   }
   close(out);
   run_until_closed(f, 5000);
@@ -235,7 +226,7 @@ test_eof_flushes(Fixture *f, gconstpointer data)
             "    main()\n"
             "ValueError: boom",
             -1);
-  spin(30);
+  sv_test_spin(30);
   g_assert_null(sv_fake_journal_recv(f->fj, 0)); /* held: the window is long */
   gint64 start_time = g_get_monotonic_time();
   close(err);
