@@ -95,6 +95,50 @@ sv_test_zombies_of(pid_t parent)
   return zombies;
 }
 
+/* NULL if ARGV runs and exits 0, else WHAT and its last line of output. */
+static char *
+probe(const char *what, const char *const *argv)
+{
+  if (getuid() != 0)
+    return g_strdup_printf("%s needs root", what);
+  if (!g_file_test(argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    return g_strdup_printf("%s needs %s (util-linux)", what, argv[0]);
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &out,
+                    &status, &error))
+    return g_strdup_printf("%s: %s", what, error->message);
+  if (g_spawn_check_wait_status(status, NULL))
+    return NULL;
+  g_strstrip(out);
+  const char *last = strrchr(out, '\n');
+  return g_strdup_printf("%s is not possible here: %s", what,
+                         last != NULL ? last + 1 : (*out ? out : "no reason given"));
+}
+
+char *
+sv_test_mount_ns_missing(void)
+{
+  const char *argv[] = {"/usr/bin/unshare",
+                        "-m",
+                        "--propagation",
+                        "private",
+                        "/bin/sh",
+                        "-c",
+                        "mount -t tmpfs -o size=64k,mode=0755 tmpfs /run",
+                        NULL};
+  return probe("a private mount namespace with a tmpfs", argv);
+}
+
+char *
+sv_test_pid_ns_missing(void)
+{
+  const char *argv[] = {"/usr/bin/unshare", "--fork",    "--pid", "--mount-proc",
+                        "--kill-child",     "/bin/true", NULL};
+  return probe("a PID namespace", argv);
+}
+
 int
 sv_free_port(void)
 {

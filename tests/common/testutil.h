@@ -29,5 +29,12 @@ void sv_test_spin(guint ms);
 /* The pids of PARENT's children that are zombies (not reaped yet). */
 GArray *sv_test_zombies_of(pid_t parent);
 
+/* Probes, doing what the test needs once in a throwaway child: NULL where it works here,
+ * else why not (unshare's or mount's own words), for g_test_skip(). */
+/* A private mount namespace (unshare -m) with a tmpfs mounted in it. */
+char *sv_test_mount_ns_missing(void);
+/* A PID namespace with its own /proc (unshare --fork --pid --mount-proc). */
+char *sv_test_pid_ns_missing(void);
+
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int sv_free_port(void);

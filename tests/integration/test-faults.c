@@ -254,8 +254,9 @@ mark_numbered(const char *text, guint *seen, guint n, guint *min, guint *max)
 static void
 test_journal_absent_then_present(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   enum { N = 300 };
@@ -678,8 +679,9 @@ static const char job_config[] = "[app]\n"
 static void
 test_state_directory_full(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private tmpfs");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   /* A 64 KiB tmpfs as the state directory, private to sdvisor's mount namespace; the

@@ -854,8 +854,9 @@ static const char log_reload_config_2[] = "[app]\n"
 static void
 test_reload_log_settings(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   g_autoptr(SvRun) run = start_config_full(log_reload_config_1, 0, TRUE);

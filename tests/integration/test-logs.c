@@ -190,8 +190,9 @@ fake_journal_read(FakeJournal *j, int timeout_ms)
 static gboolean
 fake_journal_start(FakeJournal *j, const char *config)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return FALSE;
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
