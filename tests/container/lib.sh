@@ -57,6 +57,8 @@ skip_all() {
 
 # ct_require [python-module...]: skip unless this host can run the suite.
 ct_require() {
+    # ./dev test-fresh: no container inside its container (the reason is the value).
+    [ -z "${SDVISOR_NO_NESTED_CONTAINERS:-}" ] || skip_all "$SDVISOR_NO_NESTED_CONTAINERS"
     [ "$(id -u)" = 0 ] || skip_all "needs root (podman with runc, host network, bind mounts)"
     command -v podman >/dev/null || skip_all "podman is not installed (Debian: apt-get install podman)"
     command -v runc >/dev/null || skip_all "runc is not installed (Debian: apt-get install runc)"

@@ -68,6 +68,8 @@ bail() {
     exit 1
 }
 
+# ./dev test-fresh: no container inside its container (the reason is the value).
+[ -z "${SDVISOR_NO_NESTED_CONTAINERS:-}" ] || skip "$SDVISOR_NO_NESTED_CONTAINERS"
 [ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn boots a container)"
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed (Debian: systemd-container)"
 command -v timeout >/dev/null || skip "timeout(1) is not installed"
