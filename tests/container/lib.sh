@@ -32,43 +32,18 @@ C_SDVISOR=/opt/sdvisor/sdvisor
 C_APPS=/srv/apps
 C_CT=/srv/ct
 
-_n=0
-_failed=0
+# Every container: podman with runc, the host network and the host's /usr.
+CT_RUN=(podman --runtime=runc run --rm --network=host --sdnotify=container
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -v /usr:/usr:ro)
 _names=()   # containers to remove at exit
 _pids=()    # background processes to end at exit
 WORK=
 
-ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
-not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; _failed=1; }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-skip_one() { _n=$((_n + 1)); echo "ok $_n # SKIP $*"; }
-
-# check DESCRIPTION COMMAND...: ok when COMMAND succeeds; its output is shown on failure.
-check() {
-    local desc=$1 out rc
-    shift
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ $rc -eq 0 ]; then
-        ok "$desc"
-    else
-        not_ok "$desc"
-        diag "\$ $* (exit status $rc)"
-        [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
-    fi
-    return $rc
-}
-
-# is DESCRIPTION GOT EXPECTED
-is() {
-    if [ "$2" = "$3" ]; then
-        ok "$1"
-    else
-        not_ok "$1"
-        diag "got:      '$2'" "expected: '$3'"
-        return 1
-    fi
-}
+TAP_NUMBERED=1
+TAP_REQUIRED_VAR=SDVISOR_CONTAINER_TESTS_REQUIRED
+TAP_TEST=container/$(basename "$0" .sh)
+# shellcheck source=../common/tap.sh
+. "$CT_DIR/../common/tap.sh"
 
 skip_all() {
     if [ "${SDVISOR_CONTAINER_TESTS_REQUIRED:-0}" = 1 ]; then
@@ -82,6 +57,8 @@ skip_all() {
 
 # ct_require [python-module...]: skip unless this host can run the suite.
 ct_require() {
+    # ./dev test-fresh: no container inside its container (the reason is the value).
+    [ -z "${SDVISOR_NO_NESTED_CONTAINERS:-}" ] || skip_all "$SDVISOR_NO_NESTED_CONTAINERS"
     [ "$(id -u)" = 0 ] || skip_all "needs root (podman with runc, host network, bind mounts)"
     command -v podman >/dev/null || skip_all "podman is not installed (Debian: apt-get install podman)"
     command -v runc >/dev/null || skip_all "runc is not installed (Debian: apt-get install runc)"
@@ -96,6 +73,18 @@ ct_require() {
     WORK=$(mktemp -d /tmp/sdvisor-ct.XXXXXX) || skip_all "mktemp failed"
     trap ct_cleanup EXIT
     trap 'exit 130' INT TERM
+    ct_probe
+}
+
+# ct_probe: podman with runc really starts a container here, as ct_start runs them (where
+# podman is installed but cannot run one, as inside another container, the suite skips
+# with podman's own words).
+ct_probe() {
+    local root out
+    root=$(ct_rootfs probe)
+    if ! out=$(timeout -k 5 60 "${CT_RUN[@]}" --rootfs "$root" /usr/bin/true 2>&1 < /dev/null); then
+        skip_all "podman cannot run a container here: $(printf '%s\n' "$out" | grep -v '^$' | tail -n 1)"
+    fi
 }
 
 ct_cleanup() {
@@ -117,7 +106,7 @@ ct_cleanup() {
 
 # finish: the plan, then exit 1 if a check failed.
 finish() {
-    echo "1..$_n"
+    echo "1..$_tap_n"
     exit $_failed
 }
 
@@ -150,13 +139,7 @@ ct_notify() {
     ct_wait_path "$sock" 5
 }
 
-ct_wait_path() {
-    local deadline=$((SECONDS + $2))
-    until [ -e "$1" ]; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.02
-    done
-}
+ct_wait_path() { wait_until "$2" 0.02 test -e "$1"; }
 
 # ct_start NAME [PODMAN-ARGS...] -- COMMAND...: `podman run` in the background, bounded
 # by CT_TIMEOUT seconds (default 60). Sets CT_PID (wait for it with ct_wait). The
@@ -174,10 +157,7 @@ ct_start() {
     local envs=()
     [ -S "$sock" ] && envs+=("NOTIFY_SOCKET=$sock")
     env -u NOTIFY_SOCKET "${envs[@]}" timeout -k 5 "${CT_TIMEOUT:-60}" \
-        podman --runtime=runc run --rm --name "$cname" \
-        --network=host --sdnotify=container \
-        --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-        -v /usr:/usr:ro -v "$SDVISOR:$C_SDVISOR:ro" -v "$APPS:$C_APPS:ro" -v "$CT_DIR:$C_CT:ro" \
+        "${CT_RUN[@]}" --name "$cname" -v "$SDVISOR:$C_SDVISOR:ro" -v "$APPS:$C_APPS:ro" -v "$CT_DIR:$C_CT:ro" \
         "${args[@]}" --rootfs "$WORK/$name/root" "$@" \
         > "$WORK/$name/out" 2> "$WORK/$name/err" < /dev/null &
     CT_PID=$!
@@ -221,15 +201,6 @@ ct_wait_up() {
 # notify_wait SECONDS PATTERN: the CLOCK_MONOTONIC time of the first datagram on
 # NOTIFY_LOG matching PATTERN (a Python regex), or failure.
 notify_wait() { $CTLIB wait "$NOTIFY_LOG" "$1" "$2"; }
-
-# wait_http URL SECONDS: until URL answers 2xx.
-wait_http() {
-    local deadline=$((SECONDS + $2))
-    until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.1
-    done
-}
 
 free_port() { $CTLIB free-port; }
 mono_now() { $CTLIB now; }

@@ -66,6 +66,13 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
+static guint
+zombies_count(pid_t parent)
+{
+  g_autoptr(GArray) zombies = sv_test_zombies_of(parent);
+  return zombies->len;
+}
+
 static const char *const app_names[] = {
     "fault-close-stdout.sh", "fault-exit-on-cue.sh", "fault-fork-storm.sh", "fault-hook.sh",
     "fault-numbered.sh",     "fault-steady.sh",      "job-append-slot.sh",
@@ -115,19 +122,6 @@ static SvRun *
 start_config(const char *text, const char *const *env, const char *pre)
 {
   return start_config_full(text, env, pre, NULL);
-}
-
-static gboolean
-wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    g_autofree char *err = sv_run_stderr(run);
-    if (strstr(err, needle) != NULL)
-      return TRUE;
-    (void)sv_run_count_messages(run, "", 20); /* keep the notify socket drained */
-  } while (sv_now_ms() < deadline);
-  return FALSE;
 }
 
 static guint
@@ -216,29 +210,6 @@ cpu_ticks(pid_t pid)
   return g_ascii_strtoull(f[11], NULL, 10) + g_ascii_strtoull(f[12], NULL, 10);
 }
 
-static guint
-zombies_of(pid_t parent)
-{
-  guint n = 0;
-  g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-  const char *name;
-  while ((name = g_dir_read_name(proc)) != NULL) {
-    if (!g_ascii_isdigit(name[0]))
-      continue;
-    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-    g_autofree char *stat = NULL;
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-      continue;
-    const char *close_paren = strrchr(stat, ')');
-    char state;
-    int ppid;
-    if (close_paren && sscanf(close_paren + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' &&
-        ppid == parent)
-      n++;
-  }
-  return n;
-}
-
 static char *
 read_file_or_empty(const char *path)
 {
@@ -283,8 +254,9 @@ mark_numbered(const char *text, guint *seen, guint n, guint *min, guint *max)
 static void
 test_journal_absent_then_present(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   enum { N = 300 };
@@ -310,7 +282,7 @@ test_journal_absent_then_present(void)
     g_assert_not_reached();
   }
   /* Some lines on the console first. */
-  g_assert_true(wait_stderr(run, "numbered 20\n", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "numbered 20\n", WAIT_MS));
 
   /* journald "starts": a socket at /run/systemd/journal/socket in sdvisor's namespace. */
   g_autofree char *sock_path =
@@ -377,7 +349,7 @@ test_app_closes_stdout(void)
   const char *argv[] = {"run", "--", app, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "stderr tick 3\n", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "stderr tick 3\n", WAIT_MS));
 
   /* The stdout pipe is at EOF now, the app lives on: sdvisor neither takes that for the
    * app's end nor spins on the dead pipe (poll reports POLLHUP for ever on it). */
@@ -425,7 +397,7 @@ test_app_forks_many_children(void)
    * child per SIGCHLD (signals coalesce) would leave hundreds of zombies. */
   gint64 deadline = sv_now_ms() + WAIT_MS;
   guint zombies;
-  while ((zombies = zombies_of(run->pid)) > 0 && sv_now_ms() < deadline)
+  while ((zombies = zombies_count(run->pid)) > 0 && sv_now_ms() < deadline)
     (void)sv_run_count_messages(run, "", 50);
   g_test_message("zombies under sdvisor after 1,000 forks: %u", zombies);
   g_assert_cmpuint(zombies, ==, 0);
@@ -609,7 +581,7 @@ test_emfile_at_runtime(void)
                                "exec=/bin/true\n";
   g_autoptr(SvRun) run = start_config(config, NULL, "touch \"$SVTEST_DIR/healthy\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "is ready", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "is ready", WAIT_MS));
   (void)sv_run_count_messages(run, "", 300);
   struct rlimit original;
   g_assert_cmpint(prlimit(run->pid, RLIMIT_NOFILE, NULL, &original), ==, 0);
@@ -621,7 +593,7 @@ test_emfile_at_runtime(void)
   int lowest = lowest_free_fd(run->pid);
   set_nofile(run->pid, (rlim_t)lowest);
   sv_run_kill(run, SIGHUP);
-  g_assert_true(wait_stderr(run, "keeping the running configuration", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "keeping the running configuration", WAIT_MS));
   g_assert_cmpuint(wait_stderr_count(run, "is ready", 2, WAIT_MS), ==, 2);
   g_autofree char *err = sv_run_stderr(run);
   g_test_message("a reload out of fds:\n%s", err);
@@ -637,7 +609,7 @@ test_emfile_at_runtime(void)
   while (sv_run_count_messages(run, "READY=1", 50) == ready_before && sv_now_ms() < deadline)
     ;
   g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, ready_before + 1);
-  g_assert_true(wait_stderr(run, "hook r (reload) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook r (reload) finished", WAIT_MS));
 
   /* Out of fds when the app must be restarted: no way to run it, so sdvisor stops
    * with status 1 and says why, rather than hang or loop. */
@@ -707,8 +679,9 @@ static const char job_config[] = "[app]\n"
 static void
 test_state_directory_full(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private tmpfs");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   /* A 64 KiB tmpfs as the state directory, private to sdvisor's mount namespace; the
@@ -1062,7 +1035,7 @@ test_many_restarts(void)
   assert_no_growth(&base, &after, base_fds, after_fds);
 
   /* No app left behind: sdvisor's only child is the current app. */
-  g_assert_cmpuint(zombies_of(run->pid), ==, 0);
+  g_assert_cmpuint(zombies_count(run->pid), ==, 0);
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 }

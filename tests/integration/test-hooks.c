@@ -147,25 +147,7 @@ rewrite_config(SvRun *run, const char *text)
   g_string_replace(s, "@HOOK@", hook_script, 0);
   g_string_replace(s, "@APP@", app_script, 0);
   g_string_replace(s, "@DIR@", run->dir, 0);
-  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
-  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
-  g_assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
-  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
-  g_assert_cmpint(g_rename(tmp, path), ==, 0);
-}
-
-/* Waits until sdvisor's stderr (its log here: no journal in the test) has NEEDLE. */
-static gboolean
-wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    g_autofree char *err = sv_run_stderr(run);
-    if (strstr(err, needle) != NULL)
-      return TRUE;
-    (void)sv_run_count_messages(run, "", 20); /* keep the notify socket drained */
-  } while (sv_now_ms() < deadline);
-  return FALSE;
+  sv_run_write_config(run, s->str);
 }
 
 typedef struct {
@@ -272,18 +254,6 @@ read_run_file(SvRun *run, const char *name)
   return text;
 }
 
-static gboolean
-wait_pid_gone(pid_t pid, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-      return TRUE;
-    g_usleep(20 * 1000);
-  } while (sv_now_ms() < deadline);
-  return FALSE;
-}
-
 /* ---- the order of every event against the app's life ------------------------------------ */
 
 static const char lifecycle_config[] =
@@ -318,7 +288,7 @@ test_lifecycle_order(void)
 {
   g_autoptr(SvRun) run = start_config(lifecycle_config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
 
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -357,7 +327,7 @@ test_status_names_hook(void)
 {
   g_autoptr(SvRun) run = start_config(lifecycle_config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook every (post-start) finished", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 
@@ -419,7 +389,7 @@ test_environment(void)
                                "environment=HOOK_VAR=from-hook SHARED=hook\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook h (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook h (post-start) finished", WAIT_MS));
   g_autofree char *app_pid_text = read_run_file(run, "app.pid");
   int app_pid = atoi(app_pid_text);
   sv_run_kill(run, SIGTERM);
@@ -582,8 +552,8 @@ test_hanging_hook_killed(void)
   g_assert_null(find_event(events, "end pre-start hang"));
   g_autofree char *child_text = read_run_file(run, "child-hang");
   /* The hook and the child it left in its group are gone (sdvisor reaps them). */
-  g_assert_true(wait_pid_gone(hang->pid, 2000));
-  g_assert_true(wait_pid_gone((pid_t)atoi(child_text), 2000));
+  g_assert_true(sv_test_wait_pid_gone(hang->pid, 2000));
+  g_assert_true(sv_test_wait_pid_gone((pid_t)atoi(child_text), 2000));
   g_autofree char *err = sv_run_stderr(run);
   g_assert_nonnull(strstr(err, "hook hang (pre-start) timed out after 300ms"));
 
@@ -707,7 +677,7 @@ test_reload(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   /* Start-up is over once the post-start hooks are (a SIGHUP during them is the
    * subject of the next test). */
-  g_assert_true(wait_stderr(run, "hook up (post-start) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook up (post-start) finished", WAIT_MS));
 
   reload_and_wait(run, 1);
   assert_events(run, "app start, post-start up, reload first, app hup");
@@ -755,7 +725,7 @@ test_reload_during_hooks(void)
   g_assert_nonnull(sv_run_wait_message(run, "running hook warm", WAIT_MS));
   sv_run_kill(run, SIGHUP);
   g_assert_nonnull(sv_run_wait_message(run, "RELOADING=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "hook r (reload) finished", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "hook r (reload) finished", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   assert_events(run, "app start, post-start warm, reload r, app hup, app term");
@@ -884,8 +854,9 @@ static const char log_reload_config_2[] = "[app]\n"
 static void
 test_reload_log_settings(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   g_autoptr(SvRun) run = start_config_full(log_reload_config_1, 0, TRUE);
@@ -985,10 +956,11 @@ test_reload_restart_only_kept(void)
   rewrite_config(run, config_2);
   (void)reload_and_wait_ready(run);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
-  g_assert_true(wait_stderr(run,
-                            "reload: [app] environment changed; that takes a restart, the running "
-                            "values stay",
-                            WAIT_MS));
+  g_assert_true(
+      sv_run_wait_stderr(run,
+                         "reload: [app] environment changed; that takes a restart, the running "
+                         "values stay",
+                         WAIT_MS));
   /* The app was signalled, not restarted, and has what it started with. */
   assert_events(run, "app start, reload r, app hup");
   g_autofree char *pid_after = read_run_file(run, "app.pid");

@@ -3,7 +3,7 @@
  * again and its next start reports it (and, with retry-interrupted=true, runs it again);
  * persistent= catches up exactly one missed run; overlap=skip; `sdvisor jobs`.
  *
- * Every job is tests/integration/apps/job-append-slot.sh, which appends
+ * Every job is tests/apps/job-append-slot.sh, which appends
  * "SLOT RUN SDVISOR_PID JOB_PID" to a file all instances share, so the test counts what
  * really ran and who ran it. The app is `sleep infinity`: the jobs are what is tested.
  *
@@ -36,21 +36,6 @@ typedef struct {
   pid_t job;
 } Line;
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 /* TEXT is the configuration; @JOB@ becomes the job script, @OUT@ the shared directory. */
 static Shared *
 shared_new(const char *text)
@@ -73,7 +58,7 @@ shared_new(const char *text)
 static void
 shared_free(Shared *s)
 {
-  remove_tree(s->dir);
+  sv_test_rm_rf(s->dir);
   g_free(s->dir);
   g_free(s->state);
   g_free(s->config);

@@ -190,8 +190,9 @@ fake_journal_read(FakeJournal *j, int timeout_ms)
 static gboolean
 fake_journal_start(FakeJournal *j, const char *config)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+  g_autofree char *missing = sv_test_mount_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return FALSE;
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
@@ -439,21 +440,6 @@ plumbing_wait_notify(Plumbing *p, const char *needle, guint timeout_ms)
   return -1;
 }
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
 /* Reads notify datagrams for MS; how many contained NEEDLE. */
 static guint
 plumbing_count_notify(Plumbing *p, const char *needle, guint ms)
@@ -570,7 +556,7 @@ test_sigterm_while_sink_blocked(void)
   g_string_free(out, TRUE);
   close(p.err_fd);
   close(p.notify_fd);
-  remove_tree(p.dir);
+  sv_test_rm_rf(p.dir);
   g_free(p.dir);
 }
 

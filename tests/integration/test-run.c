@@ -202,30 +202,6 @@ test_signals_forwarded(void)
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 }
 
-static GArray *
-zombies_of(pid_t parent)
-{
-  GArray *zombies = g_array_new(FALSE, FALSE, sizeof(int));
-  g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-  const char *name;
-  while ((name = g_dir_read_name(proc)) != NULL) {
-    if (!g_ascii_isdigit(name[0]))
-      continue;
-    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-    g_autofree char *stat = NULL;
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-      continue;
-    const char *close = strrchr(stat, ')');
-    char state;
-    int ppid;
-    if (close && sscanf(close + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' && ppid == parent) {
-      int pid = atoi(name);
-      g_array_append_val(zombies, pid);
-    }
-  }
-  return zombies;
-}
-
 /* The first child of PID, as /proc lists it. */
 static pid_t
 first_child(pid_t pid)
@@ -244,8 +220,9 @@ first_child(pid_t pid)
 static void
 test_pid1_reaps_orphans(void)
 {
-  if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a PID namespace");
+  g_autofree char *missing = sv_test_pid_ns_missing();
+  if (missing != NULL) {
+    g_test_skip(missing);
     return;
   }
   g_autofree char *app = sv_test_app("orphan.sh");
@@ -268,7 +245,7 @@ test_pid1_reaps_orphans(void)
   /* The orphan exits 200 ms after it is made; give it time to become a zombie, which
    * only a reaping PID 1 clears. */
   g_usleep(600 * 1000);
-  g_autoptr(GArray) zombies = zombies_of(sdvisor);
+  g_autoptr(GArray) zombies = sv_test_zombies_of(sdvisor);
   g_assert_cmpuint(zombies->len, ==, 0);
 
   g_assert_cmpint(kill(sdvisor, SIGTERM), ==, 0); /* unshare(1) does not forward it */

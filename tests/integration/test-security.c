@@ -70,30 +70,13 @@ start_config(const char *text, const char *const *env, const char *pre)
   return sv_run_start_shell(argv, (const char *const *)envp->pdata);
 }
 
-static gboolean
-wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
-{
-  gint64 deadline = sv_now_ms() + timeout_ms;
-  do {
-    g_autofree char *err = sv_run_stderr(run);
-    if (strstr(err, needle) != NULL)
-      return TRUE;
-    (void)sv_run_count_messages(run, "", 20);
-  } while (sv_now_ms() < deadline);
-  return FALSE;
-}
-
 static void
 rewrite_config(SvRun *run, const char *text)
 {
   g_autofree char *expanded = expand_apps(text);
   g_autoptr(GString) s = g_string_new(expanded);
   g_string_replace(s, "@DIR@", run->dir, 0);
-  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
-  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
-  g_assert_true(g_file_set_contents(tmp, s->str, -1, NULL));
-  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
-  g_assert_cmpint(g_rename(tmp, path), ==, 0);
+  sv_run_write_config(run, s->str);
 }
 
 static void
@@ -165,21 +148,6 @@ count_lines(const char *path)
   return n;
 }
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 /* ---- environment values are never logged ----------------------------------------------------- */
 
 static const char env_config[] =
@@ -227,7 +195,7 @@ test_values_never_logged(void)
                     "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
   g_autoptr(SvRun) run = start_config(env_config, env, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  g_assert_true(wait_stderr(run, "(post-start)", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "(post-start)", WAIT_MS));
 
   /* The app got them all (so there was something to give away). */
   g_autofree char *pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
@@ -245,13 +213,13 @@ test_values_never_logged(void)
   /* The job ran with its own, and failed (a failure is reported with what it ran). */
   g_autofree char *token = sv_run_wait_file(run, "job.token", WAIT_MS);
   g_assert_cmpstr(token, ==, SECRET "-job-env");
-  g_assert_true(wait_stderr(run, "job j (pid", WAIT_MS));
-  g_assert_true(wait_stderr(run, "failed: exited with status 3", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "job j (pid", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "failed: exited with status 3", WAIT_MS));
 
   /* A reload that changes the environment: the warning may name the key, not the value. */
   rewrite_config(run, env_config_changed);
   reload_and_wait(run);
-  g_assert_true(wait_stderr(run, "[app] environment changed", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "[app] environment changed", WAIT_MS));
   /* The job runs (and fails) again with its new value. */
   g_autofree char *token_path = sv_run_path(run, "job.token");
   gboolean rerun = FALSE;
@@ -361,7 +329,7 @@ test_reload_error_keeps_values(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   rewrite_config(run, broken);
   reload_and_wait(run);
-  g_assert_true(wait_stderr(run, "keeping the running configuration", WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "keeping the running configuration", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   assert_run_keeps_secrets(run);
@@ -604,7 +572,7 @@ test_state_symlinks_not_followed(void)
   }
   g_autoptr(GDir) d = g_dir_open(elsewhere, 0, NULL);
   g_assert_null(g_dir_read_name(d));
-  remove_tree(base);
+  sv_test_rm_rf(base);
 }
 
 int

@@ -30,39 +30,14 @@ declare -r \
     MSG_RELOAD=0fb8758401e94598bc3ff5cf5ebd889e
 
 JOURNAL="$PY $SYSTEM_TESTS/journal.py"
-_failed=0
 
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; _failed=1; }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-
-# check DESCRIPTION COMMAND...: ok when COMMAND succeeds. COMMAND's own output
-# is shown as diagnostics.
-check() {
-    local desc=$1 out rc
-    shift
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ $rc -eq 0 ]; then
-        ok "$desc"
-    else
-        not_ok "$desc"
-        diag "\$ $* (exit status $rc)"
-        [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^#* \{0,1\}/# /'
-    fi
-    return $rc
-}
-
-# is DESCRIPTION GOT EXPECTED
-is() {
-    if [ "$2" = "$3" ]; then
-        ok "$1"
-    else
-        not_ok "$1"
-        diag "got:      '$2'" "expected: '$3'"
-        return 1
-    fi
-}
+# The driver numbers the lines and turns a skip into a failure where
+# SDVISOR_SYSTEM_TESTS_REQUIRED=1 (harness.env).
+TAP_NUMBERED=0
+TAP_REQUIRED_VAR=SDVISOR_SYSTEM_TESTS_REQUIRED
+TAP_TEST=system/system
+# shellcheck source=../common/tap.sh
+. "$SYSTEM_TESTS/../common/tap.sh"
 
 skip_all() { echo "# SKIP $*"; exit 77; }
 finish() { exit $_failed; }
@@ -79,23 +54,8 @@ track() { echo "$1" >> "$SCENARIO_RESULTS/units"; }
 prop() { systemctl show -P "$2" "$1"; }
 
 # wait_prop UNIT PROPERTY VALUE SECONDS: until `systemctl show` says so.
-wait_prop() {
-    local deadline=$((SECONDS + $4))
-    until [ "$(prop "$1" "$2")" = "$3" ]; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.1
-    done
-}
-
-# wait_http URL SECONDS: until URL answers 2xx. sdvisor sends READY=1 before the
-# app listens (readiness checks are a later feature), so tests wait for the port.
-wait_http() {
-    local deadline=$((SECONDS + $2))
-    until curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.1
-    done
-}
+_prop_is() { [ "$(prop "$1" "$2")" = "$3" ]; }
+wait_prop() { wait_until "$4" 0.1 _prop_is "$1" "$2" "$3"; }
 
 # wait_procs REGEX COUNT SECONDS: until COUNT processes' command lines match
 # REGEX (pgrep -f); on a timeout, prints the processes it last saw.

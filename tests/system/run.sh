@@ -68,6 +68,8 @@ bail() {
     exit 1
 }
 
+# ./dev test-fresh: no container inside its container (the reason is the value).
+[ -z "${SDVISOR_NO_NESTED_CONTAINERS:-}" ] || skip "$SDVISOR_NO_NESTED_CONTAINERS"
 [ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn boots a container)"
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed (Debian: systemd-container)"
 command -v timeout >/dev/null || skip "timeout(1) is not installed"
@@ -110,6 +112,8 @@ fi
     printf 'SCENARIO_FILTER=%q\n' "$filter"
     printf 'SCENARIO_TIMEOUT=%q\n' "$scenario_timeout"
     printf 'BUDGET=%q\n' "$budget"
+    # A scenario that skips (exit 77) is then a failure, as this script's own skips are.
+    printf 'SDVISOR_SYSTEM_TESTS_REQUIRED=%q\n' "$required"
 } > "$results/harness.env"
 
 machine=sdvisor-systest-$$
@@ -120,6 +124,7 @@ nspawn=(systemd-nspawn --quiet --directory=/ --volatile=yes --register=no
     --bind-ro="$tree:$prefix"
     --bind-ro="$source/tests/system:/srv/sdvisor-tests/system"
     --bind-ro="$source/tests/apps:/srv/sdvisor-tests/apps"
+    --bind-ro="$source/tests/common:/srv/sdvisor-tests/common"
     --bind-ro="$source/tests/system/sdvisor-system-tests.service:/etc/systemd/system/sdvisor-system-tests.service"
     --bind="$results:/results")
 # Where systemd is PID 1, nspawn runs the container in a scope of its own (so a
@@ -135,10 +140,15 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 echo "# container ran ${elapsed} ms, systemd-nspawn exit status $rc"
 
 if [ ! -e "$results/started" ]; then
-    reason="the container did not boot (systemd-nspawn exit status $rc)"
+    # systemd-nspawn's own last words say why (e.g. no cgroup hierarchy it can use).
+    why=$(grep -v '^[[:space:]]*$' "$results/nspawn.log" | tail -n 1)
+    reason="the container did not boot (systemd-nspawn exit status $rc: $why)"
     [ $rc = 124 ] && reason="the container did not boot within ${container_timeout}s"
     sed 's/^/# /' "$results/nspawn.log" | tail -n 20
     skip "$reason; see $results/nspawn.log"
+fi
+if [ -s "$results/unusable" ]; then
+    skip "$(cat "$results/unusable")"
 fi
 if [ ! -e "$results/tap" ]; then
     cat "$results/tap.partial" 2>/dev/null

@@ -8,6 +8,7 @@
 #include "checkspec.h"
 #include "config.h"
 #include "timespan.h"
+#include "testutil.h"
 
 typedef struct {
   char *dir;
@@ -25,13 +26,7 @@ setup(Fixture *f, gconstpointer data)
 static void
 teardown(Fixture *f, gconstpointer data)
 {
-  g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(f->dir, name, NULL);
-    g_unlink(p);
-  }
-  g_rmdir(f->dir);
+  sv_test_rm_rf(f->dir);
   g_free(f->dir);
   g_free(f->path);
 }

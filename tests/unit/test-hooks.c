@@ -15,6 +15,7 @@
 #include "log.h"
 #include "reaper.h"
 #include "timespan.h"
+#include "testutil.h"
 
 #define MSEC      (G_GINT64_CONSTANT(1000))
 #define SAFETY_MS 20000 /* a run that takes this long is a failure, not a slow test */
@@ -35,21 +36,6 @@ hook_config_free(gpointer data)
 }
 
 static void
-rm_rf(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  if (dir != NULL) {
-    const char *name;
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      rm_rf(child);
-    }
-    g_dir_close(dir);
-  }
-  (void)g_remove(path);
-}
-
-static void
 setup(Fixture *f, gconstpointer data)
 {
   f->dir = g_dir_make_tmp("sdvisor-hooks-XXXXXX", NULL);
@@ -61,7 +47,7 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
   g_ptr_array_unref(f->hooks);
-  rm_rf(f->dir);
+  sv_test_rm_rf(f->dir);
   g_free(f->dir);
 }
 
@@ -175,18 +161,6 @@ on_safety_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Lets the loop run for MS: a DONE called twice, or a callback after DONE, shows here. */
-static void
-spin(guint ms)
-{
-  gint64 until = g_get_monotonic_time() + ms * MSEC;
-  while (g_get_monotonic_time() < until) {
-    while (g_main_context_iteration(NULL, FALSE))
-      ;
-    g_usleep(5 * 1000);
-  }
-}
-
 static void
 run_hooks(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env, Result *r)
 {
@@ -200,7 +174,7 @@ run_hooks(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env, Res
   g_main_loop_run(r->loop);
   g_source_remove(safety);
   r->run = NULL;
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r->done_calls, ==, 1);
 }
 
@@ -220,21 +194,6 @@ read_pid(Fixture *f, const char *name)
   g_autofree char *text = read_out(f, name);
   g_assert_nonnull(text);
   return (pid_t)atoi(text);
-}
-
-/* Iterates the loop (so the reaper collects zombies) until PID is gone entirely. */
-static gboolean
-wait_pid_gone(pid_t pid, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time() + timeout_ms * MSEC;
-  while (g_get_monotonic_time() < deadline) {
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-      return TRUE;
-    while (g_main_context_iteration(NULL, FALSE))
-      ;
-    g_usleep(10 * 1000);
-  }
-  return FALSE;
 }
 
 static gboolean
@@ -282,7 +241,7 @@ test_file_order(Fixture *f, gconstpointer data)
   r.run = sv_hooks_run(copy, &ctx, NULL, on_started, on_done, &r);
   g_ptr_array_unref(copy);
   g_main_loop_run(r.loop);
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_true(r.ok);
   g_assert_null(r.failed);
@@ -596,8 +555,8 @@ test_timeout_kills_group(Fixture *f, gconstpointer data)
 
   /* Nothing of the hook outlives it: its background child went with its group. */
   g_assert_cmpuint(r.started_pids->len, ==, 1);
-  g_assert_true(wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   g_autofree char *log = read_out(f, "log");
   g_assert_null(log);
   result_clear(&r);
@@ -622,7 +581,7 @@ test_timeout_sigkill_after_grace(Fixture *f, gconstpointer data)
   gint64 elapsed = r.ended_at - r.began_at;
   g_assert_cmpint(elapsed, >=, 400 * MSEC);
   g_assert_cmpint(elapsed, <, 2000 * MSEC);
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   result_clear(&r);
 }
 
@@ -639,7 +598,7 @@ test_leftovers_killed(Fixture *f, gconstpointer data)
   ctx.event = SV_HOOK_POST_START;
   run_hooks(f->hooks, &ctx, NULL, &r);
   g_assert_true(r.ok);
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   result_clear(&r);
 }
 
@@ -680,8 +639,8 @@ test_cancel_running(Fixture *f, gconstpointer data)
   /* SIGTERM did it: well before the 2 s grace of a 30 s timeout ran out. */
   g_assert_cmpint(r.ended_at - r.began_at, <, 1500 * MSEC);
   g_assert_cmpuint(r.started->len, ==, 1);
-  g_assert_true(wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   g_autofree char *log = read_out(f, "log");
   g_assert_null(log);
   result_clear(&r);
@@ -701,7 +660,7 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   sv_hooks_cancel(r.run);
   g_assert_cmpuint(r.done_calls, ==, 0);
   g_main_loop_run(r.loop);
-  spin(100);
+  sv_test_spin(100);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_false(r.ok);
   g_assert_null(r.failed);
@@ -717,7 +676,7 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   r.run = sv_hooks_run(f->hooks, &ctx, NULL, on_started, on_done, &r);
   sv_hooks_cancel(r.run);
   g_main_loop_run(r.loop);
-  spin(50);
+  sv_test_spin(50);
   g_assert_cmpuint(r.done_calls, ==, 1);
   g_assert_false(r.ok);
   result_clear(&r);

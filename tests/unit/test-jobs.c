@@ -17,6 +17,7 @@
 #include "log.h"
 #include "message-ids.h"
 #include "reaper.h"
+#include "testutil.h"
 
 #define SEC G_GINT64_CONSTANT(1000000)
 
@@ -108,21 +109,6 @@ config_free(SvJobConfig *c)
 }
 
 static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
-static void
 setup(Fixture *f, gconstpointer data)
 {
   g_ptr_array_set_size(entries, 0);
@@ -135,8 +121,8 @@ static void
 teardown(Fixture *f, gconstpointer data)
 {
   g_ptr_array_unref(f->configs);
-  remove_tree(f->dir);
-  remove_tree(f->out);
+  sv_test_rm_rf(f->dir);
+  sv_test_rm_rf(f->out);
   g_free(f->dir);
   g_free(f->out);
 }

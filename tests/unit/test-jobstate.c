@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "jobstate.h"
+#include "testutil.h"
 
 #define SEC G_GINT64_CONSTANT(1000000)
 #define T0  (G_GINT64_CONSTANT(1763805600) * SEC) /* 2025-11-22T10:00:00Z */
@@ -18,21 +19,6 @@ typedef struct {
   char *dir; /* the state directory */
   SvJobRecord *template_record;
 } Fixture;
-
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
 
 static SvJobRecord *
 make_template(const char *instance)
@@ -60,7 +46,7 @@ setup(Fixture *f, gconstpointer data)
 static void
 teardown(Fixture *f, gconstpointer data)
 {
-  remove_tree(f->dir);
+  sv_test_rm_rf(f->dir);
   g_free(f->dir);
   sv_job_record_free(f->template_record);
 }

@@ -14,177 +14,7 @@
 
 #include "journal.h"
 #include "log.h"
-
-/* ---- a fake journald: a datagram socket the test binds and reads ------------------------ */
-
-typedef struct {
-  char *dir;
-  char *path;
-  int fd;
-  /* Room for the largest datagram, allocated once: 10 MiB per receive made
-   * AddressSanitizer map and unmap it 3,000 times a test (20 s of system time). */
-  guint8 *buf;
-  gsize buf_size;
-} FakeJournal;
-
-static void
-fake_bind(FakeJournal *fj)
-{
-  fj->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fj->fd, >=, 0);
-  int one = 1;
-  g_assert_cmpint(setsockopt(fj->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one), ==, 0);
-  int size = 16 * 1024 * 1024;
-  (void)setsockopt(fj->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  g_strlcpy(sa.sun_path, fj->path, sizeof sa.sun_path);
-  g_assert_cmpint(bind(fj->fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-}
-
-static FakeJournal *
-fake_new(gboolean bound)
-{
-  FakeJournal *fj = g_new0(FakeJournal, 1);
-  fj->dir = g_dir_make_tmp("sv-journal-XXXXXX", NULL);
-  fj->path = g_build_filename(fj->dir, "socket", NULL);
-  fj->fd = -1;
-  if (bound)
-    fake_bind(fj);
-  return fj;
-}
-
-static void
-fake_unbind(FakeJournal *fj)
-{
-  if (fj->fd >= 0)
-    close(fj->fd);
-  fj->fd = -1;
-  (void)g_unlink(fj->path);
-}
-
-static void
-fake_free(FakeJournal *fj)
-{
-  fake_unbind(fj);
-  (void)g_rmdir(fj->dir);
-  g_free(fj->dir);
-  g_free(fj->path);
-  g_free(fj->buf);
-  g_free(fj);
-}
-
-/* One received entry: field name → value bytes; the sender's pid. */
-typedef struct {
-  GHashTable *fields; /* char * → GBytes * */
-  pid_t pid;
-  gboolean via_memfd;
-} Entry;
-
-static void
-entry_free(Entry *e)
-{
-  g_hash_table_unref(e->fields);
-  g_free(e);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Entry, entry_free)
-
-static void
-parse_native(Entry *e, const guint8 *p, gsize len)
-{
-  const guint8 *end = p + len;
-  while (p < end) {
-    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
-    g_assert_nonnull(nl);
-    const guint8 *eq = memchr(p, '=', (gsize)(nl - p));
-    if (eq != NULL) {
-      g_hash_table_replace(e->fields, g_strndup((const char *)p, (gsize)(eq - p)),
-                           g_bytes_new(eq + 1, (gsize)(nl - eq - 1)));
-      p = nl + 1;
-    } else {
-      char *name = g_strndup((const char *)p, (gsize)(nl - p));
-      guint64 le;
-      g_assert_cmpint(end - (nl + 1), >=, 8);
-      memcpy(&le, nl + 1, 8);
-      gsize vlen = (gsize)GUINT64_FROM_LE(le);
-      const guint8 *v = nl + 9;
-      g_assert_cmpint(end - v, >=, (gssize)vlen + 1);
-      g_assert_cmpint(v[vlen], ==, '\n');
-      g_hash_table_replace(e->fields, name, g_bytes_new(v, vlen));
-      p = v + vlen + 1;
-    }
-  }
-}
-
-/* The next entry, or NULL after TIMEOUT_MS. */
-static Entry *
-fake_recv(FakeJournal *fj, int timeout_ms)
-{
-  struct pollfd pfd = {.fd = fj->fd, .events = POLLIN};
-  if (poll(&pfd, 1, timeout_ms) <= 0)
-    return NULL;
-  if (fj->buf == NULL) {
-    fj->buf_size = 10 * 1024 * 1024;
-    fj->buf = g_malloc(fj->buf_size);
-  }
-  guint8 *buf = fj->buf;
-  gsize size = fj->buf_size;
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
-  } ctl;
-  struct iovec iov = {buf, size};
-  struct msghdr mh = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-  ssize_t n = recvmsg(fj->fd, &mh, MSG_CMSG_CLOEXEC);
-  g_assert_cmpint(n, >=, 0);
-  Entry *e = g_new0(Entry, 1);
-  e->fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-  int memfd = -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-      struct ucred uc;
-      memcpy(&uc, CMSG_DATA(c), sizeof uc);
-      e->pid = uc.pid;
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      memcpy(&memfd, CMSG_DATA(c), sizeof memfd);
-    }
-  }
-  if (memfd >= 0) {
-    g_assert_cmpint(n, ==, 0);
-    /* journald accepts only a sealed memfd. */
-    int seals = fcntl(memfd, F_GET_SEALS);
-    g_assert_cmpint(seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), ==,
-                    F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
-    off_t len = lseek(memfd, 0, SEEK_END);
-    g_autofree guint8 *data = g_malloc((gsize)len);
-    g_assert_cmpint(pread(memfd, data, (size_t)len, 0), ==, len);
-    close(memfd);
-    parse_native(e, data, (gsize)len);
-    e->via_memfd = TRUE;
-  } else {
-    parse_native(e, buf, (gsize)n);
-  }
-  return e;
-}
-
-static char *
-field(Entry *e, const char *name)
-{
-  GBytes *b = g_hash_table_lookup(e->fields, name);
-  if (b == NULL)
-    return NULL;
-  gsize len;
-  const char *data = g_bytes_get_data(b, &len);
-  return g_strndup(data, len);
-}
-
-#define assert_field(e, name, expected)                                                            \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_autofree char *v_ = field((e), (name));                                                      \
-    g_assert_cmpstr(v_, ==, (expected));                                                           \
-  }                                                                                                \
-  G_STMT_END
+#include "fakejournal.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -305,7 +135,7 @@ test_console_keeps_bytes(void)
 static void
 test_native_fields(void)
 {
-  FakeJournal *fj = fake_new(TRUE);
+  SvFakeJournal *fj = sv_fake_journal_new(TRUE);
   const char *statics[] = {"DEPLOYMENT=prod", "TEAM=web", "MESSAGE=ignored", "bad=1", NULL};
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
                         .identifier = "shop",
@@ -328,46 +158,46 @@ test_native_fields(void)
   sv_journal_log(j, 6, "a13ce7b51caf409db79dab25fa335a02", own_fields, "app stopped");
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
 
-  g_autoptr(Entry) got = fake_recv(fj, 1000);
+  g_autoptr(SvJournalEntry) got = sv_fake_journal_recv(fj, 1000);
   g_assert_nonnull(got);
   GBytes *m = g_hash_table_lookup(got->fields, "MESSAGE");
   g_assert_nonnull(m);
   gsize mlen;
   const void *mdata = g_bytes_get_data(m, &mlen);
   g_assert_cmpmem(mdata, mlen, msg, sizeof msg - 1);
-  assert_field(got, "PRIORITY", "3");
-  assert_field(got, "SYSLOG_IDENTIFIER", "shop");
-  assert_field(got, "SDVISOR_SOURCE", "hook");
-  assert_field(got, "SDVISOR_STREAM", "stderr");
-  assert_field(got, "SDVISOR_HOOK", "migrate");
-  assert_field(got, "DEPLOYMENT", "prod");
-  assert_field(got, "TEAM", "web");
-  assert_field(got, "REQUEST_ID", "abc\ndef");
-  assert_field(got, "USER", "bob");
-  assert_field(got, "SDVISOR_LINE_BREAK", "line-max");
+  sv_assert_journal_field(got, "PRIORITY", "3");
+  sv_assert_journal_field(got, "SYSLOG_IDENTIFIER", "shop");
+  sv_assert_journal_field(got, "SDVISOR_SOURCE", "hook");
+  sv_assert_journal_field(got, "SDVISOR_STREAM", "stderr");
+  sv_assert_journal_field(got, "SDVISOR_HOOK", "migrate");
+  sv_assert_journal_field(got, "DEPLOYMENT", "prod");
+  sv_assert_journal_field(got, "TEAM", "web");
+  sv_assert_journal_field(got, "REQUEST_ID", "abc\ndef");
+  sv_assert_journal_field(got, "USER", "bob");
+  sv_assert_journal_field(got, "SDVISOR_LINE_BREAK", "line-max");
   g_assert_false(g_hash_table_contains(got->fields, "bad"));
   g_assert_cmpuint(g_hash_table_size(got->fields), ==, 11);
 
-  g_autoptr(Entry) own = fake_recv(fj, 1000);
+  g_autoptr(SvJournalEntry) own = sv_fake_journal_recv(fj, 1000);
   g_assert_nonnull(own);
-  assert_field(own, "MESSAGE", "app stopped");
-  assert_field(own, "PRIORITY", "6");
-  assert_field(own, "SYSLOG_IDENTIFIER", "sdvisor");
-  assert_field(own, "SDVISOR_SOURCE", "sdvisor");
-  assert_field(own, "MESSAGE_ID", "a13ce7b51caf409db79dab25fa335a02");
-  assert_field(own, "SDVISOR_APP_PID", "42");
-  assert_field(own, "DEPLOYMENT", "prod");
+  sv_assert_journal_field(own, "MESSAGE", "app stopped");
+  sv_assert_journal_field(own, "PRIORITY", "6");
+  sv_assert_journal_field(own, "SYSLOG_IDENTIFIER", "sdvisor");
+  sv_assert_journal_field(own, "SDVISOR_SOURCE", "sdvisor");
+  sv_assert_journal_field(own, "MESSAGE_ID", "a13ce7b51caf409db79dab25fa335a02");
+  sv_assert_journal_field(own, "SDVISOR_APP_PID", "42");
+  sv_assert_journal_field(own, "DEPLOYMENT", "prod");
   g_assert_false(g_hash_table_contains(own->fields, "SDVISOR_STREAM"));
   g_assert_cmpint(own->pid, ==, getpid());
 
-  g_assert_null(fake_recv(fj, 50));
-  fake_free(fj);
+  g_assert_null(sv_fake_journal_recv(fj, 50));
+  sv_fake_journal_free(fj);
 }
 
 static void
 test_native_many_in_order(void)
 {
-  FakeJournal *fj = fake_new(TRUE);
+  SvFakeJournal *fj = sv_fake_journal_new(TRUE);
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
                         .identifier = "app",
                         .journal_socket = fj->path,
@@ -387,32 +217,32 @@ test_native_many_in_order(void)
     if (i % 100 == 99)
       sv_journal_commit(j);
     /* The fake journal's queue is short: read as we go, as journald would. */
-    Entry *got;
-    while ((got = fake_recv(fj, 0)) != NULL) {
+    SvJournalEntry *got;
+    while ((got = sv_fake_journal_recv(fj, 0)) != NULL) {
       g_autofree char *expect = g_strdup_printf("line %u", received++);
-      assert_field(got, "MESSAGE", expect);
-      entry_free(got);
+      sv_assert_journal_field(got, "MESSAGE", expect);
+      sv_journal_entry_free(got);
     }
   }
   sv_journal_commit(j);
   while (received < n) {
-    g_autoptr(Entry) got = fake_recv(fj, 2000);
+    g_autoptr(SvJournalEntry) got = sv_fake_journal_recv(fj, 2000);
     g_assert_nonnull(got);
     g_autofree char *expect = g_strdup_printf("line %u", received++);
-    assert_field(got, "MESSAGE", expect);
+    sv_assert_journal_field(got, "MESSAGE", expect);
   }
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
   SvJournalStats st;
   sv_journal_get_stats(j, &st);
   g_assert_cmpuint(st.entries_written, ==, n);
   g_assert_cmpuint(st.entries_console, ==, 0);
-  fake_free(fj);
+  sv_fake_journal_free(fj);
 }
 
 static void
 test_native_large_entry_memfd(void)
 {
-  FakeJournal *fj = fake_new(TRUE);
+  SvFakeJournal *fj = sv_fake_journal_new(TRUE);
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
                         .identifier = "app",
                         .journal_socket = fj->path,
@@ -428,16 +258,20 @@ test_native_large_entry_memfd(void)
   g_autoptr(SvLogEntry) e = make_entry(text, (gssize)big, 6);
   sv_journal_add(j, tags, e);
   g_assert_true(sv_journal_flush(j, 10 * G_USEC_PER_SEC));
-  g_autoptr(Entry) got = fake_recv(fj, 2000);
+  g_autoptr(SvJournalEntry) got = sv_fake_journal_recv(fj, 2000);
   g_assert_nonnull(got);
   g_assert_true(got->via_memfd);
+  /* journald accepts only a sealed memfd, in a datagram that carries nothing else */
+  g_assert_cmpuint(got->datagram_size, ==, 0);
+  g_assert_cmpint(got->memfd_seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), ==,
+                  F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
   GBytes *m = g_hash_table_lookup(got->fields, "MESSAGE");
   g_assert_cmpuint(g_bytes_get_size(m), ==, big);
-  assert_field(got, "SDVISOR_SOURCE", "app");
+  sv_assert_journal_field(got, "SDVISOR_SOURCE", "app");
   SvJournalStats st;
   sv_journal_get_stats(j, &st);
   g_assert_cmpuint(st.entries_memfd, ==, 1);
-  fake_free(fj);
+  sv_fake_journal_free(fj);
 }
 
 /* The child's pid goes to journald in SCM_CREDENTIALS when sdvisor may say so; once
@@ -445,7 +279,7 @@ test_native_large_entry_memfd(void)
 static void
 test_native_child_credentials(void)
 {
-  FakeJournal *fj = fake_new(TRUE);
+  SvFakeJournal *fj = sv_fake_journal_new(TRUE);
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
                         .identifier = "app",
                         .journal_socket = fj->path,
@@ -463,7 +297,7 @@ test_native_child_credentials(void)
   g_autoptr(SvLogEntry) e = make_entry("from the child", -1, 6);
   sv_journal_add(j, tags, e);
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
-  g_autoptr(Entry) first = fake_recv(fj, 1000);
+  g_autoptr(SvJournalEntry) first = sv_fake_journal_recv(fj, 1000);
   g_assert_nonnull(first);
   if (geteuid() == 0)
     g_assert_cmpint(first->pid, ==, child);
@@ -474,11 +308,11 @@ test_native_child_credentials(void)
   g_assert_cmpint(waitpid(child, NULL, 0), ==, child);
   sv_journal_add(j, tags, e);
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
-  g_autoptr(Entry) second = fake_recv(fj, 1000);
+  g_autoptr(SvJournalEntry) second = sv_fake_journal_recv(fj, 1000);
   g_assert_nonnull(second);
   g_assert_cmpint(second->pid, ==, getpid());
-  assert_field(second, "MESSAGE", "from the child");
-  fake_free(fj);
+  sv_assert_journal_field(second, "MESSAGE", "from the child");
+  sv_fake_journal_free(fj);
 }
 
 /* ---- switching -------------------------------------------------------------------------------- */
@@ -495,7 +329,7 @@ add_line(SvJournal *j, SvJournalTags *tags, const char *text)
 static void
 test_auto_absent_then_present(void)
 {
-  FakeJournal *fj = fake_new(FALSE);
+  SvFakeJournal *fj = sv_fake_journal_new(FALSE);
   Console c;
   console_open(&c);
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_AUTO,
@@ -513,23 +347,23 @@ test_auto_absent_then_present(void)
   g_autofree char *before = console_read(&c, 50);
   g_assert_cmpstr(before, ==, "<6>before 1\n<6>before 2\n");
 
-  fake_bind(fj);
+  sv_fake_journal_listen(fj);
   /* Tried again at most once a second, and only when there is something to write. */
   gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
   guint sent = 0;
-  g_autoptr(Entry) got = NULL;
+  g_autoptr(SvJournalEntry) got = NULL;
   while (got == NULL && g_get_monotonic_time() < deadline) {
     g_autofree char *text = g_strdup_printf("after %u", sent++);
     add_line(j, tags, text);
     g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
-    got = fake_recv(fj, 100);
+    got = sv_fake_journal_recv(fj, 100);
   }
   g_assert_nonnull(got);
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_JOURNAL);
   /* Every line went somewhere: the console up to the switch, the journal from it. */
   g_autofree char *console = console_read(&c, 50);
   g_autofree char *expect_first = g_strdup_printf("after %u", sent - 1);
-  assert_field(got, "MESSAGE", expect_first);
+  sv_assert_journal_field(got, "MESSAGE", expect_first);
   g_auto(GStrv) lines = g_strsplit(console, "\n", -1);
   g_assert_cmpuint(g_strv_length(lines), ==, sent); /* sent-1 lines and "" */
   for (guint i = 0; i + 1 < sent; i++) {
@@ -540,14 +374,14 @@ test_auto_absent_then_present(void)
   sv_journal_get_stats(j, &st);
   g_assert_cmpuint(st.entries_written, ==, sent + 2);
   console_close(&c);
-  fake_free(fj);
+  sv_fake_journal_free(fj);
 }
 
 /* journald goes away (the console takes over) and comes back on a new socket. */
 static void
 test_journal_restart(void)
 {
-  FakeJournal *fj = fake_new(TRUE);
+  SvFakeJournal *fj = sv_fake_journal_new(TRUE);
   Console c;
   console_open(&c);
   SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
@@ -559,27 +393,27 @@ test_journal_restart(void)
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   add_line(j, tags, "one");
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
-  g_autoptr(Entry) e1 = fake_recv(fj, 1000);
-  assert_field(e1, "MESSAGE", "one");
+  g_autoptr(SvJournalEntry) e1 = sv_fake_journal_recv(fj, 1000);
+  sv_assert_journal_field(e1, "MESSAGE", "one");
 
-  fake_unbind(fj);
+  sv_fake_journal_close(fj);
   add_line(j, tags, "two");
   g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
   g_autofree char *console = console_read(&c, 50);
   g_assert_cmpstr(console, ==, "<6>two\n");
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_CONSOLE);
 
-  fake_bind(fj);
-  g_autoptr(Entry) e3 = NULL;
+  sv_fake_journal_listen(fj);
+  g_autoptr(SvJournalEntry) e3 = NULL;
   for (int i = 0; i < 30 && e3 == NULL; i++) {
     add_line(j, tags, "three");
     g_assert_true(sv_journal_flush(j, 5 * G_USEC_PER_SEC));
-    e3 = fake_recv(fj, 100);
+    e3 = sv_fake_journal_recv(fj, 100);
   }
   g_assert_nonnull(e3);
-  assert_field(e3, "MESSAGE", "three");
+  sv_assert_journal_field(e3, "MESSAGE", "three");
   console_close(&c);
-  fake_free(fj);
+  sv_fake_journal_free(fj);
 }
 
 /* ---- the queue --------------------------------------------------------------------------------- */

@@ -16,126 +16,14 @@
 
 #include "journal.h"
 #include "logstream.h"
-
-/* ---- a fake journald ----------------------------------------------------------------------- */
-
-typedef struct {
-  char *dir;
-  char *path;
-  int fd;
-} FakeJournal;
-
-static FakeJournal *
-fake_new(void)
-{
-  FakeJournal *fj = g_new0(FakeJournal, 1);
-  fj->dir = g_dir_make_tmp("sv-logstream-XXXXXX", NULL);
-  fj->path = g_build_filename(fj->dir, "socket", NULL);
-  fj->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fj->fd, >=, 0);
-  int one = 1;
-  g_assert_cmpint(setsockopt(fj->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one), ==, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  g_strlcpy(sa.sun_path, fj->path, sizeof sa.sun_path);
-  g_assert_cmpint(bind(fj->fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  return fj;
-}
-
-static void
-fake_free(FakeJournal *fj)
-{
-  if (fj == NULL)
-    return;
-  close(fj->fd);
-  (void)g_unlink(fj->path);
-  (void)g_rmdir(fj->dir);
-  g_free(fj->dir);
-  g_free(fj->path);
-  g_free(fj);
-}
-
-typedef struct {
-  GHashTable *fields; /* char * → GBytes * */
-  pid_t pid;
-} Entry;
-
-static void
-entry_free(Entry *e)
-{
-  g_hash_table_unref(e->fields);
-  g_free(e);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Entry, entry_free)
-
-static Entry *
-fake_recv(FakeJournal *fj, int timeout_ms)
-{
-  struct pollfd pfd = {.fd = fj->fd, .events = POLLIN};
-  if (poll(&pfd, 1, timeout_ms) <= 0)
-    return NULL;
-  static guint8 buf[1024 * 1024];
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(struct ucred))];
-  } ctl;
-  struct iovec iov = {buf, sizeof buf};
-  struct msghdr mh = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-  ssize_t n = recvmsg(fj->fd, &mh, 0);
-  g_assert_cmpint(n, >, 0);
-  Entry *e = g_new0(Entry, 1);
-  e->fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  if (c != NULL && c->cmsg_type == SCM_CREDENTIALS) {
-    struct ucred uc;
-    memcpy(&uc, CMSG_DATA(c), sizeof uc);
-    e->pid = uc.pid;
-  }
-  const guint8 *p = buf, *end = buf + n;
-  while (p < end) {
-    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
-    g_assert_nonnull(nl);
-    const guint8 *eq = memchr(p, '=', (gsize)(nl - p));
-    if (eq != NULL) {
-      g_hash_table_replace(e->fields, g_strndup((const char *)p, (gsize)(eq - p)),
-                           g_bytes_new(eq + 1, (gsize)(nl - eq - 1)));
-      p = nl + 1;
-    } else {
-      guint64 le;
-      memcpy(&le, nl + 1, 8);
-      gsize vlen = (gsize)GUINT64_FROM_LE(le);
-      g_hash_table_replace(e->fields, g_strndup((const char *)p, (gsize)(nl - p)),
-                           g_bytes_new(nl + 9, vlen));
-      p = nl + 9 + vlen + 1;
-    }
-  }
-  return e;
-}
-
-static char *
-field(Entry *e, const char *name)
-{
-  GBytes *b = g_hash_table_lookup(e->fields, name);
-  if (b == NULL)
-    return NULL;
-  gsize len;
-  const char *data = g_bytes_get_data(b, &len);
-  return g_strndup(data, len);
-}
-
-#define assert_field(e, name, expected)                                                            \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_autofree char *v_ = field((e), (name));                                                      \
-    g_assert_cmpstr(v_, ==, (expected));                                                           \
-  }                                                                                                \
-  G_STMT_END
+#include "fakejournal.h"
+#include "testutil.h"
 
 /* ---- fixture ---------------------------------------------------------------------------------- */
 
 typedef struct {
-  FakeJournal *fj; /* journal target */
-  int console[2];  /* console target: the test reads [0] */
+  SvFakeJournal *fj; /* journal target */
+  int console[2];    /* console target: the test reads [0] */
   SvLogConfig config;
   gsize queue_max_bytes;
   SvJournal *sink;
@@ -160,7 +48,7 @@ setup(Fixture *f, gconstpointer data)
   if (data != NULL && g_str_equal(data, "console")) {
     g_assert_cmpint(pipe2(f->console, O_CLOEXEC), ==, 0);
   } else {
-    f->fj = fake_new();
+    f->fj = sv_fake_journal_new(TRUE);
   }
 }
 
@@ -185,7 +73,7 @@ teardown(Fixture *f, gconstpointer data)
 {
   sv_logstream_free(f->streams);
   sv_journal_free(f->sink);
-  fake_free(f->fj);
+  sv_fake_journal_free(f->fj);
   for (int i = 0; i < 2; i++)
     if (f->console[i] >= 0)
       close(f->console[i]);
@@ -204,16 +92,6 @@ run_until_closed(Fixture *f, guint timeout_ms)
     g_main_context_iteration(NULL, TRUE);
   }
   g_assert_true(sv_journal_flush(f->sink, 5 * G_USEC_PER_SEC));
-}
-
-static void
-spin(guint ms)
-{
-  gint64 deadline = g_get_monotonic_time() + ms * 1000;
-  while (g_get_monotonic_time() < deadline) {
-    if (!g_main_context_iteration(NULL, FALSE))
-      g_usleep(1000);
-  }
 }
 
 static void
@@ -262,9 +140,9 @@ test_lines_across_reads(Fixture *f, gconstpointer data)
   int out = dup(p.stdout_fd);
   sv_logstream_started(&p, 0);
   write_str(out, "hel", -1);
-  spin(20);
+  sv_test_spin(20);
   write_str(out, "lo\nwor", -1);
-  spin(20);
+  sv_test_spin(20);
   write_str(out, "ld\n\nERROR: third\n", -1);
   close(out);
   run_until_closed(f, 5000);
@@ -287,7 +165,7 @@ test_line_max_pieces(Fixture *f, gconstpointer data)
   /* In pieces smaller than line-max, so the cut happens across reads too. */
   for (const char *q = text; *q != '\0'; q += MIN(strlen(q), 37)) {
     write_str(out, q, (gssize)MIN(strlen(q), 37));
-    spin(2);
+    sv_test_spin(2);
   }
   close(out);
   run_until_closed(f, 5000);
@@ -299,15 +177,15 @@ test_line_max_pieces(Fixture *f, gconstpointer data)
   } expect[] = {
       {100, 'a', TRUE}, {100, 'a', TRUE}, {50, 'a', FALSE}, {100, 'b', FALSE}, {5, 's', FALSE}};
   for (gsize i = 0; i < G_N_ELEMENTS(expect); i++) {
-    g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+    g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
     g_assert_nonnull(e);
-    g_autofree char *msg = field(e, "MESSAGE");
+    g_autofree char *msg = sv_journal_entry_dup(e, "MESSAGE");
     g_assert_cmpuint(strlen(msg), ==, expect[i].len);
     g_assert_cmpint(msg[0], ==, expect[i].c);
-    g_autofree char *lb = field(e, "SDVISOR_LINE_BREAK");
+    g_autofree char *lb = sv_journal_entry_dup(e, "SDVISOR_LINE_BREAK");
     g_assert_cmpstr(lb, ==, expect[i].cut ? "line-max" : NULL);
   }
-  g_assert_null(fake_recv(f->fj, 20));
+  g_assert_null(sv_fake_journal_recv(f->fj, 20));
 }
 
 static void
@@ -322,14 +200,14 @@ test_nul_and_invalid_utf8_kept(Fixture *f, gconstpointer data)
   write_str(out, "\nnext\n", -1);
   close(out);
   run_until_closed(f, 5000);
-  g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+  g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e);
   GBytes *m = g_hash_table_lookup(e->fields, "MESSAGE");
   gsize len;
   const void *bytes = g_bytes_get_data(m, &len);
   g_assert_cmpmem(bytes, len, line, sizeof line - 1);
-  g_autoptr(Entry) e2 = fake_recv(f->fj, 1000);
-  assert_field(e2, "MESSAGE", "next");
+  g_autoptr(SvJournalEntry) e2 = sv_fake_journal_recv(f->fj, 1000);
+  sv_assert_journal_field(e2, "MESSAGE", "next");
 }
 
 /* At EOF the unterminated last line and whatever logmerge holds go out at once, not
@@ -348,22 +226,22 @@ test_eof_flushes(Fixture *f, gconstpointer data)
             "    main()\n"
             "ValueError: boom",
             -1);
-  spin(30);
-  g_assert_null(fake_recv(f->fj, 0)); /* held: the window is long */
+  sv_test_spin(30);
+  g_assert_null(sv_fake_journal_recv(f->fj, 0)); /* held: the window is long */
   gint64 start_time = g_get_monotonic_time();
   close(err);
   run_until_closed(f, 5000);
-  g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+  g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e);
   g_assert_cmpint(g_get_monotonic_time() - start_time, <, G_USEC_PER_SEC);
-  assert_field(e, "MESSAGE",
-               "Traceback (most recent call last):\n"
-               "  File \"app.py\", line 3, in <module>\n"
-               "    main()\n"
-               "ValueError: boom");
-  assert_field(e, "PRIORITY", "3");
-  assert_field(e, "SDVISOR_STREAM", "stderr");
-  g_assert_null(fake_recv(f->fj, 20));
+  sv_assert_journal_field(e, "MESSAGE",
+                          "Traceback (most recent call last):\n"
+                          "  File \"app.py\", line 3, in <module>\n"
+                          "    main()\n"
+                          "ValueError: boom");
+  sv_assert_journal_field(e, "PRIORITY", "3");
+  sv_assert_journal_field(e, "SDVISOR_STREAM", "stderr");
+  g_assert_null(sv_fake_journal_recv(f->fj, 20));
 }
 
 static void
@@ -382,20 +260,20 @@ test_traceback_one_entry(Fixture *f, gconstpointer data)
   write_str(err, "INFO:     127.0.0.1:5000 - \"GET / HTTP/1.1\" 200 OK\n", -1);
   close(err);
   run_until_closed(f, 5000);
-  g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+  g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e);
-  g_autofree char *msg = field(e, "MESSAGE");
+  g_autofree char *msg = sv_journal_entry_dup(e, "MESSAGE");
   g_assert_cmpstr(msg, ==,
                   "ERROR:root:request failed\n"
                   "Traceback (most recent call last):\n"
                   "  File \"/srv/app.py\", line 10, in handler\n"
                   "    1 / 0\n"
                   "ZeroDivisionError: division by zero");
-  assert_field(e, "PRIORITY", "3");
-  g_autoptr(Entry) e2 = fake_recv(f->fj, 1000);
+  sv_assert_journal_field(e, "PRIORITY", "3");
+  g_autoptr(SvJournalEntry) e2 = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e2);
-  assert_field(e2, "PRIORITY", "6");
-  g_assert_null(fake_recv(f->fj, 20));
+  sv_assert_journal_field(e2, "PRIORITY", "6");
+  g_assert_null(sv_fake_journal_recv(f->fj, 20));
 }
 
 static void
@@ -409,12 +287,12 @@ test_json_fields(Fixture *f, gconstpointer data)
             -1);
   close(out);
   run_until_closed(f, 5000);
-  g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+  g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e);
-  assert_field(e, "MESSAGE", "order placed");
-  assert_field(e, "PRIORITY", "4");
-  assert_field(e, "ORDER_ID", "17");
-  assert_field(e, "SDVISOR_SOURCE", "app");
+  sv_assert_journal_field(e, "MESSAGE", "order placed");
+  sv_assert_journal_field(e, "PRIORITY", "4");
+  sv_assert_journal_field(e, "ORDER_ID", "17");
+  sv_assert_journal_field(e, "SDVISOR_SOURCE", "app");
 }
 
 /* Every entry says where it came from; a hook's carry its name. */
@@ -439,26 +317,26 @@ test_tags_and_credentials(Fixture *f, gconstpointer data)
   g_assert_cmpint(p.stdout_fd, ==, -1);
 
   GHashTable *by_stream =
-      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)entry_free);
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sv_journal_entry_free);
   gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
   while (g_hash_table_size(by_stream) < 2 && g_get_monotonic_time() < deadline) {
     g_main_context_iteration(NULL, FALSE);
-    Entry *e = fake_recv(f->fj, 10);
+    SvJournalEntry *e = sv_fake_journal_recv(f->fj, 10);
     if (e != NULL)
-      g_hash_table_replace(by_stream, field(e, "SDVISOR_STREAM"), e);
+      g_hash_table_replace(by_stream, sv_journal_entry_dup(e, "SDVISOR_STREAM"), e);
   }
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
-  Entry *out = g_hash_table_lookup(by_stream, "stdout");
-  Entry *err = g_hash_table_lookup(by_stream, "stderr");
+  SvJournalEntry *out = g_hash_table_lookup(by_stream, "stdout");
+  SvJournalEntry *err = g_hash_table_lookup(by_stream, "stderr");
   g_assert_nonnull(out);
   g_assert_nonnull(err);
-  assert_field(out, "MESSAGE", "to stdout");
-  assert_field(err, "MESSAGE", "to stderr");
-  for (Entry **e = (Entry *[]){out, err, NULL}; *e != NULL; e++) {
-    assert_field(*e, "SDVISOR_SOURCE", "hook");
-    assert_field(*e, "SDVISOR_HOOK", "migrate");
-    assert_field(*e, "SYSLOG_IDENTIFIER", "app");
+  sv_assert_journal_field(out, "MESSAGE", "to stdout");
+  sv_assert_journal_field(err, "MESSAGE", "to stderr");
+  for (SvJournalEntry **e = (SvJournalEntry *[]){out, err, NULL}; *e != NULL; e++) {
+    sv_assert_journal_field(*e, "SDVISOR_SOURCE", "hook");
+    sv_assert_journal_field(*e, "SDVISOR_HOOK", "migrate");
+    sv_assert_journal_field(*e, "SYSLOG_IDENTIFIER", "app");
     if (geteuid() == 0)
       g_assert_cmpint((*e)->pid, ==, child); /* journald's _PID, _COMM: the hook's */
   }
@@ -479,25 +357,25 @@ test_job_output(Fixture *f, gconstpointer data)
   close(out);
   close(err);
   run_until_closed(f, 5000);
-  g_autoptr(Entry) e = fake_recv(f->fj, 1000);
+  g_autoptr(SvJournalEntry) e = sv_fake_journal_recv(f->fj, 1000);
   g_assert_nonnull(e);
-  assert_field(e, "MESSAGE", "job says hi");
-  assert_field(e, "SDVISOR_SOURCE", "job");
-  assert_field(e, "SDVISOR_JOB", "nightly");
-  assert_field(e, "SDVISOR_JOB_RUN", "42");
-  assert_field(e, "SDVISOR_STREAM", "stderr");
+  sv_assert_journal_field(e, "MESSAGE", "job says hi");
+  sv_assert_journal_field(e, "SDVISOR_SOURCE", "job");
+  sv_assert_journal_field(e, "SDVISOR_JOB", "nightly");
+  sv_assert_journal_field(e, "SDVISOR_JOB_RUN", "42");
+  sv_assert_journal_field(e, "SDVISOR_STREAM", "stderr");
 }
 
 /* ---- reload ------------------------------------------------------------------------------------- */
 
 /* Runs the loop until the fake journal has an entry, or fails after TIMEOUT_MS. */
-static Entry *
+static SvJournalEntry *
 wait_entry(Fixture *f, guint timeout_ms)
 {
   gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
   while (g_get_monotonic_time() < deadline) {
     g_main_context_iteration(NULL, FALSE);
-    Entry *e = fake_recv(f->fj, 10);
+    SvJournalEntry *e = sv_fake_journal_recv(f->fj, 10);
     if (e != NULL)
       return e;
   }
@@ -517,14 +395,14 @@ test_reconfigure_open_pipe(Fixture *f, gconstpointer data)
   sv_logstream_started(&p, getpid());
 
   write_str(out, "first\n  continued\n{\"message\": \"json\", \"order\": 1}\n", -1);
-  g_autoptr(Entry) first = wait_entry(f, 5000);
-  assert_field(first, "MESSAGE", "first\n  continued");
-  assert_field(first, "SYSLOG_IDENTIFIER", "app");
-  assert_field(first, "PRIORITY", "6");
+  g_autoptr(SvJournalEntry) first = wait_entry(f, 5000);
+  sv_assert_journal_field(first, "MESSAGE", "first\n  continued");
+  sv_assert_journal_field(first, "SYSLOG_IDENTIFIER", "app");
+  sv_assert_journal_field(first, "PRIORITY", "6");
   g_assert_null(g_hash_table_lookup(first->fields, "X"));
-  g_autoptr(Entry) json = wait_entry(f, 5000);
-  assert_field(json, "MESSAGE", "json");
-  assert_field(json, "ORDER", "1");
+  g_autoptr(SvJournalEntry) json = wait_entry(f, 5000);
+  sv_assert_journal_field(json, "MESSAGE", "json");
+  sv_assert_journal_field(json, "ORDER", "1");
 
   const char *fields[] = {"X=2", NULL};
   sv_journal_set_identity(f->sink, "app-new", fields);
@@ -535,20 +413,20 @@ test_reconfigure_open_pipe(Fixture *f, gconstpointer data)
 
   write_str(out, "second\n  not joined\n{\"message\": \"json\", \"order\": 2}\n", -1);
   close(out);
-  g_autoptr(Entry) second = wait_entry(f, 5000);
-  g_autoptr(Entry) indented = wait_entry(f, 5000);
-  g_autoptr(Entry) text = wait_entry(f, 5000);
+  g_autoptr(SvJournalEntry) second = wait_entry(f, 5000);
+  g_autoptr(SvJournalEntry) indented = wait_entry(f, 5000);
+  g_autoptr(SvJournalEntry) text = wait_entry(f, 5000);
   run_until_closed(f, 5000);
-  assert_field(second, "MESSAGE", "second");
-  assert_field(indented, "MESSAGE", "  not joined");
-  assert_field(text, "MESSAGE", "{\"message\": \"json\", \"order\": 2}");
+  sv_assert_journal_field(second, "MESSAGE", "second");
+  sv_assert_journal_field(indented, "MESSAGE", "  not joined");
+  sv_assert_journal_field(text, "MESSAGE", "{\"message\": \"json\", \"order\": 2}");
   g_assert_null(g_hash_table_lookup(text->fields, "ORDER"));
-  for (Entry **e = (Entry *[]){second, indented, text, NULL}; *e != NULL; e++) {
-    assert_field(*e, "SYSLOG_IDENTIFIER", "app-new");
-    assert_field(*e, "X", "2");
-    assert_field(*e, "PRIORITY", "5");
-    assert_field(*e, "SDVISOR_SOURCE", "app");
-    assert_field(*e, "SDVISOR_STREAM", "stdout");
+  for (SvJournalEntry **e = (SvJournalEntry *[]){second, indented, text, NULL}; *e != NULL; e++) {
+    sv_assert_journal_field(*e, "SYSLOG_IDENTIFIER", "app-new");
+    sv_assert_journal_field(*e, "X", "2");
+    sv_assert_journal_field(*e, "PRIORITY", "5");
+    sv_assert_journal_field(*e, "SDVISOR_SOURCE", "app");
+    sv_assert_journal_field(*e, "SDVISOR_STREAM", "stdout");
     if (geteuid() == 0)
       g_assert_cmpint((*e)->pid, ==, getpid());
   }
@@ -587,12 +465,12 @@ test_timer_only_when_held(Fixture *f, gconstpointer data)
   gint t = loop_timeout();
   g_assert_cmpint(t, >=, 0); /* held, with a deadline */
   g_assert_cmpint(t, <=, 50);
-  g_assert_null(fake_recv(f->fj, 0));
-  g_autoptr(Entry) e = NULL;
+  g_assert_null(sv_fake_journal_recv(f->fj, 0));
+  g_autoptr(SvJournalEntry) e = NULL;
   gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
   while (e == NULL && g_get_monotonic_time() < deadline) {
     g_main_context_iteration(NULL, TRUE);
-    e = fake_recv(f->fj, 5);
+    e = sv_fake_journal_recv(f->fj, 5);
   }
   g_assert_nonnull(e);
   while (g_main_context_iteration(NULL, FALSE))

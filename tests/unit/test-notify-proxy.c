@@ -961,20 +961,35 @@ batch_body(void)
   WAIT_FOR(n == SV_NOTIFY_PROXY_BATCH + 8);
 }
 
+/* In a network namespace of our own, net.unix.max_dgram_qlen raised to 512: 0, or what
+ * could not be done (the sysctl is per namespace, read when a socket is made). Where the
+ * namespace can be made but its sysctl cannot be written (a container without
+ * CAP_NET_ADMIN over it, a read-only /proc/sys), the test skips with that reason. */
+static const char *
+raise_dgram_qlen_in_new_netns(void)
+{
+  if (unshare(CLONE_NEWNET) != 0)
+    return "unshare(CLONE_NEWNET) failed";
+  int fd = open("/proc/sys/net/unix/max_dgram_qlen", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return "/proc/sys/net/unix/max_dgram_qlen cannot be opened for writing in a new "
+           "network namespace";
+  gboolean written = write(fd, "512", 3) == 3;
+  close(fd);
+  if (!written || max_dgram_qlen() != 512)
+    return "net.unix.max_dgram_qlen cannot be raised in a new network namespace";
+  return NULL;
+}
+
 /* A datagram socket queues at most net.unix.max_dgram_qlen datagrams (the kernel's
  * default is 10; systemd raises it to 512 at boot) and senders block beyond that, so
  * more than a batch can only be queued where it is raised: here, or in a network
- * namespace of our own (the sysctl is per namespace, read when the socket is made). */
+ * namespace of our own. A child probes that first, doing exactly what the test does. */
 static void
 test_batch(void)
 {
   if (g_test_subprocess()) {
-    g_assert_cmpint(unshare(CLONE_NEWNET), ==, 0);
-    int fd = open("/proc/sys/net/unix/max_dgram_qlen", O_WRONLY | O_CLOEXEC);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(write(fd, "512", 3), ==, 3);
-    close(fd);
-    g_assert_cmpuint(max_dgram_qlen(), ==, 512);
+    g_assert_null(raise_dgram_qlen_in_new_netns());
     batch_body();
     return;
   }
@@ -983,15 +998,31 @@ test_batch(void)
     return;
   }
 
+  int pipefd[2];
+  g_assert_cmpint(pipe2(pipefd, O_CLOEXEC), ==, 0);
   pid_t probe = fork();
   g_assert_cmpint(probe, >=, 0);
-  if (probe == 0)
-    _exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
+  if (probe == 0) {
+    const char *why = raise_dgram_qlen_in_new_netns();
+    int saved = errno;
+    if (why != NULL) {
+      g_autofree char *text = g_strdup_printf("%s: %s", why, g_strerror(saved));
+      (void)!write(pipefd[1], text, strlen(text));
+    }
+    _exit(why == NULL ? 0 : 1);
+  }
+  close(pipefd[1]);
+  char why[512] = "";
+  ssize_t n = read(pipefd[0], why, sizeof(why) - 1);
+  close(pipefd[0]);
   int status;
   g_assert_cmpint(waitpid(probe, &status, 0), ==, probe);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    g_test_skip("net.unix.max_dgram_qlen is too small to queue more than one batch, and "
-                "no network namespace can be made to raise it");
+    g_autofree char *reason =
+        g_strdup_printf("net.unix.max_dgram_qlen (%" G_GUINT64_FORMAT ") is too small to queue "
+                        "more than one batch, and it cannot be raised here: %s",
+                        max_dgram_qlen(), n > 0 ? why : "the probe died");
+    g_test_skip(reason);
     return;
   }
   g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);

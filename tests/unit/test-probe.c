@@ -16,6 +16,7 @@
 #include "probe.h"
 #include "reaper.h"
 #include "spawn.h"
+#include "testutil.h"
 
 /* ---- probe fixture ----------------------------------------------------------------- */
 
@@ -106,8 +107,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
   g_free(f->base_url);
   g_array_unref(f->statuses);
   g_array_unref(f->verdicts);
-  g_autofree char *command = g_strdup_printf("rm -rf '%s'", f->tmpdir);
-  g_assert_true(system(command) == 0);
+  sv_test_rm_rf(f->tmpdir);
   g_free(f->tmpdir);
 }
 

@@ -16,24 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-gboolean
-sv_test_under_valgrind(void)
-{
-  return g_strcmp0(g_getenv("SDVISOR_VALGRIND"), "1") == 0;
-}
-
-gboolean
-sv_test_slow(void)
-{
-  return sv_test_under_valgrind() || g_strcmp0(g_getenv("SDVISOR_TEST_SLOW"), "1") == 0;
-}
-
-gint64
-sv_now_ms(void)
-{
-  return g_get_monotonic_time() / 1000;
-}
-
 const char *
 sv_test_binary(void)
 {
@@ -45,7 +27,7 @@ sv_test_binary(void)
 char *
 sv_test_app(const char *name)
 {
-  return g_test_build_filename(G_TEST_DIST, "integration", "apps", name, NULL);
+  return g_test_build_filename(G_TEST_DIST, "apps", name, NULL);
 }
 
 char *
@@ -299,21 +281,6 @@ sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms)
   return NULL;
 }
 
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *p = g_build_filename(path, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 void
 sv_run_free(SvRun *run)
 {
@@ -328,7 +295,7 @@ sv_run_free(SvRun *run)
     g_printerr("# sdvisor stderr:\n%s", err);
   }
   close(run->notify_fd);
-  remove_tree(run->dir);
+  sv_test_rm_rf(run->dir);
   g_free(run->dir);
   g_free(run->notify_path);
   g_free(run->stderr_path);
@@ -406,118 +373,25 @@ sv_message_number(const char *message, const char *name)
   return -1;
 }
 
-/* ---- a fake journald ------------------------------------------------------------------------ */
-
-int
-sv_fake_journal_bind(const char *path)
-{
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fd, >=, 0);
-  int rcvbuf = 8 * 1024 * 1024;
-  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  g_assert_cmpuint(strlen(path), <, sizeof sa.sun_path);
-  strcpy(sa.sun_path, path);
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  return fd;
-}
-
-GHashTable *
-sv_journal_entry_parse(const guint8 *data, gsize len)
-{
-  GHashTable *fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  const guint8 *p = data, *end = data + len;
-  while (p < end) {
-    const guint8 *nl = memchr(p, '\n', (gsize)(end - p));
-    const guint8 *line_end = nl != NULL ? nl : end;
-    const guint8 *eq = memchr(p, '=', (gsize)(line_end - p));
-    if (eq != NULL) {
-      /* NAME=VALUE\n */
-      g_hash_table_insert(fields, g_strndup((const char *)p, (gsize)(eq - p)),
-                          g_strndup((const char *)eq + 1, (gsize)(line_end - eq - 1)));
-      p = line_end + 1;
-      continue;
-    }
-    /* NAME\n, little-endian 64-bit length, VALUE, \n */
-    if (nl == NULL || end - (nl + 1) < 8)
-      break;
-    guint64 le;
-    memcpy(&le, nl + 1, 8);
-    guint64 vlen = GUINT64_FROM_LE(le);
-    const guint8 *value = nl + 9;
-    if (vlen > (guint64)(end - value))
-      break;
-    g_hash_table_insert(fields, g_strndup((const char *)p, (gsize)(nl - p)),
-                        g_strndup((const char *)value, (gsize)vlen));
-    p = value + vlen + 1;
-  }
-  return fields;
-}
-
-GPtrArray *
-sv_journal_entries_new(void)
-{
-  return g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
-}
-
 gboolean
-sv_fake_journal_read(int fd, GPtrArray *entries, int timeout_ms)
+sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms)
 {
-  struct pollfd pfd = {fd, POLLIN, 0};
-  gboolean any = FALSE;
-  g_autofree guint8 *buf = NULL;
-  const gsize size = 256 * 1024;
-  while (poll(&pfd, 1, any ? 0 : timeout_ms) > 0) {
-    if (buf == NULL)
-      buf = g_malloc(size);
-    union {
-      struct cmsghdr h;
-      char space[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
-    } control;
-    struct iovec iov = {buf, size};
-    struct msghdr mh = {.msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof control};
-    ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n < 0)
-      break;
-    any = TRUE;
-    g_autofree guint8 *memfd_data = NULL;
-    gsize memfd_len = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-        continue;
-      int memfd;
-      memcpy(&memfd, CMSG_DATA(c), sizeof memfd);
-      struct stat st;
-      if (memfd_data == NULL && fstat(memfd, &st) == 0 && st.st_size > 0) {
-        memfd_data = g_malloc((gsize)st.st_size);
-        memfd_len = (gsize)MAX(pread(memfd, memfd_data, (gsize)st.st_size, 0), 0);
-      }
-      close(memfd);
-    }
-    g_ptr_array_add(entries, memfd_data ? sv_journal_entry_parse(memfd_data, memfd_len)
-                                        : sv_journal_entry_parse(buf, (gsize)n));
-  }
-  return any;
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    g_autofree char *err = sv_run_stderr(run);
+    if (strstr(err, needle) != NULL)
+      return TRUE;
+    (void)sv_run_count_messages(run, "", 20); /* keep the notify socket drained */
+  } while (sv_now_ms() < deadline);
+  return FALSE;
 }
 
-const char *
-sv_journal_entry_field(GHashTable *entry, const char *name)
+void
+sv_run_write_config(SvRun *run, const char *text)
 {
-  return g_hash_table_lookup(entry, name);
-}
-
-int
-sv_free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fd, >=, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof sa;
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-  close(fd);
-  return ntohs(sa.sin_port);
+  g_autofree char *path = sv_run_path(run, "sdvisor.conf");
+  g_autofree char *tmp = g_strconcat(path, ".new", NULL);
+  g_assert_true(g_file_set_contents(tmp, text, -1, NULL));
+  g_assert_cmpint(g_chmod(tmp, 0644), ==, 0);
+  g_assert_cmpint(g_rename(tmp, path), ==, 0);
 }

@@ -13,14 +13,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-d = os.environ["SVTEST_DIR"]
-
-
-def write(name, text):
-    tmp = os.path.join(d, name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, os.path.join(d, name))
+from svtestdir import d, write
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -11,14 +11,7 @@ import os
 import socket
 import time
 
-d = os.environ["SVTEST_DIR"]
-
-
-def write(name, text):
-    tmp = os.path.join(d, name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, os.path.join(d, name))
+from svtestdir import d, write
 
 
 write("app.pid", str(os.getpid()))

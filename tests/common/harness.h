@@ -7,6 +7,9 @@
 #include <glib.h>
 #include <sys/types.h>
 
+#include "fakejournal.h"
+#include "testutil.h"
+
 typedef struct {
   char *dir; /* private temporary directory, removed at free */
   char *notify_path;
@@ -45,17 +48,16 @@ char *sv_run_path(SvRun *run, const char *name);
 /* Waits up to TIMEOUT_MS for FILE to exist (and be non-empty); returns its contents. */
 char *sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms);
 
-/* Path of a fake app script from tests/integration/apps. */
+/* Waits up to TIMEOUT_MS (draining the notify socket meanwhile) until sdvisor's stderr,
+ * its log in these tests, has NEEDLE. */
+gboolean sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms);
+/* Writes TEXT as the run's sdvisor.conf (0644, renamed into place, as an administrator's
+ * editor would: a reload never reads half a file). */
+void sv_run_write_config(SvRun *run, const char *text);
+
+/* Path of a test app (tests/apps). */
 char *sv_test_app(const char *name);
 const char *sv_test_binary(void);
-
-gint64 sv_now_ms(void);
-/* SDVISOR_VALGRIND=1 (meson test --setup=valgrind): sdvisor runs under memcheck, many
- * times slower; tests widen what they measure in time. */
-gboolean sv_test_under_valgrind(void);
-/* Valgrind, or SDVISOR_TEST_SLOW=1 (the sanitizer run): bounds on elapsed time are
- * widened; what they bound from below still holds. */
-gboolean sv_test_slow(void);
 
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
@@ -68,21 +70,3 @@ const char *sv_run_wait_message_fd(SvRun *run, const char *needle, guint timeout
 /* The value of the line NAME=… of datagram MESSAGE as a number, or -1 (no such line,
  * or not a number). */
 gint64 sv_message_number(const char *message, const char *name);
-
-/* ---- a fake journald ------------------------------------------------------------------------ */
-
-/* A datagram socket bound at PATH (the place of /run/systemd/journal/socket in sdvisor's
- * mount namespace, typically /proc/PID/root/…), with journald's large receive buffer. */
-int sv_fake_journal_bind(const char *path);
-/* One native-protocol entry: NAME → VALUE (both char *; binary values as they are). */
-GHashTable *sv_journal_entry_parse(const guint8 *data, gsize len);
-/* An array for sv_fake_journal_read(): it frees its entries. */
-GPtrArray *sv_journal_entries_new(void);
-/* Reads every datagram waiting on FD (up to TIMEOUT_MS for the first) into ENTRIES, an
- * entry passed as a sealed memfd included; TRUE if any came. */
-gboolean sv_fake_journal_read(int fd, GPtrArray *entries, int timeout_ms);
-/* ENTRY's field NAME, or NULL. */
-const char *sv_journal_entry_field(GHashTable *entry, const char *name);
-
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
-int sv_free_port(void);

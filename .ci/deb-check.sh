@@ -6,7 +6,7 @@
 # packaged binary, and (where the ko_KR.UTF-8 locale can be had) checks that the
 # packaged Korean catalog is used.
 #
-# usage: ci/deb-check.sh [OUTDIR]     OUTDIR keeps the .deb (default: a temporary dir)
+# usage: .ci/deb-check.sh [OUTDIR]     OUTDIR keeps the .deb (default: a temporary dir)
 # Installs what the build needs (dpkg-dev, debhelper and the Build-Depends) with apt-get
 # when it runs as root. Exits non-zero when the build or a check fails.
 set -euo pipefail

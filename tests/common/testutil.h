@@ -1,0 +1,40 @@
+/* testutil.h — small helpers every C test program may need: time, the slow runs
+ * (valgrind, the sanitizers), removing a directory tree, waiting for a process to go,
+ * a free TCP port. Linked with the harness and the fake journald as one library
+ * (tests/common/meson.build: test_common_dep). */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+
+gint64 sv_now_ms(void);
+/* SDVISOR_VALGRIND=1 (meson test --setup=valgrind): sdvisor runs under memcheck, many
+ * times slower; tests widen what they measure in time. */
+gboolean sv_test_under_valgrind(void);
+/* Valgrind, or SDVISOR_TEST_SLOW=1 (the sanitizer run): bounds on elapsed time are
+ * widened; what they bound from below still holds. */
+gboolean sv_test_slow(void);
+
+/* Removes PATH and everything below it; symbolic links are removed, never followed. */
+void sv_test_rm_rf(const char *path);
+
+/* Waits up to TIMEOUT_MS for PID to be gone entirely (a zombie is not), iterating the
+ * default main context meanwhile (so a reaper on it collects its children); TRUE if it
+ * went. */
+gboolean sv_test_wait_pid_gone(pid_t pid, guint timeout_ms);
+
+/* Runs the default main context for MS milliseconds (what is due runs; a callback that
+ * should not come has the time to). */
+void sv_test_spin(guint ms);
+
+/* The pids of PARENT's children that are zombies (not reaped yet). */
+GArray *sv_test_zombies_of(pid_t parent);
+
+/* Probes, doing what the test needs once in a throwaway child: NULL where it works here,
+ * else why not (unshare's or mount's own words), for g_test_skip(). */
+/* A private mount namespace (unshare -m) with a tmpfs mounted in it. */
+char *sv_test_mount_ns_missing(void);
+/* A PID namespace with its own /proc (unshare --fork --pid --mount-proc). */
+char *sv_test_pid_ns_missing(void);
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int sv_free_port(void);
