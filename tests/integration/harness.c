@@ -28,6 +28,22 @@ sv_test_slow(void)
   return sv_test_under_valgrind() || g_strcmp0(g_getenv("SDVISOR_TEST_SLOW"), "1") == 0;
 }
 
+gboolean
+sv_test_required(void)
+{
+  return g_strcmp0(g_getenv("SDVISOR_INTEGRATION_TESTS_REQUIRED"), "1") == 0;
+}
+
+void
+sv_test_skip_unless_required(const char *reason)
+{
+  if (sv_test_required())
+    g_test_fail_printf("cannot run: %s (SDVISOR_INTEGRATION_TESTS_REQUIRED=1: a skip is a failure)",
+                       reason);
+  else
+    g_test_skip(reason);
+}
+
 gint64
 sv_now_ms(void)
 {

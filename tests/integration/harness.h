@@ -57,6 +57,12 @@ gboolean sv_test_under_valgrind(void);
  * widened; what they bound from below still holds. */
 gboolean sv_test_slow(void);
 
+/* For a test that needs what a machine may lack (root, unshare(1), a mount namespace): a
+ * skip with REASON, or, with SDVISOR_INTEGRATION_TESTS_REQUIRED=1 (CI, where it runs as
+ * root), a failure that says why. The caller returns after it. */
+gboolean sv_test_required(void);
+void sv_test_skip_unless_required(const char *reason);
+
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
 

@@ -284,7 +284,7 @@ static void
 test_journal_absent_then_present(void)
 {
   if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+    sv_test_skip_unless_required("needs root and unshare(1) for a private mount namespace");
     return;
   }
   enum { N = 300 };
@@ -304,7 +304,7 @@ test_journal_absent_then_present(void)
   if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
     g_autofree char *err = sv_run_stderr(run);
     if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return;
     }
     g_assert_not_reached();
@@ -708,7 +708,7 @@ static void
 test_state_directory_full(void)
 {
   if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private tmpfs");
+    sv_test_skip_unless_required("needs root and unshare(1) for a private tmpfs");
     return;
   }
   /* A 64 KiB tmpfs as the state directory, private to sdvisor's mount namespace; the
@@ -722,7 +722,7 @@ test_state_directory_full(void)
   if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
     g_autofree char *err = sv_run_stderr(run);
     if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return;
     }
     g_assert_not_reached();

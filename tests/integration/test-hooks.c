@@ -885,7 +885,7 @@ static void
 test_reload_log_settings(void)
 {
   if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+    sv_test_skip_unless_required("needs root and unshare(1) for a private mount namespace");
     return;
   }
   g_autoptr(SvRun) run = start_config_full(log_reload_config_1, 0, TRUE);
@@ -893,7 +893,7 @@ test_reload_log_settings(void)
   if (fd < 0) {
     g_autofree char *err = sv_run_stderr(run);
     if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return;
     }
     g_error("no namespace for the fake journald; stderr:\n%s", err);

@@ -539,7 +539,7 @@ static void
 test_state_directory_refused(void)
 {
   if (geteuid() != 0) {
-    g_test_skip("needs root to give the state directory to another user");
+    sv_test_skip_unless_required("needs root to give the state directory to another user");
     return;
   }
   g_autoptr(Shared) s = shared_new("[app]\n"

@@ -191,7 +191,7 @@ static gboolean
 fake_journal_start(FakeJournal *j, const char *config)
 {
   if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a private mount namespace");
+    sv_test_skip_unless_required("needs root and unshare(1) for a private mount namespace");
     return FALSE;
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
@@ -225,7 +225,7 @@ fake_journal_start(FakeJournal *j, const char *config)
   if (sv_run_wait_message(j->run, "READY=1", WAIT_MS) == NULL) {
     g_autofree char *err = sv_run_stderr(j->run);
     if (sv_run_wait_exit(j->run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return FALSE;
     }
     g_error("sdvisor did not start: %s", err);

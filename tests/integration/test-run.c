@@ -245,7 +245,7 @@ static void
 test_pid1_reaps_orphans(void)
 {
   if (getuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip("needs root and unshare(1) for a PID namespace");
+    sv_test_skip_unless_required("needs root and unshare(1) for a PID namespace");
     return;
   }
   g_autofree char *app = sv_test_app("orphan.sh");
@@ -257,7 +257,7 @@ test_pid1_reaps_orphans(void)
   if (ready == NULL) {
     g_autofree char *err = sv_run_stderr(run);
     if (sv_run_wait_exit(run, 0) >= 0 && strstr(err, "unshare")) {
-      g_test_skip("unshare --pid is not permitted here");
+      sv_test_skip_unless_required("unshare --pid is not permitted here");
       return;
     }
   }
