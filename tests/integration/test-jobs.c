@@ -571,6 +571,60 @@ test_state_directory_refused(void)
   sv_run_free(run);
 }
 
+/* The state directory on NFS or on CIFS: fstatfs() in sdvisor says so, through the
+ * LD_PRELOAD shim fake-fs-type.c (no such mount can be made here). The jobs are refused,
+ * naming the file system; the app runs. The same shim reporting ext4 refuses nothing: the
+ * refusal is sdvisor's reading of the type, not the shim's doing. */
+static void
+network_fs_case(const char *magic, const char *name)
+{
+  g_autoptr(Shared) s = shared_new("[app]\n"
+                                   "name=jobtest\n"
+                                   "exec=/bin/sleep infinity\n"
+                                   "\n"
+                                   "[job:tick]\n"
+                                   "schedule=every 1s\n"
+                                   "exec=@JOB@ @OUT@/slots\n");
+  g_assert_cmpint(g_mkdir(s->state, 0700), ==, 0);
+  g_autofree char *path_env = g_strconcat("SVTEST_FAKE_FS_PATH=", s->state, NULL);
+  g_autofree char *magic_env = g_strconcat("SVTEST_FAKE_FS_MAGIC=", magic, NULL);
+  /* Under AddressSanitizer the shim comes before the ASan runtime in the list. */
+  const char *asan = g_getenv("ASAN_OPTIONS");
+  g_autofree char *asan_env = g_strdup_printf("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+                                              asan ? asan : "", asan ? ":" : "");
+  const char *argv[] = {"run", "--config", s->config, NULL};
+  const char *env[] = {s->state_env, "LD_PRELOAD=" SV_FAKE_FS_TYPE, path_env, magic_env, asan_env,
+                       NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  if (name == NULL) {
+    g_assert_true(wait_lines(s, "slots", 1, WAIT_MS));
+  } else {
+    g_autofree char *needle = g_strdup_printf("is on %s, where file locks", name);
+    g_autofree char *err = NULL;
+    for (gint64 end = sv_now_ms() + WAIT_MS; sv_now_ms() < end; g_usleep(20000)) {
+      g_free(err);
+      err = sv_run_stderr(run);
+      if (strstr(err, needle))
+        break;
+    }
+    g_assert_nonnull(strstr(err, needle));
+    /* Refused at start: past the first slots, still nothing ran or was created. */
+    g_assert_false(wait_lines(s, "slots", 1, 1500));
+    g_autofree char *app_dir = g_build_filename(s->state, "jobtest", NULL);
+    g_assert_false(g_file_test(app_dir, G_FILE_TEST_EXISTS));
+  }
+  stop_instance(run);
+}
+
+static void
+test_state_directory_network_fs(void)
+{
+  network_fs_case("0x6969", "NFS");      /* NFS_SUPER_MAGIC */
+  network_fs_case("0xFF534D42", "CIFS"); /* CIFS_SUPER_MAGIC */
+  network_fs_case("0xEF53", NULL);       /* ext4: the control */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -581,5 +635,6 @@ main(int argc, char **argv)
   g_test_add_func("/jobs/persistent/catch-up-once", test_persistent_catch_up);
   g_test_add_func("/jobs/overlap/skip", test_overlap_skip);
   g_test_add_func("/jobs/state-directory/foreign-owner-refused", test_state_directory_refused);
+  g_test_add_func("/jobs/state-directory/network-fs-refused", test_state_directory_network_fs);
   return g_test_run();
 }
