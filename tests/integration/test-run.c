@@ -306,6 +306,29 @@ orphan_fate(SvRun *run, pid_t pid1, guint timeout_ms)
   return state;
 }
 
+/* Waits until the listening socket on 127.0.0.1:PORT has no connection waiting to be
+ * accepted (/proc/net/tcp's rx_queue of a socket in LISTEN is its accept queue). */
+static gboolean
+accept_queue_empty(int port, guint timeout_ms)
+{
+  g_autofree char *local = g_strdup_printf("0100007F:%04X", (unsigned)port);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  do {
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents("/proc/net/tcp", &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+      char addr[32], state[4];
+      unsigned tx = 0, rx = 0;
+      if (sscanf(*l, " %*d: %31s %*s %3s %x:%x", addr, state, &tx, &rx) == 4 &&
+          g_str_equal(addr, local) && g_str_equal(state, "0A") && rx == 0)
+        return TRUE;
+    }
+    g_usleep(10000);
+  } while (sv_now_ms() < deadline);
+  return FALSE;
+}
+
 static void
 test_pid1_reaps_orphans(void)
 {
@@ -649,7 +672,7 @@ test_demo_ctrl_c(void)
   g_autofree char *request =
       g_strdup_printf("GET /slow?seconds=%d HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", seconds);
   g_assert_cmpint(send(fd, request, strlen(request), MSG_NOSIGNAL), ==, (ssize_t)strlen(request));
-  g_usleep(300 * 1000); /* the app has accepted it */
+  g_assert_true(accept_queue_empty(port, WAIT_MS)); /* the app has accepted it */
 
   sv_run_kill(run, SIGINT);
   g_assert_nonnull(sv_run_wait_message(run, "STOPPING=1", WAIT_MS));
