@@ -231,6 +231,16 @@ wait_http() {
     done
 }
 
+# wait_log NAME TEXT SECONDS: until the container's output (podman run's stderr, where
+# sdvisor writes the app's lines) has TEXT.
+wait_log() {
+    local deadline=$((SECONDS + $3))
+    until grep -qF -- "$2" "$WORK/$1/err" 2> /dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
 free_port() { $CTLIB free-port; }
 mono_now() { $CTLIB now; }
 
