@@ -25,10 +25,10 @@ for i, line in enumerate(lines):
 # The MARKER lines of UNIT since CURSOR that sdvisor sent in the native protocol, and
 # the number that came through a stream (stdout/stderr) instead.
 native_lines() {
-    journalctl -q "_SYSTEMD_UNIT=$1" _TRANSPORT=journal --cursor "$2" -o cat | grep "^$3 [0-9]"
+    journalctl -q -u "$1" _TRANSPORT=journal --cursor "$2" -o cat | grep "^$3 [0-9]"
 }
 stream_lines() {
-    journalctl -q "_SYSTEMD_UNIT=$1" _TRANSPORT=stdout --cursor "$2" -o cat | grep -c "^$3 [0-9]"
+    journalctl -q -u "$1" _TRANSPORT=stdout --cursor "$2" -o cat | grep -c "^$3 [0-9]"
 }
 
 journald=$(prop systemd-journald.service MainPID)
