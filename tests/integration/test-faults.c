@@ -54,9 +54,16 @@
  * environment — adds 1,000 kB and goes over it twice (seen: a g_malloc0(1024) put in
  * the reload path by hand fails the test); smaller leaks are memcheck's to find
  * (meson test --setup=valgrind). In the AddressSanitizer build sdvisor runs with its
- * quarantine off (LEAK_ASAN_OPTIONS), so freed memory is reused as in a normal build
- * and the same bound holds. */
-#define LEAK_RSS_BOUND_KB  512
+ * quarantine off (LEAK_ASAN_OPTIONS), so freed memory is reused as in a normal build,
+ * under a bound of its own below. */
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's allocator (size classes, redzones) grows by more: +216 kB over 300 reloads
+ * measured here. A 1 KiB leak costs it more than 1 KiB a cycle, so 1,000 cycles of it
+ * still exceed this. */
+#define LEAK_RSS_BOUND_KB 896
+#else
+#define LEAK_RSS_BOUND_KB 512
+#endif
 #define LEAK_ASAN_OPTIONS  "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
 #define LEAK_THREADS_SLACK 4
 #define LEAK_WARMUP        50
