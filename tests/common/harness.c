@@ -16,6 +16,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+gboolean
+sv_test_required(void)
+{
+  return g_strcmp0(g_getenv("SDVISOR_INTEGRATION_TESTS_REQUIRED"), "1") == 0;
+}
+
+void
+sv_test_skip_unless_required(const char *reason)
+{
+  if (sv_test_required())
+    g_test_fail_printf("cannot run: %s (SDVISOR_INTEGRATION_TESTS_REQUIRED=1: a skip is a failure)",
+                       reason);
+  else
+    g_test_skip(reason);
+}
+
 const char *
 sv_test_binary(void)
 {

@@ -59,6 +59,12 @@ void sv_run_write_config(SvRun *run, const char *text);
 char *sv_test_app(const char *name);
 const char *sv_test_binary(void);
 
+/* For a test that needs what a machine may lack (root, unshare(1), a mount namespace): a
+ * skip with REASON, or, with SDVISOR_INTEGRATION_TESTS_REQUIRED=1 (CI, where it runs as
+ * root), a failure that says why. The caller returns after it. */
+gboolean sv_test_required(void);
+void sv_test_skip_unless_required(const char *reason);
+
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
 

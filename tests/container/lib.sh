@@ -202,6 +202,16 @@ ct_wait_up() {
 # NOTIFY_LOG matching PATTERN (a Python regex), or failure.
 notify_wait() { $CTLIB wait "$NOTIFY_LOG" "$1" "$2"; }
 
+# wait_log NAME TEXT SECONDS: until the container's output (podman run's stderr, where
+# sdvisor writes the app's lines) has TEXT.
+wait_log() {
+    local deadline=$((SECONDS + $3))
+    until grep -qF -- "$2" "$WORK/$1/err" 2> /dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
 free_port() { $CTLIB free-port; }
 mono_now() { $CTLIB now; }
 

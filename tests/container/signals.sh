@@ -25,9 +25,12 @@ if ! notify_wait 30 '^READY=1$' > /dev/null || ! ct_wait_up stubborn 10; then
     show_output stubborn
     finish
 fi
-sleep 0.5  # stubborn.py has installed its handlers
+# stubborn.py logs "started" once its handlers are installed.
+wait_log stubborn "stubborn: started" 10 || diag "stubborn.py did not log its start"
 podman kill -s TERM "$cname" > /dev/null
-sleep 1.5
+# The SIGTERM reached the app (it logs it); the container must still run a second later
+# (an absence needs a window), while sdvisor waits up to stop-timeout.
+wait_log stubborn "received SIGTERM, ignoring it" 10 && sleep 1
 if ct_running stubborn; then
     ok "after one SIGTERM the container still runs (sdvisor waits up to stop-timeout)"
 else

@@ -35,7 +35,8 @@ curl -sS --max-time 30 -o "$WORK/inflight/body" -w '%{http_code}' \
     "http://127.0.0.1:$port/slow?seconds=3" > "$WORK/inflight/code" 2> "$WORK/inflight/curl.err" &
 curl_pid=$!
 _pids+=("$curl_pid")
-sleep 0.7  # the request is in flight
+# The request is in flight once the app has logged its start.
+wait_log inflight "slow request started" 10 || diag "the app did not log the request's start"
 t_stop=$(mono_now)
 podman stop -t 30 "$(ct_name inflight)" > "$WORK/inflight/stop.out" 2>&1 &
 stop_pid=$!
@@ -66,7 +67,7 @@ stop-timeout=20s
 EOF
 ct_notify dies
 ct_start dies --
-notify_wait 30 '^READY=1$' > /dev/null && sleep 0.5 # Python is running exit_after.py
+notify_wait 30 '^READY=1$' > /dev/null && wait_log dies "exit_after: started" 10 # Python runs exit_after.py
 t_stop=$(mono_now)
 podman stop -t 30 "$(ct_name dies)" > /dev/null 2>&1
 ct_wait dies 30

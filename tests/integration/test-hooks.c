@@ -856,7 +856,7 @@ test_reload_log_settings(void)
 {
   g_autofree char *missing = sv_test_mount_ns_missing();
   if (missing != NULL) {
-    g_test_skip(missing);
+    sv_test_skip_unless_required(missing);
     return;
   }
   g_autoptr(SvRun) run = start_config_full(log_reload_config_1, 0, TRUE);
@@ -864,7 +864,7 @@ test_reload_log_settings(void)
   if (fd < 0) {
     g_autofree char *err = sv_run_stderr(run);
     if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return;
     }
     g_error("no namespace for the fake journald; stderr:\n%s", err);

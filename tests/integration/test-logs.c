@@ -192,7 +192,7 @@ fake_journal_start(FakeJournal *j, const char *config)
 {
   g_autofree char *missing = sv_test_mount_ns_missing();
   if (missing != NULL) {
-    g_test_skip(missing);
+    sv_test_skip_unless_required(missing);
     return FALSE;
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
@@ -226,7 +226,7 @@ fake_journal_start(FakeJournal *j, const char *config)
   if (sv_run_wait_message(j->run, "READY=1", WAIT_MS) == NULL) {
     g_autofree char *err = sv_run_stderr(j->run);
     if (sv_run_wait_exit(j->run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
       return FALSE;
     }
     g_error("sdvisor did not start: %s", err);

@@ -9,7 +9,9 @@
  *    under umask 000, and is removed at exit (also from $RUNTIME_DIRECTORY);
  *  - job state: created 0700/0600 under umask 000; a lock or state file that is a
  *    symbolic link is never followed (the file it points to is neither created nor
- *    read nor written), and an app directory that is a symbolic link is refused.
+ *    read nor written), and an app directory that is a symbolic link is refused;
+ *  - sdvisor's NOTIFY_SOCKET, WATCHDOG_PID and LISTEN_PID never reach a hook, a job or an
+ *    exec: check.
  *
  * Covered elsewhere: the notify proxy's sender checks, MAINPID and oversize datagrams
  * (tests/unit/test-notify-proxy.c, test-ready.c /ready/outsider-datagram-dropped),
@@ -184,6 +186,65 @@ static const char env_config_changed[] =
     "schedule=every 1s\n"
     "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
     "environment=JOB_TOKEN=" SECRET "-job-env-changed\n";
+
+/* ---- systemd's variables for sdvisor stay with sdvisor ------------------------------------------------ */
+
+/* SECURITY.md: sdvisor's NOTIFY_SOCKET, WATCHDOG_PID and LISTEN_PID (here all naming
+ * sdvisor itself, so sdvisor takes them as its own) never reach a hook, a job or a check. */
+static const char systemd_env_config[] = "[app]\n"
+                                         "exec=@fault-steady.sh@\n"
+                                         "[ready]\n"
+                                         "check='exec:/bin/sh -c \"env > @DIR@/env-ready\"'\n"
+                                         "[health]\n"
+                                         "check='exec:/bin/sh -c \"env > @DIR@/env-health\"'\n"
+                                         "interval=200ms\n"
+                                         "[hook:h]\n"
+                                         "when=post-start\n"
+                                         "exec=/bin/sh -c 'env > @DIR@/env-hook'\n"
+                                         "[job:j]\n"
+                                         "schedule=every 1s\n"
+                                         "exec=/bin/sh -c 'env > @DIR@/env-job'\n";
+
+static void
+test_systemd_variables_stay(void)
+{
+  const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" WATCHDOG_PID=$$ "
+                    "WATCHDOG_USEC=30000000 LISTEN_PID=$$ LISTEN_FDS=0 && ";
+  g_autoptr(SvRun) run = start_config(systemd_env_config, NULL, pre);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  /* sdvisor took the watchdog as its own: it pings. */
+  g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
+  g_autofree char *socket_line = g_strconcat("NOTIFY_SOCKET=", run->notify_path, NULL);
+  g_autofree char *watchdog_line = g_strdup_printf("WATCHDOG_PID=%d", (int)run->pid);
+  g_autofree char *listen_line = g_strdup_printf("LISTEN_PID=%d", (int)run->pid);
+  /* Checks run with the app's environment (its proxy socket and watchdog interval, which
+   * are not sdvisor's); hooks and jobs get none of these variables at all. */
+  const struct {
+    const char *file;
+    gboolean app_env;
+  } children[] = {
+      {"env-ready", TRUE}, {"env-health", TRUE}, {"env-hook", FALSE}, {"env-job", FALSE}};
+  for (gsize i = 0; i < G_N_ELEMENTS(children); i++) {
+    g_autofree char *env = sv_run_wait_file(run, children[i].file, WAIT_MS);
+    g_test_message("%s", children[i].file);
+    g_assert_nonnull(env);
+    g_auto(GStrv) lines = g_strsplit(env, "\n", -1);
+    for (char **l = lines; *l; l++) {
+      g_assert_cmpstr(*l, !=, socket_line);
+      g_assert_cmpstr(*l, !=, watchdog_line);
+      g_assert_cmpstr(*l, !=, listen_line);
+      g_assert_false(g_str_has_prefix(*l, "WATCHDOG_PID="));
+      g_assert_false(g_str_has_prefix(*l, "LISTEN_PID="));
+      g_assert_false(g_str_has_prefix(*l, "LISTEN_FDS="));
+      if (!children[i].app_env) {
+        g_assert_false(g_str_has_prefix(*l, "NOTIFY_SOCKET="));
+        g_assert_false(g_str_has_prefix(*l, "WATCHDOG_USEC="));
+      }
+    }
+  }
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
 
 static void
 test_values_never_logged(void)
@@ -586,6 +647,8 @@ main(int argc, char **argv)
   g_test_add_func("/security/state/private-under-umask-000", test_state_private_under_umask);
   g_test_add_func("/security/state/symlinks-never-followed", test_state_symlinks_not_followed);
   g_test_add_func("/security/environment/values-never-logged", test_values_never_logged);
+  g_test_add_func("/security/environment/systemd-variables-never-reach-checks-jobs-hooks",
+                  test_systemd_variables_stay);
   g_test_add_func("/security/environment/reload-error-keeps-values",
                   test_reload_error_keeps_values);
   g_test_add_func("/security/environment/errors-name-the-key-not-the-value",
