@@ -363,6 +363,43 @@ test_store_permissions(Fixture *f, gconstpointer data)
   g_assert_cmpint(mode_of(app), ==, 0700);
 }
 
+/* sdvisor@.service has StateDirectory=sdvisor/NAME: that directory is the app's own, and
+ * its parent the root. Any other directory is a root with one directory per app. */
+static void
+test_app_dir_resolution(Fixture *f, gconstpointer data)
+{
+  g_autofree char *saved = g_strdup(g_getenv("STATE_DIRECTORY"));
+  g_unsetenv("STATE_DIRECTORY");
+  g_autofree char *plain = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(plain, ==, "/var/lib/sdvisor/shop");
+  g_autofree char *given_root = sv_jobstate_app_dir("/srv/state", "shop");
+  g_assert_cmpstr(given_root, ==, "/srv/state/shop");
+  g_autofree char *given_own = sv_jobstate_app_dir("/var/lib/sdvisor/shop/", "shop");
+  g_assert_cmpstr(given_own, ==, "/var/lib/sdvisor/shop");
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/shop-2:/var/lib/sdvisor/shop", TRUE);
+  g_autofree char *second = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(second, ==, "/var/lib/sdvisor/shop");
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor", TRUE);
+  g_autofree char *legacy = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(legacy, ==, "/var/lib/sdvisor/shop");
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/api", TRUE);
+  g_autofree char *other = sv_jobstate_app_dir(NULL, "a/b");
+  g_assert_cmpstr(other, ==, "/var/lib/sdvisor/api/a\\x2fb");
+  if (saved != NULL)
+    g_setenv("STATE_DIRECTORY", saved, TRUE);
+  else
+    g_unsetenv("STATE_DIRECTORY");
+
+  /* Opened: the app's own directory is used as it is, nothing is made below it. */
+  g_autofree char *own = g_build_filename(f->dir, "web", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvJobStore) store = sv_job_store_open(own, "web", TRUE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(sv_job_store_get_path(store), ==, own);
+  g_autofree char *nested = g_build_filename(own, "web", NULL);
+  g_assert_false(g_file_test(nested, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_store_foreign_owner(Fixture *f, gconstpointer data)
 {
@@ -377,7 +414,7 @@ test_store_foreign_owner(Fixture *f, gconstpointer data)
   g_autoptr(SvJobStore) store = sv_job_store_open(state, "web", TRUE, &error);
   g_assert_null(store);
   g_assert_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE);
-  g_assert_nonnull(strstr(error->message, "owned by uid 65534"));
+  g_assert_nonnull(strstr(error->message, "(uid 65534)"));
   g_clear_error(&error);
 
   /* The app directory inside a good state directory, too. */
@@ -841,6 +878,8 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/remote-fs-refused", test_remote_fs);
   g_test_add_func("/jobstate/default-dir", test_default_dir);
   g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
+             teardown);
+  g_test_add("/jobstate/store/app-directory-or-root", Fixture, NULL, setup, test_app_dir_resolution,
              teardown);
   g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
              test_store_foreign_owner, teardown);
