@@ -271,14 +271,17 @@ cmd_jobs(int argc, char **argv)
       return SV_EXIT_USAGE;
     }
   }
+  gboolean trouble = FALSE;
   g_autofree char *table =
-      sv_jobs_describe(config->app.name, jobs, state_dir, g_get_real_time(), &error);
+      sv_jobs_describe(config->app.name, jobs, state_dir, g_get_real_time(), &trouble, &error);
   if (table == NULL) {
     g_printerr("%s\n", error->message);
     return SV_EXIT_FAILURE;
   }
   g_print("%s", table);
-  return SV_EXIT_OK;
+  /* A monitoring script's `sdvisor jobs || alert`: unreadable state or a job that cannot
+   * run is not "all is well". */
+  return trouble ? SV_EXIT_FAILURE : SV_EXIT_OK;
 }
 
 /* The running binary's absolute path: what a generated unit should start. */
