@@ -6,11 +6,14 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "exit-codes.h"
 #include "jobs.h"
+#include "jobstate.h"
 #include "log.h"
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
@@ -204,6 +207,23 @@ cmd_check(int argc, char **argv)
     g_printerr("%s\n", error->message);
     return SV_EXIT_CONFIG;
   }
+  /* Two units of one app name under different users: the second would find (or, with
+   * StateDirectory=, take) the first one's state directory. Say so before either starts. */
+  g_autofree char *state_dir = sv_jobstate_app_dir(NULL, config->app.name);
+  struct stat st;
+  struct passwd *pw = user != NULL ? getpwnam(user) : NULL;
+  if (config->jobs->len > 0 && pw != NULL && stat(state_dir, &st) == 0 && st.st_uid != pw->pw_uid) {
+    struct passwd *owner = getpwuid(st.st_uid);
+    g_autofree char *owner_name =
+        owner ? g_strdup(owner->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
+    g_printerr(_("%s: the jobs' state of app '%s' belongs to user %s, but this unit runs as %s: "
+                 "another app of that name runs under another user (give one of them another "
+                 "name=), or chown -R %s %s\n"),
+               state_dir, config->app.name, owner_name, user, user, state_dir);
+    return SV_EXIT_CONFIG;
+  }
+  if (config->jobs->len > 0)
+    g_print(_("# jobs' state: %s\n"), state_dir);
   g_autofree char *why = sv_config_describe_name_source(config);
   /* TRANSLATORS: "# app name: shop (from the template instance: …)". */
   g_print("# %s\n", _("app name (keys its jobs' state and its log identifier)"));
