@@ -535,8 +535,11 @@ check_directory(int fd, const char *path, gboolean strict, gboolean root_may_own
 }
 
 /* Where APP's directory is: DIR is the root holding one directory per app, ESCAPED the
- * app's entry in it. A directory named for the app itself (StateDirectory=sdvisor/shop,
- * as sdvisor@.service has it) is the app's own; any other is a root (StateDirectory=sdvisor,
+ * app's entry in it. A directory named for the app itself (StateDirectory=sdvisor/shop) is
+ * the app's own. An entry of $STATE_DIRECTORY in a directory called "sdvisor"
+ * (StateDirectory=sdvisor/%i of sdvisor@.service, for an instance whose config sets
+ * another name=) says where the root is: its parent, where the app's directory is a
+ * sibling. Any other directory is a root (StateDirectory=sdvisor of older units,
  * --state-directory, /var/lib/sdvisor). Among $STATE_DIRECTORY's entries, the one named
  * for the app wins. */
 static void
@@ -544,6 +547,7 @@ resolve_app_dir(const char *state_dir, const char *app, char **out_root, char **
 {
   g_autofree char *escaped = sv_jobstate_escape_name(app);
   g_autofree char *root = NULL;
+  g_autofree char *sibling_root = NULL;
   g_auto(GStrv) entries = NULL;
   if (state_dir != NULL) {
     entries = g_new0(char *, 2);
@@ -555,10 +559,18 @@ resolve_app_dir(const char *state_dir, const char *app, char **out_root, char **
     g_autofree char *trimmed = g_strdup(*e);
     while (strlen(trimmed) > 1 && g_str_has_suffix(trimmed, "/"))
       trimmed[strlen(trimmed) - 1] = '\0';
+    if (!g_path_is_absolute(trimmed))
+      continue;
     g_autofree char *base = g_path_get_basename(trimmed);
-    if (g_path_is_absolute(trimmed) && g_str_equal(base, escaped))
-      root = g_path_get_dirname(trimmed);
+    g_autofree char *parent = g_path_get_dirname(trimmed);
+    g_autofree char *parent_base = g_path_get_basename(parent);
+    if (g_str_equal(base, escaped))
+      root = g_steal_pointer(&parent);
+    else if (state_dir == NULL && sibling_root == NULL && g_str_equal(parent_base, "sdvisor"))
+      sibling_root = g_steal_pointer(&parent);
   }
+  if (root == NULL)
+    root = g_steal_pointer(&sibling_root);
   if (root == NULL)
     root = state_dir ? g_strdup(state_dir) : sv_jobstate_default_dir();
   *out_root = g_steal_pointer(&root);

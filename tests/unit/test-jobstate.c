@@ -382,9 +382,15 @@ test_app_dir_resolution(Fixture *f, gconstpointer data)
   g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor", TRUE);
   g_autofree char *legacy = sv_jobstate_app_dir(NULL, "shop");
   g_assert_cmpstr(legacy, ==, "/var/lib/sdvisor/shop");
-  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/api", TRUE);
-  g_autofree char *other = sv_jobstate_app_dir(NULL, "a/b");
-  g_assert_cmpstr(other, ==, "/var/lib/sdvisor/api/a\\x2fb");
+  /* sdvisor@shop-2.service whose file says name=shop: the app's directory is a sibling. */
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/shop-2", TRUE);
+  g_autofree char *sibling = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(sibling, ==, "/var/lib/sdvisor/shop");
+  g_autofree char *escaped = sv_jobstate_app_dir(NULL, "a/b");
+  g_assert_cmpstr(escaped, ==, "/var/lib/sdvisor/a\\x2fb");
+  g_setenv("STATE_DIRECTORY", "/srv/state", TRUE);
+  g_autofree char *other = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(other, ==, "/srv/state/shop");
   if (saved != NULL)
     g_setenv("STATE_DIRECTORY", saved, TRUE);
   else
