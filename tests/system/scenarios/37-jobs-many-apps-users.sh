@@ -98,12 +98,14 @@ who=$(cut -d' ' -f2 "$out/shop" | sort -u | xargs)
 diag "shop's slots were run by: $who"
 round "shop-2, root, api, shop" 12 sdvisor@shop-2.service sdvisor@worker.service sdvisor@api.service sdvisor@shop.service
 
-for u in "${units[@]}"; do
-    denied=$(journal_count "$u" "$mark" "Permission denied|cannot open|cannot run")
-    is "$u logged no permission error and no job that cannot run" "$denied" 0
-    cannot=$(journal_count "$u" "$mark" "" "MESSAGE_ID=$MSG_JOB_CANNOT_RUN")
-    is "$u: no MESSAGE_ID=$MSG_JOB_CANNOT_RUN" "$cannot" 0
-done
+# One journalctl for the four units (one per unit and question took a minute here).
+uargs=()
+for u in "${units[@]}"; do uargs+=(-u "$u"); done
+denied=$(journalctl --no-pager --cursor "$mark" "${uargs[@]}" -o cat |
+    grep -E "Permission denied|cannot open|cannot run")
+is "no unit logged a permission error or a job that cannot run" "$denied" ""
+cannot=$(journalctl --no-pager --cursor "$mark" "${uargs[@]}" -o cat "MESSAGE_ID=$MSG_JOB_CANNOT_RUN")
+is "no unit logged MESSAGE_ID=$MSG_JOB_CANNOT_RUN" "$cannot" ""
 is "/var/lib/sdvisor stays root's" "$(stat -c %U /var/lib/sdvisor)" root
 is "/var/lib/sdvisor/shop is shop's, 0700" "$(stat -c '%U %a' /var/lib/sdvisor/shop)" "shop 700"
 is "/var/lib/sdvisor/api is api's, 0700" "$(stat -c '%U %a' /var/lib/sdvisor/api)" "api 700"
