@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobfailure.h"
 #include "jobstate.h"
 
 #define SEC G_GINT64_CONSTANT(1000000)
@@ -361,6 +362,47 @@ test_store_permissions(Fixture *f, gconstpointer data)
   g_autoptr(SvJobStore) again = sv_job_store_open(state, "web", TRUE, &error);
   g_assert_no_error(error);
   g_assert_cmpint(mode_of(app), ==, 0700);
+}
+
+/* What a running sdvisor publishes about jobs that cannot run, read back as `sdvisor jobs`
+ * reads it: only a live sdvisor's, only the app asked about. */
+static void
+test_failures_published(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)sv_job_failure_free);
+  g_ptr_array_add(list,
+                  sv_job_failure_new("tick", T0, "cannot open lock file x:\tPermission\ndenied"));
+  g_autofree char *text = sv_job_failures_serialize("shop", 42, list);
+  g_autofree char *app = NULL;
+  pid_t pid = 0;
+  g_autoptr(GPtrArray) back = sv_job_failures_parse(text, &app, &pid);
+  g_assert_nonnull(back);
+  g_assert_cmpstr(app, ==, "shop");
+  g_assert_cmpint(pid, ==, 42);
+  g_assert_cmpuint(back->len, ==, 1);
+  const SvJobFailure *b = back->pdata[0];
+  g_assert_cmpstr(b->job, ==, "tick");
+  g_assert_cmpint(b->since_usec, ==, T0);
+  g_assert_cmpstr(b->reason, ==, "cannot open lock file x: Permission denied");
+  g_assert_null(sv_job_failures_parse("app=shop\n", NULL, NULL));
+  g_assert_null(sv_job_failures_parse("app=shop\npid=1\nfailing\tx\n", NULL, NULL));
+
+  g_autoptr(GError) error = NULL;
+  g_assert_true(sv_job_failures_publish(f->dir, "one", "shop", list, &error));
+  g_assert_no_error(error);
+  g_autoptr(GPtrArray) found = sv_job_failures_find(f->dir, "shop");
+  g_assert_cmpuint(found->len, ==, 1);
+  g_assert_cmpint(((SvJobFailure *)found->pdata[0])->pid, ==, getpid());
+  g_autoptr(GPtrArray) other = sv_job_failures_find(f->dir, "api");
+  g_assert_cmpuint(other->len, ==, 0);
+  /* A dead sdvisor's file says nothing. */
+  g_autofree char *dead_text = sv_job_failures_serialize("shop", G_MAXINT32 - 1, list);
+  g_autofree char *dead = g_build_filename(f->dir, "jobs-failing.dead", NULL);
+  g_assert_true(g_file_set_contents(dead, dead_text, -1, NULL));
+  g_assert_true(sv_job_failures_publish(f->dir, "one", "shop", NULL, &error));
+  g_autoptr(GPtrArray) none = sv_job_failures_find(f->dir, "shop");
+  g_assert_cmpuint(none->len, ==, 0);
+  g_unlink(dead);
 }
 
 /* sdvisor@.service has StateDirectory=sdvisor/NAME: that directory is the app's own, and
@@ -885,6 +927,8 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/default-dir", test_default_dir);
   g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
              teardown);
+  g_test_add("/jobstate/failures/published-and-found", Fixture, NULL, setup,
+             test_failures_published, teardown);
   g_test_add("/jobstate/store/app-directory-or-root", Fixture, NULL, setup, test_app_dir_resolution,
              teardown);
   g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
