@@ -6,12 +6,15 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "exit-codes.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "jobstate.h"
 #include "log.h"
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
@@ -161,20 +164,46 @@ print_fleet(const SvConfig *config, GPtrArray *jobs, gboolean for_check)
   return TRUE;
 }
 
+/* The User= line of a unit or quadlet file's text, NULL if it has none. */
+static char *
+unit_user(const char *unit)
+{
+  g_auto(GStrv) lines = g_strsplit(unit, "\n", -1);
+  char *user = NULL;
+  for (char **l = lines; *l != NULL; l++) {
+    g_autofree char *line = g_strstrip(g_strdup(*l));
+    if (g_str_has_prefix(line, "User=")) {
+      g_free(user);
+      user = g_strdup(g_strstrip(line + strlen("User=")));
+    }
+  }
+  return user;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
   g_autofree char *config_file = NULL;
   g_autofree char *unit_file = NULL;
+  g_autofree char *user = NULL;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
       {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
       {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
        N_("Also compare the timeouts of this unit or quadlet file with the configuration"),
        N_("UNIT")},
-      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
+      {"user", 0, 0, G_OPTION_ARG_STRING, &user,
+       N_("Also check that this user (the unit's User=) can read the configuration file "
+          "(default: the unit's User=)"),
+       N_("USER")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL,
+       N_("[FILE | -- COMMAND [ARG…]]")},
       {NULL},
   };
+  /* `check -- CMD` checks what `run -- CMD` would run; GOption drops the "--". */
+  gboolean command = FALSE;
+  for (int i = 1; i < argc && !command; i++)
+    command = g_str_equal(argv[i], "--");
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   int status = SV_EXIT_OK;
@@ -183,10 +212,52 @@ cmd_check(int argc, char **argv)
                      entries, &argc, &argv, &context, &status))
     return status;
 
+  g_autofree char *unit = NULL;
+  if (unit_file != NULL && !g_file_get_contents(unit_file, &unit, NULL, &error)) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  if (user == NULL && unit != NULL)
+    user = unit_user(unit);
+
   const char *path = NULL;
-  g_autoptr(SvConfig) config = load_named_config(context, config_file, rest, &path, &status);
-  if (config == NULL)
-    return status;
+  g_autoptr(SvConfig) config = NULL;
+  if (command && rest != NULL && config_file == NULL) {
+    config = sv_config_new_for_command(rest, environ, &error);
+    if (config == NULL) {
+      g_printerr("%s\n", error->message);
+      return SV_EXIT_CONFIG;
+    }
+  } else {
+    config = load_named_config(context, config_file, rest, &path, &status);
+    if (config == NULL)
+      return status;
+  }
+  if (path != NULL && user != NULL && !sv_config_check_readable_by(path, user, &error)) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_CONFIG;
+  }
+  /* Two units of one app name under different users: the second would find (or, with
+   * StateDirectory=, take) the first one's state directory. Say so before either starts. */
+  g_autofree char *state_dir = sv_jobstate_app_dir(NULL, config->app.name);
+  struct stat st;
+  struct passwd *pw = user != NULL ? getpwnam(user) : NULL;
+  if (config->jobs->len > 0 && pw != NULL && stat(state_dir, &st) == 0 && st.st_uid != pw->pw_uid) {
+    struct passwd *owner = getpwuid(st.st_uid);
+    g_autofree char *owner_name =
+        owner ? g_strdup(owner->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
+    g_printerr(_("%s: the jobs' state of app '%s' belongs to user %s, but this unit runs as %s: "
+                 "another app of that name runs under another user (give one of them another "
+                 "name=), or chown -R %s %s\n"),
+               state_dir, config->app.name, owner_name, user, user, state_dir);
+    return SV_EXIT_CONFIG;
+  }
+  if (config->jobs->len > 0)
+    g_print(_("# jobs' state: %s\n"), state_dir);
+  g_autofree char *why = sv_config_describe_name_source(config);
+  /* TRANSLATORS: "# app name: shop (from the template instance: …)". */
+  g_print("# %s\n", _("app name (keys its jobs' state and its log identifier)"));
+  g_print(_("# name=%s, from %s\n"), config->app.name, why);
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);
@@ -202,12 +273,7 @@ cmd_check(int argc, char **argv)
       return SV_EXIT_CONFIG;
   }
 
-  if (unit_file != NULL) {
-    g_autofree char *unit = NULL;
-    if (!g_file_get_contents(unit_file, &unit, NULL, &error)) {
-      g_printerr("%s\n", error->message);
-      return SV_EXIT_CONFIG;
-    }
+  if (unit != NULL) {
     g_autoptr(GPtrArray) warnings = sv_unitgen_check(config, unit);
     for (guint i = 0; i < warnings->len; i++)
       g_printerr(_("%s: warning: %s\n"), unit_file, (const char *)warnings->pdata[i]);
@@ -257,8 +323,9 @@ cmd_jobs(int argc, char **argv)
       return SV_EXIT_USAGE;
     }
   }
+  gboolean trouble = FALSE;
   g_autofree char *table =
-      sv_jobs_describe(config->app.name, jobs, state_dir, g_get_real_time(), &error);
+      sv_jobs_describe(config->app.name, jobs, state_dir, g_get_real_time(), &trouble, &error);
   if (table == NULL) {
     g_printerr("%s\n", error->message);
     return SV_EXIT_FAILURE;
@@ -266,7 +333,9 @@ cmd_jobs(int argc, char **argv)
   g_print("%s", table);
   if (!print_fleet(config, jobs, FALSE))
     return SV_EXIT_FAILURE;
-  return SV_EXIT_OK;
+  /* A monitoring script's `sdvisor jobs || alert`: unreadable state or a job that cannot
+   * run is not "all is well". */
+  return trouble ? SV_EXIT_FAILURE : SV_EXIT_OK;
 }
 
 static int

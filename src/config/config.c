@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -856,13 +858,58 @@ load_environment_file(const char *spec, GPtrArray *out, GError **error)
 
 /* ---- loading ------------------------------------------------------------------------ */
 
+char *
+sv_config_default_name(const char *path, char *const *exec, SvNameSource *out_source)
+{
+  if (path != NULL) {
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *dir = g_path_get_dirname(path);
+    gsize len = strlen(base);
+    /* "shop.conf" → "shop"; a file called ".conf" keeps its whole name. */
+    if (len > strlen(".conf") && g_str_has_suffix(base, ".conf"))
+      base[len - strlen(".conf")] = '\0';
+    if (out_source != NULL)
+      *out_source =
+          g_str_equal(dir, SV_CONFIG_INSTANCE_DIR) ? SV_NAME_FROM_INSTANCE : SV_NAME_FROM_FILE;
+    return g_steal_pointer(&base);
+  }
+  if (exec != NULL && exec[0] != NULL) {
+    if (out_source != NULL)
+      *out_source = SV_NAME_FROM_COMMAND;
+    return g_path_get_basename(exec[0]);
+  }
+  return NULL;
+}
+
+char *
+sv_config_describe_name_source(const SvConfig *config)
+{
+  switch (config->name_source) {
+  case SV_NAME_FROM_KEY:
+    return g_strdup(_("[app] name"));
+  case SV_NAME_FROM_INSTANCE:
+    return g_strdup_printf(_("the template instance: sdvisor@%s.service reads %s"),
+                           config->app.name, config->path);
+  case SV_NAME_FROM_FILE:
+    return g_strdup_printf(_("the configuration file's name, %s"), config->path);
+  case SV_NAME_FROM_COMMAND:
+  default:
+    return g_strdup(_("the program's name, as no configuration file was given: two such "
+                      "apps running the same program share their jobs' state (set "
+                      "SDVISOR_APP_NAME to tell them apart)"));
+  }
+}
+
 static void
 app_finish(SvConfig *config)
 {
   SvAppConfig *app = &config->app;
-  if (app->name == NULL && app->exec != NULL && app->exec[0] != NULL) {
-    app->name = g_path_get_basename(app->exec[0]);
-    g_key_file_set_string(config->effective, "app", "name", app->name);
+  if (app->name == NULL) {
+    app->name = sv_config_default_name(config->path, app->exec, &config->name_source);
+    if (app->name != NULL)
+      g_key_file_set_string(config->effective, "app", "name", app->name);
+  } else {
+    config->name_source = SV_NAME_FROM_KEY;
   }
 }
 
@@ -1156,12 +1203,80 @@ config_new(const char *path)
   return config;
 }
 
+gboolean
+sv_config_mode_lets_read(const struct stat *st, uid_t uid, const gid_t *gids, gsize n_groups)
+{
+  if (uid == 0)
+    return TRUE;
+  if (st->st_uid == uid)
+    return (st->st_mode & S_IRUSR) != 0;
+  for (gsize i = 0; i < n_groups; i++)
+    if (gids[i] == st->st_gid)
+      return (st->st_mode & S_IRGRP) != 0;
+  return (st->st_mode & S_IROTH) != 0;
+}
+
+static char *
+group_name(gid_t gid)
+{
+  struct group *g = getgrgid(gid);
+  return g ? g_strdup(g->gr_name) : g_strdup_printf("%u", (unsigned)gid);
+}
+
+gboolean
+sv_config_check_readable_by(const char *path, const char *user, GError **error)
+{
+  struct passwd *pw = getpwnam(user);
+  if (pw == NULL) {
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID, _("no user '%s' on this host"),
+                user);
+    return FALSE;
+  }
+  uid_t uid = pw->pw_uid;
+  gid_t gid = pw->pw_gid;
+  g_autofree char *login = g_strdup(pw->pw_name);
+  int n = 64;
+  g_autofree gid_t *gids = g_new(gid_t, n);
+  if (getgrouplist(login, gid, gids, &n) < 0) {
+    gids = g_renew(gid_t, gids, n);
+    if (getgrouplist(login, gid, gids, &n) < 0)
+      n = 0;
+  }
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    int errsv = errno;
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO, _("%s: cannot open: %s"), path,
+                g_strerror(errsv));
+    return FALSE;
+  }
+  if (sv_config_mode_lets_read(&st, uid, gids, (gsize)MAX(n, 0)))
+    return TRUE;
+  struct passwd *owner = getpwuid(st.st_uid);
+  g_autofree char *owner_name =
+      owner ? g_strdup(owner->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
+  g_autofree char *file_group = group_name(st.st_gid);
+  g_autofree char *needed = group_name(gid);
+  /* TRANSLATORS: e.g. "/etc/sdvisor/shop.conf is root:root 0640: user shop cannot read it;
+   * give it the group shop: chown root:shop /etc/sdvisor/shop.conf (mode 0640)". */
+  g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO,
+              _("%s is %s:%s %04o: user %s cannot read it; give it the group %s: chown root:%s "
+                "%s (mode 0640)"),
+              path, owner_name, file_group, (unsigned)(st.st_mode & 07777), login, needed, needed,
+              path);
+  return FALSE;
+}
+
 static gboolean
 read_config_file(const char *path, char **out_text, gsize *out_len, GError **error)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int errsv = errno;
+    /* The common case under User=: a root:root 0640 file. Name the group it needs. */
+    struct passwd *self = errsv == EACCES ? getpwuid(geteuid()) : NULL;
+    g_autofree char *login = self ? g_strdup(self->pw_name) : NULL;
+    if (login != NULL && !sv_config_check_readable_by(path, login, error))
+      return FALSE;
     g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_IO, _("%s: cannot open: %s"), path,
                 g_strerror(errsv));
     return FALSE;

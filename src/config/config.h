@@ -8,6 +8,7 @@
  * names the file, the line where the key or group stands, the group and the key. */
 #pragma once
 #include <glib.h>
+#include <sys/stat.h>
 
 #define SV_CONFIG_ERROR (sv_config_error_quark())
 GQuark sv_config_error_quark(void);
@@ -23,7 +24,7 @@ typedef enum {
 } SvConfigError;
 
 typedef struct {
-  char *name;  /* default: basename of exec[0] */
+  char *name;  /* default: sv_config_default_name() */
   char **exec; /* argv, split like a shell would */
   char *working_directory;
   char **environment; /* KEY=VALUE from environment= and environment-file= merged */
@@ -144,9 +145,22 @@ typedef struct {
   gint64 lease_usec; /* default 30s */
   char *passfile;    /* NULL = libpq's own ($PGPASSFILE, ~/.pgpass) */
 } SvFleetConfig;
+/* Where [app] name came from. The name keys the jobs' state (one directory per app), so
+ * two apps must never get the same one by accident: it comes from where the
+ * configuration comes from, not from the program that runs. */
+typedef enum {
+  SV_NAME_FROM_KEY,      /* name= in the file, or SDVISOR_APP_NAME */
+  SV_NAME_FROM_INSTANCE, /* /etc/sdvisor/NAME.conf, sdvisor@NAME.service's file */
+  SV_NAME_FROM_FILE,     /* another file: its basename without ".conf" */
+  SV_NAME_FROM_COMMAND,  /* `sdvisor run -- CMD` without a file: the basename of CMD */
+} SvNameSource;
+
+/* Where sdvisor@.service reads NAME.conf from. */
+#define SV_CONFIG_INSTANCE_DIR "/etc/sdvisor"
 
 typedef struct {
   char *path; /* NULL for `sdvisor run -- CMD` */
+  SvNameSource name_source;
   SvAppConfig app;
   SvReadyConfig ready;
   SvHealthConfig health;
@@ -159,6 +173,25 @@ typedef struct {
 
 /* "pre-start" … "on-unhealthy" for one SvHookEvent bit. */
 const char *sv_hook_event_name(SvHookEvent event);
+
+/* The default [app] name of a configuration read from PATH (NULL: none, `run -- CMD`
+ * whose argv is EXEC), and where it comes from: PATH's basename without ".conf" (for a
+ * file in SV_CONFIG_INSTANCE_DIR that is the template instance), else the basename of
+ * EXEC[0]. NULL when there is neither. Pure. */
+char *sv_config_default_name(const char *path, char *const *exec, SvNameSource *out_source);
+
+/* "the template instance (sdvisor@shop.service reads /etc/sdvisor/shop.conf)"…: where
+ * CONFIG's name came from, for `sdvisor check`. */
+char *sv_config_describe_name_source(const SvConfig *config);
+
+/* Whether a file with ST's owner, group and mode can be read by UID, whose groups
+ * (primary included) are GROUPS. Pure. */
+gboolean sv_config_mode_lets_read(const struct stat *st, uid_t uid, const gid_t *groups,
+                                  gsize n_groups);
+
+/* Whether USER (as `User=` runs it: with its groups) can read the configuration file
+ * PATH; if not, an error that names the group the file needs ("root:shop 0640"). */
+gboolean sv_config_check_readable_by(const char *path, const char *user, GError **error);
 
 /* Loads PATH, then applies overrides from ENVP (NULL-terminated "K=V" strings). */
 SvConfig *sv_config_load(const char *path, char *const *envp, GError **error);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "jobstate.h"
+#include "jobfailure.h"
 #include "log.h"
 #include "message-ids.h"
 #include "reaper.h"
@@ -106,6 +107,8 @@ struct SvJob {
    * lease ends, or overlap=queue behind a run elsewhere), or -1. */
   gint64 fleet_again_slot;
   guint fleet_again_source;
+  gint64 failed_since;          /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
+  char *failure;                /* why it cannot */
 };
 
 struct SvJobs {
@@ -139,6 +142,9 @@ struct SvJobs {
 
   SvClaimStore *claim_store; /* once-per=fleet jobs; NULL = none configured or unusable */
   GError *claim_store_error; /* why there is none although fleet jobs are configured */
+  char *runtime_dir; /* where failures are published for `sdvisor jobs`; NULL = nowhere */
+  SvJobsFailureFunc failure_func;
+  gpointer failure_data;
 };
 
 /* ---- small helpers -------------------------------------------------------------------------- */
@@ -339,6 +345,7 @@ job_free(SvJob *job)
   g_clear_handle_id(&job->fleet_again_source, g_source_remove);
   job_config_free(job->config);
   sv_schedule_free(job->schedule);
+  g_free(job->failure);
   g_free(job);
 }
 
@@ -360,6 +367,9 @@ jobs_unref(SvJobs *jobs)
   if (jobs->timer_fd >= 0)
     close(jobs->timer_fd);
   g_queue_clear(&jobs->start_waiting); /* emptied when stopping; the jobs are not its */
+  if (jobs->runtime_dir != NULL)       /* this set's failures end with it */
+    (void)sv_job_failures_publish(jobs->runtime_dir, jobs->instance_id, jobs->app, NULL, NULL);
+  g_free(jobs->runtime_dir);
   g_ptr_array_unref(jobs->jobs);
   sv_job_store_unref(jobs->store);
   sv_claim_store_free(jobs->claim_store);
@@ -452,6 +462,88 @@ run_end(SvJobRun *run)
 }
 
 /* ---- skips and reports ---------------------------------------------------------------------- */
+
+/* "job tick cannot run: …", or "2 jobs cannot run (tick, backup): …" with the first reason;
+ * NULL when every job can. For STATUS= and the failure func. */
+static char *
+failure_summary(SvJobs *jobs)
+{
+  g_autoptr(GString) names = g_string_new(NULL);
+  const char *first = NULL;
+  guint n = 0;
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    if (job->failed_since == 0)
+      continue;
+    g_string_append_printf(names, "%s%s", n++ > 0 ? ", " : "", job->name);
+    first = first ? first : job->failure;
+  }
+  if (n == 0)
+    return NULL;
+  if (n == 1)
+    return g_strdup_printf("job %s cannot run: %s", names->str, first);
+  return g_strdup_printf("%u jobs cannot run (%s): %s", n, names->str, first);
+}
+
+static void
+publish_failures(SvJobs *jobs)
+{
+  if (jobs->runtime_dir != NULL) {
+    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)sv_job_failure_free);
+    for (guint i = 0; i < jobs->jobs->len; i++) {
+      SvJob *job = jobs->jobs->pdata[i];
+      if (job->failed_since != 0)
+        g_ptr_array_add(list, sv_job_failure_new(job->name, job->failed_since, job->failure));
+    }
+    g_autoptr(GError) error = NULL;
+    if (!sv_job_failures_publish(jobs->runtime_dir, jobs->instance_id, jobs->app, list, &error))
+      sv_log(LOG_WARNING, "jobs: cannot tell `sdvisor jobs` which jobs cannot run: %s",
+             error->message);
+  }
+  if (jobs->failure_func != NULL) {
+    g_autofree char *summary = failure_summary(jobs);
+    jobs->failure_func(summary, jobs->failure_data);
+  }
+}
+
+/* The job's lock or state cannot be used: one error entry when that starts (not one per
+ * slot: a broken state directory would fill the journal and say nothing new), a visible
+ * state (STATUS=, `sdvisor jobs`), and quiet skips until it can run again. */
+static void
+job_cannot_run(SvJob *job, gint64 slot, const char *reason)
+{
+  g_autoptr(GPtrArray) f = job_fields(job, NULL, slot);
+  g_ptr_array_add(
+      f, g_strconcat("SDVISOR_JOB_SKIP_REASON=", skip_reason_names[SV_SKIP_STATE_ERROR], NULL));
+  g_autofree char *t = slot >= 0 ? sv_jobstate_format_time(slot) : g_strdup("at start");
+  if (job->failed_since != 0) {
+    log_job(LOG_DEBUG, SV_MESSAGE_JOB_SKIPPED, f, "job %s: slot %s skipped: %s", job->name, t,
+            reason);
+    return;
+  }
+  job->failed_since = g_get_real_time();
+  job->failure = g_strdup(reason);
+  g_ptr_array_add(f, g_strconcat("SDVISOR_APP=", job->jobs->app, NULL));
+  log_job(LOG_ERR, SV_MESSAGE_JOB_CANNOT_RUN, f,
+          "job %s cannot run (slot %s): %s; its slots are skipped until its state can be used "
+          "again",
+          job->name, t, reason);
+  publish_failures(job->jobs);
+}
+
+static void
+job_can_run(SvJob *job)
+{
+  if (job->failed_since == 0)
+    return;
+  g_autofree char *since = sv_jobstate_format_time(job->failed_since);
+  g_autoptr(GPtrArray) f = job_fields(job, NULL, -1);
+  log_job(LOG_NOTICE, SV_MESSAGE_JOB_SKIPPED, f, "job %s can run again (it could not since %s)",
+          job->name, since);
+  job->failed_since = 0;
+  g_clear_pointer(&job->failure, g_free);
+  publish_failures(job->jobs);
+}
 
 static void
 log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail)
@@ -604,6 +696,8 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
                        run->at_start && c->status == SV_JOB_CLAIM_OK &&
                            c->record->slot_usec == c->previous->slot_usec);
 
+  if (c->status != SV_JOB_CLAIM_ERROR)
+    job_can_run(job);
   switch (c->status) {
   case SV_JOB_CLAIM_OK:
     run->slot = c->record->slot_usec;
@@ -633,11 +727,7 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
       sv_log(LOG_WARNING, "job %s: %s", job->name, c->error->message);
     break;
   case SV_JOB_CLAIM_ERROR:
-    if (run->at_start)
-      sv_log_full(LOG_ERR, SV_MESSAGE_JOB_SKIPPED, NULL, "job %s: cannot check its state: %s",
-                  job->name, c->error ? c->error->message : "?");
-    else
-      log_skip(job, run->slot, SV_SKIP_STATE_ERROR, c->error ? c->error->message : "?");
+    job_cannot_run(job, run->at_start ? -1 : run->slot, c->error ? c->error->message : "?");
     break;
   }
   run_end(run);
@@ -1384,11 +1474,12 @@ on_finished(GObject *source, GAsyncResult *result, gpointer user_data)
   SvJobs *jobs = run->job->jobs;
   (void)g_task_propagate_boolean(G_TASK(result), NULL);
   if (run->write_error != NULL && !jobs->disposed) {
-    g_autoptr(GPtrArray) f = job_fields(run->job, run->run_id, run->slot);
-    log_job(LOG_ERR, SV_MESSAGE_JOB_STATE_INVALID, f,
-            "job %s: cannot record the result of the run for its slot (%s); the next start will "
-            "report it as interrupted",
-            run->job->name, run->write_error->message);
+    /* The state went bad under the run: the same failure as a slot that cannot claim,
+     * reported once with it. */
+    g_autofree char *reason = g_strdup_printf(
+        "cannot record the result of its run (%s); the next start will report it as interrupted",
+        run->write_error->message);
+    job_cannot_run(run->job, run->slot, reason);
   }
   if (jobs->disposed)
     run_free(run);
@@ -1486,6 +1577,11 @@ sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
   jobs->base_env = base_env ? g_strdupv((char **)base_env) : NULL;
   jobs->instance_id = random_id();
   jobs->host = g_strdup(g_get_host_name());
+  const char *runtime = g_getenv("RUNTIME_DIRECTORY");
+  if (runtime != NULL && *runtime != '\0') {
+    g_auto(GStrv) dirs = g_strsplit(runtime, ":", 2);
+    jobs->runtime_dir = g_strdup(dirs[0]);
+  }
 
   for (guint i = 0; job_configs != NULL && i < job_configs->len; i++) {
     const SvJobConfig *config = job_configs->pdata[i];
@@ -1714,6 +1810,35 @@ sv_jobs_free(SvJobs *jobs)
   jobs_unref(jobs);
 }
 
+void
+sv_jobs_set_failure_func(SvJobs *jobs, SvJobsFailureFunc func, gpointer user_data)
+{
+  jobs->failure_func = func;
+  jobs->failure_data = user_data;
+}
+
+char *
+sv_jobs_report_unusable(const char *app_name, GPtrArray *job_configs, const GError *error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)sv_job_failure_free);
+  gint64 now = g_get_real_time();
+  for (guint i = 0; job_configs != NULL && i < job_configs->len; i++)
+    g_ptr_array_add(list, sv_job_failure_new(((SvJobConfig *)job_configs->pdata[i])->name, now,
+                                             error->message));
+  g_autofree char *app_field = g_strconcat("SDVISOR_APP=", app_name, NULL);
+  const char *fields[] = {app_field, NULL};
+  sv_log_full(LOG_ERR, SV_MESSAGE_JOB_CANNOT_RUN, fields, "jobs: %s; no job will run",
+              error->message);
+  const char *runtime = g_getenv("RUNTIME_DIRECTORY");
+  if (runtime != NULL && *runtime != '\0' && list->len > 0) {
+    g_auto(GStrv) dirs = g_strsplit(runtime, ":", 2);
+    g_autofree char *id = random_id();
+    (void)sv_job_failures_publish(dirs[0], id, app_name, list, NULL);
+  }
+  return g_strdup_printf("%u job%s cannot run: %s", list->len, list->len == 1 ? "" : "s",
+                         error->message);
+}
+
 /* ---- without running ------------------------------------------------------------------------ */
 
 GArray *
@@ -1843,12 +1968,17 @@ format_left(gint64 usec)
 
 char *
 sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state_dir,
-                 gint64 now_usec, GError **error)
+                 gint64 now_usec, gboolean *out_trouble, GError **error)
 {
   g_autoptr(GError) store_error = NULL;
   g_autoptr(SvJobStore) store = NULL;
+  gboolean trouble = FALSE;
   if (job_configs != NULL && job_configs->len > 0)
     store = sv_job_store_open(state_dir, app_name, FALSE, &store_error);
+  trouble |= store_error != NULL &&
+             !g_error_matches(store_error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_NOT_FOUND);
+  /* What the state directory cannot say: jobs a running instance could not run. */
+  g_autoptr(GPtrArray) failures = sv_job_failures_find(NULL, app_name);
 
   enum { COLS = 8 };
   const char *header[COLS] = {N_("JOB"), N_("LAST SLOT"), N_("RESULT"), N_("DURATION"),
@@ -1889,6 +2019,20 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
       row[4] = g_strdup("-");
       if (read_error != NULL)
         g_string_append_printf(notes, "%s: %s\n", job->name, read_error->message);
+      trouble |= read_error != NULL;
+    }
+    for (guint k = 0; k < failures->len; k++) {
+      const SvJobFailure *fail = failures->pdata[k];
+      if (!g_str_equal(fail->job, job->name))
+        continue;
+      g_free(row[2]);
+      /* TRANSLATORS: the RESULT column of `sdvisor jobs`: its last slot could not run. */
+      row[2] = g_strdup(_("cannot run"));
+      g_autofree char *since = sv_jobstate_format_time(fail->since_usec);
+      /* TRANSLATORS: "tick: cannot run since 2026-…Z (sdvisor pid 42): cannot open …". */
+      g_string_append_printf(notes, _("%s: cannot run since %s (sdvisor pid %d): %s\n"), job->name,
+                             since, (int)fail->pid, fail->reason);
+      trouble = TRUE;
     }
     if (next->len > 0) {
       gint64 at = g_array_index(next, gint64, 0);
@@ -1930,5 +2074,7 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
     g_string_append_c(out, '\n');
   }
   g_string_append(out, notes->str);
+  if (out_trouble != NULL)
+    *out_trouble = trouble;
   return g_string_free(out, FALSE);
 }

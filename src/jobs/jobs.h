@@ -65,6 +65,18 @@ typedef void (*SvJobsOutputFunc)(const char *job, const char *const *fields, int
                                  int *out_stderr, gpointer user_data);
 void sv_jobs_set_output_func(SvJobs *jobs, SvJobsOutputFunc func, gpointer user_data);
 
+/* Called whenever the set of jobs that cannot run changes (their lock or state cannot be
+ * used), with a one-line summary for STATUS= ("job tick cannot run: …"), NULL once every
+ * job can run again. Each such job is also one error entry (SV_MESSAGE_JOB_CANNOT_RUN) and,
+ * with $RUNTIME_DIRECTORY, published for `sdvisor jobs` (jobfailure.h). */
+typedef void (*SvJobsFailureFunc)(const char *summary, gpointer user_data);
+void sv_jobs_set_failure_func(SvJobs *jobs, SvJobsFailureFunc func, gpointer user_data);
+
+/* sv_jobs_new() failed with ERROR (the state directory cannot be used): logs it once as
+ * SV_MESSAGE_JOB_CANNOT_RUN, publishes every job of JOB_CONFIGS as failing for
+ * `sdvisor jobs`, and returns the summary for STATUS=. */
+char *sv_jobs_report_unusable(const char *app_name, GPtrArray *job_configs, const GError *error);
+
 /* Kills what still runs (SIGKILL), records it as stopped, and frees. Call sv_jobs_stop()
  * first for an orderly end. NULL-safe. */
 void sv_jobs_free(SvJobs *jobs);
@@ -74,9 +86,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvJobs, sv_jobs_free)
 
 /* The `sdvisor jobs` table: each job with its last run (slot, result, duration, pid of the
  * instance that ran it) from the state directory, and its next run after NOW_USEC
- * (CLOCK_REALTIME). Creates nothing; a missing state directory means "never ran". */
+ * (CLOCK_REALTIME); a job that a running sdvisor cannot run (jobfailure.h) says so, why and
+ * since when. Creates nothing; a missing state directory means "never ran".
+ * *OUT_TROUBLE: the state directory or a job's state cannot be read, or a job cannot run. */
 char *sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state_dir,
-                       gint64 now_usec, GError **error);
+                       gint64 now_usec, gboolean *out_trouble, GError **error);
 
 /* The next N run times (slot + randomized delay, µs since the epoch) after NOW_USEC;
  * fewer if the schedule ends. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <linux/magic.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -469,8 +470,25 @@ sv_job_record_parse(const char *data, gsize len, GError **error)
 
 /* ---- the store ------------------------------------------------------------------------------ */
 
+/* "shop (uid 1001)", or "uid 1001" for a uid without a name, in BUF: the store is opened
+ * in worker threads, so no static buffer and no getpwuid(). */
+static char *
+user_label_into(uid_t uid, char *buf, gsize size)
+{
+  struct passwd pw, *found = NULL;
+  char pwbuf[1024];
+  if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
+    g_snprintf(buf, size, "%s (uid %u)", found->pw_name, (unsigned)uid);
+  else
+    g_snprintf(buf, size, "uid %u", (unsigned)uid);
+  return buf;
+}
+#define user_label(uid) user_label_into((uid), (char[160]){0}, 160)
+
+/* STRICT: sdvisor will write below it, so nobody else may control it: it must be owned by
+ * sdvisor's user (or, with ROOT_MAY_OWN, by root) and not writable by others. */
 static gboolean
-check_directory(int fd, const char *path, gboolean strict, GError **error)
+check_directory(int fd, const char *path, gboolean strict, gboolean root_may_own, GError **error)
 {
   struct stat st;
   if (fstat(fd, &st) < 0) {
@@ -484,11 +502,12 @@ check_directory(int fd, const char *path, gboolean strict, GError **error)
   }
   if (!strict)
     return TRUE;
-  if (st.st_uid != geteuid()) {
+  if (st.st_uid != geteuid() && !(root_may_own && st.st_uid == 0)) {
     g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE,
-                _("state directory %s is owned by uid %u, not by uid %u that sdvisor runs as: "
-                  "refusing to keep job state where another user controls it"),
-                path, (unsigned)st.st_uid, (unsigned)geteuid());
+                _("state directory %s is owned by %s, not by %s that sdvisor runs as: "
+                  "refusing to keep job state where another user controls it (two apps with "
+                  "one name under different users?)"),
+                path, user_label(st.st_uid), user_label(geteuid()));
     return FALSE;
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -515,12 +534,66 @@ check_directory(int fd, const char *path, gboolean strict, GError **error)
   return TRUE;
 }
 
+/* Where APP's directory is: DIR is the root holding one directory per app, ESCAPED the
+ * app's entry in it. A directory named for the app itself (StateDirectory=sdvisor/shop) is
+ * the app's own. An entry of $STATE_DIRECTORY in a directory called "sdvisor"
+ * (StateDirectory=sdvisor/%i of sdvisor@.service, for an instance whose config sets
+ * another name=) says where the root is: its parent, where the app's directory is a
+ * sibling. Any other directory is a root (StateDirectory=sdvisor of older units,
+ * --state-directory, /var/lib/sdvisor). Among $STATE_DIRECTORY's entries, the one named
+ * for the app wins. */
+static void
+resolve_app_dir(const char *state_dir, const char *app, char **out_root, char **out_escaped)
+{
+  g_autofree char *escaped = sv_jobstate_escape_name(app);
+  g_autofree char *root = NULL;
+  g_autofree char *sibling_root = NULL;
+  g_auto(GStrv) entries = NULL;
+  if (state_dir != NULL) {
+    entries = g_new0(char *, 2);
+    entries[0] = g_strdup(state_dir);
+  } else if (g_getenv("STATE_DIRECTORY") != NULL) {
+    entries = g_strsplit(g_getenv("STATE_DIRECTORY"), ":", -1);
+  }
+  for (char **e = entries; e != NULL && *e != NULL && root == NULL; e++) {
+    g_autofree char *trimmed = g_strdup(*e);
+    while (strlen(trimmed) > 1 && g_str_has_suffix(trimmed, "/"))
+      trimmed[strlen(trimmed) - 1] = '\0';
+    if (!g_path_is_absolute(trimmed))
+      continue;
+    g_autofree char *base = g_path_get_basename(trimmed);
+    g_autofree char *parent = g_path_get_dirname(trimmed);
+    g_autofree char *parent_base = g_path_get_basename(parent);
+    if (g_str_equal(base, escaped))
+      root = g_steal_pointer(&parent);
+    else if (state_dir == NULL && sibling_root == NULL && g_str_equal(parent_base, "sdvisor"))
+      sibling_root = g_steal_pointer(&parent);
+  }
+  if (root == NULL)
+    root = g_steal_pointer(&sibling_root);
+  if (root == NULL)
+    root = state_dir ? g_strdup(state_dir) : sv_jobstate_default_dir();
+  *out_root = g_steal_pointer(&root);
+  *out_escaped = g_steal_pointer(&escaped);
+}
+
+char *
+sv_jobstate_app_dir(const char *state_dir, const char *app)
+{
+  g_autofree char *root = NULL;
+  g_autofree char *escaped = NULL;
+  resolve_app_dir(state_dir, app, &root, &escaped);
+  return g_build_filename(root, escaped, NULL);
+}
+
 SvJobStore *
 sv_job_store_open(const char *state_dir, const char *app, gboolean create, GError **error)
 {
   g_return_val_if_fail(app != NULL, NULL);
 
-  g_autofree char *dir = state_dir ? g_strdup(state_dir) : sv_jobstate_default_dir();
+  g_autofree char *dir = NULL;
+  g_autofree char *escaped = NULL;
+  resolve_app_dir(state_dir, app, &dir, &escaped);
   if (!g_path_is_absolute(dir)) {
     g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE,
                 _("state directory '%s' is not an absolute path"), dir);
@@ -546,17 +619,26 @@ sv_job_store_open(const char *state_dir, const char *app, gboolean create, GErro
       set_errno_error(error, errsv, _("cannot open state directory %s"), dir);
     return NULL;
   }
-  if (!check_directory(top, dir, create, error)) {
+  /* The root may be root's (systemd makes /var/lib/sdvisor so for StateDirectory=sdvisor/NAME):
+   * it only holds the apps' directories, each owned by its app's user. */
+  if (!check_directory(top, dir, create, TRUE, error)) {
     close(top);
     return NULL;
   }
 
-  g_autofree char *escaped = sv_jobstate_escape_name(app);
   g_autofree char *path = g_build_filename(dir, escaped, NULL);
   if (create && mkdirat(top, escaped, 0700) < 0 && errno != EEXIST) {
     int errsv = errno;
     close(top);
-    set_errno_error(error, errsv, _("cannot create %s"), path);
+    if (errsv == EACCES)
+      /* A user that is not root cannot make its app's directory in a root-owned root:
+       * systemd makes it, owned by the unit's User=, from StateDirectory=. */
+      g_set_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE,
+                  _("cannot create %s: %s; let systemd make it for this unit's user: "
+                    "StateDirectory=sdvisor/%s"),
+                  path, g_strerror(errsv), escaped);
+    else
+      set_errno_error(error, errsv, _("cannot create %s"), path);
     return NULL;
   }
   int fd = openat(top, escaped, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -575,7 +657,7 @@ sv_job_store_open(const char *state_dir, const char *app, gboolean create, GErro
       set_errno_error(error, errsv, _("cannot open %s"), path);
     return NULL;
   }
-  if (!check_directory(fd, path, create, error)) {
+  if (!check_directory(fd, path, create, FALSE, error)) {
     close(fd);
     return NULL;
   }

@@ -95,6 +95,13 @@ char *sv_jobstate_default_dir(void);
 /* This host's boot id (/proc/sys/kernel/random/boot_id), "" if unknown. Cached. */
 const char *sv_jobstate_boot_id(void);
 
+/* The directory APP's state is in, as sv_job_store_open() finds it: a STATE_DIR (or
+ * $STATE_DIRECTORY entry) named for the app is the app's own (StateDirectory=sdvisor/NAME,
+ * owned by the unit's user); a $STATE_DIRECTORY entry in a directory called "sdvisor"
+ * (sdvisor@OTHER.service of an app with name=APP) has the app's directory as a sibling;
+ * any other is a root with one directory per app below it. */
+char *sv_jobstate_app_dir(const char *state_dir, const char *app);
+
 typedef struct SvJobStore SvJobStore;
 
 /* Opens <STATE_DIR>/<APP>/ (STATE_DIR NULL = sv_jobstate_default_dir()). With CREATE,

@@ -61,6 +61,7 @@ struct SvSupervisor {
   char **environ; /* sdvisor's environment at start, for config re-reads */
   GMainLoop *loop;
   SvState state;
+  char *jobs_problem; /* jobs that cannot run, for STATUS=; NULL = none */
 
   sigset_t handled;
   int signal_fd;
@@ -166,10 +167,21 @@ extend_timeout(gint64 budget)
 static void
 status_running(SvSupervisor *sv)
 {
-  if (sv->restarts > 0)
-    sv_notify_status("running (pid %d, restarted %u times)", (int)sv->app_pid, sv->restarts);
-  else
-    sv_notify_status("running (pid %d)", (int)sv->app_pid);
+  g_autofree char *restarts =
+      sv->restarts > 0 ? g_strdup_printf(", restarted %u times", sv->restarts) : g_strdup("");
+  /* A job that cannot run is as visible as the app: `systemctl status` shows it. */
+  sv_notify_status("running (pid %d%s)%s%s", (int)sv->app_pid, restarts,
+                   sv->jobs_problem ? "; " : "", sv->jobs_problem ? sv->jobs_problem : "");
+}
+
+static void
+on_jobs_failure(const char *summary, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  g_free(sv->jobs_problem);
+  sv->jobs_problem = g_strdup(summary);
+  if (sv->state == SV_STATE_RUNNING && sv->app_pid > 0)
+    status_running(sv);
 }
 
 /* sdvisor's environment for children (spawn.c's base) with [app] environment= and
@@ -619,11 +631,15 @@ start_jobs(SvSupervisor *sv)
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) env = configured_environment(sv);
   sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
+  if (sv->jobs == NULL) {
+    g_autofree char *summary =
+        sv_jobs_report_unusable(sv->config->app.name, sv->config->jobs, error);
+    on_jobs_failure(summary, sv);
+  }
   /* Started once per configuration (a reload brings a new one): the set's copy is all
    * that is needed from here on. */
   sv_config_drop_jobs(sv->config);
-  if (sv->jobs == NULL) {
-    sv_log(LOG_ERR, "jobs: %s; no job will run", error->message);
+  if (sv->jobs == NULL)
     return;
   }
   if (!sv_jobs_set_fleet(sv->jobs, &sv->config->fleet, &error)) {
@@ -631,6 +647,7 @@ start_jobs(SvSupervisor *sv)
            "jobs: %s; once-per=fleet jobs follow their on-store-unavailable=", error->message);
     g_clear_error(&error);
   }
+  sv_jobs_set_failure_func(sv->jobs, on_jobs_failure, sv);
   if (sv->logs != NULL)
     sv_jobs_set_output_func(sv->jobs, sv_logstream_job_output, sv->logs);
   sv_jobs_start(sv->jobs);
@@ -674,6 +691,9 @@ restart_jobs(SvSupervisor *sv)
     SvRetired *r = g_new0(SvRetired, 1);
     r->sv = sv;
     r->jobs = g_steal_pointer(&sv->jobs);
+    /* What it could not run is the new set's to find again (or not). */
+    sv_jobs_set_failure_func(r->jobs, NULL, NULL);
+    g_clear_pointer(&sv->jobs_problem, g_free);
     g_ptr_array_add(sv->retired_jobs, r->jobs);
     /* Signal 0: no signal, only "no new runs"; the runs keep their own timeouts. */
     sv_jobs_stop(r->jobs, 0, G_MAXINT64, on_retired_jobs_done, r);
@@ -1472,6 +1492,7 @@ sv_supervisor_free(SvSupervisor *sv)
   g_strfreev(sv->environ);
   g_free(sv->listen_fds);
   g_free(sv->listen_fdnames);
+  g_free(sv->jobs_problem);
   sv_config_free(sv->config);
   g_free(sv);
 }

@@ -92,7 +92,7 @@ commands=$(sed -n '/^static const SvCommand commands\[\]/,/^};/p' "$main_c" | se
 includes "sdvisor " $commands --help --version
 expect "sdvisor pr" print-unit print-quadlet
 expect "sdvisor --v" --version
-expect "sdvisor check --" --config --unit --help
+expect "sdvisor check --" --config --unit --user --help
 expect "sdvisor print-quadlet --" --config --image --container-config --help
 expect "sdvisor run --c" --config
 expect "sdvisor check --config " jobs.conf sub web.conf

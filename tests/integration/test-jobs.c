@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -548,11 +549,11 @@ test_state_directory_refused(void)
   do {
     g_free(err);
     err = sv_run_stderr(run);
-    if (strstr(err, "owned by uid 65534"))
+    if (strstr(err, "(uid 65534)"))
       break;
     g_usleep(20000);
   } while (sv_now_ms() < end);
-  g_assert_nonnull(strstr(err, "owned by uid 65534"));
+  g_assert_nonnull(strstr(err, "(uid 65534)"));
   g_usleep(2 * G_USEC_PER_SEC);
   g_assert_cmpuint(count_lines(s, "slots"), ==, 0);
   g_autofree char *app_dir = g_build_filename(s->state, "jobtest", NULL);
@@ -560,6 +561,236 @@ test_state_directory_refused(void)
   stop_instance(run);
   sv_run_free(run);
 }
+
+/* ---- many apps on one host ------------------------------------------------------------------ */
+
+/* Writes DIR/NAME.conf: an app without name= running `python3 -m http.server` (the
+ * program two unrelated apps share), with [job:cleanup] every second appending to
+ * DIR/NAME.slots. */
+static char *
+python_app_config(Shared *s, const char *name)
+{
+  g_autofree char *job = sv_test_app("job-append-slot.sh");
+  g_autofree char *path = g_strdup_printf("%s/%s.conf", s->dir, name);
+  g_autofree char *text = g_strdup_printf("[app]\n"
+                                          "exec=python3 -m http.server --bind 127.0.0.1 0\n"
+                                          "\n"
+                                          "[job:cleanup]\n"
+                                          "schedule=every 1s\n"
+                                          "exec=%s %s/%s.slots\n",
+                                          job, s->dir, name);
+  g_assert_true(g_file_set_contents(path, text, -1, NULL));
+  g_chmod(path, 0644);
+  return g_steal_pointer(&path);
+}
+
+static SvRun *
+start_config(Shared *s, const char *config)
+{
+  const char *argv[] = {"run", "--config", config, NULL};
+  const char *env[] = {s->state_env, NULL};
+  SvRun *run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  return run;
+}
+
+/* FILE's slots, sorted: each once, none missing from the first to the last. */
+static guint
+assert_every_slot_once(Shared *s, const char *file)
+{
+  g_autoptr(GArray) lines = read_lines(s, file);
+  g_array_sort(lines, cmp_slot);
+  for (guint i = 1; i < lines->len; i++) {
+    gint64 gap = g_array_index(lines, Line, i).slot - g_array_index(lines, Line, i - 1).slot;
+    if (gap != 1) {
+      g_autofree char *t = iso(g_array_index(lines, Line, i).slot);
+      g_test_message("%s: slot %s follows the previous one by %" G_GINT64_FORMAT " s", file, t,
+                     gap);
+    }
+    g_assert_cmpint(gap, ==, 1);
+  }
+  return lines->len;
+}
+
+/* Two apps without name= that both run python3, each with a job called cleanup: each
+ * is its own app (its file's name), so each runs every slot; the same app twice still
+ * runs each slot once. */
+static void
+test_two_apps_same_program(void)
+{
+  if (!g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("needs python3");
+    return;
+  }
+  guint seconds = sv_test_slow() ? 12 : 6;
+  g_autoptr(Shared) s = shared_new("[app]\nexec=/bin/true\n");
+  g_autofree char *shop = python_app_config(s, "shop");
+  g_autofree char *api = python_app_config(s, "api");
+  SvRun *runs[] = {start_config(s, shop), start_config(s, api), start_config(s, shop)};
+  g_usleep(seconds * G_USEC_PER_SEC);
+  for (guint i = 0; i < G_N_ELEMENTS(runs); i++)
+    stop_instance(runs[i]);
+
+  guint n_shop = assert_every_slot_once(s, "shop.slots");
+  guint n_api = assert_every_slot_once(s, "api.slots");
+  g_test_message("shop ran %u slots (two instances), api %u", n_shop, n_api);
+  g_assert_cmpuint(n_shop, >=, seconds - 2);
+  g_assert_cmpuint(n_api, >=, seconds - 2);
+  /* Each app's state is its own: no skip names the other app's runs. */
+  g_autofree char *api_err = sv_run_stderr(runs[1]);
+  g_assert_null(strstr(api_err, "skipped"));
+  for (guint i = 0; i < G_N_ELEMENTS(runs); i++) {
+    g_autofree char *err = sv_run_stderr(runs[i]);
+    g_assert_null(strstr(err, "cannot"));
+  }
+  g_autofree char *shop_dir = g_build_filename(s->state, "shop", NULL);
+  g_autofree char *api_dir = g_build_filename(s->state, "api", NULL);
+  g_autofree char *python_dir = g_build_filename(s->state, "python3", NULL);
+  g_assert_true(g_file_test(shop_dir, G_FILE_TEST_IS_DIR));
+  g_assert_true(g_file_test(api_dir, G_FILE_TEST_IS_DIR));
+  g_assert_false(g_file_test(python_dir, G_FILE_TEST_EXISTS));
+  for (guint i = 0; i < G_N_ELEMENTS(runs); i++)
+    sv_run_free(runs[i]);
+}
+
+/* ---- a job that cannot run ------------------------------------------------------------------- */
+
+/* Entries of the fake journal on FD with MESSAGE_ID=ID (appended to ALL as they come). */
+static guint
+count_entries(int fd, GPtrArray *all, const char *field, const char *value)
+{
+  (void)sv_fake_journal_read(fd, all, 50);
+  guint n = 0;
+  for (guint i = 0; i < all->len; i++)
+    n += g_strcmp0(sv_journal_entry_field(all->pdata[i], field), value) == 0;
+  return n;
+}
+
+/* The app's state directory becomes unreadable while sdvisor runs (sdvisor is root
+ * without CAP_DAC_OVERRIDE, so a mode of 000 stops it as it would stop a service user):
+ * one error entry with its MESSAGE_ID, not one per slot; STATUS= says so; `sdvisor jobs`
+ * shows the reason and since when and exits non-zero; once the directory is back, the
+ * job runs again and all is quiet. */
+static void
+test_state_unreadable_mid_run(void)
+{
+  if (geteuid() != 0 || !g_file_test("/usr/bin/unshare", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test("/usr/bin/setpriv", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("needs root, unshare(1) and setpriv(1)");
+    return;
+  }
+  g_autoptr(Shared) s = shared_new("[app]\n"
+                                   "exec=/bin/sleep infinity\n"
+                                   "\n"
+                                   "[job:tick]\n"
+                                   "schedule=every 1s\n"
+                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autofree char *runtime = g_build_filename(s->dir, "run", NULL);
+  g_assert_cmpint(g_mkdir(runtime, 0755), ==, 0);
+  g_autofree char *sock = g_build_filename(s->dir, "journal.sock", NULL);
+  int journal = sv_fake_journal_bind(sock);
+  g_assert_cmpint(journal, >=, 0);
+  g_autoptr(GPtrArray) entries = sv_journal_entries_new();
+
+  /* A tmpfs over /run keeps the host's journald out; ours is bound in its place. */
+  const char *inner = "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
+                      ": > /run/systemd/journal/socket && "
+                      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && "
+                      "exec setpriv --bounding-set=-dac_override,-dac_read_search "
+                      "$SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_CONF\"";
+  g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
+  g_autofree char *journal_env = g_strconcat("SVTEST_JOURNAL=", sock, NULL);
+  g_autofree char *conf_env = g_strconcat("SVTEST_CONF=", s->config, NULL);
+  g_autofree char *runtime_env = g_strconcat("RUNTIME_DIRECTORY=", runtime, NULL);
+  const char *env[] = {inner_env, journal_env, conf_env, s->state_env, runtime_env, NULL};
+  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
+                        NULL};
+  g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
+  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
+    g_autofree char *err = sv_run_stderr(run);
+    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
+      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
+      return;
+    }
+    g_error("sdvisor did not start: %s", err);
+  }
+  g_assert_true(wait_lines(s, "slots", 2, WAIT_MS));
+
+  /* The app is named for its file: sdvisor.conf → state/sdvisor. */
+  g_autofree char *app_dir = g_build_filename(s->state, "sdvisor", NULL);
+  g_assert_cmpint(g_chmod(app_dir, 0), ==, 0);
+  guint before = count_lines(s, "slots");
+  const char *status_line = sv_run_wait_message(run, "cannot run", WAIT_MS);
+  g_assert_nonnull(status_line);
+  g_assert_nonnull(strstr(status_line, "STATUS=running (pid"));
+  g_assert_nonnull(strstr(status_line, "job tick cannot run: "));
+  /* Several slots go by, each skipped, and still one error entry. */
+  g_usleep((sv_test_slow() ? 8 : 4) * G_USEC_PER_SEC);
+  g_assert_cmpuint(count_lines(s, "slots"), <=, before + 1);
+  g_assert_cmpuint(
+      count_entries(journal, entries, "MESSAGE_ID", "85ec5c58220545d0a56b499b2fbb2918"), ==, 1);
+  guint errors = 0;
+  for (guint i = 0; i < entries->len; i++) {
+    const char *prio = sv_journal_entry_field(entries->pdata[i], "PRIORITY");
+    if (prio != NULL && atoi(prio) <= 3) {
+      errors++;
+      g_assert_cmpstr(sv_journal_entry_field(entries->pdata[i], "SDVISOR_JOB"), ==, "tick");
+      g_assert_nonnull(
+          strstr(sv_journal_entry_field(entries->pdata[i], "MESSAGE"), "Permission denied"));
+    }
+  }
+  g_assert_cmpuint(errors, ==, 1);
+
+  /* `sdvisor jobs` as root reads the old state, yet knows the job cannot run. */
+  const char *jobs_argv[] = {sv_test_binary(), "jobs", "--config", s->config, NULL};
+  g_auto(GStrv) envp = g_get_environ();
+  envp = g_environ_setenv(envp, "STATE_DIRECTORY", s->state, TRUE);
+  envp = g_environ_setenv(envp, "RUNTIME_DIRECTORY", runtime, TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, (char **)jobs_argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                             &err, &status, NULL));
+  g_test_message("sdvisor jobs:\n%s%s", out, err);
+  g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  g_assert_nonnull(strstr(out, "cannot run since "));
+  g_assert_nonnull(strstr(out, "Permission denied"));
+  /* And as a user who cannot read the directory either: non-zero, with the reason. */
+  g_autofree char *out2 = NULL, *err2 = NULL;
+  const char *denied_argv[] = {"setpriv",
+                               "--bounding-set=-dac_override,-dac_read_search",
+                               sv_test_binary(),
+                               "jobs",
+                               "--config",
+                               s->config,
+                               NULL};
+  envp = g_environ_unsetenv(envp, "RUNTIME_DIRECTORY");
+  envp = g_environ_setenv(envp, "RUNTIME_DIRECTORY", s->state, TRUE); /* no failures there */
+  g_assert_true(g_spawn_sync(NULL, (char **)denied_argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                             &out2, &err2, &status, NULL));
+  g_test_message("sdvisor jobs without DAC override:\n%s%s", out2, err2);
+  g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  g_assert_nonnull(strstr(out2, "Permission denied"));
+
+  /* Back: the job runs again, says so once, and the failure is gone. */
+  g_assert_cmpint(g_chmod(app_dir, 0700), ==, 0);
+  guint resumed = count_lines(s, "slots");
+  g_assert_true(wait_lines(s, "slots", resumed + 2, WAIT_MS));
+  (void)sv_run_count_messages(run, "", 500);
+  const char *last_status = NULL;
+  for (guint i = 0; i < run->messages->len; i++)
+    if (strstr(run->messages->pdata[i], "STATUS=") != NULL)
+      last_status = run->messages->pdata[i];
+  g_assert_null(strstr(last_status, "cannot run"));
+  g_assert_nonnull(last_status);
+  g_assert_nonnull(strstr(last_status, "STATUS=running (pid"));
+  /* (The runtime directory also holds the app's notify socket.) */
+  g_autoptr(GDir) d = g_dir_open(runtime, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name(d)) != NULL)
+    g_assert_false(g_str_has_prefix(name, "jobs-failing."));
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, 20000), ==, 0);
+  close(journal);
 
 /* The state directory on NFS or on CIFS: fstatfs() in sdvisor says so, through the
  * LD_PRELOAD shim fake-fs-type.c (no such mount can be made here). The jobs are refused,
@@ -626,5 +857,7 @@ main(int argc, char **argv)
   g_test_add_func("/jobs/overlap/skip", test_overlap_skip);
   g_test_add_func("/jobs/state-directory/foreign-owner-refused", test_state_directory_refused);
   g_test_add_func("/jobs/state-directory/network-fs-refused", test_state_directory_network_fs);
+  g_test_add_func("/jobs/many-apps/same-program-own-slots", test_two_apps_same_program);
+  g_test_add_func("/jobs/cannot-run/state-unreadable-mid-run", test_state_unreadable_mid_run);
   return g_test_run();
 }

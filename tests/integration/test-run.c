@@ -404,7 +404,15 @@ test_check_prints_effective(void)
   g_autofree char *out = sv_run_stderr(run); /* stdout and stderr share the file */
   g_assert_nonnull(strstr(out, "stop-timeout=7s"));
   g_assert_nonnull(strstr(out, "from SDVISOR_APP_STOP_TIMEOUT"));
-  g_assert_nonnull(strstr(out, "name=sleep"));
+  /* Named for its file, and check says so; the program's name only without a file. */
+  g_assert_nonnull(strstr(out, "\nname=ok\n"));
+  g_assert_nonnull(strstr(out, "# name=ok, from the configuration file's name, "));
+  const char *cmd_argv[] = {"check", "--", "/bin/sleep", "5", NULL};
+  g_autoptr(SvRun) cmd = sv_run_start(cmd_argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(cmd, WAIT_MS), ==, 0);
+  g_autofree char *cmd_out = sv_run_stderr(cmd);
+  g_assert_nonnull(strstr(cmd_out, "# name=sleep, from the program's name"));
+  g_assert_nonnull(strstr(cmd_out, "SDVISOR_APP_NAME"));
   g_unlink(path);
   g_rmdir(dir);
 }

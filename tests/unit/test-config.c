@@ -76,7 +76,9 @@ static void
 test_defaults(Fixture *f, gconstpointer data)
 {
   g_autoptr(SvConfig) c = load_ok(f, "[app]\nexec=/usr/bin/python3 -m http.server 8000\n", NULL);
-  g_assert_cmpstr(c->app.name, ==, "python3");
+  /* The file's name, not the program's: two apps that both run python3 are two apps. */
+  g_assert_cmpstr(c->app.name, ==, "app");
+  g_assert_cmpint(c->name_source, ==, SV_NAME_FROM_FILE);
   g_assert_cmpint(g_strv_length(c->app.exec), ==, 4);
   g_assert_cmpstr(c->app.exec[3], ==, "8000");
   g_assert_null(c->app.working_directory);
@@ -149,7 +151,7 @@ test_env_overrides(Fixture *f, gconstpointer data)
   g_autoptr(SvConfig) c = load_ok(f, "[app]\nexec=/bin/true\nstop-timeout=30s\n", env);
   g_assert_cmpint(c->app.stop_timeout_usec, ==, 5 * SV_USEC_PER_SEC);
   g_assert_cmpstr(c->app.exec[0], ==, "/bin/sleep");
-  g_assert_cmpstr(c->app.name, ==, "sleep");
+  g_assert_cmpstr(c->app.name, ==, "app");
   g_assert_cmpuint(c->app.forward_signals, ==, G_GUINT64_CONSTANT(1) << SIGUSR2);
 
   g_autofree char *text = sv_config_to_string(c);
@@ -540,8 +542,58 @@ test_command(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpstr(c->app.exec[2], ==, "print('a b')");
   g_assert_cmpstr(c->app.name, ==, "python3");
+  g_assert_cmpint(c->name_source, ==, SV_NAME_FROM_COMMAND);
   g_assert_cmpint(c->app.stop_timeout_usec, ==, 2 * SV_USEC_PER_SEC);
   g_assert_null(c->path);
+  g_autofree char *why = sv_config_describe_name_source(c);
+  g_assert_nonnull(strstr(why, "SDVISOR_APP_NAME"));
+}
+
+/* The default name comes from where the configuration comes from: the template
+ * instance, the file, or (without a file) the command. */
+static void
+test_name_derivation(Fixture *f, gconstpointer data)
+{
+  static const struct {
+    const char *path;
+    const char *name;
+    SvNameSource source;
+  } cases[] = {
+      {"/etc/sdvisor/shop.conf", "shop", SV_NAME_FROM_INSTANCE},
+      {"/etc/sdvisor/api-v2.conf", "api-v2", SV_NAME_FROM_INSTANCE},
+      {"/etc/sdvisor/sub/shop.conf", "shop", SV_NAME_FROM_FILE},
+      {"/srv/shop/sdvisor.conf", "sdvisor", SV_NAME_FROM_FILE},
+      {"relative/web.ini", "web.ini", SV_NAME_FROM_FILE},
+      {"/srv/x/.conf", ".conf", SV_NAME_FROM_FILE},
+      {"app.conf.conf", "app.conf", SV_NAME_FROM_FILE},
+  };
+  char *exec[] = {"/usr/bin/python3", "-m", "uvicorn", NULL};
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    SvNameSource source = SV_NAME_FROM_KEY;
+    g_autofree char *name = sv_config_default_name(cases[i].path, exec, &source);
+    g_assert_cmpstr(name, ==, cases[i].name);
+    g_assert_cmpint(source, ==, cases[i].source);
+  }
+  SvNameSource source = SV_NAME_FROM_KEY;
+  g_autofree char *cmd = sv_config_default_name(NULL, exec, &source);
+  g_assert_cmpstr(cmd, ==, "python3");
+  g_assert_cmpint(source, ==, SV_NAME_FROM_COMMAND);
+  g_assert_null(sv_config_default_name(NULL, NULL, NULL));
+
+  /* Loaded: the file's name; name= wins and says so. */
+  g_autoptr(SvConfig) c = load_ok(f, "[app]\nexec=python3 -m uvicorn m:app\n", NULL);
+  g_assert_cmpstr(c->app.name, ==, "app");
+  g_autofree char *text = sv_config_to_string(c);
+  g_assert_nonnull(strstr(text, "name=app\n"));
+  g_autofree char *why = sv_config_describe_name_source(c);
+  g_assert_nonnull(strstr(why, f->path));
+  g_autoptr(SvConfig) named = load_ok(f, "[app]\nexec=python3\nname=shop\n", NULL);
+  g_assert_cmpstr(named->app.name, ==, "shop");
+  g_assert_cmpint(named->name_source, ==, SV_NAME_FROM_KEY);
+  char *env[] = {"SDVISOR_APP_NAME=api", NULL};
+  g_autoptr(SvConfig) overridden = load_ok(f, "[app]\nexec=python3\n", env);
+  g_assert_cmpstr(overridden->app.name, ==, "api");
+  g_assert_cmpint(overridden->name_source, ==, SV_NAME_FROM_KEY);
 }
 
 static void
@@ -635,6 +687,7 @@ main(int argc, char **argv)
   T("/config/environment-file/parse-a-buffer", test_parse_environment_buffer);
   T("/config/error/unreadable-and-unsafe", test_unreadable_and_unsafe);
   T("/config/command-line", test_command);
+  T("/config/name/from-instance-file-or-command", test_name_derivation);
   T("/config/groups/every-key-of-every-group", test_all_groups);
   T("/config/groups/section-and-group-defaults", test_section_defaults);
   T("/config/groups/drop-jobs-keeps-the-rest", test_drop_jobs);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobfailure.h"
 #include "jobstate.h"
 #include "testutil.h"
 
@@ -349,6 +350,90 @@ test_store_permissions(Fixture *f, gconstpointer data)
   g_assert_cmpint(mode_of(app), ==, 0700);
 }
 
+/* What a running sdvisor publishes about jobs that cannot run, read back as `sdvisor jobs`
+ * reads it: only a live sdvisor's, only the app asked about. */
+static void
+test_failures_published(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)sv_job_failure_free);
+  g_ptr_array_add(list,
+                  sv_job_failure_new("tick", T0, "cannot open lock file x:\tPermission\ndenied"));
+  g_autofree char *text = sv_job_failures_serialize("shop", 42, list);
+  g_autofree char *app = NULL;
+  pid_t pid = 0;
+  g_autoptr(GPtrArray) back = sv_job_failures_parse(text, &app, &pid);
+  g_assert_nonnull(back);
+  g_assert_cmpstr(app, ==, "shop");
+  g_assert_cmpint(pid, ==, 42);
+  g_assert_cmpuint(back->len, ==, 1);
+  const SvJobFailure *b = back->pdata[0];
+  g_assert_cmpstr(b->job, ==, "tick");
+  g_assert_cmpint(b->since_usec, ==, T0);
+  g_assert_cmpstr(b->reason, ==, "cannot open lock file x: Permission denied");
+  g_assert_null(sv_job_failures_parse("app=shop\n", NULL, NULL));
+  g_assert_null(sv_job_failures_parse("app=shop\npid=1\nfailing\tx\n", NULL, NULL));
+
+  g_autoptr(GError) error = NULL;
+  g_assert_true(sv_job_failures_publish(f->dir, "one", "shop", list, &error));
+  g_assert_no_error(error);
+  g_autoptr(GPtrArray) found = sv_job_failures_find(f->dir, "shop");
+  g_assert_cmpuint(found->len, ==, 1);
+  g_assert_cmpint(((SvJobFailure *)found->pdata[0])->pid, ==, getpid());
+  g_autoptr(GPtrArray) other = sv_job_failures_find(f->dir, "api");
+  g_assert_cmpuint(other->len, ==, 0);
+  /* A dead sdvisor's file says nothing. */
+  g_autofree char *dead_text = sv_job_failures_serialize("shop", G_MAXINT32 - 1, list);
+  g_autofree char *dead = g_build_filename(f->dir, "jobs-failing.dead", NULL);
+  g_assert_true(g_file_set_contents(dead, dead_text, -1, NULL));
+  g_assert_true(sv_job_failures_publish(f->dir, "one", "shop", NULL, &error));
+  g_autoptr(GPtrArray) none = sv_job_failures_find(f->dir, "shop");
+  g_assert_cmpuint(none->len, ==, 0);
+  g_unlink(dead);
+}
+
+/* sdvisor@.service has StateDirectory=sdvisor/NAME: that directory is the app's own, and
+ * its parent the root. Any other directory is a root with one directory per app. */
+static void
+test_app_dir_resolution(Fixture *f, gconstpointer data)
+{
+  g_autofree char *saved = g_strdup(g_getenv("STATE_DIRECTORY"));
+  g_unsetenv("STATE_DIRECTORY");
+  g_autofree char *plain = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(plain, ==, "/var/lib/sdvisor/shop");
+  g_autofree char *given_root = sv_jobstate_app_dir("/srv/state", "shop");
+  g_assert_cmpstr(given_root, ==, "/srv/state/shop");
+  g_autofree char *given_own = sv_jobstate_app_dir("/var/lib/sdvisor/shop/", "shop");
+  g_assert_cmpstr(given_own, ==, "/var/lib/sdvisor/shop");
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/shop-2:/var/lib/sdvisor/shop", TRUE);
+  g_autofree char *second = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(second, ==, "/var/lib/sdvisor/shop");
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor", TRUE);
+  g_autofree char *legacy = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(legacy, ==, "/var/lib/sdvisor/shop");
+  /* sdvisor@shop-2.service whose file says name=shop: the app's directory is a sibling. */
+  g_setenv("STATE_DIRECTORY", "/var/lib/sdvisor/shop-2", TRUE);
+  g_autofree char *sibling = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(sibling, ==, "/var/lib/sdvisor/shop");
+  g_autofree char *escaped = sv_jobstate_app_dir(NULL, "a/b");
+  g_assert_cmpstr(escaped, ==, "/var/lib/sdvisor/a\\x2fb");
+  g_setenv("STATE_DIRECTORY", "/srv/state", TRUE);
+  g_autofree char *other = sv_jobstate_app_dir(NULL, "shop");
+  g_assert_cmpstr(other, ==, "/srv/state/shop");
+  if (saved != NULL)
+    g_setenv("STATE_DIRECTORY", saved, TRUE);
+  else
+    g_unsetenv("STATE_DIRECTORY");
+
+  /* Opened: the app's own directory is used as it is, nothing is made below it. */
+  g_autofree char *own = g_build_filename(f->dir, "web", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvJobStore) store = sv_job_store_open(own, "web", TRUE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(sv_job_store_get_path(store), ==, own);
+  g_autofree char *nested = g_build_filename(own, "web", NULL);
+  g_assert_false(g_file_test(nested, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_store_foreign_owner(Fixture *f, gconstpointer data)
 {
@@ -363,7 +448,7 @@ test_store_foreign_owner(Fixture *f, gconstpointer data)
   g_autoptr(SvJobStore) store = sv_job_store_open(state, "web", TRUE, &error);
   g_assert_null(store);
   g_assert_error(error, SV_JOBSTATE_ERROR, SV_JOBSTATE_ERROR_UNSAFE);
-  g_assert_nonnull(strstr(error->message, "owned by uid 65534"));
+  g_assert_nonnull(strstr(error->message, "(uid 65534)"));
   g_clear_error(&error);
 
   /* The app directory inside a good state directory, too. */
@@ -827,6 +912,10 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/remote-fs-refused", test_remote_fs);
   g_test_add_func("/jobstate/default-dir", test_default_dir);
   g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
+             teardown);
+  g_test_add("/jobstate/failures/published-and-found", Fixture, NULL, setup,
+             test_failures_published, teardown);
+  g_test_add("/jobstate/store/app-directory-or-root", Fixture, NULL, setup, test_app_dir_resolution,
              teardown);
   g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
              test_store_foreign_owner, teardown);

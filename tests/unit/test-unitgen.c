@@ -172,6 +172,10 @@ test_generated_units_agree(void)
   g_autoptr(SvConfig) plain = load_config("[app]\nexec=/bin/true\n", NULL);
   g_autofree char *plain_unit = sv_unitgen_service(plain, "/usr/bin/sdvisor", "/etc/a.conf");
   g_assert_null(strstr(plain_unit, "WatchdogSec="));
+  /* The app's own state directory, never the shared root systemd would re-own. */
+  g_autofree char *state_line = g_strdup_printf("\nStateDirectory=sdvisor/%s\n", plain->app.name);
+  g_assert_nonnull(strstr(plain_unit, state_line));
+  g_assert_null(strstr(plain_unit, "\nStateDirectory=sdvisor\n"));
   g_autoptr(GPtrArray) wp = sv_unitgen_check(plain, plain_unit);
   g_assert_cmpuint(wp->len, ==, 0);
 }

@@ -40,45 +40,7 @@ is "all three instances still active after 20 s" "$active" "3 active"
 stop_quietly "${units[@]}"
 diag "ran $(($(now_ms) - t0)) ms; $(wc -l < "$ticks" 2>/dev/null || echo 0) lines in $ticks"
 
-out=$("$PY" - "$ticks" <<'EOF_PY'
-import collections, datetime, sys
-
-path = sys.argv[1]
-try:
-    lines = [l.split() for l in open(path) if l.strip()]
-except FileNotFoundError:
-    lines = []
-if not lines:
-    print(f"# nothing in {path}: the job never ran")
-    sys.exit(1)
-slots = collections.Counter()
-by = collections.defaultdict(list)
-for fields in lines:
-    text = fields[0]
-    t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    slots[t] += 1
-    by[t].append(fields[1] if len(fields) > 1 else "?")
-first, last = min(slots), max(slots)
-bad = []
-expected = [first + 2 * i for i in range(int(round((last - first) / 2)) + 1)]
-for t in expected:
-    if slots.get(t, 0) != 1:
-        bad.append(f"slot {datetime.datetime.utcfromtimestamp(t):%H:%M:%S}: ran {slots.get(t, 0)} times")
-for t in slots:
-    if t not in expected:
-        bad.append(f"slot {datetime.datetime.utcfromtimestamp(t):%H:%M:%S.%f}: off the 2 s grid")
-print(f"# {len(lines)} runs, {len(slots)} slots, "
-      f"{datetime.datetime.utcfromtimestamp(first):%H:%M:%S} to {datetime.datetime.utcfromtimestamp(last):%H:%M:%S} UTC")
-print("# who ran each slot: " + " ".join("".join(by[t]) for t in sorted(by)))
-if len(slots) < 8:
-    bad.append(f"only {len(slots)} slots in 20 s (expected about 10)")
-for b in bad:
-    print("# " + b)
-sys.exit(1 if bad else 0)
-EOF_PY
-)
-rc=$?
-printf '%s\n' "$out"
-is "the job ran, and each slot from the first to the last ran exactly once" "$rc" 0
+check "the job ran, and each slot from the first to the last ran exactly once" \
+    "$PY" "$SYSTEM_TESTS/slots.py" "$ticks" 2 8
 for u in "${units[@]}"; do systemctl reset-failed "$u" 2>/dev/null; done
 finish
