@@ -1,12 +1,11 @@
 /* unitgen.c — systemd units and quadlet files that agree with a configuration. */
 #include "unitgen.h"
 
-#include "jobstate.h"
-
 #include <glib/gi18n.h>
 #include <string.h>
 
 #include "budget.h"
+#include "jobname.h"
 #include "timespan.h"
 
 /* systemd's defaults (DefaultTimeoutStartSec=, DefaultTimeoutStopSec=). */
@@ -84,7 +83,7 @@ sv_unitgen_service(const SvConfig *config, const char *binary, const char *confi
                      "LogRateLimitBurst=1000000\n");
   /* The app's own state directory, owned by the unit's User=: never StateDirectory=sdvisor,
    * which systemd would re-own to each unit's user in turn (docs/state.md). */
-  g_autofree char *state = sv_jobstate_escape_name(config->app.name);
+  g_autofree char *state = sv_jobname_escape(config->app.name);
   g_string_append_printf(s, "StateDirectory=sdvisor/%s\nStateDirectoryMode=0700\n", state);
   g_string_append_printf(s, "RuntimeDirectory=sdvisor/%s\n", config->app.name);
   g_string_append(s, "\n[Install]\nWantedBy=multi-user.target\n");

@@ -107,8 +107,8 @@ struct SvJob {
    * lease ends, or overlap=queue behind a run elsewhere), or -1. */
   gint64 fleet_again_slot;
   guint fleet_again_source;
-  gint64 failed_since;          /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
-  char *failure;                /* why it cannot */
+  gint64 failed_since; /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
+  char *failure;       /* why it cannot */
 };
 
 struct SvJobs {
@@ -142,7 +142,7 @@ struct SvJobs {
 
   SvClaimStore *claim_store; /* once-per=fleet jobs; NULL = none configured or unusable */
   GError *claim_store_error; /* why there is none although fleet jobs are configured */
-  char *runtime_dir; /* where failures are published for `sdvisor jobs`; NULL = nowhere */
+  char *runtime_dir;         /* where failures are published for `sdvisor jobs`; NULL = nowhere */
   SvJobsFailureFunc failure_func;
   gpointer failure_data;
 };

@@ -1,6 +1,8 @@
 /* jobstate.c — state directory, lock files and state files of scheduled jobs. */
 #include "jobstate.h"
 
+#include "jobname.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -150,24 +152,6 @@ sv_jobstate_format_time(gint64 usec)
   if (frac % 1000 == 0)
     return g_strdup_printf("%s.%03dZ", base, (int)(frac / 1000));
   return g_strdup_printf("%s.%06dZ", base, (int)frac);
-}
-
-char *
-sv_jobstate_escape_name(const char *name)
-{
-  if (name == NULL || *name == '\0')
-    return g_strdup("\\x");
-  GString *out = g_string_new(NULL);
-  for (const char *p = name; *p != '\0'; p++) {
-    guchar c = (guchar)*p;
-    gboolean plain = g_ascii_isalnum(c) || c == '_' || c == '@' || c == '+' || c == '-' ||
-                     (c == '.' && p != name);
-    if (plain)
-      g_string_append_c(out, (char)c);
-    else
-      g_string_append_printf(out, "\\x%02x", c);
-  }
-  return g_string_free(out, FALSE);
 }
 
 const char *
@@ -545,7 +529,7 @@ check_directory(int fd, const char *path, gboolean strict, gboolean root_may_own
 static void
 resolve_app_dir(const char *state_dir, const char *app, char **out_root, char **out_escaped)
 {
-  g_autofree char *escaped = sv_jobstate_escape_name(app);
+  g_autofree char *escaped = sv_jobname_escape(app);
   g_autofree char *root = NULL;
   g_autofree char *sibling_root = NULL;
   g_auto(GStrv) entries = NULL;
@@ -710,7 +694,7 @@ sv_job_store_get_app(SvJobStore *store)
 static char *
 file_name(const char *job, const char *suffix)
 {
-  g_autofree char *escaped = sv_jobstate_escape_name(job);
+  g_autofree char *escaped = sv_jobname_escape(job);
   return g_strconcat(escaped, suffix, NULL);
 }
 

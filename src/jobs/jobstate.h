@@ -1,7 +1,7 @@
 /* jobstate.h — the on-disk half of "exactly once per host": the state directory, the
  * per-job lock and the per-job state file.
  *
- * Layout, one directory per app (names escaped, see sv_jobstate_escape_name()):
+ * Layout, one directory per app (names escaped, see sv_jobname_escape()):
  *
  *   <state-dir>/<app>/             0700, owned by sdvisor's user, never a symlink
  *   <state-dir>/<app>/<job>.lock   0600, flock()ed for as long as a run of the job is claimed
@@ -78,11 +78,6 @@ SvJobRecord *sv_job_record_parse(const char *data, gsize len, GError **error);
 
 /* "2026-11-22T10:00:00Z"; a fraction as ".250" (milliseconds) or ".250001". */
 char *sv_jobstate_format_time(gint64 realtime_usec);
-
-/* A name as a file name: bytes outside [A-Za-z0-9_@+-.] and a leading '.' become \xNN,
- * as systemd-escape writes them; "" becomes "\x". Two different names never give the
- * same file name ('\' is always escaped). */
-char *sv_jobstate_escape_name(const char *name);
 
 /* The name of a file system whose flock() cannot be trusted to exclude other instances
  * ("NFS", "CIFS", …), or NULL for a local one. F_TYPE is statfs()'s f_type. */

@@ -641,7 +641,6 @@ start_jobs(SvSupervisor *sv)
   sv_config_drop_jobs(sv->config);
   if (sv->jobs == NULL)
     return;
-  }
   if (!sv_jobs_set_fleet(sv->jobs, &sv->config->fleet, &error)) {
     sv_log(LOG_ERR,
            "jobs: %s; once-per=fleet jobs follow their on-store-unavailable=", error->message);

@@ -791,6 +791,7 @@ test_state_unreadable_mid_run(void)
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, 20000), ==, 0);
   close(journal);
+}
 
 /* The state directory on NFS or on CIFS: fstatfs() in sdvisor says so, through the
  * LD_PRELOAD shim fake-fs-type.c (no such mount can be made here). The jobs are refused,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "jobfailure.h"
+#include "jobname.h"
 #include "jobstate.h"
 #include "testutil.h"
 
@@ -275,7 +276,7 @@ test_escape(void)
       {"é", "\\xc3\\xa9"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_autofree char *e = sv_jobstate_escape_name(cases[i].in);
+    g_autofree char *e = sv_jobname_escape(cases[i].in);
     g_assert_cmpstr(e, ==, cases[i].out);
     g_assert_null(strchr(e, '/'));
   }
