@@ -131,6 +131,67 @@ load_named_config(GOptionContext *context, const char *option, char **rest, cons
   return config;
 }
 
+/* Where quadlet looks for .container files, first match wins (podman-systemd.unit(5),
+ * for root). */
+static const char *const quadlet_dirs[] = {"/run/containers/systemd", "/etc/containers/systemd",
+                                           "/usr/share/containers/systemd"};
+
+/* `systemctl cat NAME`: the unit as systemd has it, drop-ins included, each file after a
+ * "# PATH" line (a comment to the unit reader). */
+static char *
+systemctl_cat(const char *name, GError **error)
+{
+  const char *argv[] = {"systemctl", "cat", "--no-pager", "--", name, NULL};
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                    error))
+    return NULL;
+  if (!g_spawn_check_wait_status(status, NULL)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: not a file, and `systemctl cat` "
+                  "does not know it: %s"),
+                name, g_strstrip(err));
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+/* The text of the unit --unit names, and in *OUT_SHOWN how to name it in warnings: a file
+ * as it is; a service name that is no file (sdvisor@shop.service) as systemd has it:
+ * template, instance and drop-ins; a .container name that is no file from quadlet's
+ * directories. */
+static char *
+read_unit(const char *unit, char **out_shown, GError **error)
+{
+  char *text = NULL;
+  *out_shown = g_strdup(unit);
+  if (g_file_test(unit, G_FILE_TEST_EXISTS) || strchr(unit, '/') != NULL) {
+    (void)g_file_get_contents(unit, &text, NULL, error);
+    return text;
+  }
+  if (g_str_has_suffix(unit, ".container")) {
+    for (gsize i = 0; i < G_N_ELEMENTS(quadlet_dirs); i++) {
+      g_autofree char *path = g_build_filename(quadlet_dirs[i], unit, NULL);
+      if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_free(*out_shown);
+        *out_shown = g_steal_pointer(&path);
+        (void)g_file_get_contents(*out_shown, &text, NULL, error);
+        return text;
+      }
+    }
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: not a file, nor in /run, /etc or /usr/share/containers/systemd/"), unit);
+    return NULL;
+  }
+  if (!g_str_has_suffix(unit, ".service")) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: no such file (a unit name ends in .service or .container)"), unit);
+    return NULL;
+  }
+  return systemctl_cat(unit, error);
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -140,7 +201,8 @@ cmd_check(int argc, char **argv)
   const GOptionEntry entries[] = {
       {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
       {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
-       N_("Also compare the timeouts of this unit or quadlet file with the configuration"),
+       N_("Also compare this unit or quadlet file with the configuration (a name that is no "
+          "file: the unit as systemd has it, drop-ins included)"),
        N_("UNIT")},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, N_("[FILE]")},
       {NULL},
@@ -157,6 +219,13 @@ cmd_check(int argc, char **argv)
   g_autoptr(SvConfig) config = load_named_config(context, config_file, rest, &path, &status);
   if (config == NULL)
     return status;
+  /* The unit is read first: one that cannot be read is an error before any output. */
+  g_autofree char *shown = NULL;
+  g_autofree char *unit = unit_file ? read_unit(unit_file, &shown, &error) : NULL;
+  if (unit_file != NULL && unit == NULL) {
+    g_printerr("%s\n", error->message);
+    return SV_EXIT_NO_INPUT;
+  }
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);
@@ -170,15 +239,10 @@ cmd_check(int argc, char **argv)
     g_print("\n# %s\n%s", _("next runs of every job"), runs);
   }
 
-  if (unit_file != NULL) {
-    g_autofree char *unit = NULL;
-    if (!g_file_get_contents(unit_file, &unit, NULL, &error)) {
-      g_printerr("%s\n", error->message);
-      return SV_EXIT_CONFIG;
-    }
+  if (unit != NULL) {
     g_autoptr(GPtrArray) warnings = sv_unitgen_check(config, unit);
     for (guint i = 0; i < warnings->len; i++)
-      g_printerr(_("%s: warning: %s\n"), unit_file, (const char *)warnings->pdata[i]);
+      g_printerr(_("%s: warning: %s\n"), shown, (const char *)warnings->pdata[i]);
     if (warnings->len == 0)
       g_print("# %s\n", _("the unit's timeouts agree with the configuration"));
   }

@@ -324,6 +324,51 @@ test_check_prints_effective(void)
   g_assert_nonnull(strstr(out, "stop-timeout=7s"));
   g_assert_nonnull(strstr(out, "from SDVISOR_APP_STOP_TIMEOUT"));
   g_assert_nonnull(strstr(out, "name=sleep"));
+  /* In the schema's order: what the app is first, defaults after it. */
+  g_assert_nonnull(strstr(out, "[app]\nname=sleep\nexec=/bin/sleep 5\nstop-signal=SIGTERM\n"));
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+/* check --unit: a file that is not there is no input (66), not a configuration error,
+ * and nothing is printed before the error; a .container file is checked for podman's
+ * pitfalls. */
+static void
+test_check_unit_missing_and_container(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "ok.conf", NULL);
+  g_assert_true(g_file_set_contents(path,
+                                    "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
+                                    "[health]\ncheck=tcp://127.0.0.1:1\n",
+                                    -1, NULL));
+  g_chmod(path, 0644);
+  g_autofree char *missing = g_build_filename(dir, "missing.service", NULL);
+  const char *argv[] = {"check", path, "--unit", missing, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 66);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_nonnull(strstr(err, "missing.service"));
+  g_assert_null(strstr(err, "[app]"));
+
+  /* A name that is neither a file nor a unit name. */
+  const char *argv2[] = {"check", path, "--unit", "no-such-thing", NULL};
+  g_autoptr(SvRun) run2 = sv_run_start(argv2, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 66);
+
+  g_autofree char *quadlet = g_build_filename(dir, "web.container", NULL);
+  g_assert_true(g_file_set_contents(quadlet,
+                                    "[Container]\nImage=x\nNotify=true\n"
+                                    "PodmanArgs=--stop-timeout=20\n"
+                                    "[Service]\nTimeoutStopSec=60\nWatchdogSec=20s\n",
+                                    -1, NULL));
+  const char *argv3[] = {"check", path, "--unit", quadlet, NULL};
+  g_autoptr(SvRun) run3 = sv_run_start(argv3, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run3, WAIT_MS), ==, 0);
+  g_autofree char *out3 = sv_run_stderr(run3);
+  g_assert_nonnull(strstr(out3, "--env=WATCHDOG_USEC"));
+  g_assert_nonnull(strstr(out3, "PodmanArgs=--stop-timeout=35"));
+  g_unlink(quadlet);
   g_unlink(path);
   g_rmdir(dir);
 }
@@ -337,7 +382,9 @@ test_check_prints_next_runs(void)
   g_assert_true(g_file_set_contents(path,
                                     "[app]\nexec=/bin/sleep 5\n"
                                     "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
-                                    "exec=/bin/true\n",
+                                    "exec=/bin/true\n"
+                                    "[job:seoul]\nschedule=30 3 * * *\n"
+                                    "timezone=Asia/Seoul\nexec=/bin/true\n",
                                     -1, NULL));
   g_chmod(path, 0644);
   const char *argv[] = {"check", path, NULL};
@@ -347,8 +394,10 @@ test_check_prints_next_runs(void)
   g_autofree char *out = sv_run_stderr(run);
   const char *line = strstr(out, "\nhourly: next runs ");
   g_assert_nonnull(line);
+  /* The list ends at the line's end or at the time zone's name in parentheses. */
   g_autofree char *list = g_strndup(line + strlen("\nhourly: next runs "),
-                                    strcspn(line + strlen("\nhourly: next runs "), "\n"));
+                                    strcspn(line + strlen("\nhourly: next runs "), "\n("));
+  g_strchomp(list);
   g_auto(GStrv) times = g_strsplit(list, ", ", -1);
   g_assert_cmpuint(g_strv_length(times), ==, 5);
   gint64 prev = before / G_USEC_PER_SEC;
@@ -364,6 +413,13 @@ test_check_prints_next_runs(void)
     prev = unix_time;
   }
   g_assert_cmpint(prev - before / G_USEC_PER_SEC, <=, 5 * 3600);
+  /* Each job's runs in its own time zone, with the offset, and the zone named. */
+  const char *seoul = strstr(out, "\nseoul: next runs ");
+  g_assert_nonnull(seoul);
+  g_autofree char *seoul_line = g_strndup(seoul + 1, strcspn(seoul + 1, "\n"));
+  g_auto(GStrv) pieces = g_strsplit(seoul_line, "T03:30:00+09:00", -1);
+  g_assert_cmpuint(g_strv_length(pieces), ==, 6); /* five runs, all at 03:30 Seoul time */
+  g_assert_true(g_str_has_suffix(seoul_line, "(time zone Asia/Seoul)"));
   g_unlink(path);
   g_rmdir(dir);
 }
@@ -618,6 +674,8 @@ main(int argc, char **argv)
   g_test_add_func("/run/config/bad-config-exits-78-with-file-line", test_bad_config);
   g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
   g_test_add_func("/run/config/check-prints-next-five-runs", test_check_prints_next_runs);
+  g_test_add_func("/run/config/check-unit-missing-and-container",
+                  test_check_unit_missing_and_container);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
   g_test_add_func("/run/demo/ctrl-c-finishes-request-in-flight", test_demo_ctrl_c);
   g_test_add_func("/run/memory/slices-from-malloc-before-glib-2.76", test_slices_from_malloc);
