@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "drain.h"
 #include "exit-codes.h"
 #include "jobs.h"
 #include "log.h"
@@ -81,12 +82,20 @@ cmd_run(int argc, char **argv)
   }
 
   sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+  /* An app without the file can still run; it just cannot tell that it is draining. */
+  if (!sv_drain_init(&error)) {
+    sv_log(LOG_WARNING, "no %s for the app: %s", SV_DRAIN_ENV, error->message);
+    g_clear_error(&error);
+  }
   g_autoptr(SvSupervisor) supervisor = sv_supervisor_new(g_steal_pointer(&config), &error);
   if (supervisor == NULL) {
     sv_log(LOG_ERR, _("cannot set up: %s"), error->message);
+    sv_drain_cleanup();
     return SV_EXIT_FAILURE;
   }
-  return sv_supervisor_run(supervisor);
+  int status = sv_supervisor_run(supervisor);
+  sv_drain_cleanup();
+  return status;
 }
 
 /* Parses a command's options; on a usage error prints it and returns FALSE with

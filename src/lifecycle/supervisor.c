@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "drain.h"
 #include "exit-codes.h"
 #include "hooks.h"
 #include "jobs.h"
@@ -478,6 +479,8 @@ signal_app_to_stop(SvSupervisor *sv)
   sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
   extend_timeout(budget_add(app->stop_timeout_usec,
                             sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
+  sv_log(LOG_INFO, "sending %s to app (pid %d), waiting up to %s", sv_signal_name(app->stop_signal),
+         (int)sv->app_pid, timeout);
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
@@ -565,6 +568,8 @@ request_stop(SvSupervisor *sv, int signo)
       sv->app_pid > 0
           ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
           : g_strdup("stopping");
+  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
+  sv_drain_begin();
   sv_notify_stopping(status);
   gint64 budget = sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_PRE_STOP);
   budget = budget_add(budget, app->stop_delay_usec);
@@ -574,9 +579,13 @@ request_stop(SvSupervisor *sv, int signo)
 
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
+  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
+   * pre-stop hooks and stop-delay. */
+  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
   sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, sv->app_pid > 0 ? fields : NULL,
-              "%s received: stopping app (pid %d) with %s, waiting up to %s", sv_signal_name(signo),
-              (int)sv->app_pid, sv_signal_name(app->stop_signal), timeout);
+              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)sv->app_pid,
+              app->stop_delay_usec > 0 ? ", draining first for " : "",
+              app->stop_delay_usec > 0 ? delay : "");
 
   if (sv->hook_run != NULL) {
     /* Start or post-start hooks are running: they end first, and their done callback

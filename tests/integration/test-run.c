@@ -652,6 +652,89 @@ test_demo_ctrl_c(void)
   g_assert_cmpuint(assert_stop_extends_at_least(run, stop_usec), >=, 1);
 }
 
+/* The status code of GET PATH on 127.0.0.1:PORT (HTTP/1.0), or -1. */
+static int
+http_status(int port, const char *path)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((guint16)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  g_autofree char *request = g_strdup_printf("GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+  g_autofree char *response = NULL;
+  if (send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request))
+    response = read_to_eof(fd, WAIT_MS);
+  close(fd);
+  int code = -1;
+  if (response == NULL || sscanf(response, "HTTP/1.%*d %d", &code) != 1)
+    return -1;
+  return code;
+}
+
+/* Draining made true (docs/guide.md): from STOPPING=1 on, the file SDVISOR_DRAIN_FILE
+ * names (in $RUNTIME_DIRECTORY) exists, and the sample Flask app under real gunicorn
+ * answers /healthz with 503 during stop-delay while it still serves; the stop signal
+ * comes only after stop-delay, and the file is gone when sdvisor exits. */
+static void
+test_drain_file_during_stop_delay(void)
+{
+  if (!g_file_test("/usr/bin/gunicorn", G_FILE_TEST_IS_EXECUTABLE) &&
+      g_getenv("SDVISOR_INTEGRATION_TESTS_REQUIRED") == NULL) {
+    g_test_skip("needs gunicorn and python3-flask");
+    return;
+  }
+  g_autofree char *apps = g_canonicalize_filename("apps", g_test_get_dir(G_TEST_DIST));
+  g_autofree char *runtime = g_dir_make_tmp("sdvisor-drain-XXXXXX", NULL);
+  g_autofree char *drain = g_build_filename(runtime, "draining", NULL);
+  g_autofree char *conf = g_build_filename(runtime, "shop.conf", NULL);
+  int port = sv_free_port();
+  int delay_ms = sv_test_slow() ? 6000 : 3000;
+  g_autofree char *text = g_strdup_printf(
+      "[app]\nname=shop\n"
+      "exec=/usr/bin/python3 -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:%d app_flask:app\n"
+      "working-directory=%s\nstop-delay=%dms\n"
+      "[ready]\ncheck=http://127.0.0.1:%d/healthz\ntimeout=60s\n",
+      port, apps, delay_ms, port);
+  g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+  g_chmod(conf, 0644);
+  /* A leftover of an sdvisor killed mid-stop goes at start. */
+  g_assert_true(g_file_set_contents(drain, "", 0, NULL));
+  g_autofree char *runtime_env = g_strconcat("RUNTIME_DIRECTORY=", runtime, NULL);
+  const char *env[] = {runtime_env, NULL};
+  const char *argv[] = {"run", "--config", conf, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", 60 * 1000));
+  g_assert_false(g_file_test(drain, G_FILE_TEST_EXISTS));
+  g_assert_cmpint(http_status(port, "/healthz"), ==, 200);
+
+  gint64 stop = sv_now_ms();
+  sv_run_kill(run, SIGTERM);
+  g_assert_nonnull(sv_run_wait_message(run, "STOPPING=1", WAIT_MS));
+  g_assert_true(g_file_test(drain, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint(http_status(port, "/healthz"), ==, 503);
+  g_assert_cmpint(http_status(port, "/health"), ==, 200); /* still serving */
+  /* Still within stop-delay: no stop signal yet. */
+  g_assert_cmpint(sv_now_ms() - stop, <, delay_ms);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_null(strstr(err, "sending SIGTERM"));
+  g_assert_null(strstr(err, "with SIGTERM"));
+
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS + delay_ms), ==, 0);
+  g_assert_cmpint(sv_now_ms() - stop, >=, delay_ms);
+  g_assert_false(g_file_test(drain, G_FILE_TEST_EXISTS));
+  /* The stop signal is logged once it is really sent, after the stop-delay. */
+  g_autofree char *all = sv_run_stderr(run);
+  g_assert_nonnull(strstr(all, "SIGTERM received: stopping app"));
+  g_assert_nonnull(strstr(all, "sending SIGTERM to app (pid"));
+  g_unlink(conf);
+  g_rmdir(runtime);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -678,6 +761,8 @@ main(int argc, char **argv)
                   test_check_unit_missing_and_container);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
   g_test_add_func("/run/demo/ctrl-c-finishes-request-in-flight", test_demo_ctrl_c);
+  g_test_add_func("/run/drain/file-and-healthz-503-during-stop-delay",
+                  test_drain_file_during_stop_delay);
   g_test_add_func("/run/memory/slices-from-malloc-before-glib-2.76", test_slices_from_malloc);
   return g_test_run();
 }
