@@ -523,6 +523,58 @@ sv_logstream_catch_up(SvLogStreams *streams)
     streams_suspend(s);
 }
 
+guint
+sv_logstream_drain_child(SvLogStreams *streams, pid_t pid, gint64 timeout_usec)
+{
+  SvLogStreams *s = streams;
+  g_return_val_if_fail(pid > 0, 0);
+  SvLogReader *mine[2];
+  guint n = 0;
+  for (guint i = 0; i < s->readers->len && n < G_N_ELEMENTS(mine); i++)
+    if (((SvLogReader *)s->readers->pdata[i])->pid == pid)
+      mine[n++] = s->readers->pdata[i];
+
+  /* The child is gone: what it wrote is in the pipes, and EOF comes as soon as whatever
+   * it left in its group (killed by the caller) is gone too. Not past a full sink:
+   * blocking the loop on journald here is worse than an entry out of order. */
+  gint64 waited = 0;
+  while (n > 0 && waited < timeout_usec && !sv_journal_is_full(s->sink)) {
+    struct pollfd fds[G_N_ELEMENTS(mine)];
+    for (guint i = 0; i < n; i++)
+      fds[i] = (struct pollfd){.fd = mine[i]->fd, .events = POLLIN};
+    gint64 start = g_get_monotonic_time();
+    int r = poll(fds, n, (int)((timeout_usec - waited + 999) / 1000));
+    gint64 now = g_get_monotonic_time();
+    waited += now - start;
+    if (r < 0 && errno != EINTR)
+      break;
+    for (guint i = 0; r > 0 && i < n; i++) {
+      if (fds[i].revents == 0)
+        continue;
+      if (reader_read(mine[i], now) == READ_EOF) {
+        reader_close(mine[i], now);
+        mine[i] = NULL;
+      }
+    }
+    guint kept = 0;
+    for (guint i = 0; i < n; i++)
+      if (mine[i] != NULL)
+        mine[kept++] = mine[i];
+    n = kept;
+    sv_journal_commit(s->sink);
+  }
+  /* Still open (a process that left the group holds them): what is held goes out now,
+   * and the loop reads on. */
+  for (guint i = 0; i < n; i++) {
+    sv_logmerge_flush(mine[i]->merge);
+    reader_arm(mine[i]);
+  }
+  sv_journal_commit(s->sink);
+  if (sv_journal_is_full(s->sink))
+    streams_suspend(s);
+  return n;
+}
+
 static gint64
 earliest_deadline(SvLogStreams *s)
 {
