@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""check-guide.py — docs/guide.md's instructions do what they say.
+"""check-guide.py — the instructions of docs/guide.md (and README.md, containers.md) do
+what they say.
 
 usage: check-guide.py SDVISOR SRCDIR          Prints TAP.
 
@@ -12,7 +13,12 @@ usage: check-guide.py SDVISOR SRCDIR          Prints TAP.
   - no PodmanArgs= option that the guide tells people to add to print-quadlet's file is
     in that file already: the guide's shop.conf through `sdvisor print-quadlet`, and
     every ```ini fragment of the guide without an [app] line (what to add) compared
-    option by option. Following the guide once gave two --env=WATCHDOG_USEC.
+    option by option. Following the guide once gave two --env=WATCHDOG_USEC;
+  - the package a reader installs is where `dpkg-buildpackage` leaves it: every
+    `apt install` of a relative .deb in README.md and the guide names
+    ../sdvisor_VERSION_…deb (VERSION from debian/changelog), not ./ (it failed);
+  - containers.md names no ExecStop= in the unit quadlet makes from a .container (it
+    has only ExecStopPost=; podman's quadlet.go).
 """
 import os
 import re
@@ -120,6 +126,30 @@ def main():
     twice = sorted(o for b in fragments for o in podman_options(b) & written)
     check(not twice, "no PodmanArgs= the guide says to add is in print-quadlet's file already",
           ["given twice when the guide is followed: PodmanArgs=%s" % o for o in twice])
+
+    with open(os.path.join(SRC, "debian", "changelog"), encoding="utf-8") as f:
+        version = re.match(r"sdvisor \(([^)]+)\)", f.readline()).group(1)
+    wrong, seen = [], 0
+    for doc in ("README.md", "docs/guide.md"):
+        with open(os.path.join(SRC, doc), encoding="utf-8") as f:
+            text = f.read()
+        for m in re.finditer(r"apt(?:-get)? install\b[^\n]*?\s(\.{0,2}/?[\w./-]*\.deb)", text):
+            path = m.group(1)
+            if path.startswith("/"):
+                continue  # a Containerfile's copy inside the image
+            seen += 1
+            if not path.startswith("../sdvisor_%s_" % version):
+                wrong.append("%s: apt install %s (dpkg-buildpackage leaves ../sdvisor_%s_ARCH.deb)"
+                             % (doc, path, version))
+    check(seen >= 2 and not wrong, "apt install names the .deb where dpkg-buildpackage leaves it",
+          wrong or ["%d apt install lines found" % seen])
+
+    with open(os.path.join(SRC, "docs", "containers.md"), encoding="utf-8") as f:
+        containers = f.read()
+    claims = [l for l in containers.splitlines() if re.search(r"(?<!no `)ExecStop=", l)]
+    check(not claims,
+          "containers.md names no ExecStop= for a .container unit (quadlet writes ExecStopPost= only)",
+          claims)
     return finish()
 
 
