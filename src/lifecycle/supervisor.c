@@ -170,13 +170,22 @@ extend_timeout(gint64 budget)
   sv_notify_extend_timeout(MIN(usec, SV_TIMEOUT_UNBOUNDED_USEC));
 }
 
+/* STATUS= while the app runs. English like every STATUS= and journal message (people
+ * search for them); "1 time", not "1 times". */
+static char *
+running_status(SvSupervisor *sv)
+{
+  if (sv->restarts == 0)
+    return g_strdup_printf("running (pid %d)", (int)sv->app_pid);
+  return g_strdup_printf("running (pid %d, restarted %u time%s)", (int)sv->app_pid, sv->restarts,
+                         sv->restarts == 1 ? "" : "s");
+}
+
 static void
 status_running(SvSupervisor *sv)
 {
-  if (sv->restarts > 0)
-    sv_notify_status("running (pid %d, restarted %u times)", (int)sv->app_pid, sv->restarts);
-  else
-    sv_notify_status("running (pid %d)", (int)sv->app_pid);
+  g_autofree char *status = running_status(sv);
+  sv_notify_status("%s", status);
 }
 
 /* sdvisor's environment for children (spawn.c's base) with [app] environment= and
@@ -882,10 +891,7 @@ became_ready(SvSupervisor *sv, const char *detail)
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
   if (first || after_reload) {
-    g_autofree char *status = sv->restarts > 0
-                                  ? g_strdup_printf("running (pid %d, restarted %u times)",
-                                                    (int)sv->app_pid, sv->restarts)
-                                  : g_strdup_printf("running (pid %d)", (int)sv->app_pid);
+    g_autofree char *status = running_status(sv);
     sv_notify_ready(status);
     sv->ready_sent = TRUE;
     sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
