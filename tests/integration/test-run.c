@@ -309,13 +309,21 @@ test_bad_config(void)
   g_rmdir(dir);
 }
 
+/* DIR/NAME with TEXT, mode 0644 (sdvisor refuses a configuration others can write). */
+static char *
+write_conf(const char *dir, const char *name, const char *text)
+{
+  char *path = g_build_filename(dir, name, NULL);
+  g_assert_true(g_file_set_contents(path, text, -1, NULL));
+  g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+  return path;
+}
+
 static void
 test_check_prints_effective(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "ok.conf", NULL);
-  g_assert_true(g_file_set_contents(path, "[app]\nexec=/bin/sleep 5\n", -1, NULL));
-  g_chmod(path, 0644);
+  g_autofree char *path = write_conf(dir, "ok.conf", "[app]\nexec=/bin/sleep 5\n");
   const char *argv[] = {"check", path, NULL};
   const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=7s", NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, env);
@@ -337,12 +345,9 @@ static void
 test_check_unit_missing_and_container(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "ok.conf", NULL);
-  g_assert_true(g_file_set_contents(path,
-                                    "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
-                                    "[health]\ncheck=tcp://127.0.0.1:1\n",
-                                    -1, NULL));
-  g_chmod(path, 0644);
+  g_autofree char *path = write_conf(dir, "ok.conf",
+                                     "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
+                                     "[health]\ncheck=tcp://127.0.0.1:1\n");
   g_autofree char *missing = g_build_filename(dir, "missing.service", NULL);
   const char *argv[] = {"check", path, "--unit", missing, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
@@ -378,15 +383,12 @@ static void
 test_check_prints_next_runs(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "jobs.conf", NULL);
-  g_assert_true(g_file_set_contents(path,
-                                    "[app]\nexec=/bin/sleep 5\n"
-                                    "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
-                                    "exec=/bin/true\n"
-                                    "[job:seoul]\nschedule=30 3 * * *\n"
-                                    "timezone=Asia/Seoul\nexec=/bin/true\n",
-                                    -1, NULL));
-  g_chmod(path, 0644);
+  g_autofree char *path = write_conf(dir, "jobs.conf",
+                                     "[app]\nexec=/bin/sleep 5\n"
+                                     "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
+                                     "exec=/bin/true\n"
+                                     "[job:seoul]\nschedule=30 3 * * *\n"
+                                     "timezone=Asia/Seoul\nexec=/bin/true\n");
   const char *argv[] = {"check", path, NULL};
   gint64 before = g_get_real_time();
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
