@@ -56,6 +56,14 @@ if [ -n "$unmet" ]; then
   apt_install $pkgs
 fi
 
+# The copy as a git repository of its own (.gitignore included), so that what the
+# build leaves behind can be told from what the project ignores.
+git_copy() { git -C "$tree" -c user.name=deb-check -c user.email=deb-check@localhost "$@"; }
+have_git=0
+if command -v git >/dev/null && git_copy init -q && git_copy add -A && git_copy commit -qm copy; then
+  have_git=1
+fi
+
 start=$(date +%s)
 if ! dpkg-buildpackage -us -uc -b > "$work/build.log" 2>&1; then
   tail -n 80 "$work/build.log" >&2
@@ -72,6 +80,17 @@ result() {
   n=$((n + 1))
   if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
 }
+
+# `dpkg-buildpackage` in a checkout (docs/guide.md) must leave `git status` clean: its
+# build directory and debhelper's files are in .gitignore, and nothing tracked changes.
+if [ $have_git -eq 1 ]; then
+  left=$(git_copy status --porcelain --untracked-files=all)
+  [ -z "$left" ]
+  result $? "the build leaves no untracked or changed file in the checkout"
+  [ -n "$left" ] && sed 's/^/# left: /' <<< "$left"
+else
+  echo "ok $((n += 1)) # SKIP no git to tell what the build left in the checkout"
+fi
 
 contents=$(dpkg -c "$deb" | awk '{print $6}')
 # ships WHAT REGEX: some file of the package matches REGEX (a path from ./).

@@ -6,9 +6,11 @@
 
 enum {
   SV_EXIT_OK = 0,
-  SV_EXIT_FAILURE = 1, /* sdvisor itself failed to set up (message says why) */
-  SV_EXIT_USAGE = 64,  /* EX_USAGE: bad command line */
-  SV_EXIT_CONFIG = 78, /* EX_CONFIG: bad configuration file or environment override */
+  SV_EXIT_FAILURE = 1,   /* sdvisor itself failed to set up (message says why) */
+  SV_EXIT_USAGE = 64,    /* EX_USAGE: bad command line */
+  SV_EXIT_NO_INPUT = 66, /* EX_NOINPUT: a file named on the command line (check --unit) that
+                          cannot be read: not a configuration error */
+  SV_EXIT_CONFIG = 78,   /* EX_CONFIG: bad configuration file or environment override */
   SV_EXIT_START_TIMEOUT =
       124, /* the app did not become ready within [ready] timeout (as timeout(1)) */
   SV_EXIT_HOOK_FAILED = 125, /* a pre-start hook with on-error=fail failed */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "drain.h"
 #include "exit-codes.h"
 #include "fleet.h"
 #include "jobs.h"
@@ -86,12 +87,20 @@ cmd_run(int argc, char **argv)
   }
 
   sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+  /* An app without the file can still run; it just cannot tell that it is draining. */
+  if (!sv_drain_init(&error)) {
+    sv_log(LOG_WARNING, "no %s for the app: %s", SV_DRAIN_ENV, error->message);
+    g_clear_error(&error);
+  }
   g_autoptr(SvSupervisor) supervisor = sv_supervisor_new(g_steal_pointer(&config), &error);
   if (supervisor == NULL) {
     sv_log(LOG_ERR, _("cannot set up: %s"), error->message);
+    sv_drain_cleanup();
     return SV_EXIT_FAILURE;
   }
-  return sv_supervisor_run(supervisor);
+  int status = sv_supervisor_run(supervisor);
+  sv_drain_cleanup();
+  return status;
 }
 
 /* Parses a command's options; on a usage error prints it and returns FALSE with
@@ -180,6 +189,67 @@ unit_user(const char *unit)
   return user;
 }
 
+/* Where quadlet looks for .container files, first match wins (podman-systemd.unit(5),
+ * for root). */
+static const char *const quadlet_dirs[] = {"/run/containers/systemd", "/etc/containers/systemd",
+                                           "/usr/share/containers/systemd"};
+
+/* `systemctl cat NAME`: the unit as systemd has it, drop-ins included, each file after a
+ * "# PATH" line (a comment to the unit reader). */
+static char *
+systemctl_cat(const char *name, GError **error)
+{
+  const char *argv[] = {"systemctl", "cat", "--no-pager", "--", name, NULL};
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                    error))
+    return NULL;
+  if (!g_spawn_check_wait_status(status, NULL)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: not a file, and `systemctl cat` "
+                  "does not know it: %s"),
+                name, g_strstrip(err));
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+/* The text of the unit --unit names, and in *OUT_SHOWN how to name it in warnings: a file
+ * as it is; a service name that is no file (sdvisor@shop.service) as systemd has it:
+ * template, instance and drop-ins; a .container name that is no file from quadlet's
+ * directories. */
+static char *
+read_unit(const char *unit, char **out_shown, GError **error)
+{
+  char *text = NULL;
+  *out_shown = g_strdup(unit);
+  if (g_file_test(unit, G_FILE_TEST_EXISTS) || strchr(unit, '/') != NULL) {
+    (void)g_file_get_contents(unit, &text, NULL, error);
+    return text;
+  }
+  if (g_str_has_suffix(unit, ".container")) {
+    for (gsize i = 0; i < G_N_ELEMENTS(quadlet_dirs); i++) {
+      g_autofree char *path = g_build_filename(quadlet_dirs[i], unit, NULL);
+      if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_free(*out_shown);
+        *out_shown = g_steal_pointer(&path);
+        (void)g_file_get_contents(*out_shown, &text, NULL, error);
+        return text;
+      }
+    }
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: not a file, nor in /run, /etc or /usr/share/containers/systemd/"), unit);
+    return NULL;
+  }
+  if (!g_str_has_suffix(unit, ".service")) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                _("%s: no such file (a unit name ends in .service or .container)"), unit);
+    return NULL;
+  }
+  return systemctl_cat(unit, error);
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -190,7 +260,8 @@ cmd_check(int argc, char **argv)
   const GOptionEntry entries[] = {
       {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, N_("Configuration file"), N_("FILE")},
       {"unit", 'u', 0, G_OPTION_ARG_FILENAME, &unit_file,
-       N_("Also compare the timeouts of this unit or quadlet file with the configuration"),
+       N_("Also compare this unit or quadlet file with the configuration (a name that is no "
+          "file: the unit as systemd has it, drop-ins included)"),
        N_("UNIT")},
       {"user", 0, 0, G_OPTION_ARG_STRING, &user,
        N_("Also check that this user (the unit's User=) can read the configuration file "
@@ -212,10 +283,12 @@ cmd_check(int argc, char **argv)
                      entries, &argc, &argv, &context, &status))
     return status;
 
-  g_autofree char *unit = NULL;
-  if (unit_file != NULL && !g_file_get_contents(unit_file, &unit, NULL, &error)) {
+  /* The unit is read first: one that cannot be read is an error before any output. */
+  g_autofree char *shown = NULL;
+  g_autofree char *unit = unit_file ? read_unit(unit_file, &shown, &error) : NULL;
+  if (unit_file != NULL && unit == NULL) {
     g_printerr("%s\n", error->message);
-    return SV_EXIT_CONFIG;
+    return SV_EXIT_NO_INPUT;
   }
   if (user == NULL && unit != NULL)
     user = unit_user(unit);
@@ -276,7 +349,7 @@ cmd_check(int argc, char **argv)
   if (unit != NULL) {
     g_autoptr(GPtrArray) warnings = sv_unitgen_check(config, unit);
     for (guint i = 0; i < warnings->len; i++)
-      g_printerr(_("%s: warning: %s\n"), unit_file, (const char *)warnings->pdata[i]);
+      g_printerr(_("%s: warning: %s\n"), shown, (const char *)warnings->pdata[i]);
     if (warnings->len == 0)
       g_print("# %s\n", _("the unit's timeouts agree with the configuration"));
   }

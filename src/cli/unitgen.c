@@ -90,6 +90,15 @@ sv_unitgen_service(const SvConfig *config, const char *binary, const char *confi
   return g_string_free(s, FALSE);
 }
 
+/* podman's --stop-timeout for a unit with timeouts T: half the margin before systemd's
+ * own TimeoutStopSec; 0 when the stop has no bound. */
+static gint64
+podman_stop_seconds(const SvUnitTimeouts *t)
+{
+  return t->stop_usec == G_MAXINT64 ? 0
+                                    : (t->stop_usec - SV_UNIT_MARGIN_USEC / 2) / SV_USEC_PER_SEC;
+}
+
 char *
 sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config_path)
 {
@@ -97,9 +106,7 @@ sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config
   sv_unitgen_timeouts(config, &t);
   g_autofree char *start = span(t.start_usec), *stop = span(t.stop_usec),
                   *wd = span(t.watchdog_usec);
-  /* Half the margin before systemd's own TimeoutStopSec. */
-  gint64 stop_seconds =
-      t.stop_usec == G_MAXINT64 ? 0 : (t.stop_usec - SV_UNIT_MARGIN_USEC / 2) / SV_USEC_PER_SEC;
+  gint64 stop_seconds = podman_stop_seconds(&t);
   GString *s = g_string_new(NULL);
   g_string_append_printf(
       s,
@@ -147,34 +154,45 @@ sv_unitgen_quadlet(const SvConfig *config, const char *image, const char *config
   return g_string_free(s, FALSE);
 }
 
-/* Calls FUNC with each KEY=VALUE of [Service], in order, read as systemd reads a unit
- * file: a line that ends in a backslash (not itself escaped) goes on in the next one, the
- * backslash a space; a line starting with '#' or ';' is a comment, also between the lines
- * of a continued one; KEY is everything before the first '=', VALUE everything after,
- * both stripped; a line without '=' is ignored. */
+/* Calls FUNC with each KEY=VALUE of the section SECTION ("[Service]"), in order, read as
+ * systemd reads a unit file: a line that ends in a backslash (not itself escaped) goes
+ * on in the next one, the backslash a space; a line starting with '#' or ';' is a
+ * comment, also between the lines of a continued one; KEY is everything before the
+ * first '=', VALUE everything after, both stripped; a line without '=' is ignored. The
+ * section may come several times (`systemctl cat` prints a unit and its drop-ins one
+ * after the other, each file a "# PATH" comment and its own sections). */
 typedef void (*SvAssignmentFunc)(const char *key, const char *value, gpointer user_data);
 
+typedef struct {
+  const char *section;
+  gboolean inside;
+  SvAssignmentFunc func;
+  gpointer user_data;
+} SvSectionReader;
+
 static void
-service_line(char *line, gboolean *in_service, SvAssignmentFunc func, gpointer user_data)
+section_line(char *line, SvSectionReader *r)
 {
   char *s = g_strstrip(line);
   if (*s == '[') {
-    *in_service = g_str_equal(s, "[Service]");
+    r->inside = g_str_equal(s, r->section);
     return;
   }
   char *eq = strchr(s, '=');
-  if (!*in_service || eq == NULL)
+  if (!r->inside || eq == NULL)
     return;
   *eq = '\0';
-  func(g_strstrip(s), g_strstrip(eq + 1), user_data);
+  r->func(g_strstrip(s), g_strstrip(eq + 1), r->user_data);
 }
 
 static void
-service_assignments(const char *text, SvAssignmentFunc func, gpointer user_data)
+section_assignments(const char *text, const char *section, SvAssignmentFunc func,
+                    gpointer user_data)
 {
+  SvSectionReader r = {section, FALSE, func, user_data};
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
   g_autoptr(GString) line = g_string_new(NULL);
-  gboolean continued = FALSE, in_service = FALSE;
+  gboolean continued = FALSE;
   for (char **l = lines; *l != NULL; l++) {
     char *raw = *l;
     gsize len = strlen(raw);
@@ -196,10 +214,10 @@ service_assignments(const char *text, SvAssignmentFunc func, gpointer user_data)
       line->str[line->len - 1] = ' ';
       continue;
     }
-    service_line(line->str, &in_service, func, user_data);
+    section_line(line->str, &r);
   }
   if (continued)
-    service_line(line->str, &in_service, func, user_data);
+    section_line(line->str, &r);
 }
 
 /* systemd ignores an assignment whose value does not parse (with a warning): the one
@@ -231,7 +249,142 @@ void
 sv_unitgen_read_unit(const char *unit_text, SvUnitTimeouts *out)
 {
   *out = (SvUnitTimeouts){-1, -1, -1};
-  service_assignments(unit_text, on_service_assignment, out);
+  section_assignments(unit_text, "[Service]", on_service_assignment, out);
+}
+
+/* What a quadlet file's [Container] section says that matters to sdvisor in it. */
+typedef struct {
+  gboolean has_container; /* the text has a [Container] section at all */
+  gboolean notify;        /* Notify=true (or healthy): podman --sdnotify=container */
+  gboolean env_watchdog_usec;
+  gboolean env_watchdog_pid;
+  gint64 stop_timeout_usec; /* podman's --stop-timeout (or StopTimeout=); -1: its default */
+} SvContainerFacts;
+
+/* podman's stop timeout when nothing sets one (podman-run(1) --stop-timeout). */
+#define SV_PODMAN_DEFAULT_STOP_TIMEOUT_USEC (10 * SV_USEC_PER_SEC)
+
+static gboolean
+parse_seconds(const char *text, gint64 *out_usec)
+{
+  guint64 n;
+  if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXINT64 / SV_USEC_PER_SEC, &n, NULL))
+    return FALSE;
+  *out_usec = (gint64)n * SV_USEC_PER_SEC;
+  return TRUE;
+}
+
+/* NAME or NAME=VALUE as the argument of podman's --env: is it NAME? */
+static gboolean
+env_names(const char *arg, const char *name)
+{
+  gsize len = strlen(name);
+  return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+static void
+container_env(SvContainerFacts *f, const char *arg)
+{
+  f->env_watchdog_usec |= env_names(arg, "WATCHDOG_USEC");
+  f->env_watchdog_pid |= env_names(arg, "WATCHDOG_PID");
+}
+
+/* PodmanArgs= is split like a command line; an option's value is either after '=' or
+ * the next word, as podman (cobra) reads them. */
+static void
+container_podman_args(SvContainerFacts *f, const char *value)
+{
+  g_auto(GStrv) argv = NULL;
+  if (!g_shell_parse_argv(value, NULL, &argv, NULL))
+    argv = g_strsplit_set(value, " \t", -1);
+  for (char **a = argv; *a != NULL; a++) {
+    const char *next = a[1];
+    if (g_str_has_prefix(*a, "--env="))
+      container_env(f, *a + strlen("--env="));
+    else if ((g_str_equal(*a, "--env") || g_str_equal(*a, "-e")) && next != NULL)
+      container_env(f, next);
+    else if (g_str_has_prefix(*a, "-e") && (*a)[2] != '\0')
+      container_env(f, *a + 2 + ((*a)[2] == '='));
+    else if (g_str_has_prefix(*a, "--stop-timeout="))
+      (void)parse_seconds(*a + strlen("--stop-timeout="), &f->stop_timeout_usec);
+    else if (g_str_equal(*a, "--stop-timeout") && next != NULL)
+      (void)parse_seconds(next, &f->stop_timeout_usec);
+  }
+}
+
+static void
+on_container_assignment(const char *key, const char *value, gpointer user_data)
+{
+  SvContainerFacts *f = user_data;
+  if (g_str_equal(key, "Notify")) {
+    gboolean yes = g_ascii_strcasecmp(value, "healthy") == 0;
+    static const char *const truths[] = {"1", "yes", "y", "true", "t", "on"};
+    for (gsize i = 0; i < G_N_ELEMENTS(truths); i++)
+      yes |= g_ascii_strcasecmp(value, truths[i]) == 0;
+    f->notify = yes;
+  } else if (g_str_equal(key, "PodmanArgs")) {
+    container_podman_args(f, value);
+  } else if (g_str_equal(key, "Environment")) {
+    /* Environment=WATCHDOG_USEC=… would fix a value, not copy systemd's. */
+    container_env(f, value);
+  } else if (g_str_equal(key, "StopTimeout")) {
+    (void)parse_seconds(value, &f->stop_timeout_usec);
+  }
+}
+
+static void
+on_any_container_line(const char *key, const char *value, gpointer user_data)
+{
+  (void)key;
+  (void)value;
+  *(gboolean *)user_data = TRUE;
+}
+
+static void
+read_container(const char *unit_text, SvContainerFacts *f)
+{
+  *f = (SvContainerFacts){.stop_timeout_usec = -1};
+  section_assignments(unit_text, "[Container]", on_container_assignment, f);
+  section_assignments(unit_text, "[Container]", on_any_container_line, &f->has_container);
+}
+
+/* The podman pitfalls of docs/containers.md, for a quadlet file. */
+static void
+check_container(const SvUnitTimeouts *need, const SvUnitTimeouts *unit, const SvContainerFacts *f,
+                GPtrArray *warnings)
+{
+  if (!f->notify)
+    g_ptr_array_add(warnings,
+                    g_strdup(_("[Container] has no Notify=true: podman then tells systemd "
+                               "READY=1 as soon as the container runs, before sdvisor's [ready] "
+                               "checks pass, and sdvisor's WATCHDOG=1 never reaches systemd")));
+  if (MAX(unit->watchdog_usec, 0) > 0 && !f->env_watchdog_usec)
+    g_ptr_array_add(warnings,
+                    g_strdup(_("WatchdogSec= is set but WATCHDOG_USEC is not passed into the "
+                               "container: sdvisor never pings and systemd kills the service "
+                               "when WatchdogSec= runs out; add PodmanArgs=--env=WATCHDOG_USEC")));
+  if (f->env_watchdog_pid)
+    g_ptr_array_add(warnings,
+                    g_strdup(_("WATCHDOG_PID is passed into the container: it names podman's "
+                               "pid, so sdvisor ignores WATCHDOG_USEC and never pings; pass "
+                               "WATCHDOG_USEC alone")));
+  gint64 floor = need->stop_usec == G_MAXINT64 ? G_MAXINT64 : need->stop_usec - SV_UNIT_MARGIN_USEC;
+  gboolean set = f->stop_timeout_usec >= 0;
+  gint64 stop = set ? f->stop_timeout_usec : SV_PODMAN_DEFAULT_STOP_TIMEOUT_USEC;
+  if (stop < floor) {
+    g_autofree char *have = span(stop), *want = span(floor);
+    g_autofree char *advice =
+        floor == G_MAXINT64
+            ? g_strdup(_("the configuration's stop has no bound: give stop-timeout a bound"))
+            : g_strdup_printf(_("use PodmanArgs=--stop-timeout=%lld"),
+                              (long long)podman_stop_seconds(need));
+    g_ptr_array_add(warnings,
+                    g_strdup_printf(_("podman's stop timeout %s%s is shorter than pre-stop hooks, "
+                                      "stop-delay, stop-timeout and post-stop hooks need (%s): "
+                                      "podman would SIGKILL the container before sdvisor's own "
+                                      "deadline; %s"),
+                                    have, set ? "" : _(" (podman's default)"), want, advice));
+  }
 }
 
 GPtrArray *
@@ -283,5 +436,9 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
                                "checks: sdvisor pings as long as the app runs, whether it "
                                "answers or not")));
   }
+  SvContainerFacts container;
+  read_container(unit_text, &container);
+  if (container.has_container)
+    check_container(&need, &unit, &container, warnings);
   return warnings;
 }

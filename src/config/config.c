@@ -1450,7 +1450,27 @@ sv_config_new_for_command(char *const *argv, char *const *envp, GError **error)
 char *
 sv_config_to_string(const SvConfig *config)
 {
-  return g_key_file_to_data(config->effective, NULL, NULL);
+  /* The effective key file holds the defaults first and the file's values after them
+   * (name and exec last); a person reads a group in the schema's order, name and exec
+   * first. Each key keeps its comment (the override that set it). */
+  g_autoptr(GKeyFile) ordered = g_key_file_new();
+  g_auto(GStrv) present = g_key_file_get_groups(config->effective, NULL);
+  for (char **p = present; *p != NULL; p++) {
+    const SvGroupSpec *group = find_group(*p);
+    if (group == NULL)
+      continue;
+    for (gsize k = 0; k < group->n_keys; k++) {
+      const char *key = group->keys[k].name;
+      g_autofree char *value = g_key_file_get_value(config->effective, *p, key, NULL);
+      if (value == NULL)
+        continue;
+      g_key_file_set_value(ordered, *p, key, value);
+      g_autofree char *comment = g_key_file_get_comment(config->effective, *p, key, NULL);
+      if (comment != NULL && *comment != '\0')
+        (void)g_key_file_set_comment(ordered, *p, key, comment, NULL);
+    }
+  }
+  return g_key_file_to_data(ordered, NULL, NULL);
 }
 
 void

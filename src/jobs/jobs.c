@@ -1859,6 +1859,21 @@ sv_jobs_next_runs(const char *app_name, const SvJobConfig *job, gint64 now_usec,
   return out;
 }
 
+/* USEC (since the epoch) as ISO 8601 in TZ, with its offset: 2026-12-08T03:30:00+09:00;
+ * milliseconds when there are any (a randomized delay). */
+static char *
+format_time_in(gint64 usec, GTimeZone *tz)
+{
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) dt = utc ? g_date_time_to_timezone(utc, tz) : NULL;
+  if (dt == NULL || usec < 0)
+    return sv_jobstate_format_time(usec);
+  g_autofree char *base = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *offset = g_date_time_format(dt, "%:z");
+  int ms = (int)(usec % G_USEC_PER_SEC / 1000);
+  return ms ? g_strdup_printf("%s.%03d%s", base, ms, offset) : g_strconcat(base, offset, NULL);
+}
+
 char *
 sv_jobs_describe_next_runs(const char *app_name, GPtrArray *job_configs, gint64 now_usec, guint n,
                            GError **error)
@@ -1874,10 +1889,16 @@ sv_jobs_describe_next_runs(const char *app_name, GPtrArray *job_configs, gint64 
     g_string_append_printf(out, "%s: ", job->name);
     if (runs->len == 0)
       g_string_append(out, _("never runs again"));
+    /* In the job's own time zone (validated by sv_jobs_next_runs): "30 3 * * *" in
+     * Asia/Seoul reads 03:30+09:00, not 18:30Z the day before. */
+    g_autoptr(GTimeZone) tz =
+        job->timezone ? g_time_zone_new_identifier(job->timezone) : g_time_zone_new_local();
     for (guint k = 0; k < runs->len; k++) {
-      g_autofree char *t = sv_jobstate_format_time(g_array_index(runs, gint64, k));
+      g_autofree char *t = format_time_in(g_array_index(runs, gint64, k), tz);
       g_string_append_printf(out, "%s%s", k ? ", " : _("next runs "), t);
     }
+    if (runs->len > 0 && job->timezone != NULL)
+      g_string_append_printf(out, _(" (time zone %s)"), job->timezone);
     gint64 delay = sv_jobs_randomized_delay(NULL, app_name, job->name, job->randomized_delay_usec);
     if (job->randomized_delay_usec > 0) {
       g_autofree char *d = sv_timespan_format(delay / 1000 * 1000);

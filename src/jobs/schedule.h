@@ -7,11 +7,15 @@
  *
  *   cron, five fields        minute hour day-of-month month day-of-week
  *                            `*`, `1,5,9`, `1-5`, steps `10-50/5`, `5/15` (= 5-max/15) and
- *                            star-slash-N (every Nth value from the minimum); JAN..DEC and
+ *                            star-slash-N (every Nth value from the minimum), a step at
+ *                            most the field's span (minute 1-60, hour 1-24, day-of-month
+ *                            1-31, month 1-12, day-of-week 1-8); JAN..DEC and
  *                            SUN..SAT in any case; day-of-week 0-7, 0 and 7 both Sunday
  *                            (so FRI-SUN works). If day-of-month and day-of-week are both
- *                            restricted (neither starts with `*`), a day matches when EITHER
- *                            matches; otherwise both must (the classic cron rule).
+ *                            restricted, a day matches when EITHER matches; otherwise both
+ *                            must (the classic cron rule). A field is unrestricted when its
+ *                            text starts with `*`, a step included (star-slash-2 and MON:
+ *                            odd days that are Mondays), as cronie reads it.
  *   cron nicknames           @hourly @daily @midnight @weekly (Sunday) @monthly @yearly
  *                            @annually
  *   intervals                `every 30s`, `every 5min`, `every 1h 30min` (the systemd span
@@ -22,7 +26,9 @@
  *   systemd calendar events  [WEEKDAYS] [[YEAR-]MONTH-DAY] [HOUR:MINUTE[:SECOND]] [TIMEZONE]
  *                            e.g. `Mon..Fri 09:00`, `Mon,Wed *-*-* 10:30`, `*-*-01 00:00:00`,
  *                            `*:0/15`, `*-*-* *:00:00`, `2025-*-* 12:00 UTC`; ranges `..`
- *                            (`Mon-Fri` too), lists `,`, repetitions `/N`; weekday AND date
+ *                            (`Mon-Fri` too), lists `,`, repetitions `/N` (at most the
+ *                            field's span: year 1-230, month 1-12, day 1-31, hour 1-24,
+ *                            minute and second 1-60); weekday AND date
  *                            must both match (systemd's rule); no time means 00:00:00.
  *                            Keywords: minutely hourly daily weekly (Monday) monthly yearly
  *                            annually quarterly semiannually. A trailing zone name (`UTC`,
@@ -37,14 +43,15 @@
  * cronie's split.
  *   - Fixed-time, a wall-clock time that does not exist (spring-forward gap): the job runs
  *     at the first existing instant after the gap (03:00 CEST for 02:30 in Berlin). Several
- *     matching times in one gap, or in a gap and at its end, give one elapse. systemd and
- *     cronie behave so.
+ *     matching times in one gap, or in a gap and at its end, give one elapse. cronie
+ *     behaves so; systemd 252 does not: its timer skips that day altogether (checked with
+ *     `systemd-analyze calendar --base-time=`, tests/docs/check-schedule-docs.py).
  *   - Fixed-time, a wall-clock time that occurs twice (fall-back): the job runs once, at
  *     the first occurrence.
  *   - Wildcard: real instants are walked, and each instant whose local wall-clock time
  *     matches is an elapse: every-15-minutes keeps firing every 15 real minutes through
  *     both transitions (the repeated hour in autumn fires again, the hour missing in spring
- *     is not made up).
+ *     is not made up). cronie behaves so; systemd 252 skips the repeated hour.
  *   - Intervals are in UTC and never affected.
  *
  * A schedule that can never match (`0 0 30 2 *`, or `2020-*-* 00:00` asked after 2020)

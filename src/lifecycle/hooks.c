@@ -14,6 +14,11 @@
 #include "spawn.h"
 #include "timespan.h"
 
+/* How long the loop may wait for a hook's pipes to reach EOF once it has exited and its
+ * group was killed: the kernel closes them as the last member dies, well within this;
+ * only a process that left the group keeps them open this long. */
+#define SV_HOOK_OUTPUT_DRAIN_USEC (250 * G_GINT64_CONSTANT(1000))
+
 /* Addressed to the app, or to sdvisor: never to a hook (see hooks.h). The SDVISOR_*
  * ones are set again below when they apply, and must not leak from BASE_ENV when not. */
 static const char *const withheld_variables[] = {
@@ -257,6 +262,11 @@ on_hook_exited(pid_t pid, int wait_status, gpointer user_data)
   if (kill(-pid, SIGKILL) == 0)
     sv_log(LOG_DEBUG, "hook %s (%s): killed what its pid %d left in its process group",
            run->current->name, event_name(run), (int)pid);
+  /* Its last lines may still be in the pipes (SIGCHLD can come before the loop reads
+   * them, and logmerge holds a line for its window): they go to the journal before the
+   * entry that says the hook ended. */
+  if (run->log_streams != NULL)
+    (void)sv_logstream_drain_child(run->log_streams, pid, SV_HOOK_OUTPUT_DRAIN_USEC);
 
   g_autofree char *description = describe_wait_status(wait_status);
   if (run->exec_error != NULL) {

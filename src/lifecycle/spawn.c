@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drain.h"
+
 G_DEFINE_QUARK(sv - spawn - error - quark, sv_spawn_error)
 
 /* Room for "LISTEN_PID=" plus the longest pid. */
@@ -45,6 +47,9 @@ sv_spawn_base_environ(void)
   for (char **e = env; *e != NULL; e++)
     if (!is_private(*e))
       g_ptr_array_add(out, g_strdup(*e));
+  /* sdvisor's own variable among the SDVISOR_ ones kept back: the drain file (drain.h). */
+  if (sv_drain_get_path() != NULL)
+    g_ptr_array_add(out, g_strconcat(SV_DRAIN_ENV "=", sv_drain_get_path(), NULL));
   g_ptr_array_add(out, NULL);
   return (char **)g_ptr_array_free(out, FALSE);
 }

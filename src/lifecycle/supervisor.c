@@ -27,6 +27,7 @@
 
 #include "budget.h"
 #include "checkspec.h"
+#include "drain.h"
 #include "exit-codes.h"
 #include "hooks.h"
 #include "jobs.h"
@@ -164,14 +165,25 @@ extend_timeout(gint64 budget)
   sv_notify_extend_timeout(MIN(usec, SV_TIMEOUT_UNBOUNDED_USEC));
 }
 
+/* STATUS= while the app runs. English like every STATUS= and journal message (people
+ * search for them); "1 time", not "1 times". A job that cannot run is as visible as the
+ * app: `systemctl status` shows it. */
+static char *
+running_status(SvSupervisor *sv)
+{
+  g_autofree char *restarts =
+      sv->restarts == 0
+          ? g_strdup("")
+          : g_strdup_printf(", restarted %u time%s", sv->restarts, sv->restarts == 1 ? "" : "s");
+  return g_strdup_printf("running (pid %d%s)%s%s", (int)sv->app_pid, restarts,
+                         sv->jobs_problem ? "; " : "", sv->jobs_problem ? sv->jobs_problem : "");
+}
+
 static void
 status_running(SvSupervisor *sv)
 {
-  g_autofree char *restarts =
-      sv->restarts > 0 ? g_strdup_printf(", restarted %u times", sv->restarts) : g_strdup("");
-  /* A job that cannot run is as visible as the app: `systemctl status` shows it. */
-  sv_notify_status("running (pid %d%s)%s%s", (int)sv->app_pid, restarts,
-                   sv->jobs_problem ? "; " : "", sv->jobs_problem ? sv->jobs_problem : "");
+  g_autofree char *status = running_status(sv);
+  sv_notify_status("%s", status);
 }
 
 static void
@@ -485,6 +497,8 @@ signal_app_to_stop(SvSupervisor *sv)
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
   extend_timeout(budget.after_signal);
+  sv_log(LOG_INFO, "sending %s to app (pid %d), waiting up to %s", sv_signal_name(app->stop_signal),
+         (int)sv->app_pid, timeout);
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
@@ -571,14 +585,20 @@ request_stop(SvSupervisor *sv, int signo)
       sv->app_pid > 0
           ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
           : g_strdup("stopping");
+  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
+  sv_drain_begin();
   sv_notify_stopping(status);
   extend_timeout(budget.stop);
 
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
+  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
+   * pre-stop hooks and stop-delay. */
+  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
   sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, sv->app_pid > 0 ? fields : NULL,
-              "%s received: stopping app (pid %d) with %s, waiting up to %s", sv_signal_name(signo),
-              (int)sv->app_pid, sv_signal_name(app->stop_signal), timeout);
+              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)sv->app_pid,
+              app->stop_delay_usec > 0 ? ", draining first for " : "",
+              app->stop_delay_usec > 0 ? delay : "");
 
   if (sv->hook_run != NULL) {
     /* Start or post-start hooks are running: they end first, and their done callback
@@ -880,10 +900,7 @@ became_ready(SvSupervisor *sv, const char *detail)
   g_autofree char *pidf = pid_field(sv->app_pid);
   const char *fields[] = {pidf, NULL};
   if (first || after_reload) {
-    g_autofree char *status = sv->restarts > 0
-                                  ? g_strdup_printf("running (pid %d, restarted %u times)",
-                                                    (int)sv->app_pid, sv->restarts)
-                                  : g_strdup_printf("running (pid %d)", (int)sv->app_pid);
+    g_autofree char *status = running_status(sv);
     sv_notify_ready(status);
     sv->ready_sent = TRUE;
     sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,

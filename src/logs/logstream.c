@@ -523,6 +523,69 @@ sv_logstream_catch_up(SvLogStreams *streams)
     streams_suspend(s);
 }
 
+/* Polls READERS (N of them) up to WAIT_USEC and reads those with data; one at EOF is
+ * closed and its slot set to NULL. Adds the time spent to *WAITED; returns the time of
+ * the reads, or -1 when poll() failed. */
+static gint64
+poll_and_read(SvLogReader **readers, guint n, gint64 wait_usec, gint64 *waited)
+{
+  g_autofree struct pollfd *fds = g_new(struct pollfd, n);
+  for (guint i = 0; i < n; i++)
+    fds[i] = (struct pollfd){.fd = readers[i]->fd, .events = POLLIN};
+  gint64 start = g_get_monotonic_time();
+  int r = poll(fds, n, (int)MIN((MAX(wait_usec, 0) + 999) / 1000, G_MAXINT));
+  gint64 now = g_get_monotonic_time();
+  *waited += now - start;
+  if (r < 0 && errno != EINTR)
+    return -1;
+  for (guint i = 0; r > 0 && i < n; i++) {
+    if (fds[i].revents == 0)
+      continue;
+    if (reader_read(readers[i], now) == READ_EOF) {
+      reader_close(readers[i], now);
+      readers[i] = NULL;
+    }
+  }
+  return now;
+}
+
+guint
+sv_logstream_drain_child(SvLogStreams *streams, pid_t pid, gint64 timeout_usec)
+{
+  SvLogStreams *s = streams;
+  g_return_val_if_fail(pid > 0, 0);
+  SvLogReader *mine[2];
+  guint n = 0;
+  for (guint i = 0; i < s->readers->len && n < G_N_ELEMENTS(mine); i++)
+    if (((SvLogReader *)s->readers->pdata[i])->pid == pid)
+      mine[n++] = s->readers->pdata[i];
+
+  /* The child is gone: what it wrote is in the pipes, and EOF comes as soon as whatever
+   * it left in its group (killed by the caller) is gone too. Not past a full sink:
+   * blocking the loop on journald here is worse than an entry out of order. */
+  gint64 waited = 0;
+  while (n > 0 && waited < timeout_usec && !sv_journal_is_full(s->sink)) {
+    if (poll_and_read(mine, n, timeout_usec - waited, &waited) < 0)
+      break;
+    guint kept = 0;
+    for (guint i = 0; i < n; i++)
+      if (mine[i] != NULL)
+        mine[kept++] = mine[i];
+    n = kept;
+    sv_journal_commit(s->sink);
+  }
+  /* Still open (a process that left the group holds them): what is held goes out now,
+   * and the loop reads on. */
+  for (guint i = 0; i < n; i++) {
+    sv_logmerge_flush(mine[i]->merge);
+    reader_arm(mine[i]);
+  }
+  sv_journal_commit(s->sink);
+  if (sv_journal_is_full(s->sink))
+    streams_suspend(s);
+  return n;
+}
+
 static gint64
 earliest_deadline(SvLogStreams *s)
 {
@@ -550,7 +613,6 @@ sv_logstream_drain(SvLogStreams *streams, gint64 idle_usec)
 {
   SvLogStreams *s = streams;
   gint64 waited = 0;
-  g_autofree struct pollfd *fds = NULL;
   g_autofree SvLogReader **polled = NULL;
 
   /* No main loop from here on: the readers are polled here, and the sink's fullness is
@@ -561,28 +623,16 @@ sv_logstream_drain(SvLogStreams *streams, gint64 idle_usec)
       continue;
     }
     guint n = s->readers->len;
-    fds = g_renew(struct pollfd, fds, n);
     polled = g_renew(SvLogReader *, polled, n);
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < n; i++)
       polled[i] = s->readers->pdata[i];
-      fds[i] = (struct pollfd){.fd = polled[i]->fd, .events = POLLIN};
-    }
-    gint64 start = g_get_monotonic_time();
     gint64 wait = idle_usec - waited;
     gint64 deadline = earliest_deadline(s);
     if (deadline >= 0)
-      wait = MIN(wait, MAX(deadline - start, 0));
-    int r = poll(fds, n, (int)MIN((wait + 999) / 1000, G_MAXINT));
-    gint64 now = g_get_monotonic_time();
-    waited += now - start;
-    if (r < 0 && errno != EINTR)
+      wait = MIN(wait, MAX(deadline - g_get_monotonic_time(), 0));
+    gint64 now = poll_and_read(polled, n, wait, &waited);
+    if (now < 0)
       break;
-    for (guint i = 0; r > 0 && i < n; i++) {
-      if (fds[i].revents == 0)
-        continue;
-      if (reader_read(polled[i], now) == READ_EOF)
-        reader_close(polled[i], now);
-    }
     flush_due_all(s, now);
     sv_journal_commit(s->sink);
   }

@@ -89,6 +89,14 @@ void sv_logstream_job_output(const char *job, const char *const *fields, int *ou
  * exited, before saying so: the app's last lines — its traceback — come first. */
 void sv_logstream_catch_up(SvLogStreams *streams);
 
+/* The pipes of one child that has exited (PID as given to sv_logstream_started()): read
+ * until EOF, without the main loop, and what logmerge holds of them goes to the sink, so
+ * that an entry written after this one comes after the child's last line (a hook's
+ * "finished"). Gives up after TIMEOUT_USEC (a process that left the child's group holds
+ * a pipe, or writes without end: the loop then reads on), and at once when the sink is
+ * full. Returns the number of pipes still open. */
+guint sv_logstream_drain_child(SvLogStreams *streams, pid_t pid, gint64 timeout_usec);
+
 /* Reads every open pipe until EOF, without the main loop, and hands everything to the
  * sink. Gives up on pipes still open after IDLE_USEC of waiting for them (a process
  * that left the group still holds one); time spent waiting for a full sink does not

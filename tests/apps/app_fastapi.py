@@ -35,6 +35,18 @@ async def health():
     return "ok\n"
 
 
+# What docs/guide.md shows: 503 while sdvisor drains the app (SDVISOR_DRAIN_FILE
+# exists from STOPPING=1 on).
+DRAIN_FILE = os.environ.get("SDVISOR_DRAIN_FILE")
+
+
+@app.get("/healthz", response_class=PlainTextResponse)
+async def healthz():
+    if DRAIN_FILE and os.path.exists(DRAIN_FILE):
+        raise HTTPException(status_code=503, detail="draining")
+    return "ok\n"
+
+
 @app.get("/slow", response_class=PlainTextResponse)
 async def slow(seconds: str = "1"):
     try:

@@ -20,6 +20,19 @@ def health():
     return "ok\n", 200, {"Content-Type": "text/plain"}
 
 
+# What docs/guide.md shows: 503 from the moment sdvisor begins to stop (the file named
+# by SDVISOR_DRAIN_FILE exists from STOPPING=1 on), so that a load balancer stops
+# sending here during stop-delay while requests still get answers.
+DRAIN_FILE = os.environ.get("SDVISOR_DRAIN_FILE")
+
+
+@app.get("/healthz")
+def healthz():
+    if DRAIN_FILE and os.path.exists(DRAIN_FILE):
+        return "draining\n", 503, {"Content-Type": "text/plain"}
+    return "ok\n", 200, {"Content-Type": "text/plain"}
+
+
 @app.get("/slow")
 def slow():
     try:

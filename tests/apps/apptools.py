@@ -1,6 +1,7 @@
 """Helpers shared by the test apps in this directory.
 
-The apps exist for sdvisor's system tests (tests/system): each serves /health,
+The apps exist for sdvisor's system tests (tests/system): each serves /health
+(app_flask and app_fastapi also /healthz, 503 while sdvisor drains them),
 /slow?seconds=N and /echo?line=TEXT, and logs with the logging module to stderr,
 the way a typical Python web app does.
 """

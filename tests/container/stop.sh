@@ -54,7 +54,7 @@ if lt 1.5 "$secs" && lt "$secs" 10; then
 else
     not_ok "the stop waited for the request and no longer (${secs} s; expected 2–10 s)"
 fi
-check "sdvisor passed SIGTERM on to the app" grep -q "stopping app (pid [0-9]*) with SIGTERM" "$WORK/inflight/err"
+check "sdvisor passed SIGTERM on to the app" grep -q "sending SIGTERM to app (pid [0-9]*)" "$WORK/inflight/err"
 [ "$_failed" = 0 ] || show_output inflight
 
 # 2. An app that dies of SIGTERM.

@@ -332,6 +332,20 @@ def main():
     check(funcs and not not_offered, "the bash completion offers every long option of every command",
           not_offered)
 
+    # Each command's arguments (the placeholder of its G_OPTION_REMAINING entry: [JOB…],
+    # [FILE]) are in its SYNOPSIS lines (`man sdvisor` once left JOB out of `jobs`).
+    synopsis = re.search(r"^# SYNOPSIS\n(.*?)^# ", page1, re.S | re.M)
+    synopsis = synopsis.group(1) if synopsis else ""
+    missing_args = []
+    for cmd, func in sorted(funcs.items()):
+        body = re.search(r"^%s\(int argc, char \*\*argv\)\n\{(.*?)^\}" % func, main_c, re.S | re.M)
+        rest = re.search(r'G_OPTION_REMAINING[^}]*N_\("([^"]*)"\)', body.group(1)) if body else None
+        lines = " ".join(l for l in synopsis.splitlines() if l.startswith("*sdvisor %s*" % cmd))
+        for word in re.findall(r"[A-Z]{2,}", rest.group(1)) if rest else []:
+            if "_%s_" % word not in lines:
+                missing_args.append("sdvisor %s: _%s_ not in its SYNOPSIS line" % (cmd, word))
+    check(funcs and not missing_args, "each command's SYNOPSIS names its arguments", missing_args)
+
     codes = {int(n) for n in re.findall(r"SV_EXIT_\w+\s*=\s*(\d+)", read("src/exit-codes.h"))}
     exit_section = re.search(r"^# EXIT STATUS\n(.*?)^# ", page1, re.S | re.M)
     doc_codes = {int(n) for n in re.findall(r"^\*(\d+)\*$", exit_section.group(1), re.M)} if exit_section else set()

@@ -971,7 +971,7 @@ test_many_reloads(void)
 static guint
 wait_restarts(SvRun *run, guint n, guint timeout_ms)
 {
-  g_autofree char *needle = g_strdup_printf("restarted %u times", n);
+  g_autofree char *needle = g_strdup_printf("restarted %u time%s)", n, n == 1 ? "" : "s");
   if (sv_run_wait_message(run, needle, timeout_ms) == NULL)
     return 0;
   return n;

@@ -390,13 +390,21 @@ test_bad_config(void)
   g_rmdir(dir);
 }
 
+/* DIR/NAME with TEXT, mode 0644 (sdvisor refuses a configuration others can write). */
+static char *
+write_conf(const char *dir, const char *name, const char *text)
+{
+  char *path = g_build_filename(dir, name, NULL);
+  g_assert_true(g_file_set_contents(path, text, -1, NULL));
+  g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+  return path;
+}
+
 static void
 test_check_prints_effective(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "ok.conf", NULL);
-  g_assert_true(g_file_set_contents(path, "[app]\nexec=/bin/sleep 5\n", -1, NULL));
-  g_chmod(path, 0644);
+  g_autofree char *path = write_conf(dir, "ok.conf", "[app]\nexec=/bin/sleep 5\n");
   const char *argv[] = {"check", path, NULL};
   const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=7s", NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, env);
@@ -413,6 +421,48 @@ test_check_prints_effective(void)
   g_autofree char *cmd_out = sv_run_stderr(cmd);
   g_assert_nonnull(strstr(cmd_out, "# name=sleep, from the program's name"));
   g_assert_nonnull(strstr(cmd_out, "SDVISOR_APP_NAME"));
+  /* In the schema's order: what the app is first, defaults after it. */
+  g_assert_nonnull(strstr(out, "[app]\nname=ok\nexec=/bin/sleep 5\nstop-signal=SIGTERM\n"));
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+/* check --unit: a file that is not there is no input (66), not a configuration error,
+ * and nothing is printed before the error; a .container file is checked for podman's
+ * pitfalls. */
+static void
+test_check_unit_missing_and_container(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autofree char *path = write_conf(dir, "ok.conf",
+                                     "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
+                                     "[health]\ncheck=tcp://127.0.0.1:1\n");
+  g_autofree char *missing = g_build_filename(dir, "missing.service", NULL);
+  const char *argv[] = {"check", path, "--unit", missing, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 66);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_nonnull(strstr(err, "missing.service"));
+  g_assert_null(strstr(err, "[app]"));
+
+  /* A name that is neither a file nor a unit name. */
+  const char *argv2[] = {"check", path, "--unit", "no-such-thing", NULL};
+  g_autoptr(SvRun) run2 = sv_run_start(argv2, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run2, WAIT_MS), ==, 66);
+
+  g_autofree char *quadlet = g_build_filename(dir, "web.container", NULL);
+  g_assert_true(g_file_set_contents(quadlet,
+                                    "[Container]\nImage=x\nNotify=true\n"
+                                    "PodmanArgs=--stop-timeout=20\n"
+                                    "[Service]\nTimeoutStopSec=60\nWatchdogSec=20s\n",
+                                    -1, NULL));
+  const char *argv3[] = {"check", path, "--unit", quadlet, NULL};
+  g_autoptr(SvRun) run3 = sv_run_start(argv3, NULL);
+  g_assert_cmpint(sv_run_wait_exit(run3, WAIT_MS), ==, 0);
+  g_autofree char *out3 = sv_run_stderr(run3);
+  g_assert_nonnull(strstr(out3, "--env=WATCHDOG_USEC"));
+  g_assert_nonnull(strstr(out3, "PodmanArgs=--stop-timeout=35"));
+  g_unlink(quadlet);
   g_unlink(path);
   g_rmdir(dir);
 }
@@ -422,13 +472,12 @@ static void
 test_check_prints_next_runs(void)
 {
   g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename(dir, "jobs.conf", NULL);
-  g_assert_true(g_file_set_contents(path,
-                                    "[app]\nexec=/bin/sleep 5\n"
-                                    "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
-                                    "exec=/bin/true\n",
-                                    -1, NULL));
-  g_chmod(path, 0644);
+  g_autofree char *path = write_conf(dir, "jobs.conf",
+                                     "[app]\nexec=/bin/sleep 5\n"
+                                     "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
+                                     "exec=/bin/true\n"
+                                     "[job:seoul]\nschedule=30 3 * * *\n"
+                                     "timezone=Asia/Seoul\nexec=/bin/true\n");
   const char *argv[] = {"check", path, NULL};
   gint64 before = g_get_real_time();
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
@@ -436,8 +485,10 @@ test_check_prints_next_runs(void)
   g_autofree char *out = sv_run_stderr(run);
   const char *line = strstr(out, "\nhourly: next runs ");
   g_assert_nonnull(line);
+  /* The list ends at the line's end or at the time zone's name in parentheses. */
   g_autofree char *list = g_strndup(line + strlen("\nhourly: next runs "),
-                                    strcspn(line + strlen("\nhourly: next runs "), "\n"));
+                                    strcspn(line + strlen("\nhourly: next runs "), "\n("));
+  g_strchomp(list);
   g_auto(GStrv) times = g_strsplit(list, ", ", -1);
   g_assert_cmpuint(g_strv_length(times), ==, 5);
   gint64 prev = before / G_USEC_PER_SEC;
@@ -453,6 +504,13 @@ test_check_prints_next_runs(void)
     prev = unix_time;
   }
   g_assert_cmpint(prev - before / G_USEC_PER_SEC, <=, 5 * 3600);
+  /* Each job's runs in its own time zone, with the offset, and the zone named. */
+  const char *seoul = strstr(out, "\nseoul: next runs ");
+  g_assert_nonnull(seoul);
+  g_autofree char *seoul_line = g_strndup(seoul + 1, strcspn(seoul + 1, "\n"));
+  g_auto(GStrv) pieces = g_strsplit(seoul_line, "T03:30:00+09:00", -1);
+  g_assert_cmpuint(g_strv_length(pieces), ==, 6); /* five runs, all at 03:30 Seoul time */
+  g_assert_true(g_str_has_suffix(seoul_line, "(time zone Asia/Seoul)"));
   g_unlink(path);
   g_rmdir(dir);
 }
@@ -685,6 +743,88 @@ test_demo_ctrl_c(void)
   g_assert_cmpuint(assert_stop_extends_at_least(run, stop_usec), >=, 1);
 }
 
+/* The status code of GET PATH on 127.0.0.1:PORT (HTTP/1.0), or -1. */
+static int
+http_status(int port, const char *path)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((guint16)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  g_autofree char *request = g_strdup_printf("GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+  g_autofree char *response = NULL;
+  if (send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request))
+    response = read_to_eof(fd, WAIT_MS);
+  close(fd);
+  int code = -1;
+  if (response == NULL || sscanf(response, "HTTP/1.%*d %d", &code) != 1)
+    return -1;
+  return code;
+}
+
+/* Draining made true (docs/guide.md): from STOPPING=1 on, the file SDVISOR_DRAIN_FILE
+ * names (in $RUNTIME_DIRECTORY) exists, and the sample Flask app under real gunicorn
+ * answers /healthz with 503 during stop-delay while it still serves; the stop signal
+ * comes only after stop-delay, and the file is gone when sdvisor exits. */
+static void
+test_drain_file_during_stop_delay(void)
+{
+  if (!g_file_test("/usr/bin/gunicorn", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("needs gunicorn and python3-flask");
+    return;
+  }
+  g_autofree char *apps = g_canonicalize_filename("apps", g_test_get_dir(G_TEST_DIST));
+  g_autofree char *runtime = g_dir_make_tmp("sdvisor-drain-XXXXXX", NULL);
+  g_autofree char *drain = g_build_filename(runtime, "draining", NULL);
+  g_autofree char *conf = g_build_filename(runtime, "shop.conf", NULL);
+  int port = sv_free_port();
+  int delay_ms = sv_test_slow() ? 6000 : 3000;
+  g_autofree char *text = g_strdup_printf(
+      "[app]\nname=shop\n"
+      "exec=/usr/bin/python3 -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:%d app_flask:app\n"
+      "working-directory=%s\nstop-delay=%dms\n"
+      "[ready]\ncheck=http://127.0.0.1:%d/healthz\ntimeout=60s\n",
+      port, apps, delay_ms, port);
+  g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+  g_chmod(conf, 0644);
+  /* A leftover of an sdvisor killed mid-stop goes at start. */
+  g_assert_true(g_file_set_contents(drain, "", 0, NULL));
+  g_autofree char *runtime_env = g_strconcat("RUNTIME_DIRECTORY=", runtime, NULL);
+  const char *env[] = {runtime_env, NULL};
+  const char *argv[] = {"run", "--config", conf, NULL};
+  g_autoptr(SvRun) run = sv_run_start(argv, env);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", 60 * 1000));
+  g_assert_false(g_file_test(drain, G_FILE_TEST_EXISTS));
+  g_assert_cmpint(http_status(port, "/healthz"), ==, 200);
+
+  gint64 stop = sv_now_ms();
+  sv_run_kill(run, SIGTERM);
+  g_assert_nonnull(sv_run_wait_message(run, "STOPPING=1", WAIT_MS));
+  g_assert_true(g_file_test(drain, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint(http_status(port, "/healthz"), ==, 503);
+  g_assert_cmpint(http_status(port, "/health"), ==, 200); /* still serving */
+  /* Still within stop-delay: no stop signal yet. */
+  g_assert_cmpint(sv_now_ms() - stop, <, delay_ms);
+  g_autofree char *err = sv_run_stderr(run);
+  g_assert_null(strstr(err, "sending SIGTERM"));
+  g_assert_null(strstr(err, "with SIGTERM"));
+
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS + delay_ms), ==, 0);
+  g_assert_cmpint(sv_now_ms() - stop, >=, delay_ms);
+  g_assert_false(g_file_test(drain, G_FILE_TEST_EXISTS));
+  /* The stop signal is logged once it is really sent, after the stop-delay. */
+  g_autofree char *all = sv_run_stderr(run);
+  g_assert_nonnull(strstr(all, "SIGTERM received: stopping app"));
+  g_assert_nonnull(strstr(all, "sending SIGTERM to app (pid"));
+  g_unlink(conf);
+  g_rmdir(runtime);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -707,8 +847,12 @@ main(int argc, char **argv)
   g_test_add_func("/run/config/bad-config-exits-78-with-file-line", test_bad_config);
   g_test_add_func("/run/config/check-prints-effective", test_check_prints_effective);
   g_test_add_func("/run/config/check-prints-next-five-runs", test_check_prints_next_runs);
+  g_test_add_func("/run/config/check-unit-missing-and-container",
+                  test_check_unit_missing_and_container);
   g_test_add_func("/run/cli/usage-and-version", test_usage_and_version);
   g_test_add_func("/run/demo/ctrl-c-finishes-request-in-flight", test_demo_ctrl_c);
+  g_test_add_func("/run/drain/file-and-healthz-503-during-stop-delay",
+                  test_drain_file_during_stop_delay);
   g_test_add_func("/run/memory/slices-from-malloc-before-glib-2.76", test_slices_from_malloc);
   return g_test_run();
 }

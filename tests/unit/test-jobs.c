@@ -305,9 +305,15 @@ test_next_runs(Fixture *f, gconstpointer data)
   g_autofree char *first = sv_jobstate_format_time(g_array_index(days, gint64, 0));
   g_assert_cmpstr(first, ==, "2025-11-23T03:00:00Z");
 
+  /* check prints each job's runs in its own zone, with the offset. */
+  SvJobConfig *seoul = add_job(f, "seoul", "30 3 * * *", "true");
+  seoul->timezone = g_strdup("Asia/Seoul");
   g_autofree char *text = sv_jobs_describe_next_runs("web", f->configs, now, 2, &error);
   g_assert_no_error(error);
-  g_assert_nonnull(strstr(text, "daily: next runs 2025-11-23T03:00:00Z, 2025-11-24T03:00:00Z\n"));
+  g_assert_nonnull(strstr(text, "daily: next runs 2025-11-23T03:00:00+00:00, "
+                                "2025-11-24T03:00:00+00:00 (time zone UTC)\n"));
+  g_assert_nonnull(strstr(text, "seoul: next runs 2025-11-23T03:30:00+09:00, "
+                                "2025-11-24T03:30:00+09:00 (time zone Asia/Seoul)\n"));
   g_assert_nonnull(strstr(text, "randomized delay on this host"));
 }
 

@@ -246,6 +246,88 @@ test_read_continued_lines(void)
             90 * S, 120 * S, 10 * S);
 }
 
+/* What `systemctl cat sdvisor@shop.service` prints: the template, then each drop-in after
+ * a "# PATH" line, each with its own [Service]. The drop-in's assignments come last and
+ * win, as they do in systemd. */
+static void
+test_read_systemctl_cat(void)
+{
+  static const char cat[] = "# /usr/lib/systemd/system/sdvisor@.service\n"
+                            "[Unit]\nDescription=sdvisor: %i\n\n"
+                            "[Service]\nType=notify\nTimeoutStopSec=90s\n\n"
+                            "[Install]\nWantedBy=multi-user.target\n\n"
+                            "# /etc/systemd/system/sdvisor@shop.service.d/override.conf\n"
+                            "[Service]\nTimeoutStartSec=7min\nWatchdogSec=40s\n\n"
+                            "# /etc/systemd/system/sdvisor@.service.d/stop.conf\n"
+                            "[Service]\nTimeoutStopSec=3min\n";
+  read_unit(cat, 7 * 60 * S, 3 * 60 * S, 40 * S);
+  /* Without the drop-ins, the template's 90 s stop and no watchdog warn. */
+  g_autoptr(SvConfig) config = load_config("[app]\nexec=/bin/true\nstop-timeout=100s\n"
+                                           "[health]\ncheck=tcp://127.0.0.1:1\n",
+                                           NULL);
+  g_autoptr(GPtrArray) whole = sv_unitgen_check(config, cat);
+  g_assert_cmpuint(whole->len, ==, 0);
+  g_autofree char *template_only = g_strndup(cat, strstr(cat, "# /etc/") - cat);
+  g_autoptr(GPtrArray) bare = sv_unitgen_check(config, template_only);
+  g_assert_cmpuint(bare->len, ==, 2);
+}
+
+static gboolean
+has_warning(GPtrArray *warnings, const char *needle)
+{
+  for (guint i = 0; i < warnings->len; i++)
+    if (strstr(warnings->pdata[i], needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* The podman pitfalls of docs/containers.md in a quadlet file: no Notify=true, a watchdog
+ * without WATCHDOG_USEC passed in (or WATCHDOG_PID passed along), podman's stop timeout
+ * (10 s unless set) shorter than sdvisor's stop. print-quadlet's own file has none. */
+static void
+test_check_container_pitfalls(void)
+{
+  g_autoptr(SvConfig) config =
+      load_config("[app]\nexec=/bin/true\nstop-timeout=30s\nstop-delay=5s\n"
+                  "[health]\ncheck=tcp://127.0.0.1:1\n",
+                  NULL);
+  g_autofree char *generated = sv_unitgen_quadlet(config, "img", "/etc/sdvisor/x.conf");
+  g_autoptr(GPtrArray) none = sv_unitgen_check(config, generated);
+  g_assert_cmpuint(none->len, ==, 0);
+
+  static const char service[] = "[Service]\nTimeoutStartSec=2min\nTimeoutStopSec=2min\n"
+                                "WatchdogSec=30s\n";
+  g_autofree char *bare = g_strconcat("[Container]\nImage=img\n", service, NULL);
+  g_autoptr(GPtrArray) w = sv_unitgen_check(config, bare);
+  g_assert_cmpuint(w->len, ==, 3);
+  g_assert_true(has_warning(w, "Notify=true"));
+  g_assert_true(has_warning(w, "PodmanArgs=--env=WATCHDOG_USEC"));
+  g_assert_true(has_warning(w, "10s (podman's default) is shorter"));
+
+  /* Every spelling podman takes; the stop timeout at the floor (35 s) is enough. */
+  static const char *const fine[] = {
+      "Notify=true\nPodmanArgs=--env=WATCHDOG_USEC --stop-timeout=35\n",
+      "Notify=yes\nPodmanArgs=-e WATCHDOG_USEC\nPodmanArgs=--stop-timeout 40\n",
+      "Notify=healthy\nPodmanArgs=--env WATCHDOG_USEC\nStopTimeout=60\n",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(fine); i++) {
+    g_autofree char *text = g_strconcat("[Container]\nImage=img\n", fine[i], service, NULL);
+    g_autoptr(GPtrArray) ok = sv_unitgen_check(config, text);
+    g_assert_cmpuint(ok->len, ==, 0);
+  }
+  g_autofree char *short_stop =
+      g_strconcat("[Container]\nNotify=true\nPodmanArgs=--env=WATCHDOG_USEC --env=WATCHDOG_PID\n"
+                  "PodmanArgs=--stop-timeout=34\n# PodmanArgs=--stop-timeout=99\n",
+                  service, NULL);
+  g_autoptr(GPtrArray) s = sv_unitgen_check(config, short_stop);
+  g_assert_cmpuint(s->len, ==, 2);
+  g_assert_true(has_warning(s, "WATCHDOG_PID"));
+  g_assert_true(has_warning(s, "34s is shorter"));
+  /* Not a quadlet file: none of this applies. */
+  g_autoptr(GPtrArray) plain = check_unit(config, "TimeoutStopSec=2min\nWatchdogSec=30s\n");
+  g_assert_cmpuint(plain->len, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -261,5 +343,7 @@ main(int argc, char **argv)
   g_test_add_func("/unitgen/read/value-that-does-not-parse-is-ignored",
                   test_read_unparsable_ignored);
   g_test_add_func("/unitgen/read/continued-lines-are-one", test_read_continued_lines);
+  g_test_add_func("/unitgen/read/systemctl-cat-drop-ins-win", test_read_systemctl_cat);
+  g_test_add_func("/unitgen/check/container-pitfalls", test_check_container_pitfalls);
   return g_test_run();
 }

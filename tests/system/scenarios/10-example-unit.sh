@@ -18,6 +18,10 @@ systemctl daemon-reload
 mark=$(journal_mark)
 
 check "systemctl start $unit returns 0" start_unit "$unit"
+# The unit's own readiness check, not READY=1 as soon as gunicorn runs: sdvisor
+# names the check that passed.
+check "READY=1 came after gunicorn's READY=1 and /healthz answered" \
+    journal_wait "$unit" "$mark" 5 "is ready: .*http://127.0.0.1:8000/healthz: 200"
 is "the unit is active (running)" "$(prop "$unit" ActiveState) ($(prop "$unit" SubState))" "active (running)"
 check "StatusText is set" test -n "$(prop "$unit" StatusText)"
 check "the app answers /health on port 8000" wait_http http://127.0.0.1:8000/health 20
