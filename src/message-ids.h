@@ -22,6 +22,8 @@
 #define SV_MESSAGE_HEALTHY           "e14b3f502f6e48628be390d27d6b2351"
 #define SV_MESSAGE_UNHEALTHY         "3dec5f3876da4774b26a612c06a879fc"
 #define SV_MESSAGE_HOOK_FAILED_START "9b08f05ecfd34ae2b96f3c1bebb08e99"
+#define SV_MESSAGE_CHECK_FAILED      "75714bbd84e7438084cd4ca39ad02d20"
+#define SV_MESSAGE_CONTROL_REQUEST   "fa6ef7632e5a452d975f392d41a9e3be"
 
 /* Scheduled jobs (jobs.c). */
 #define SV_MESSAGE_JOB_STARTED       "eaf3e56483234fbab8af81aae1ae5719"

@@ -72,6 +72,11 @@ typedef struct {
   int exit_code;
   gint64 duration_usec;
   GError *write_error;
+
+  gboolean manual; /* sdvisor run-job: SDVISOR_JOB_MANUAL=1 in its entries and environment */
+  char *refused;   /* manual: why it does not run */
+  SvJobsRunFunc run_func;
+  gpointer run_data;
 } SvJobRun;
 
 struct SvJob {
@@ -85,6 +90,12 @@ struct SvJob {
   gint64 queued_slot;           /* overlap=queue (and slots due during the start check), or -1 */
   gboolean start_check_waiting; /* its start check is in jobs->start_waiting */
   gint64 start_catch_up;        /* for that check: the missed slot to catch up, or -1 */
+  /* This instance's last finished run, for `sdvisor status`. */
+  SvJobResult last_result; /* NONE: none yet */
+  int last_exit_code;
+  gint64 last_started_usec;
+  gint64 last_duration_usec;
+  gboolean last_manual;
 };
 
 struct SvJobs {
@@ -246,6 +257,16 @@ job_fields(SvJob *job, const char *run_id, gint64 slot)
   return f;
 }
 
+/* A run's fields: a manual run says so in every entry. */
+static GPtrArray *
+run_fields(SvJobRun *run)
+{
+  GPtrArray *f = job_fields(run->job, run->run_id, run->slot);
+  if (run->manual)
+    g_ptr_array_add(f, g_strdup("SDVISOR_JOB_MANUAL=1"));
+  return f;
+}
+
 static void log_job(int priority, const char *message_id, GPtrArray *fields, const char *format,
                     ...) G_GNUC_PRINTF(4, 5);
 
@@ -268,6 +289,17 @@ run_free(SvJobRun *run)
 {
   if (run == NULL)
     return;
+  if (run->run_func != NULL) {
+    /* The one final event an operator's run-job waits for. */
+    SvJobsRunFunc func = g_steal_pointer(&run->run_func);
+    if (run->phase == SV_RUN_CLAIMING)
+      func(SV_JOBS_RUN_REFUSED, run->run_id, 0, SV_JOB_RESULT_NONE, -1,
+           run->refused ? run->refused : "sdvisor is stopping", run->run_data);
+    else
+      func(SV_JOBS_RUN_FINISHED, run->run_id, run->pid, run->result, run->exit_code, NULL,
+           run->run_data);
+  }
+  g_free(run->refused);
   g_clear_handle_id(&run->timeout_source, g_source_remove);
   g_clear_handle_id(&run->kill_source, g_source_remove);
   g_free(run->run_id);
@@ -481,6 +513,8 @@ claim_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *can
   } else if (run->at_start) {
     run->claim = sv_job_store_claim_at_start(store, job->name, run->catch_up_slot,
                                              run->retry_interrupted, run->template_record);
+  } else if (run->manual) {
+    run->claim = sv_job_store_claim_manual(store, job->name, run->slot, run->template_record);
   } else {
     run->claim = sv_job_store_claim(store, job->name, run->slot, run->template_record);
   }
@@ -576,7 +610,12 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
     jobs_unref(jobs);
     return;
   case SV_JOB_CLAIM_BUSY:
-    if (!run->at_start)
+    if (run->manual) {
+      run->refused = g_strdup_printf("job %s is running in another instance on this host "
+                                     "(its lock is held)",
+                                     job->name);
+      sv_log(LOG_NOTICE, "job %s: manual run refused: %s", job->name, run->refused);
+    } else if (!run->at_start)
       log_skip(job, run->slot, SV_SKIP_RUNNING_ELSEWHERE, "another instance is running this job");
     break;
   case SV_JOB_CLAIM_DONE: {
@@ -598,7 +637,12 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
       sv_log(LOG_WARNING, "job %s: %s", job->name, c->error->message);
     break;
   case SV_JOB_CLAIM_ERROR:
-    if (run->at_start)
+    if (run->manual)
+      run->refused =
+          g_strdup_printf("cannot claim job %s: %s", job->name, c->error ? c->error->message : "?");
+    if (run->manual)
+      sv_log(LOG_WARNING, "job %s: manual run refused: %s", job->name, run->refused);
+    else if (run->at_start)
       sv_log_full(LOG_ERR, SV_MESSAGE_JOB_SKIPPED, NULL, "job %s: cannot check its state: %s",
                   job->name, c->error ? c->error->message : "?");
     else
@@ -714,6 +758,10 @@ job_environment(SvJobRun *run)
   env = g_environ_setenv(env, "SDVISOR_JOB_RUN", run->run_id, TRUE);
   env = g_environ_setenv(env, "SDVISOR_JOB_SLOT", slot, TRUE);
   env = g_environ_setenv(env, "SDVISOR_APP_NAME", jobs->app, TRUE);
+  if (run->manual)
+    env = g_environ_setenv(env, "SDVISOR_JOB_MANUAL", "1", TRUE);
+  else
+    env = g_environ_unsetenv(env, "SDVISOR_JOB_MANUAL");
   return env;
 }
 
@@ -772,7 +820,7 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   else
     run->result = SV_JOB_RESULT_FAILED;
 
-  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  g_autoptr(GPtrArray) f = run_fields(run);
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_CODE=%d", run->exit_code));
   g_ptr_array_add(f, g_strdup_printf("SDVISOR_EXIT_STATUS=%s", sv_wait_status_kind(status)));
@@ -830,7 +878,7 @@ run_spawn(SvJobRun *run)
   }
 
   g_auto(GStrv) env = job_environment(run);
-  g_autoptr(GPtrArray) f = job_fields(job, run->run_id, run->slot);
+  g_autoptr(GPtrArray) f = run_fields(run);
   int out_fd = -1, err_fd = -1;
   if (jobs->output_func != NULL) {
     g_ptr_array_add(f, NULL);
@@ -872,7 +920,12 @@ run_spawn(SvJobRun *run)
   run->pid = pid;
   sv_reaper_watch(pid, on_run_exit, run);
 
-  if (ok) {
+  if (ok && run->manual) {
+    g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
+    log_job(LOG_INFO, SV_MESSAGE_JOB_STARTED, f,
+            "job %s started (pid %d) by hand (sdvisor run-job), standing for slot %s", job->name,
+            (int)pid, slot);
+  } else if (ok) {
     gint64 lateness = run->started_real - (run->slot + job->delay_usec);
     g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
     g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_LATENESS_USEC=%" G_GINT64_FORMAT, lateness));
@@ -885,6 +938,9 @@ run_spawn(SvJobRun *run)
             job->name, (int)pid, slot, why, lateness);
   }
 
+  if (ok && run->run_func != NULL)
+    run->run_func(SV_JOBS_RUN_STARTED, run->run_id, pid, SV_JOB_RESULT_NONE, -1, NULL,
+                  run->run_data);
   if (job->config->timeout_usec != G_MAXINT64 && job->config->timeout_usec > 0)
     run->timeout_source = add_timeout_usec(job->config->timeout_usec, on_run_timeout, run);
   if (jobs->stopping && jobs->stop_signal != 0) {
@@ -927,12 +983,18 @@ on_finished(GObject *source, GAsyncResult *result, gpointer user_data)
   SvJobs *jobs = run->job->jobs;
   (void)g_task_propagate_boolean(G_TASK(result), NULL);
   if (run->write_error != NULL && !jobs->disposed) {
-    g_autoptr(GPtrArray) f = job_fields(run->job, run->run_id, run->slot);
+    g_autoptr(GPtrArray) f = run_fields(run);
     log_job(LOG_ERR, SV_MESSAGE_JOB_STATE_INVALID, f,
             "job %s: cannot record the result of the run for its slot (%s); the next start will "
             "report it as interrupted",
             run->job->name, run->write_error->message);
   }
+  SvJob *job = run->job;
+  job->last_result = run->result;
+  job->last_exit_code = run->exit_code;
+  job->last_started_usec = run->started_real;
+  job->last_duration_usec = run->duration_usec;
+  job->last_manual = run->manual;
   if (jobs->disposed)
     run_free(run);
   else
@@ -1438,4 +1500,89 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
   }
   g_string_append(out, notes->str);
   return g_string_free(out, FALSE);
+}
+
+/* ---- the control socket --------------------------------------------------------------- */
+
+static SvJob *
+find_job(SvJobs *jobs, const char *name)
+{
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    if (g_str_equal(job->name, name))
+      return job;
+  }
+  return NULL;
+}
+
+gboolean
+sv_jobs_run_now(SvJobs *jobs, const char *name, SvJobsRunFunc func, gpointer user_data,
+                GError **error)
+{
+  SvJob *job = find_job(jobs, name);
+  if (job == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no job %s in the running configuration",
+                name);
+    return FALSE;
+  }
+  if (jobs->stopping || !jobs->started || jobs->store == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "job %s: sdvisor is %s", name,
+                jobs->stopping ? "stopping" : "not running its jobs yet");
+    return FALSE;
+  }
+  if (job->start_check_waiting || (job->run != NULL && job->run->at_start)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                "job %s: its start-up check (catch-up, interrupted runs) is not over; try again",
+                name);
+    return FALSE;
+  }
+  if (job->run != NULL) {
+    g_autofree char *slot = sv_jobstate_format_time(job->run->slot);
+    if (job->run->pid > 0)
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                  "job %s is running in this instance (pid %d, slot %s)", name, (int)job->run->pid,
+                  slot);
+    else
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                  "job %s is running in this instance (slot %s)", name, slot);
+    return FALSE;
+  }
+  gint64 now = g_get_real_time();
+  gint64 slot = prev_slot(job->schedule, now - job->delay_usec);
+  if (slot < 0)
+    slot = now;
+  SvJobRun *run = run_new(job, slot);
+  run->manual = TRUE;
+  run->run_func = func;
+  run->run_data = user_data;
+  if (job->config->once_per_host)
+    run_in_thread(run, claim_thread, on_claimed);
+  else
+    run_spawn(run);
+  return TRUE;
+}
+
+GArray *
+sv_jobs_get_status(SvJobs *jobs)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(SvJobStatus));
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    SvJobRun *run = job->run;
+    SvJobStatus st = {
+        .name = job->name,
+        .next_usec = job->slot >= 0 && !jobs->stopping ? job->slot + job->delay_usec : -1,
+        .running = run != NULL && !(run->at_start && run->phase == SV_RUN_CLAIMING),
+        .running_manual = run != NULL && run->manual,
+        .running_pid = run != NULL ? run->pid : 0,
+        .running_since_usec = run != NULL ? run->started_real : 0,
+        .last_result = job->last_result,
+        .last_exit_code = job->last_exit_code,
+        .last_started_usec = job->last_started_usec,
+        .last_duration_usec = job->last_duration_usec,
+        .last_manual = job->last_manual,
+    };
+    g_array_append_val(out, st);
+  }
+  return out;
 }

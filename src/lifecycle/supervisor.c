@@ -115,7 +115,20 @@ struct SvSupervisor {
   guint stop_timer;
 
   int exit_code;
+
+  /* For the control socket (issue 20). */
+  gint64 started_real;            /* sdvisor's start */
+  gint64 app_started_real;        /* the app's last start */
+  gint64 unhealthy_since;         /* CLOCK_REALTIME µs; 0 while healthy */
+  GSList *reload_waiters;         /* SvReloadWaiter*: asked for a reload not begun yet */
+  GSList *reload_current;         /* SvReloadWaiter*: waiting for the reload that runs now */
+  gboolean health_attempt_failed; /* the health probe's last attempt failed */
 };
+
+typedef struct {
+  SvSupervisorReloadFunc func;
+  gpointer user_data;
+} SvReloadWaiter;
 
 static void start_app(SvSupervisor *sv);
 static void begin_stop(SvSupervisor *sv);
@@ -145,6 +158,28 @@ set_state(SvSupervisor *sv, SvState state)
   if (sv->state != state)
     sv_log(LOG_DEBUG, "state %s → %s", state_name(sv->state), state_name(state));
   sv->state = state;
+}
+
+/* Answers every waiter of *LIST: ERROR NULL = the reload is done. */
+static void
+reload_waiters_done(GSList **list, const GError *error)
+{
+  GSList *waiters = g_slist_reverse(g_steal_pointer(list));
+  for (GSList *l = waiters; l != NULL; l = l->next) {
+    SvReloadWaiter *w = l->data;
+    w->func(error, w->user_data);
+  }
+  g_slist_free_full(waiters, g_free);
+}
+
+static void
+reload_waiters_fail_all(SvSupervisor *sv, const char *why)
+{
+  if (sv->reload_waiters == NULL && sv->reload_current == NULL)
+    return;
+  g_autoptr(GError) error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_BUSY, why);
+  reload_waiters_done(&sv->reload_current, error);
+  reload_waiters_done(&sv->reload_waiters, error);
 }
 
 static char *
@@ -263,6 +298,7 @@ finish(SvSupervisor *sv)
   g_clear_pointer(&sv->ready_probe, sv_probe_free);
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   set_state(sv, SV_STATE_DONE);
+  reload_waiters_fail_all(sv, "sdvisor has stopped");
   g_main_loop_quit(sv->loop);
 }
 
@@ -553,6 +589,7 @@ request_stop(SvSupervisor *sv, int signo)
   sv->stop_requested = TRUE;
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping");
   /* Jobs stop alongside the app, within the same deadline. */
   stop_jobs(sv, SIGTERM,
             g_get_monotonic_time() +
@@ -744,6 +781,7 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
   const char *fields[] = {pidf, detailf, NULL};
 
   if (healthy) {
+    sv->unhealthy_since = 0;
     if (!was) {
       sv_log_full(LOG_NOTICE, SV_MESSAGE_HEALTHY, fields, "app (pid %d) is healthy again: %s",
                   (int)sv->app_pid, detail ? detail : "");
@@ -755,11 +793,40 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
   }
   sv_log_full(LOG_ERR, SV_MESSAGE_UNHEALTHY, fields, "app (pid %d) is unhealthy: %s",
               (int)sv->app_pid, detail ? detail : "");
-  sv_notify_status("unhealthy (pid %d): %s", (int)sv->app_pid, detail ? detail : "");
+  if (sv->unhealthy_since == 0)
+    sv->unhealthy_since = g_get_real_time();
+  g_autoptr(GDateTime) since =
+      g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
+  g_autofree char *since_text = since ? g_date_time_format(since, "%F %T %Z") : g_strdup("?");
+  sv_notify_status("unhealthy since %s (pid %d): %s", since_text, (int)sv->app_pid,
+                   detail ? detail : "");
   if (sv->hook_run == NULL)
     run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
   else
     sv->unhealthy_pending = TRUE;
+}
+
+/* Every health attempt: the first failure after a success is said at once, with its
+ * detail, not only once failure-threshold attempts later; so is the recovery of a check
+ * that failed fewer times than the threshold. */
+static void
+on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                  gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  gboolean was_failing = sv->health_attempt_failed;
+  sv->health_attempt_failed = !ok;
+  if (ok == !was_failing)
+    return;
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+  if (!ok)
+    sv_log_full(LOG_NOTICE, SV_MESSAGE_CHECK_FAILED, fields,
+                "health check failed (%u of %u before unhealthy): %s", failures,
+                sv->config->health.failure_threshold, detail ? detail : "");
+  else if (sv->healthy)
+    sv_log(LOG_NOTICE, "health check passes again: %s", detail ? detail : "");
 }
 
 static GPtrArray *
@@ -807,6 +874,8 @@ start_health(SvSupervisor *sv)
 {
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   sv->healthy = TRUE;
+  sv->unhealthy_since = 0;
+  sv->health_attempt_failed = FALSE;
   const SvHealthConfig *h = &sv->config->health;
   if (h->checks == NULL || h->checks[0] == NULL)
     return;
@@ -827,6 +896,7 @@ start_health(SvSupervisor *sv)
     return;
   }
   sv_probe_set_log_streams(sv->health_probe, sv->logs);
+  sv_probe_set_attempt_func(sv->health_probe, on_health_attempt);
   g_auto(GStrv) env = app_environment(sv);
   sv_probe_set_environment(sv->health_probe, env);
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
@@ -890,6 +960,8 @@ became_ready(SvSupervisor *sv, const char *detail)
 
   if (first)
     start_jobs(sv);
+  if (after_reload)
+    reload_waiters_done(&sv->reload_current, NULL);
   if (after_reload) {
     if (sv->reload_pending) {
       /* Another SIGHUP came during this reload's hooks: one more cycle. */
@@ -1181,12 +1253,22 @@ reload(SvSupervisor *sv)
            sv->hook_run ? "hooks run" : state_name(sv->state));
     return;
   }
+  g_autoptr(GError) error = NULL;
+  SvConfig *fresh = sv->config->path ? sv_config_load(sv->config->path, sv->environ, &error) : NULL;
+  if (fresh == NULL && error != NULL && sv->reload_waiters != NULL) {
+    /* An operator's reload (sdvisor reload) of a file that does not load changes
+     * nothing: no RELOADING=1, no hooks, no signal to the app; the error is the answer. */
+    sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID,
+              "reload: %s; keeping the running configuration, the app is not signalled",
+              error->message);
+    reload_waiters_done(&sv->reload_waiters, error);
+    return;
+  }
+  sv->reload_current = g_slist_concat(sv->reload_current, g_steal_pointer(&sv->reload_waiters));
   set_state(sv, SV_STATE_RELOADING);
   sv_notify_reloading();
 
   if (sv->config->path != NULL) {
-    g_autoptr(GError) error = NULL;
-    SvConfig *fresh = sv_config_load(sv->config->path, sv->environ, &error);
     if (fresh == NULL) {
       sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID, "reload: %s; keeping the running configuration",
                 error->message);
@@ -1329,6 +1411,7 @@ start_app(SvSupervisor *sv)
   }
 
   sv->app_pid = pid;
+  sv->app_started_real = g_get_real_time();
   sv_reaper_watch(pid, on_app_exit, sv);
   if (sv->proxy != NULL)
     sv_notify_proxy_set_app_pid(sv->proxy, pid);
@@ -1389,6 +1472,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->loop = g_main_loop_new(NULL, FALSE);
   sv->state = SV_STATE_STARTING;
   sv->healthy = TRUE;
+  sv->started_real = g_get_real_time();
   sv->retired_jobs = g_ptr_array_new();
 
   if (!setup_signals(sv, error))
@@ -1452,6 +1536,55 @@ sv_supervisor_get_state(SvSupervisor *sv)
   return sv->state;
 }
 
+const char *
+sv_supervisor_state_name(SvState state)
+{
+  return state_name(state);
+}
+
+void
+sv_supervisor_get_status(SvSupervisor *sv, SvSupervisorStatus *out)
+{
+  *out = (SvSupervisorStatus){
+      .state = sv->state,
+      .app_name = sv->config->app.name,
+      .config_path = sv->config->path,
+      .sdvisor_pid = getpid(),
+      .app_pid = sv->app_pid,
+      .started_usec = sv->started_real,
+      .app_started_usec = sv->app_pid > 0 ? sv->app_started_real : 0,
+      .restarts = sv->restarts,
+      .healthy = sv->healthy,
+      .unhealthy_since_usec = sv->healthy ? 0 : sv->unhealthy_since,
+      .health_probe = sv->health_probe,
+      .jobs = sv->jobs,
+  };
+}
+
+void
+sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer user_data)
+{
+  if (sv->stop_requested || sv->state == SV_STATE_STARTING || sv->state == SV_STATE_DONE ||
+      sv->app_pid <= 0) {
+    g_autoptr(GError) error =
+        g_error_new(G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now",
+                    sv->stop_requested ? "stopping" : state_name(sv->state));
+    done(error, user_data);
+    return;
+  }
+  SvReloadWaiter *w = g_new0(SvReloadWaiter, 1);
+  w->func = done;
+  w->user_data = user_data;
+  sv->reload_waiters = g_slist_prepend(sv->reload_waiters, w);
+  if (sv->state == SV_STATE_RELOADING) {
+    /* One more cycle after the one that runs: it may have read the file before the
+     * change this operator wants in force. */
+    sv->reload_pending = TRUE;
+    return;
+  }
+  reload(sv);
+}
+
 void
 sv_supervisor_free(SvSupervisor *sv)
 {
@@ -1480,6 +1613,8 @@ sv_supervisor_free(SvSupervisor *sv)
   g_strfreev(sv->environ);
   g_free(sv->listen_fds);
   g_free(sv->listen_fdnames);
+  g_slist_free_full(sv->reload_waiters, g_free);
+  g_slist_free_full(sv->reload_current, g_free);
   sv_config_free(sv->config);
   g_free(sv);
 }
