@@ -53,6 +53,11 @@ precheck(const char *data, gsize len, GError **error)
   gboolean in_string = FALSE, escaped = FALSE;
   for (gsize i = 0; i < len; i++) {
     char c = data[i];
+    if (c == '\n') {
+      g_set_error_literal(error, SV_CONTROL_ERROR, SV_CONTROL_ERROR_MALFORMED,
+                          "the request spans more than one line");
+      return FALSE;
+    }
     if (in_string) {
       if (escaped)
         escaped = FALSE;
@@ -70,10 +75,6 @@ precheck(const char *data, gsize len, GError **error)
       }
     } else if ((c == '}' || c == ']') && depth > 0) {
       depth--;
-    } else if (c == '\n') {
-      g_set_error_literal(error, SV_CONTROL_ERROR, SV_CONTROL_ERROR_MALFORMED,
-                          "the request spans more than one line");
-      return FALSE;
     }
   }
   return TRUE;
@@ -83,7 +84,8 @@ precheck(const char *data, gsize len, GError **error)
 static char *
 one_line(const char *text)
 {
-  char *s = g_strdup(text ? text : "");
+  /* json-glib quotes the input in its messages and may cut a character in two. */
+  char *s = g_utf8_make_valid(text ? text : "", -1);
   for (char *p = s; *p; p++)
     if (*p == '\n' || *p == '\r')
       *p = ' ';
@@ -195,7 +197,9 @@ sv_control_request_parse(const char *data, gsize len, GError **error)
     }
     req->wait = w != NULL && json_node_get_boolean(w);
   } else {
-    g_autofree char *shown = g_strndup(command, 64);
+    /* Quoted as C would: one line of ASCII whatever the client sent. */
+    g_autofree char *head = g_utf8_substring(command, 0, MIN(g_utf8_strlen(command, -1), 64));
+    g_autofree char *shown = g_strescape(head, NULL);
     g_set_error(error, SV_CONTROL_ERROR, SV_CONTROL_ERROR_UNKNOWN_COMMAND,
                 "unknown command \"%s\" (known: status, reload, run-job)", shown);
     return NULL;
