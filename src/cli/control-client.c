@@ -70,6 +70,9 @@ sv_control_client_call(const char *path, const SvControlRequest *request, guint 
     ssize_t n = send(fd, line + done, total - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
       continue;
+    /* Closed early: sdvisor refused the connection, and its reply says why. */
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+      break;
     if (n < 0) {
       int errsv = errno;
       (void)close(fd);
