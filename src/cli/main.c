@@ -369,20 +369,6 @@ control_failed(const GError *error)
   return SV_EXIT_UNAVAILABLE;
 }
 
-#define CONTROL_OPTIONS                                                                            \
-  {"config",                                                                                       \
-   'c',                                                                                            \
-   0,                                                                                              \
-   G_OPTION_ARG_FILENAME,                                                                          \
-   &config_file,                                                                                   \
-   N_("The instance running this configuration file"),                                             \
-   N_("FILE")},                                                                                    \
-      {"socket",  0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),      \
-       N_("PATH")},                                                                                \
-  {                                                                                                \
-    G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME]")                 \
-  }
-
 static const char *
 member_string(JsonObject *o, const char *name)
 {
@@ -421,15 +407,14 @@ print_status(JsonObject *o)
 {
   g_autofree char *uptime = sv_timespan_format(member_int(o, "uptime_usec", 0) / 1000000 * 1000000);
   g_print("%s: %s\n", member_string(o, "app") ?: "?", member_string(o, "state") ?: "?");
-  g_print(_("  sdvisor: pid %" G_GINT64_FORMAT ", up %s (since %s)\n"), member_int(o, "pid", 0),
-          uptime, member_string(o, "started") ?: "?");
+  g_print(_("  sdvisor: pid %d, up %s (since %s)\n"), (int)member_int(o, "pid", 0), uptime,
+          member_string(o, "started") ?: "?");
   gint64 app_pid = member_int(o, "app_pid", 0);
   if (app_pid > 0) {
     g_autofree char *app_up =
         sv_timespan_format(member_int(o, "app_uptime_usec", 0) / 1000000 * 1000000);
-    g_print(
-        _("  app: pid %" G_GINT64_FORMAT ", up %s (since %s), %" G_GINT64_FORMAT " restart(s)\n"),
-        app_pid, app_up, member_string(o, "app_started") ?: "?", member_int(o, "restarts", 0));
+    g_print(_("  app: pid %d, up %s (since %s), restarts: %d\n"), (int)app_pid, app_up,
+            member_string(o, "app_started") ?: "?", (int)member_int(o, "restarts", 0));
   } else {
     g_print("%s\n", _("  app: not running"));
   }
@@ -449,16 +434,16 @@ print_status(JsonObject *o)
     JsonObject *j = json_array_get_object_element(jobs, i);
     g_print(_("  job %s:"), member_string(j, "name") ?: "?");
     if (member_bool(j, "running"))
-      g_print(_(" running (pid %" G_GINT64_FORMAT "%s) since %s;"), member_int(j, "pid", 0),
+      g_print(_(" running (pid %d%s) since %s;"), (int)member_int(j, "pid", 0),
               member_bool(j, "manual") ? _(", manual") : "",
               member_string(j, "running_since") ?: "?");
     JsonNode *last = json_object_get_member(j, "last_run");
     if (last != NULL && JSON_NODE_HOLDS_OBJECT(last)) {
       JsonObject *l = json_node_get_object(last);
       g_autofree char *took = sv_timespan_format(member_int(l, "duration_usec", 0) / 1000 * 1000);
-      g_print(_(" last run %s: %s (exit %" G_GINT64_FORMAT ", %s%s);"),
-              member_string(l, "started") ?: "?", member_string(l, "result") ?: "?",
-              member_int(l, "exit_code", -1), took, member_bool(l, "manual") ? _(", manual") : "");
+      g_print(_(" last run %s: %s (exit %d, %s%s);"), member_string(l, "started") ?: "?",
+              member_string(l, "result") ?: "?", (int)member_int(l, "exit_code", -1), took,
+              member_bool(l, "manual") ? _(", manual") : "");
     } else {
       g_print("%s", _(" no run by this instance yet;"));
     }
@@ -474,7 +459,11 @@ cmd_status(int argc, char **argv)
   g_auto(GStrv) rest = NULL;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
-      CONTROL_OPTIONS,
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("The instance running this configuration file"), N_("FILE")},
+      {"socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),
+       N_("PATH")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME]")},
       {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the reply as JSON, for scripts"), NULL},
       {NULL},
   };
@@ -511,7 +500,14 @@ cmd_reload(int argc, char **argv)
   g_autofree char *config_file = NULL;
   g_autofree char *socket_path = NULL;
   g_auto(GStrv) rest = NULL;
-  const GOptionEntry entries[] = {CONTROL_OPTIONS, {NULL}};
+  const GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("The instance running this configuration file"), N_("FILE")},
+      {"socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),
+       N_("PATH")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME]")},
+      {NULL},
+  };
   g_autoptr(GOptionContext) context = NULL;
   int status = SV_EXIT_OK;
   if (!parse_options(_("Reload a running sdvisor and wait: 0 once the new configuration is in "
@@ -574,14 +570,14 @@ cmd_run_job(int argc, char **argv)
   if (reply == NULL)
     return control_failed(error);
   if (!member_bool(reply, "finished")) {
-    g_print(_("job %s started (pid %" G_GINT64_FORMAT ", run %s)\n"), job,
-            member_int(reply, "pid", 0), member_string(reply, "run") ?: "?");
+    g_print(_("job %s started (pid %d, run %s)\n"), job, (int)member_int(reply, "pid", 0),
+            member_string(reply, "run") ?: "?");
     return SV_EXIT_OK;
   }
   const char *result = member_string(reply, "result") ?: "?";
   gint64 code = member_int(reply, "exit_code", -1);
-  g_print(_("job %s (pid %" G_GINT64_FORMAT ", run %s): %s, exit status %" G_GINT64_FORMAT "\n"),
-          job, member_int(reply, "pid", 0), member_string(reply, "run") ?: "?", result, code);
+  g_print(_("job %s (pid %d, run %s): %s, exit status %d\n"), job, (int)member_int(reply, "pid", 0),
+          member_string(reply, "run") ?: "?", result, (int)code);
   if (code >= 0 && code <= 255)
     return (int)code;
   return SV_EXIT_FAILURE;
