@@ -123,6 +123,7 @@ struct SvSupervisor {
   GSList *reload_waiters;         /* SvReloadWaiter*: asked for a reload not begun yet */
   GSList *reload_current;         /* SvReloadWaiter*: waiting for the reload that runs now */
   gboolean health_attempt_failed; /* the health probe's last attempt failed */
+  gboolean watchdog_aborted;      /* systemd's watchdog sent SIGABRT: fast stop */
 };
 
 typedef struct {
@@ -342,6 +343,9 @@ static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail
 static gboolean
 resume_after_hooks(SvSupervisor *sv)
 {
+  /* The app is being killed (watchdog_abort()): its exit runs on-failure, then post-stop. */
+  if (sv->watchdog_aborted && sv->app_pid > 0)
+    return TRUE;
   if (sv->failure_pending) {
     sv->failure_pending = FALSE;
     run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
@@ -463,6 +467,15 @@ app_gone(SvSupervisor *sv)
 
   int code = sv_wait_status_to_exit_code(sv->app_status);
   const char *kind = sv_wait_status_kind(sv->app_status);
+  if (sv->watchdog_aborted) {
+    /* The app was frozen: on-failure hooks, then post-stop (after_on_failure). */
+    sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
+    if (sv->hook_run != NULL)
+      sv->failure_pending = TRUE;
+    else
+      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
+    return;
+  }
   if (sv->stop_requested) {
     sv_notify_status("stopped (%s %d)", kind, code);
     if (sv->hook_run == NULL)
@@ -1286,6 +1299,61 @@ reload(SvSupervisor *sv)
 
 /* ---- signals -------------------------------------------------------------------------------------- */
 
+/* SIGABRT under a systemd watchdog: systemd found sdvisor silent for WatchdogSec= (the app
+ * was unhealthy, or sdvisor itself stalled) and now waits TimeoutAbortSec= before its
+ * SIGKILL. The app is what is frozen, so it is killed at once, with its process group and
+ * every job; on-failure and post-stop hooks run (within their own timeouts); then sdvisor
+ * exits 134, as a death by SIGABRT would have been counted. */
+static void
+watchdog_abort(SvSupervisor *sv)
+{
+  if (sv->watchdog_aborted)
+    return;
+  sv->watchdog_aborted = TRUE;
+  const char *detail = sv->health_probe ? sv_probe_last_detail(sv->health_probe) : NULL;
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+  g_autofree char *since = NULL;
+  g_autofree char *shown = detail ? g_strdup_printf(" (%s)", detail) : NULL;
+  if (!sv->healthy && sv->unhealthy_since > 0) {
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
+    since = t ? g_date_time_format(t, " since %F %T %Z") : NULL;
+  }
+  sv_log_full(LOG_CRIT, SV_MESSAGE_WATCHDOG_ABORT, fields,
+              "watchdog timeout (SIGABRT from the service manager): killing app (pid %d) and its "
+              "process group; last health result: %s%s%s",
+              (int)sv->app_pid,
+              sv->health_probe == NULL ? "no health checks"
+              : sv->healthy            ? "healthy"
+                                       : "unhealthy",
+              since ? since : "", shown ? shown : "");
+  sv->exit_code = 128 + SIGABRT;
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_timer, g_source_remove);
+  if (sv->ready_probe)
+    sv_probe_stop(sv->ready_probe);
+  if (sv->health_probe)
+    sv_probe_stop(sv->health_probe);
+  gboolean was_stopping = sv->stop_requested;
+  sv->stop_requested = TRUE;
+  set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping (watchdog timeout)");
+  stop_jobs(sv, SIGKILL, g_get_monotonic_time());
+  if (!was_stopping)
+    sv_notify_stopping("watchdog timeout: killing the app");
+  if (sv->hook_run != NULL)
+    sv_hooks_cancel(sv->hook_run); /* its end runs on-failure (failure_pending) */
+  if (sv->app_pid > 0) {
+    sv->killed_at_deadline = TRUE;
+    (void)sv_kill_group(sv->app_pid, SIGKILL);
+  } else if (sv->hook_run == NULL && !sv->post_stop_done) {
+    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_exited ? sv->app_status : -1, after_on_failure);
+  }
+}
+
 static gboolean
 on_signal(int fd, GIOCondition condition, gpointer user_data)
 {
@@ -1301,6 +1369,9 @@ on_signal(int fd, GIOCondition condition, gpointer user_data)
       break;
     case SIGHUP:
       reload(sv);
+      break;
+    case SIGABRT:
+      watchdog_abort(sv);
       break;
     default:
       if (sv->app_pid > 0 && (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << signo))) {
@@ -1320,6 +1391,10 @@ setup_signals(SvSupervisor *sv, GError **error)
   sigaddset(&sv->handled, SIGTERM);
   sigaddset(&sv->handled, SIGINT);
   sigaddset(&sv->handled, SIGHUP);
+  /* Under a watchdog, its SIGABRT (WatchdogSignal=) is a fast stop (watchdog_abort()).
+   * glibc's abort() unblocks SIGABRT itself, so sdvisor's own aborts still abort. */
+  if (sd_watchdog_enabled(0, NULL) > 0)
+    sigaddset(&sv->handled, SIGABRT);
   for (int sig = 1; sig < 64; sig++)
     if (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << sig))
       sigaddset(&sv->handled, sig);
