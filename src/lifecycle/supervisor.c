@@ -124,6 +124,7 @@ struct SvSupervisor {
   GSList *reload_current;         /* SvReloadWaiter*: waiting for the reload that runs now */
   gboolean health_attempt_failed; /* the health probe's last attempt failed */
   gboolean watchdog_aborted;      /* systemd's watchdog sent SIGABRT: fast stop */
+  gint64 stop_timeout_override;   /* > 0: an unhealthy app's deadline, not stop-timeout */
 };
 
 typedef struct {
@@ -458,6 +459,7 @@ app_gone(SvSupervisor *sv)
   if (sv->restarting && !sv->stop_requested) {
     sv->restarting = FALSE;
     sv->killed_at_deadline = FALSE;
+    sv->stop_timeout_override = 0;
     sv->restarts++;
     sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
     start_app(sv);
@@ -496,13 +498,21 @@ app_gone(SvSupervisor *sv)
 
 /* ---- stopping ------------------------------------------------------------------------------ */
 
+/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
+static gint64
+stop_timeout(SvSupervisor *sv)
+{
+  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
+                                       : sv->config->app.stop_timeout_usec;
+}
+
 static gboolean
 on_stop_deadline(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
   sv->stop_timer = 0;
   if (sv->app_pid > 0) {
-    g_autofree char *timeout = sv_timespan_format(sv->config->app.stop_timeout_usec);
+    g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
     g_autofree char *pidf = pid_field(sv->app_pid);
     const char *fields[] = {pidf, NULL};
     sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
@@ -523,17 +533,17 @@ signal_app_to_stop(SvSupervisor *sv)
     return;
   g_clear_handle_id(&sv->stop_timer, g_source_remove);
   const SvAppConfig *app = &sv->config->app;
-  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
+  gint64 limit = stop_timeout(sv);
+  g_autofree char *timeout = sv_timespan_format(limit);
   sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
-  extend_timeout(budget_add(app->stop_timeout_usec,
-                            sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
+  extend_timeout(budget_add(limit, sv_hooks_total_timeout(sv->config->hooks, SV_HOOK_POST_STOP)));
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
            (int)sv->app_pid, g_strerror(-r));
-  if (app->stop_timeout_usec != G_MAXINT64)
-    sv->stop_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(app->stop_timeout_usec / 1000),
-                                        on_stop_deadline, sv, NULL);
+  if (limit != G_MAXINT64)
+    sv->stop_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(limit / 1000), on_stop_deadline, sv, NULL);
 }
 
 static gboolean
@@ -764,6 +774,8 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
     sv_notify_watchdog_trigger();
     return;
   }
+  /* An unhealthy app is most likely frozen: a deadline of its own, not stop-timeout. */
+  sv->stop_timeout_override = sv->config->health.unhealthy_stop_timeout_usec;
   switch (sv->config->health.on_unhealthy) {
   case SV_ON_UNHEALTHY_RESTART:
     sv_log(LOG_ERR, "app unhealthy: restarting it");
@@ -779,6 +791,7 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
     request_stop(sv, SIGTERM);
     break;
   default:
+    sv->stop_timeout_override = 0;
     break;
   }
 }

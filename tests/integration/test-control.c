@@ -85,8 +85,11 @@ client(const char *const *wrapper, const char *const *args, char **out, char **e
                                   out, err, &status, &error);
   g_assert_no_error(error);
   g_assert_true(spawned);
-  g_test_message("sdvisor %s → %d: %s%s", args[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                 out && *out ? *out : "", err && *err ? *err : "");
+  /* On one line: TAP takes only the first line of a message as a comment. */
+  g_autofree char *said = g_strconcat(out && *out ? *out : "", err && *err ? *err : "", NULL);
+  g_strdelimit(said, "\n", ' ');
+  g_test_message("sdvisor %s: exit %d: %s", args[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                 said);
   g_assert_true(WIFEXITED(status));
   return WEXITSTATUS(status);
 }
@@ -436,7 +439,7 @@ test_garbage(void)
     if (cases[i].data[0] == '\xff')
       len = 5;
     g_autofree char *reply = exchange(path, cases[i].data, len, TRUE);
-    g_test_message("%u → %s", i, reply);
+    g_test_message("case %u: %s", i, g_strdelimit(reply, "\n", ' '));
     g_assert_nonnull(strstr(reply, "\"ok\":false"));
     g_assert_nonnull(strstr(reply, cases[i].code));
   }
