@@ -369,6 +369,22 @@ control_failed(const GError *error)
   return SV_EXIT_UNAVAILABLE;
 }
 
+/* Resolves the target and sends REQUEST: the reply's members, or NULL with *OUT_STATUS
+ * set (the error printed). TIMEOUT_MS as sv_control_client_call(). */
+static JsonObject *
+control_call(GOptionContext *context, const char *socket_path, const char *config_file, char **rest,
+             const SvControlRequest *request, guint timeout_ms, int *out_status)
+{
+  g_autofree char *path = control_target(context, socket_path, config_file, rest, out_status);
+  if (path == NULL)
+    return NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *reply = sv_control_client_call(path, request, timeout_ms, &error);
+  if (reply == NULL)
+    *out_status = control_failed(error);
+  return reply;
+}
+
 static const char *
 member_string(JsonObject *o, const char *name)
 {
@@ -473,14 +489,11 @@ cmd_status(int argc, char **argv)
                        "result of each health check, each job's last and next run."),
                      entries, &argc, &argv, &context, &status))
     return status;
-  g_autofree char *path = control_target(context, socket_path, config_file, rest, &status);
-  if (path == NULL)
-    return status;
   SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION, .command = SV_CONTROL_STATUS};
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) reply = sv_control_client_call(path, &request, 30000, &error);
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, rest, &request, 30000, &status);
   if (reply == NULL)
-    return control_failed(error);
+    return status;
   if (json) {
     g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), reply);
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -515,15 +528,10 @@ cmd_reload(int argc, char **argv)
                        "configuration does not load (the running one then stays)."),
                      entries, &argc, &argv, &context, &status))
     return status;
-  g_autofree char *path = control_target(context, socket_path, config_file, rest, &status);
-  if (path == NULL)
-    return status;
   SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION, .command = SV_CONTROL_RELOAD};
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) reply = sv_control_client_call(path, &request, 0, &error);
-  if (reply == NULL)
-    return control_failed(error);
-  return SV_EXIT_OK;
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, rest, &request, 0, &status);
+  return reply != NULL ? SV_EXIT_OK : status;
 }
 
 static int
@@ -557,18 +565,15 @@ cmd_run_job(int argc, char **argv)
   const char *job = rest[n - 1];
   /* NAME JOB, or JOB alone with --config, --socket or $RUNTIME_DIRECTORY. */
   char *name_only[] = {n == 2 ? rest[0] : NULL, NULL};
-  g_autofree char *path =
-      control_target(context, socket_path, config_file, name_only[0] ? name_only : NULL, &status);
-  if (path == NULL)
-    return status;
   SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION,
                               .command = SV_CONTROL_RUN_JOB,
                               .job = (char *)job,
                               .wait = wait};
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) reply = sv_control_client_call(path, &request, wait ? 0 : 60000, &error);
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, name_only[0] ? name_only : NULL, &request,
+                   wait ? 0 : 60000, &status);
   if (reply == NULL)
-    return control_failed(error);
+    return status;
   if (!member_bool(reply, "finished")) {
     g_print(_("job %s started (pid %d, run %s)\n"), job, (int)member_int(reply, "pid", 0),
             member_string(reply, "run") ?: "?");

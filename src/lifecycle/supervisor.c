@@ -796,6 +796,14 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
   }
 }
 
+/* When the app turned unhealthy, in local time for people ("2026-12-07 11:02:03 KST"). */
+static char *
+unhealthy_since_text(SvSupervisor *sv)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
+  return t ? g_date_time_format(t, "%F %T %Z") : g_strdup("?");
+}
+
 static void
 on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
 {
@@ -821,10 +829,8 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
               (int)sv->app_pid, detail ? detail : "");
   if (sv->unhealthy_since == 0)
     sv->unhealthy_since = g_get_real_time();
-  g_autoptr(GDateTime) since =
-      g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
-  g_autofree char *since_text = since ? g_date_time_format(since, "%F %T %Z") : g_strdup("?");
-  sv_notify_status("unhealthy since %s (pid %d): %s", since_text, (int)sv->app_pid,
+  g_autofree char *since_text = unhealthy_since_text(sv);
+  sv_notify_status("unhealthy (pid %d) since %s: %s", (int)sv->app_pid, since_text,
                    detail ? detail : "");
   if (sv->hook_run == NULL)
     run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
@@ -1327,12 +1333,10 @@ watchdog_abort(SvSupervisor *sv)
   g_autofree char *pidf = pid_field(sv->app_pid);
   g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
   const char *fields[] = {pidf, detailf, NULL};
-  g_autofree char *since = NULL;
   g_autofree char *shown = detail ? g_strdup_printf(" (%s)", detail) : NULL;
-  if (!sv->healthy && sv->unhealthy_since > 0) {
-    g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
-    since = t ? g_date_time_format(t, " since %F %T %Z") : NULL;
-  }
+  g_autofree char *since_text =
+      !sv->healthy && sv->unhealthy_since > 0 ? unhealthy_since_text(sv) : NULL;
+  g_autofree char *since = since_text ? g_strconcat(" since ", since_text, NULL) : NULL;
   sv_log_full(LOG_CRIT, SV_MESSAGE_WATCHDOG_ABORT, fields,
               "watchdog timeout (SIGABRT from the service manager): killing app (pid %d) and its "
               "process group; last health result: %s%s%s",

@@ -175,7 +175,9 @@ test_status(void)
   /* Failing checks: said at the first failure, then unhealthy with its time in STATUS=. */
   g_autofree char *healthy = sv_run_path(run, "healthy");
   g_assert_cmpint(g_unlink(healthy), ==, 0);
-  g_assert_nonnull(sv_run_wait_message(run, "STATUS=unhealthy since", WAIT_MS));
+  const char *status_line = sv_run_wait_message(run, "STATUS=unhealthy (pid", WAIT_MS);
+  g_assert_nonnull(status_line);
+  g_assert_nonnull(strstr(status_line, ") since "));
   g_assert_true(wait_stderr(run, "health check failed (1 of 3 before unhealthy)"));
   g_clear_pointer(&o, json_object_unref);
   o = status_json(run);

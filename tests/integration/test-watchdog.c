@@ -71,7 +71,9 @@ test_abort(void)
   /* Unhealthy first, so the entry has a health result to name. */
   g_autofree char *healthy = sv_run_path(run, "healthy");
   g_assert_cmpint(unlink(healthy), ==, 0);
-  g_assert_nonnull(sv_run_wait_message(run, "STATUS=unhealthy since", WAIT_MS));
+  const char *status_line = sv_run_wait_message(run, "STATUS=unhealthy (pid", WAIT_MS);
+  g_assert_nonnull(status_line);
+  g_assert_nonnull(strstr(status_line, ") since "));
 
   gint64 t0 = sv_now_ms();
   sv_run_kill(run, SIGABRT);
