@@ -6,7 +6,7 @@
 # got its SIGHUP. `sdvisor status NAME` and `sdvisor run-job NAME JOB` reach the instance
 # by its name (/run/sdvisor/NAME/control). With the old ExecReload=/bin/kill -s HUP, the
 # broken reload returned 0 and the app was signalled.
-# timeout: 60
+# timeout: 90
 . "$(dirname "$0")/../lib.sh"
 
 name=control-reload

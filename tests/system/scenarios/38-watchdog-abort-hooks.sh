@@ -4,7 +4,7 @@
 # entry (MESSAGE_ID watchdog abort) naming the last health result, the frozen app's group
 # SIGKILLed, on-failure and post-stop hooks run, and the unit restarts (Restart=). Before,
 # sdvisor died of the SIGABRT (status=6/ABRT) and no hook ran.
-# timeout: 45
+# timeout: 90
 . "$(dirname "$0")/../lib.sh"
 
 name=watchdog-hooks
