@@ -10,7 +10,11 @@ enum {
   SV_EXIT_USAGE = 64,    /* EX_USAGE: bad command line */
   SV_EXIT_NO_INPUT = 66, /* EX_NOINPUT: a file named on the command line (check --unit) that
                           cannot be read: not a configuration error */
-  SV_EXIT_CONFIG = 78,   /* EX_CONFIG: bad configuration file or environment override */
+  /* The control commands (status, reload, run-job): */
+  SV_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: no sdvisor answers on the control socket */
+  SV_EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: busy (starting, stopping), or the job runs elsewhere */
+  SV_EXIT_NOPERM = 77,      /* EX_NOPERM: neither root nor the instance's user */
+  SV_EXIT_CONFIG = 78,      /* EX_CONFIG: bad configuration file or environment override */
   SV_EXIT_START_TIMEOUT =
       124, /* the app did not become ready within [ready] timeout (as timeout(1)) */
   SV_EXIT_HOOK_FAILED = 125, /* a pre-start hook with on-error=fail failed */

@@ -53,6 +53,11 @@ struct SvProbe {
   GSource *timer;           /* the next attempt */
   SvAttempt *attempt;       /* the one in flight */
   char *last_detail;
+  /* Control socket (issue 20): each check's result in the last finished attempt, its
+   * wall-clock time, and who hears of every attempt. */
+  GArray *last_results; /* SvProbeCheckResult, strings owned */
+  gint64 last_attempt_real;
+  SvProbeAttemptFunc attempt_func;
 
   gint64 ready_at;    /* monotonic time of the last READY=1; 0 = never */
   gint64 watchdog_at; /* … of the last WATCHDOG=1 */
@@ -91,6 +96,14 @@ typedef struct {
 } SvRun;
 
 static void probe_attempt_begin(SvProbe *probe);
+
+static void
+check_result_clear(gpointer data)
+{
+  SvProbeCheckResult *r = data;
+  g_free((char *)r->check);
+  g_free((char *)r->detail);
+}
 
 static SvAttempt *
 attempt_ref(SvAttempt *attempt)
@@ -164,6 +177,9 @@ probe_record(SvProbe *probe, gint64 attempt_started_at, gboolean ok, char *detai
       probe->failures++;
   }
 
+  if (probe->attempt_func != NULL)
+    probe->attempt_func(probe, ok, detail, probe->failures, probe->user_data);
+
   SvProbeState state = probe->state;
   if (ok && probe->successes >= probe->config.success_threshold)
     state = SV_PROBE_STATE_HEALTHY;
@@ -207,6 +223,16 @@ attempt_finish(SvAttempt *attempt)
       g_string_append(detail, "; ");
     g_string_append(detail, attempt->results[i].detail);
   }
+  g_array_set_size(probe->last_results, 0);
+  for (guint i = 0; i < attempt->n_results; i++) {
+    SvProbeCheckResult r = {
+        .check = g_strdup(((const SvCheckSpec *)probe->config.checks->pdata[i])->text),
+        .ok = attempt->results[i].ok,
+        .detail = g_strdup(attempt->results[i].detail),
+    };
+    g_array_append_val(probe->last_results, r);
+  }
+  probe->last_attempt_real = g_get_real_time();
   gint64 started_at = attempt->started_at;
   attempt_unref(attempt); /* the probe's reference */
   probe_record(probe, started_at, ok, g_string_free(detail, FALSE));
@@ -764,6 +790,8 @@ sv_probe_new(const SvProbeConfig *config, SvProbeFunc func, gpointer user_data, 
   probe->func = func;
   probe->user_data = user_data;
   probe->context = g_main_context_ref_thread_default();
+  probe->last_results = g_array_new(FALSE, TRUE, sizeof(SvProbeCheckResult));
+  g_array_set_clear_func(probe->last_results, check_result_clear);
   probe->state = SV_PROBE_STATE_UNKNOWN;
   return probe;
 }
@@ -859,6 +887,23 @@ sv_probe_is_healthy(SvProbe *probe)
   return probe->state == SV_PROBE_STATE_HEALTHY;
 }
 
+const SvProbeCheckResult *
+sv_probe_get_last_results(SvProbe *probe, guint *out_n, gint64 *out_time)
+{
+  g_return_val_if_fail(probe != NULL, NULL);
+  *out_n = probe->last_results->len;
+  if (out_time != NULL)
+    *out_time = probe->last_attempt_real;
+  return (const SvProbeCheckResult *)(gpointer)probe->last_results->data;
+}
+
+void
+sv_probe_set_attempt_func(SvProbe *probe, SvProbeAttemptFunc func)
+{
+  g_return_if_fail(probe != NULL);
+  probe->attempt_func = func;
+}
+
 const char *
 sv_probe_last_detail(SvProbe *probe)
 {
@@ -877,6 +922,7 @@ sv_probe_free(SvProbe *probe)
   g_strfreev(probe->envp);
   g_ptr_array_unref(probe->config.checks);
   g_free(probe->last_detail);
+  g_array_unref(probe->last_results);
   g_main_context_unref(probe->context);
   g_free(probe);
 }

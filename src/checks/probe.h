@@ -83,6 +83,23 @@ void sv_probe_notify_watchdog(SvProbe *probe);
 
 SvProbeState sv_probe_get_state(SvProbe *probe);
 gboolean sv_probe_is_healthy(SvProbe *probe); /* state == HEALTHY */
+/* Each check's result in the last finished attempt (N_OUT of them, in configuration order;
+ * none before the first) and when it ended (*OUT_TIME, CLOCK_REALTIME µs; may be NULL).
+ * Valid until the next attempt ends. For `sdvisor status`. */
+typedef struct {
+  const char *check; /* its spelling in the configuration */
+  gboolean ok;
+  const char *detail;
+} SvProbeCheckResult;
+const SvProbeCheckResult *sv_probe_get_last_results(SvProbe *probe, guint *n_out, gint64 *out_time);
+
+/* Called after every finished attempt, before any verdict callback, with the attempt's
+ * outcome and the consecutive failures counted so far (USER_DATA is the probe's). Must
+ * not stop or free the probe: it is for logging a first failure before the threshold. */
+typedef void (*SvProbeAttemptFunc)(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                                   gpointer user_data);
+void sv_probe_set_attempt_func(SvProbe *probe, SvProbeAttemptFunc func);
+
 /* The detail of the last finished attempt, or NULL before the first. */
 const char *sv_probe_last_detail(SvProbe *probe);
 

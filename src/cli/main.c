@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control-client.h"
+#include "control-service.h"
+#include "control.h"
 #include "drain.h"
 #include "exit-codes.h"
 #include "fleet.h"
@@ -21,6 +24,7 @@
 #include "sdvisor-build-config.h"
 #include "store.h"
 #include "supervisor.h"
+#include "timespan.h"
 #include "unitgen.h"
 
 extern char **environ;
@@ -98,6 +102,8 @@ cmd_run(int argc, char **argv)
     sv_drain_cleanup();
     return SV_EXIT_FAILURE;
   }
+  /* Freed before the supervisor: the socket goes away first. */
+  g_autoptr(SvControlService) control = sv_control_service_new(supervisor, environ);
   int status = sv_supervisor_run(supervisor);
   sv_drain_cleanup();
   return status;
@@ -501,6 +507,284 @@ cmd_print_quadlet(int argc, char **argv)
   return SV_EXIT_OK;
 }
 
+/* ---- the control commands ------------------------------------------------------------- */
+
+/* The socket a control command talks to: --socket PATH; --config FILE (its app name);
+ * NAME; or, with none of them, $RUNTIME_DIRECTORY/control (what ExecReload= sees). */
+static char *
+control_target(GOptionContext *context, const char *socket_path, const char *config_file,
+               char **rest, int *out_status)
+{
+  guint given = (socket_path != NULL) + (config_file != NULL) + (rest != NULL && rest[0] != NULL);
+  if (given > 1 || (rest != NULL && rest[0] != NULL && rest[1] != NULL)) {
+    *out_status = usage_error(context, _("give one of NAME, --config FILE or --socket PATH"));
+    return NULL;
+  }
+  if (socket_path != NULL)
+    return g_strdup(socket_path);
+  if (config_file != NULL) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SvConfig) config = sv_config_load(config_file, environ, &error);
+    if (config == NULL) {
+      g_printerr("%s\n", error->message);
+      *out_status = SV_EXIT_CONFIG;
+      return NULL;
+    }
+    return sv_control_client_instance_path(config->app.name);
+  }
+  if (rest != NULL && rest[0] != NULL)
+    return sv_control_client_instance_path(rest[0]);
+  g_autofree char *own = sv_control_socket_path(NULL, environ);
+  if (own == NULL)
+    *out_status = usage_error(context, _("which instance? Give NAME, --config FILE or "
+                                         "--socket PATH ($RUNTIME_DIRECTORY is not set)"));
+  return g_steal_pointer(&own);
+}
+
+/* The exit status for a failed call, its message printed. */
+static int
+control_failed(const GError *error)
+{
+  g_printerr("sdvisor: %s\n", error->message);
+  if (error->domain == SV_CONTROL_ERROR) {
+    switch ((SvControlError)error->code) {
+    case SV_CONTROL_ERROR_RELOAD_FAILED:
+      return SV_EXIT_CONFIG;
+    case SV_CONTROL_ERROR_BUSY:
+    case SV_CONTROL_ERROR_JOB_REFUSED:
+      return SV_EXIT_TEMPFAIL;
+    case SV_CONTROL_ERROR_ACCESS:
+      return SV_EXIT_NOPERM;
+    case SV_CONTROL_ERROR_NO_SUCH_JOB:
+      return SV_EXIT_USAGE;
+    default:
+      return SV_EXIT_FAILURE;
+    }
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    return SV_EXIT_NOPERM;
+  return SV_EXIT_UNAVAILABLE;
+}
+
+/* Resolves the target and sends REQUEST: the reply's members, or NULL with *OUT_STATUS
+ * set (the error printed). TIMEOUT_MS as sv_control_client_call(). */
+static JsonObject *
+control_call(GOptionContext *context, const char *socket_path, const char *config_file, char **rest,
+             const SvControlRequest *request, guint timeout_ms, int *out_status)
+{
+  g_autofree char *path = control_target(context, socket_path, config_file, rest, out_status);
+  if (path == NULL)
+    return NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *reply = sv_control_client_call(path, request, timeout_ms, &error);
+  if (reply == NULL)
+    *out_status = control_failed(error);
+  return reply;
+}
+
+static const char *
+member_string(JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member(o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string(n);
+}
+
+static gint64
+member_int(JsonObject *o, const char *name, gint64 fallback)
+{
+  JsonNode *n = json_object_get_member(o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+    return fallback;
+  return json_node_get_int(n);
+}
+
+static gboolean
+member_bool(JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member(o, name);
+  return n != NULL && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean(n);
+}
+
+static JsonArray *
+member_array(JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member(o, name);
+  return n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+static void
+print_status(JsonObject *o)
+{
+  g_autofree char *uptime = sv_timespan_format(member_int(o, "uptime_usec", 0) / 1000000 * 1000000);
+  g_print("%s: %s\n", member_string(o, "app") ?: "?", member_string(o, "state") ?: "?");
+  g_print(_("  sdvisor: pid %d, up %s (since %s)\n"), (int)member_int(o, "pid", 0), uptime,
+          member_string(o, "started") ?: "?");
+  gint64 app_pid = member_int(o, "app_pid", 0);
+  if (app_pid > 0) {
+    g_autofree char *app_up =
+        sv_timespan_format(member_int(o, "app_uptime_usec", 0) / 1000000 * 1000000);
+    g_print(_("  app: pid %d, up %s (since %s), restarts: %d\n"), (int)app_pid, app_up,
+            member_string(o, "app_started") ?: "?", (int)member_int(o, "restarts", 0));
+  } else {
+    g_print("%s\n", _("  app: not running"));
+  }
+  if (member_bool(o, "healthy"))
+    g_print("%s\n", _("  health: healthy"));
+  else
+    g_print(_("  health: unhealthy since %s\n"), member_string(o, "unhealthy_since") ?: "?");
+  JsonArray *checks = member_array(o, "checks");
+  for (guint i = 0; checks && i < json_array_get_length(checks); i++) {
+    JsonObject *c = json_array_get_object_element(checks, i);
+    g_print(_("    check %s: %s at %s: %s\n"), member_string(c, "check") ?: "?",
+            member_bool(c, "ok") ? _("passed") : _("failed"), member_string(c, "time") ?: "?",
+            member_string(c, "detail") ?: "");
+  }
+  JsonArray *jobs = member_array(o, "jobs");
+  for (guint i = 0; jobs && i < json_array_get_length(jobs); i++) {
+    JsonObject *j = json_array_get_object_element(jobs, i);
+    g_print(_("  job %s:"), member_string(j, "name") ?: "?");
+    if (member_bool(j, "running"))
+      g_print(_(" running (pid %d%s) since %s;"), (int)member_int(j, "pid", 0),
+              member_bool(j, "manual") ? _(", manual") : "",
+              member_string(j, "running_since") ?: "?");
+    JsonNode *last = json_object_get_member(j, "last_run");
+    if (last != NULL && JSON_NODE_HOLDS_OBJECT(last)) {
+      JsonObject *l = json_node_get_object(last);
+      g_autofree char *took = sv_timespan_format(member_int(l, "duration_usec", 0) / 1000 * 1000);
+      g_print(_(" last run %s: %s (exit %d, %s%s);"), member_string(l, "started") ?: "?",
+              member_string(l, "result") ?: "?", (int)member_int(l, "exit_code", -1), took,
+              member_bool(l, "manual") ? _(", manual") : "");
+    } else {
+      g_print("%s", _(" no run by this instance yet;"));
+    }
+    g_print(_(" next run %s\n"), member_string(j, "next_run") ?: _("none"));
+  }
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_autofree char *socket_path = NULL;
+  g_auto(GStrv) rest = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("The instance running this configuration file"), N_("FILE")},
+      {"socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),
+       N_("PATH")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME]")},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the reply as JSON, for scripts"), NULL},
+      {NULL},
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Show what a running sdvisor is doing: its state, the app, the last "
+                       "result of each health check, each job's last and next run."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION, .command = SV_CONTROL_STATUS};
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, rest, &request, 30000, &status);
+  if (reply == NULL)
+    return status;
+  if (json) {
+    g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), reply);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_root(gen, node);
+    g_autofree char *text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
+  } else {
+    print_status(reply);
+  }
+  return SV_EXIT_OK;
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_autofree char *socket_path = NULL;
+  g_auto(GStrv) rest = NULL;
+  const GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("The instance running this configuration file"), N_("FILE")},
+      {"socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),
+       N_("PATH")},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME]")},
+      {NULL},
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Reload a running sdvisor and wait: 0 once the new configuration is in "
+                       "force and READY=1 was sent again; non-zero, with the error, if the "
+                       "configuration does not load (the running one then stays)."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION, .command = SV_CONTROL_RELOAD};
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, rest, &request, 0, &status);
+  return reply != NULL ? SV_EXIT_OK : status;
+}
+
+static int
+cmd_run_job(int argc, char **argv)
+{
+  g_autofree char *config_file = NULL;
+  g_autofree char *socket_path = NULL;
+  g_auto(GStrv) rest = NULL;
+  gboolean wait = FALSE;
+  const GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+       N_("The instance running this configuration file"), N_("FILE")},
+      {"socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, N_("The control socket's path"),
+       N_("PATH")},
+      {"wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
+       N_("Wait for the run to end and exit with the job's exit status"), NULL},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("[NAME] JOB")},
+      {NULL},
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  int status = SV_EXIT_OK;
+  if (!parse_options(_("Run a job now through the running sdvisor, with the claim, "
+                       "environment, state and journal fields of a scheduled run."),
+                     entries, &argc, &argv, &context, &status))
+    return status;
+  guint n = rest ? g_strv_length(rest) : 0;
+  if (n == 0)
+    return usage_error(context, _("no job given"));
+  if (n > 2)
+    return usage_error(context, _("give one job"));
+  const char *job = rest[n - 1];
+  /* NAME JOB, or JOB alone with --config, --socket or $RUNTIME_DIRECTORY. */
+  char *name_only[] = {n == 2 ? rest[0] : NULL, NULL};
+  SvControlRequest request = {.version = SV_CONTROL_PROTOCOL_VERSION,
+                              .command = SV_CONTROL_RUN_JOB,
+                              .job = (char *)job,
+                              .wait = wait};
+  g_autoptr(JsonObject) reply =
+      control_call(context, socket_path, config_file, name_only[0] ? name_only : NULL, &request,
+                   wait ? 0 : 60000, &status);
+  if (reply == NULL)
+    return status;
+  if (!member_bool(reply, "finished")) {
+    g_print(_("job %s started (pid %d, run %s)\n"), job, (int)member_int(reply, "pid", 0),
+            member_string(reply, "run") ?: "?");
+    return SV_EXIT_OK;
+  }
+  const char *result = member_string(reply, "result") ?: "?";
+  gint64 code = member_int(reply, "exit_code", -1);
+  g_print(_("job %s (pid %d, run %s): %s, exit status %d\n"), job, (int)member_int(reply, "pid", 0),
+          member_string(reply, "run") ?: "?", result, (int)code);
+  if (code >= 0 && code <= 255)
+    return (int)code;
+  return SV_EXIT_FAILURE;
+}
+
 static const SvCommand commands[] = {
     {"run", N_("Run and supervise an app"), cmd_run},
     {"check", N_("Validate a configuration file and print the effective configuration"), cmd_check},
@@ -509,6 +793,9 @@ static const SvCommand commands[] = {
     {"print-quadlet", N_("Print a podman quadlet file that agrees with a configuration"),
      cmd_print_quadlet},
     {"fleet", N_("Print the fleet store's schema (fleet schema)"), cmd_fleet},
+    {"status", N_("Show what a running sdvisor is doing"), cmd_status},
+    {"reload", N_("Reload a running sdvisor and wait until it is done"), cmd_reload},
+    {"run-job", N_("Run a job now through the running sdvisor"), cmd_run_job},
 };
 
 /* GLib before 2.76 serves small blocks (GKeyFile's nodes, lists, hash tables) from its

@@ -67,13 +67,15 @@ sv_unitgen_service(const SvConfig *config, const char *binary, const char *confi
       "Type=notify\n"
       "NotifyAccess=main\n"
       "ExecStart=%s run --config %s\n"
-      "ExecReload=/bin/kill -s HUP $MAINPID\n"
+      "# Waits for the reload; fails (and changes nothing) on a configuration that\n"
+      "# does not load.\n"
+      "ExecReload=%s reload\n"
       "KillMode=mixed\n"
       "# pre-start hooks + [ready] timeout + margin\n"
       "TimeoutStartSec=%s\n"
       "# pre-stop hooks + stop-delay + stop-timeout + post-stop hooks + margin\n"
       "TimeoutStopSec=%s\n",
-      config_path, config_path, config->app.name, binary, config_path, start, stop);
+      config_path, config_path, config->app.name, binary, config_path, binary, start, stop);
   if (t.watchdog_usec > 0)
     g_string_append_printf(
         s, "# [health] is configured: sdvisor pings while the app is healthy\nWatchdogSec=%s\n",

@@ -128,6 +128,8 @@ static const SvKeySpec health_keys[] = {
     KEY_RANGE(SvHealthConfig, "success-threshold", SV_KEY_UINT, "1", success_threshold, 1, 1000),
     KEY(SvHealthConfig, "start-period", SV_KEY_TIMESPAN, "0", start_period_usec),
     KEY_ENUM(SvHealthConfig, "on-unhealthy", "restart", on_unhealthy, on_unhealthy_choices),
+    KEY(SvHealthConfig, "unhealthy-stop-timeout", SV_KEY_TIMESPAN, "5s",
+        unhealthy_stop_timeout_usec),
 };
 
 static const SvKeySpec log_keys[] = {

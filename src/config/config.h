@@ -53,13 +53,14 @@ typedef enum {
 
 /* [health]: liveness. Present = checks given. */
 typedef struct {
-  GPtrArray *checks;        /* SvCheckSpec*, as in [ready] */
-  gint64 interval_usec;     /* default 10s */
-  gint64 timeout_usec;      /* bound on one attempt, default 5s */
-  guint failure_threshold;  /* default 3 */
-  guint success_threshold;  /* default 1 */
-  gint64 start_period_usec; /* default 0 */
-  int on_unhealthy;         /* SvOnUnhealthy; used without a systemd watchdog */
+  GPtrArray *checks;                  /* SvCheckSpec*, as in [ready] */
+  gint64 interval_usec;               /* default 10s */
+  gint64 timeout_usec;                /* bound on one attempt, default 5s */
+  guint failure_threshold;            /* default 3 */
+  guint success_threshold;            /* default 1 */
+  gint64 start_period_usec;           /* default 0 */
+  int on_unhealthy;                   /* SvOnUnhealthy; used without a systemd watchdog */
+  gint64 unhealthy_stop_timeout_usec; /* on-unhealthy=restart|stop: SIGKILL after, default 5s */
 } SvHealthConfig;
 
 typedef enum {

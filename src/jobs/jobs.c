@@ -90,6 +90,10 @@ typedef struct {
   gboolean fenced;    /* killed by the self-fence: its result is not recorded */
   gboolean recheck;   /* a second look at a slot (fleet_again): skips are not news */
   guint finish_attempts;
+  gboolean manual; /* sdvisor run-job: SDVISOR_JOB_MANUAL=1 in its entries and environment */
+  char *refused;   /* manual: why it does not run */
+  SvJobsRunFunc run_func;
+  gpointer run_data;
 } SvJobRun;
 
 struct SvJob {
@@ -109,6 +113,12 @@ struct SvJob {
   guint fleet_again_source;
   gint64 failed_since; /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
   char *failure;       /* why it cannot */
+  /* This instance's last finished run, for `sdvisor status`. */
+  SvJobResult last_result; /* NONE: none yet */
+  int last_exit_code;
+  gint64 last_started_usec;
+  gint64 last_duration_usec;
+  gboolean last_manual;
 };
 
 struct SvJobs {
@@ -276,6 +286,27 @@ job_fields(SvJob *job, const char *run_id, gint64 slot)
   return f;
 }
 
+static void
+run_fleet_fields(SvJobRun *run, GPtrArray *f)
+{
+  if (run->fence <= 0 || run->job->jobs->claim_store == NULL)
+    return;
+  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_FENCE=%" G_GINT64_FORMAT, run->fence));
+  g_ptr_array_add(f, g_strconcat("SDVISOR_FLEET_NODE=", run->job->jobs->claim_store->node, NULL));
+}
+
+/* A run's fields: with its fence and node when the fleet granted it; a manual run says so
+ * in every entry. */
+static GPtrArray *
+run_fields(SvJobRun *run)
+{
+  GPtrArray *f = job_fields(run->job, run->run_id, run->slot);
+  run_fleet_fields(run, f);
+  if (run->manual)
+    g_ptr_array_add(f, g_strdup("SDVISOR_JOB_MANUAL=1"));
+  return f;
+}
+
 static void log_job(int priority, const char *message_id, GPtrArray *fields, const char *format,
                     ...) G_GNUC_PRINTF(4, 5);
 
@@ -298,6 +329,17 @@ run_free(SvJobRun *run)
 {
   if (run == NULL)
     return;
+  if (run->run_func != NULL) {
+    /* The one final event an operator's run-job waits for. */
+    SvJobsRunFunc func = g_steal_pointer(&run->run_func);
+    if (run->phase == SV_RUN_CLAIMING)
+      func(SV_JOBS_RUN_REFUSED, run->run_id, 0, SV_JOB_RESULT_NONE, -1,
+           run->refused ? run->refused : "sdvisor is stopping", run->run_data);
+    else
+      func(SV_JOBS_RUN_FINISHED, run->run_id, run->pid, run->result, run->exit_code, NULL,
+           run->run_data);
+  }
+  g_free(run->refused);
   g_clear_handle_id(&run->timeout_source, g_source_remove);
   g_clear_handle_id(&run->kill_source, g_source_remove);
   g_clear_handle_id(&run->renew_source, g_source_remove);
@@ -608,6 +650,8 @@ claim_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *can
   } else if (run->at_start) {
     run->claim = sv_job_store_claim_at_start(store, job->name, run->catch_up_slot,
                                              run->retry_interrupted, run->template_record);
+  } else if (run->manual) {
+    run->claim = sv_job_store_claim_manual(store, job->name, run->slot, run->template_record);
   } else {
     run->claim = sv_job_store_claim(store, job->name, run->slot, run->template_record);
   }
@@ -705,7 +749,12 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
     jobs_unref(jobs);
     return;
   case SV_JOB_CLAIM_BUSY:
-    if (!run->at_start)
+    if (run->manual) {
+      run->refused = g_strdup_printf("job %s is running in another instance on this host "
+                                     "(its lock is held)",
+                                     job->name);
+      sv_log(LOG_NOTICE, "job %s: manual run refused: %s", job->name, run->refused);
+    } else if (!run->at_start)
       log_skip(job, run->slot, SV_SKIP_RUNNING_ELSEWHERE, "another instance is running this job");
     break;
   case SV_JOB_CLAIM_DONE: {
@@ -727,7 +776,13 @@ on_claimed(GObject *source, GAsyncResult *result, gpointer user_data)
       sv_log(LOG_WARNING, "job %s: %s", job->name, c->error->message);
     break;
   case SV_JOB_CLAIM_ERROR:
-    job_cannot_run(job, run->at_start ? -1 : run->slot, c->error ? c->error->message : "?");
+    if (run->manual) {
+      run->refused =
+          g_strdup_printf("cannot claim job %s: %s", job->name, c->error ? c->error->message : "?");
+      sv_log(LOG_WARNING, "job %s: manual run refused: %s", job->name, run->refused);
+    } else {
+      job_cannot_run(job, run->at_start ? -1 : run->slot, c->error ? c->error->message : "?");
+    }
     break;
   }
   run_end(run);
@@ -841,24 +896,6 @@ boottime_usec(void)
 #define FENCE_AT(run, lease) ((run)->lease_from + (lease)*5 / 6)
 
 static void fleet_renew(SvJobRun *run);
-
-static void
-run_fleet_fields(SvJobRun *run, GPtrArray *f)
-{
-  if (run->fence <= 0 || run->job->jobs->claim_store == NULL)
-    return;
-  g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_FENCE=%" G_GINT64_FORMAT, run->fence));
-  g_ptr_array_add(f, g_strconcat("SDVISOR_FLEET_NODE=", run->job->jobs->claim_store->node, NULL));
-}
-
-/* job_fields() of a run: with its fence and node when the fleet granted it. */
-static GPtrArray *
-run_fields(SvJobRun *run)
-{
-  GPtrArray *f = job_fields(run->job, run->run_id, run->slot);
-  run_fleet_fields(run, f);
-  return f;
-}
 
 static gboolean
 on_fence_kill(gpointer user_data)
@@ -1253,6 +1290,10 @@ job_environment(SvJobRun *run)
     env = g_environ_setenv(env, "SDVISOR_JOB_FENCE", fence, TRUE);
     env = g_environ_setenv(env, "SDVISOR_FLEET_NODE", jobs->claim_store->node, TRUE);
   }
+  if (run->manual)
+    env = g_environ_setenv(env, "SDVISOR_JOB_MANUAL", "1", TRUE);
+  else
+    env = g_environ_unsetenv(env, "SDVISOR_JOB_MANUAL");
   return env;
 }
 
@@ -1419,7 +1460,12 @@ run_spawn(SvJobRun *run)
   run->pid = pid;
   sv_reaper_watch(pid, on_run_exit, run);
 
-  if (ok) {
+  if (ok && run->manual) {
+    g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
+    log_job(LOG_INFO, SV_MESSAGE_JOB_STARTED, f,
+            "job %s started (pid %d) by hand (sdvisor run-job), standing for slot %s", job->name,
+            (int)pid, slot);
+  } else if (ok) {
     gint64 lateness = run->started_real - (run->slot + job->delay_usec);
     g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_PID=%d", (int)pid));
     g_ptr_array_add(f, g_strdup_printf("SDVISOR_JOB_LATENESS_USEC=%" G_GINT64_FORMAT, lateness));
@@ -1432,6 +1478,9 @@ run_spawn(SvJobRun *run)
             job->name, (int)pid, slot, why, lateness);
   }
 
+  if (ok && run->run_func != NULL)
+    run->run_func(SV_JOBS_RUN_STARTED, run->run_id, pid, SV_JOB_RESULT_NONE, -1, NULL,
+                  run->run_data);
   if (job->config->timeout_usec != G_MAXINT64 && job->config->timeout_usec > 0)
     run->timeout_source = add_timeout_usec(job->config->timeout_usec, on_run_timeout, run);
   if (jobs->stopping && jobs->stop_signal != 0) {
@@ -1481,6 +1530,12 @@ on_finished(GObject *source, GAsyncResult *result, gpointer user_data)
         run->write_error->message);
     job_cannot_run(run->job, run->slot, reason);
   }
+  SvJob *job = run->job;
+  job->last_result = run->result;
+  job->last_exit_code = run->exit_code;
+  job->last_started_usec = run->started_real;
+  job->last_duration_usec = run->duration_usec;
+  job->last_manual = run->manual;
   if (jobs->disposed)
     run_free(run);
   else
@@ -2098,4 +2153,89 @@ sv_jobs_describe(const char *app_name, GPtrArray *job_configs, const char *state
   if (out_trouble != NULL)
     *out_trouble = trouble;
   return g_string_free(out, FALSE);
+}
+
+/* ---- the control socket --------------------------------------------------------------- */
+
+static SvJob *
+find_job(SvJobs *jobs, const char *name)
+{
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    if (g_str_equal(job->name, name))
+      return job;
+  }
+  return NULL;
+}
+
+gboolean
+sv_jobs_run_now(SvJobs *jobs, const char *name, SvJobsRunFunc func, gpointer user_data,
+                GError **error)
+{
+  SvJob *job = find_job(jobs, name);
+  if (job == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no job %s in the running configuration",
+                name);
+    return FALSE;
+  }
+  if (jobs->stopping || !jobs->started || jobs->store == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "job %s: sdvisor is %s", name,
+                jobs->stopping ? "stopping" : "not running its jobs yet");
+    return FALSE;
+  }
+  if (job->start_check_waiting || (job->run != NULL && job->run->at_start)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                "job %s: its start-up check (catch-up, interrupted runs) is not over; try again",
+                name);
+    return FALSE;
+  }
+  if (job->run != NULL) {
+    g_autofree char *slot = sv_jobstate_format_time(job->run->slot);
+    if (job->run->pid > 0)
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                  "job %s is running in this instance (pid %d, slot %s)", name, (int)job->run->pid,
+                  slot);
+    else
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                  "job %s is running in this instance (slot %s)", name, slot);
+    return FALSE;
+  }
+  gint64 now = g_get_real_time();
+  gint64 slot = prev_slot(job->schedule, now - job->delay_usec);
+  if (slot < 0)
+    slot = now;
+  SvJobRun *run = run_new(job, slot);
+  run->manual = TRUE;
+  run->run_func = func;
+  run->run_data = user_data;
+  if (job->config->once_per_host)
+    run_in_thread(run, claim_thread, on_claimed);
+  else
+    run_spawn(run);
+  return TRUE;
+}
+
+GArray *
+sv_jobs_get_status(SvJobs *jobs)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(SvJobStatus));
+  for (guint i = 0; i < jobs->jobs->len; i++) {
+    SvJob *job = jobs->jobs->pdata[i];
+    SvJobRun *run = job->run;
+    SvJobStatus st = {
+        .name = job->name,
+        .next_usec = job->slot >= 0 && !jobs->stopping ? job->slot + job->delay_usec : -1,
+        .running = run != NULL && !(run->at_start && run->phase == SV_RUN_CLAIMING),
+        .running_manual = run != NULL && run->manual,
+        .running_pid = run != NULL ? run->pid : 0,
+        .running_since_usec = run != NULL ? run->started_real : 0,
+        .last_result = job->last_result,
+        .last_exit_code = job->last_exit_code,
+        .last_started_usec = job->last_started_usec,
+        .last_duration_usec = job->last_duration_usec,
+        .last_manual = job->last_manual,
+    };
+    g_array_append_val(out, st);
+  }
+  return out;
 }

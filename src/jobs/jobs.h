@@ -77,6 +77,45 @@ void sv_jobs_set_failure_func(SvJobs *jobs, SvJobsFailureFunc func, gpointer use
  * `sdvisor jobs`, and returns the summary for STATUS=. */
 char *sv_jobs_report_unusable(const char *app_name, GPtrArray *job_configs, const GError *error);
 
+/* ---- for the control socket (issue 20) ------------------------------------------------ */
+
+typedef enum {
+  SV_JOBS_RUN_STARTED,  /* the job's process runs: PID, RUN_ID */
+  SV_JOBS_RUN_FINISHED, /* final: RESULT (an SvJobResult), EXIT_CODE */
+  SV_JOBS_RUN_REFUSED,  /* final: it did not run; DETAIL says why */
+} SvJobsRunEvent;
+typedef void (*SvJobsRunFunc)(SvJobsRunEvent event, const char *run_id, pid_t pid, int result,
+                              int exit_code, const char *detail, gpointer user_data);
+
+/* Runs job NAME now, as a scheduled run would (claim, environment, state, journal
+ * fields) but marked manual: SDVISOR_JOB_MANUAL=1 in its journal entries and its
+ * environment. Its claim stands for the latest slot due (never a future one), so the next
+ * scheduled slot still runs. FUNC hears STARTED, then FINISHED; or REFUSED alone (another
+ * instance holds the job's lock, or sdvisor stops first); exactly one final event, also
+ * when JOBS is freed. FALSE with ERROR when it cannot even try: G_IO_ERROR_NOT_FOUND (no
+ * such job), G_IO_ERROR_EXISTS (it runs in this instance now), G_IO_ERROR_BUSY (stopping,
+ * or its start-up check is not over). */
+gboolean sv_jobs_run_now(SvJobs *jobs, const char *name, SvJobsRunFunc func, gpointer user_data,
+                         GError **error);
+
+/* Each job's state in this instance, for `sdvisor status`: an array of SvJobStatus whose
+ * strings are borrowed from JOBS. */
+typedef struct {
+  const char *name;
+  gint64 next_usec; /* the next planned run (slot + randomized delay), µs since the
+                          * epoch; -1 = none */
+  gboolean running; /* a run is in progress here (claiming, running or recording) */
+  gboolean running_manual;
+  pid_t running_pid; /* 0 while claiming */
+  gint64 running_since_usec;
+  int last_result; /* SvJobResult of this instance's last finished run; NONE = none */
+  int last_exit_code;
+  gint64 last_started_usec;
+  gint64 last_duration_usec;
+  gboolean last_manual;
+} SvJobStatus;
+GArray *sv_jobs_get_status(SvJobs *jobs);
+
 /* Kills what still runs (SIGKILL), records it as stopped, and frees. Call sv_jobs_stop()
  * first for an orderly end. NULL-safe. */
 void sv_jobs_free(SvJobs *jobs);

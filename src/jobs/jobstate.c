@@ -1005,6 +1005,20 @@ sv_job_store_claim(SvJobStore *store, const char *job, gint64 slot,
 }
 
 SvJobClaim *
+sv_job_store_claim_manual(SvJobStore *store, const char *job, gint64 slot,
+                          const SvJobRecord *template_record)
+{
+  SvJobClaim *c = claim_new(store, job);
+  if (!lock_and_read(c))
+    return c;
+  /* An interrupted run's record is replaced by the claim; c->interrupted reports it. */
+  if (c->previous != NULL)
+    slot = MAX(slot, c->previous->slot_usec);
+  write_claim(c, slot, template_record);
+  return c;
+}
+
+SvJobClaim *
 sv_job_store_claim_at_start(SvJobStore *store, const char *job, gint64 catch_up_slot,
                             gboolean retry_interrupted, const SvJobRecord *template_record)
 {

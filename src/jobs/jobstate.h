@@ -163,6 +163,12 @@ typedef struct {
 SvJobClaim *sv_job_store_claim(SvJobStore *store, const char *job, gint64 slot,
                                const SvJobRecord *template_record);
 
+/* A run asked for by an operator (sdvisor run-job): lock (busy → BUSY); read the state;
+ * write the claim for the later of SLOT and the slot the state records (a manual run
+ * never takes a future slot, and never moves the record back). Never NULL. */
+SvJobClaim *sv_job_store_claim_manual(SvJobStore *store, const char *job, gint64 slot,
+                                      const SvJobRecord *template_record);
+
 /* What sdvisor does for JOB when it starts: lock (busy → BUSY: someone is running it);
  * read the state; a record still "running" is an interrupted run (→ interrupted set).
  * Then, in this order:

@@ -119,7 +119,22 @@ struct SvSupervisor {
   guint stop_timer;
 
   int exit_code;
+
+  /* For the control socket (issue 20). */
+  gint64 started_real;            /* sdvisor's start */
+  gint64 app_started_real;        /* the app's last start */
+  gint64 unhealthy_since;         /* CLOCK_REALTIME µs; 0 while healthy */
+  GSList *reload_waiters;         /* SvReloadWaiter*: asked for a reload not begun yet */
+  GSList *reload_current;         /* SvReloadWaiter*: waiting for the reload that runs now */
+  gboolean health_attempt_failed; /* the health probe's last attempt failed */
+  gboolean watchdog_aborted;      /* systemd's watchdog sent SIGABRT: fast stop */
+  gint64 stop_timeout_override;   /* > 0: an unhealthy app's deadline, not stop-timeout */
 };
+
+typedef struct {
+  SvSupervisorReloadFunc func;
+  gpointer user_data;
+} SvReloadWaiter;
 
 static void start_app(SvSupervisor *sv);
 static void begin_stop(SvSupervisor *sv);
@@ -149,6 +164,28 @@ set_state(SvSupervisor *sv, SvState state)
   if (sv->state != state)
     sv_log(LOG_DEBUG, "state %s → %s", state_name(sv->state), state_name(state));
   sv->state = state;
+}
+
+/* Answers every waiter of *LIST: ERROR NULL = the reload is done. */
+static void
+reload_waiters_done(GSList **list, const GError *error)
+{
+  GSList *waiters = g_slist_reverse(g_steal_pointer(list));
+  for (GSList *l = waiters; l != NULL; l = l->next) {
+    SvReloadWaiter *w = l->data;
+    w->func(error, w->user_data);
+  }
+  g_slist_free_full(waiters, g_free);
+}
+
+static void
+reload_waiters_fail_all(SvSupervisor *sv, const char *why)
+{
+  if (sv->reload_waiters == NULL && sv->reload_current == NULL)
+    return;
+  g_autoptr(GError) error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_BUSY, why);
+  reload_waiters_done(&sv->reload_current, error);
+  reload_waiters_done(&sv->reload_waiters, error);
 }
 
 static char *
@@ -281,6 +318,7 @@ finish(SvSupervisor *sv)
   g_clear_pointer(&sv->ready_probe, sv_probe_free);
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   set_state(sv, SV_STATE_DONE);
+  reload_waiters_fail_all(sv, "sdvisor has stopped");
   g_main_loop_quit(sv->loop);
 }
 
@@ -324,6 +362,9 @@ static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail
 static gboolean
 resume_after_hooks(SvSupervisor *sv)
 {
+  /* The app is being killed (watchdog_abort()): its exit runs on-failure, then post-stop. */
+  if (sv->watchdog_aborted && sv->app_pid > 0)
+    return TRUE;
   if (sv->failure_pending) {
     sv->failure_pending = FALSE;
     run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
@@ -436,6 +477,7 @@ app_gone(SvSupervisor *sv)
   if (sv->restarting && !sv->stop_requested) {
     sv->restarting = FALSE;
     sv->killed_at_deadline = FALSE;
+    sv->stop_timeout_override = 0;
     sv->restarts++;
     sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
     start_app(sv);
@@ -445,6 +487,15 @@ app_gone(SvSupervisor *sv)
 
   int code = sv_wait_status_to_exit_code(sv->app_status);
   const char *kind = sv_wait_status_kind(sv->app_status);
+  if (sv->watchdog_aborted) {
+    /* The app was frozen: on-failure hooks, then post-stop (after_on_failure). */
+    sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
+    if (sv->hook_run != NULL)
+      sv->failure_pending = TRUE;
+    else
+      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
+    return;
+  }
   if (sv->stop_requested) {
     sv_notify_status("stopped (%s %d)", kind, code);
     if (sv->hook_run == NULL)
@@ -465,13 +516,21 @@ app_gone(SvSupervisor *sv)
 
 /* ---- stopping ------------------------------------------------------------------------------ */
 
+/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
+static gint64
+stop_timeout(SvSupervisor *sv)
+{
+  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
+                                       : sv->config->app.stop_timeout_usec;
+}
+
 static gboolean
 on_stop_deadline(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
   sv->stop_timer = 0;
   if (sv->app_pid > 0) {
-    g_autofree char *timeout = sv_timespan_format(sv->config->app.stop_timeout_usec);
+    g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
     g_autofree char *pidf = pid_field(sv->app_pid);
     const char *fields[] = {pidf, NULL};
     sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
@@ -492,20 +551,23 @@ signal_app_to_stop(SvSupervisor *sv)
     return;
   g_clear_handle_id(&sv->stop_timer, g_source_remove);
   const SvAppConfig *app = &sv->config->app;
-  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
+  gint64 limit = stop_timeout(sv);
+  g_autofree char *timeout = sv_timespan_format(limit);
   sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
-  extend_timeout(budget.after_signal);
+  /* The deadline of this stop (unhealthy-stop-timeout or stop-timeout), then the
+   * post-stop hooks. */
+  extend_timeout(sv_timespan_add(limit, budget.post_stop));
   sv_log(LOG_INFO, "sending %s to app (pid %d), waiting up to %s", sv_signal_name(app->stop_signal),
          (int)sv->app_pid, timeout);
   int r = sv_kill_group(sv->app_pid, app->stop_signal);
   if (r < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
            (int)sv->app_pid, g_strerror(-r));
-  if (app->stop_timeout_usec != G_MAXINT64)
-    sv->stop_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(app->stop_timeout_usec / 1000),
-                                        on_stop_deadline, sv, NULL);
+  if (limit != G_MAXINT64)
+    sv->stop_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(limit / 1000), on_stop_deadline, sv, NULL);
 }
 
 static gboolean
@@ -574,6 +636,7 @@ request_stop(SvSupervisor *sv, int signo)
   sv->stop_requested = TRUE;
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping");
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
   /* Jobs stop alongside the app, within the same deadline. */
@@ -748,6 +811,8 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
     sv_notify_watchdog_trigger();
     return;
   }
+  /* An unhealthy app is most likely frozen: a deadline of its own, not stop-timeout. */
+  sv->stop_timeout_override = sv->config->health.unhealthy_stop_timeout_usec;
   switch (sv->config->health.on_unhealthy) {
   case SV_ON_UNHEALTHY_RESTART:
     sv_log(LOG_ERR, "app unhealthy: restarting it");
@@ -763,8 +828,17 @@ after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
     request_stop(sv, SIGTERM);
     break;
   default:
+    sv->stop_timeout_override = 0;
     break;
   }
+}
+
+/* When the app turned unhealthy, in local time for people ("2026-12-07 11:02:03 KST"). */
+static char *
+unhealthy_since_text(SvSupervisor *sv)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
+  return t ? g_date_time_format(t, "%F %T %Z") : g_strdup("?");
 }
 
 static void
@@ -778,6 +852,7 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
   const char *fields[] = {pidf, detailf, NULL};
 
   if (healthy) {
+    sv->unhealthy_since = 0;
     if (!was) {
       sv_log_full(LOG_NOTICE, SV_MESSAGE_HEALTHY, fields, "app (pid %d) is healthy again: %s",
                   (int)sv->app_pid, detail ? detail : "");
@@ -789,11 +864,38 @@ on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_da
   }
   sv_log_full(LOG_ERR, SV_MESSAGE_UNHEALTHY, fields, "app (pid %d) is unhealthy: %s",
               (int)sv->app_pid, detail ? detail : "");
-  sv_notify_status("unhealthy (pid %d): %s", (int)sv->app_pid, detail ? detail : "");
+  if (sv->unhealthy_since == 0)
+    sv->unhealthy_since = g_get_real_time();
+  g_autofree char *since_text = unhealthy_since_text(sv);
+  sv_notify_status("unhealthy (pid %d) since %s: %s", (int)sv->app_pid, since_text,
+                   detail ? detail : "");
   if (sv->hook_run == NULL)
     run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
   else
     sv->unhealthy_pending = TRUE;
+}
+
+/* Every health attempt: the first failure after a success is said at once, with its
+ * detail, not only once failure-threshold attempts later; so is the recovery of a check
+ * that failed fewer times than the threshold. */
+static void
+on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                  gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  gboolean was_failing = sv->health_attempt_failed;
+  sv->health_attempt_failed = !ok;
+  if (ok == !was_failing)
+    return;
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+  if (!ok)
+    sv_log_full(LOG_NOTICE, SV_MESSAGE_CHECK_FAILED, fields,
+                "health check failed (%u of %u before unhealthy): %s", failures,
+                sv->config->health.failure_threshold, detail ? detail : "");
+  else if (sv->healthy)
+    sv_log(LOG_NOTICE, "health check passes again: %s", detail ? detail : "");
 }
 
 /* CHECKS as config.c parsed them, less `notify` if SKIP_NOTIFY; never NULL. */
@@ -837,6 +939,8 @@ start_health(SvSupervisor *sv)
 {
   g_clear_pointer(&sv->health_probe, sv_probe_free);
   sv->healthy = TRUE;
+  sv->unhealthy_since = 0;
+  sv->health_attempt_failed = FALSE;
   const SvHealthConfig *h = &sv->config->health;
   if (h->checks == NULL || h->checks->len == 0)
     return;
@@ -856,6 +960,7 @@ start_health(SvSupervisor *sv)
     return;
   }
   sv_probe_set_log_streams(sv->health_probe, sv->logs);
+  sv_probe_set_attempt_func(sv->health_probe, on_health_attempt);
   g_auto(GStrv) env = app_environment(sv);
   sv_probe_set_environment(sv->health_probe, env);
   sv_probe_set_pid(sv->health_probe, sv->app_pid);
@@ -914,6 +1019,8 @@ became_ready(SvSupervisor *sv, const char *detail)
 
   if (first)
     start_jobs(sv);
+  if (after_reload)
+    reload_waiters_done(&sv->reload_current, NULL);
   if (after_reload) {
     if (sv->reload_pending) {
       /* Another SIGHUP came during this reload's hooks: one more cycle. */
@@ -1208,12 +1315,22 @@ reload(SvSupervisor *sv)
            sv->hook_run ? "hooks run" : state_name(sv->state));
     return;
   }
+  g_autoptr(GError) error = NULL;
+  SvConfig *fresh = sv->config->path ? sv_config_load(sv->config->path, sv->environ, &error) : NULL;
+  if (fresh == NULL && error != NULL && sv->reload_waiters != NULL) {
+    /* An operator's reload (sdvisor reload) of a file that does not load changes
+     * nothing: no RELOADING=1, no hooks, no signal to the app; the error is the answer. */
+    sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID,
+              "reload: %s; keeping the running configuration, the app is not signalled",
+              error->message);
+    reload_waiters_done(&sv->reload_waiters, error);
+    return;
+  }
+  sv->reload_current = g_slist_concat(sv->reload_current, g_steal_pointer(&sv->reload_waiters));
   set_state(sv, SV_STATE_RELOADING);
   sv_notify_reloading();
 
   if (sv->config->path != NULL) {
-    g_autoptr(GError) error = NULL;
-    SvConfig *fresh = sv_config_load(sv->config->path, sv->environ, &error);
     if (fresh == NULL) {
       sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID, "reload: %s; keeping the running configuration",
                 error->message);
@@ -1232,6 +1349,59 @@ reload(SvSupervisor *sv)
 
 /* ---- signals -------------------------------------------------------------------------------------- */
 
+/* SIGABRT under a systemd watchdog: systemd found sdvisor silent for WatchdogSec= (the app
+ * was unhealthy, or sdvisor itself stalled) and now waits TimeoutAbortSec= before its
+ * SIGKILL. The app is what is frozen, so it is killed at once, with its process group and
+ * every job; on-failure and post-stop hooks run (within their own timeouts); then sdvisor
+ * exits 134, as a death by SIGABRT would have been counted. */
+static void
+watchdog_abort(SvSupervisor *sv)
+{
+  if (sv->watchdog_aborted)
+    return;
+  sv->watchdog_aborted = TRUE;
+  const char *detail = sv->health_probe ? sv_probe_last_detail(sv->health_probe) : NULL;
+  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+  g_autofree char *shown = detail ? g_strdup_printf(" (%s)", detail) : NULL;
+  g_autofree char *since_text =
+      !sv->healthy && sv->unhealthy_since > 0 ? unhealthy_since_text(sv) : NULL;
+  g_autofree char *since = since_text ? g_strconcat(" since ", since_text, NULL) : NULL;
+  sv_log_full(LOG_CRIT, SV_MESSAGE_WATCHDOG_ABORT, fields,
+              "watchdog timeout (SIGABRT from the service manager): killing app (pid %d) and its "
+              "process group; last health result: %s%s%s",
+              (int)sv->app_pid,
+              sv->health_probe == NULL ? "no health checks"
+              : sv->healthy            ? "healthy"
+                                       : "unhealthy",
+              since ? since : "", shown ? shown : "");
+  sv->exit_code = 128 + SIGABRT;
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->stop_timer, g_source_remove);
+  if (sv->ready_probe)
+    sv_probe_stop(sv->ready_probe);
+  if (sv->health_probe)
+    sv_probe_stop(sv->health_probe);
+  gboolean was_stopping = sv->stop_requested;
+  sv->stop_requested = TRUE;
+  set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping (watchdog timeout)");
+  stop_jobs(sv, SIGKILL, g_get_monotonic_time());
+  if (!was_stopping)
+    sv_notify_stopping("watchdog timeout: killing the app");
+  if (sv->hook_run != NULL)
+    sv_hooks_cancel(sv->hook_run); /* its end runs on-failure (failure_pending) */
+  if (sv->app_pid > 0) {
+    sv->killed_at_deadline = TRUE;
+    (void)sv_kill_group(sv->app_pid, SIGKILL);
+  } else if (sv->hook_run == NULL && !sv->post_stop_done) {
+    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_exited ? sv->app_status : -1, after_on_failure);
+  }
+}
+
 static gboolean
 on_signal(int fd, GIOCondition condition, gpointer user_data)
 {
@@ -1247,6 +1417,9 @@ on_signal(int fd, GIOCondition condition, gpointer user_data)
       break;
     case SIGHUP:
       reload(sv);
+      break;
+    case SIGABRT:
+      watchdog_abort(sv);
       break;
     default:
       if (sv->app_pid > 0 && (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << signo))) {
@@ -1266,6 +1439,10 @@ setup_signals(SvSupervisor *sv, GError **error)
   sigaddset(&sv->handled, SIGTERM);
   sigaddset(&sv->handled, SIGINT);
   sigaddset(&sv->handled, SIGHUP);
+  /* Under a watchdog, its SIGABRT (WatchdogSignal=) is a fast stop (watchdog_abort()).
+   * glibc's abort() unblocks SIGABRT itself, so sdvisor's own aborts still abort. */
+  if (sd_watchdog_enabled(0, NULL) > 0)
+    sigaddset(&sv->handled, SIGABRT);
   for (int sig = 1; sig < 64; sig++)
     if (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << sig))
       sigaddset(&sv->handled, sig);
@@ -1357,6 +1534,7 @@ start_app(SvSupervisor *sv)
   }
 
   sv->app_pid = pid;
+  sv->app_started_real = g_get_real_time();
   sv_reaper_watch(pid, on_app_exit, sv);
   if (sv->proxy != NULL)
     sv_notify_proxy_set_app_pid(sv->proxy, pid);
@@ -1417,6 +1595,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->loop = g_main_loop_new(NULL, FALSE);
   sv->state = SV_STATE_STARTING;
   sv->healthy = TRUE;
+  sv->started_real = g_get_real_time();
   sv->retired_jobs = g_ptr_array_new();
 
   if (!setup_signals(sv, error))
@@ -1480,6 +1659,55 @@ sv_supervisor_get_state(SvSupervisor *sv)
   return sv->state;
 }
 
+const char *
+sv_supervisor_state_name(SvState state)
+{
+  return state_name(state);
+}
+
+void
+sv_supervisor_get_status(SvSupervisor *sv, SvSupervisorStatus *out)
+{
+  *out = (SvSupervisorStatus){
+      .state = sv->state,
+      .app_name = sv->config->app.name,
+      .config_path = sv->config->path,
+      .sdvisor_pid = getpid(),
+      .app_pid = sv->app_pid,
+      .started_usec = sv->started_real,
+      .app_started_usec = sv->app_pid > 0 ? sv->app_started_real : 0,
+      .restarts = sv->restarts,
+      .healthy = sv->healthy,
+      .unhealthy_since_usec = sv->healthy ? 0 : sv->unhealthy_since,
+      .health_probe = sv->health_probe,
+      .jobs = sv->jobs,
+  };
+}
+
+void
+sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer user_data)
+{
+  if (sv->stop_requested || sv->state == SV_STATE_STARTING || sv->state == SV_STATE_DONE ||
+      sv->app_pid <= 0) {
+    g_autoptr(GError) error =
+        g_error_new(G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now",
+                    sv->stop_requested ? "stopping" : state_name(sv->state));
+    done(error, user_data);
+    return;
+  }
+  SvReloadWaiter *w = g_new0(SvReloadWaiter, 1);
+  w->func = done;
+  w->user_data = user_data;
+  sv->reload_waiters = g_slist_prepend(sv->reload_waiters, w);
+  if (sv->state == SV_STATE_RELOADING) {
+    /* One more cycle after the one that runs: it may have read the file before the
+     * change this operator wants in force. */
+    sv->reload_pending = TRUE;
+    return;
+  }
+  reload(sv);
+}
+
 void
 sv_supervisor_free(SvSupervisor *sv)
 {
@@ -1509,6 +1737,8 @@ sv_supervisor_free(SvSupervisor *sv)
   g_free(sv->listen_fds);
   g_free(sv->listen_fdnames);
   g_free(sv->jobs_problem);
+  g_slist_free_full(sv->reload_waiters, g_free);
+  g_slist_free_full(sv->reload_current, g_free);
   sv_config_free(sv->config);
   g_free(sv);
 }

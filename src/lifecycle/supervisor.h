@@ -28,5 +28,38 @@ SvSupervisor *sv_supervisor_new(SvConfig *config, GError **error);
 int sv_supervisor_run(SvSupervisor *supervisor);
 
 SvState sv_supervisor_get_state(SvSupervisor *supervisor);
+const char *sv_supervisor_state_name(SvState state); /* "running", "stopping"… */
+
+/* ---- for the control socket (issue 20) ------------------------------------------------ */
+
+typedef struct SvProbe SvProbe;
+typedef struct SvJobs SvJobs;
+
+/* What `sdvisor status` shows, borrowed from the supervisor: valid until the loop runs
+ * again. */
+typedef struct {
+  SvState state;
+  const char *app_name;
+  const char *config_path; /* NULL for `run -- COMMAND` */
+  pid_t sdvisor_pid;
+  pid_t app_pid;               /* 0: no app */
+  gint64 started_usec;         /* sdvisor's start, CLOCK_REALTIME µs */
+  gint64 app_started_usec;     /* the app's last start, CLOCK_REALTIME µs; 0: none */
+  guint restarts;              /* on-unhealthy=restart restarts */
+  gboolean healthy;            /* the health checks' verdict (TRUE without checks) */
+  gint64 unhealthy_since_usec; /* CLOCK_REALTIME µs; 0 while healthy */
+  SvProbe *health_probe;       /* NULL without [health] checks or while none runs */
+  SvJobs *jobs;                /* NULL before the first READY=1 or without jobs */
+} SvSupervisorStatus;
+void sv_supervisor_get_status(SvSupervisor *supervisor, SvSupervisorStatus *out);
+
+/* A reload asked for by an operator. ERROR NULL: the new configuration is in force and
+ * READY=1 was sent again. Otherwise why not: SV_CONTROL-style reasons are the caller's;
+ * here G_IO_ERROR_BUSY (not running, or stopping) or the configuration's own error
+ * (file:line), in which case nothing changed and the app was not signalled. */
+typedef void (*SvSupervisorReloadFunc)(const GError *error, gpointer user_data);
+/* DONE is called exactly once, from the main loop or from inside this call. */
+void sv_supervisor_reload(SvSupervisor *supervisor, SvSupervisorReloadFunc done,
+                          gpointer user_data);
 void sv_supervisor_free(SvSupervisor *supervisor); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvSupervisor, sv_supervisor_free)

@@ -104,6 +104,12 @@ expect "sdvisor jobs --" --config --state-directory --help
 expect "sdvisor jobs --state-directory " sub
 expect "sdvisor jobs --config jobs.conf s" send-report
 expect "sdvisor jobs --config=jobs.conf " cleanup send-report
+expect "sdvisor status --" --config --help --json --socket
+expect "sdvisor reload --" --config --help --socket
+expect "sdvisor run-job --" --config --help --socket --wait
+expect "sdvisor run-job --config jobs.conf " cleanup send-report
+expect "sdvisor run-job --config=jobs.conf s" send-report
+expect "sdvisor run-job --config jobs.conf cleanup " ""
 includes "sdvisor run -- basen" basename
 expect "sdvisor run -- ls --vers" --version
 echo "1..$n"
