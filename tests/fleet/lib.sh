@@ -3,13 +3,13 @@
 # the test starts itself (pg.sh), several sdvisors playing the nodes of a fleet.
 #
 #     . "$(dirname "$0")/lib.sh"
-#     fleet_require            # skips (or fails, SDVISOR_FLEET_TESTS_REQUIRED=1) with a reason
+#     fleet_require            # skips (or fails, SDVISOR_STORE_TESTS_REQUIRED=1) with a reason
 #
 # Environment (set by meson.build; the defaults suit a run by hand from a build dir):
 #   SDVISOR_BINARY                    the sdvisor to test
 #   FLEET_MESON_TAP=1                 a skip prints `1..0 # SKIP` and exits 0 (meson counts
 #                                     exit 77 of a TAP test as an error); by hand it exits 77
-#   SDVISOR_FLEET_TESTS_REQUIRED=1    a skip is a failure (CI)
+#   SDVISOR_STORE_TESTS_REQUIRED=1    a skip is a failure (CI)
 #   FLEET_KEEP=1                      keep the work directory
 set -u
 
@@ -57,8 +57,8 @@ unlike() {
 }
 
 skip_all() {
-  if [ "${SDVISOR_FLEET_TESTS_REQUIRED:-0}" = 1 ]; then
-    echo "Bail out! cannot run, and SDVISOR_FLEET_TESTS_REQUIRED=1: $*"
+  if [ "${SDVISOR_STORE_TESTS_REQUIRED:-0}" = 1 ]; then
+    echo "Bail out! cannot run, and SDVISOR_STORE_TESTS_REQUIRED=1: $*"
     exit 1
   fi
   echo "1..0 # SKIP $*"
