@@ -137,6 +137,13 @@ member(JsonObject *obj, const char *name, GType type, gboolean required, GError 
                                          : "number");
     return NULL;
   }
+  /* json-glib takes octal escapes ("\\615"), which can make a string that is not UTF-8:
+   * such a name could never match a job, nor be written back as the same JSON. */
+  if (type == G_TYPE_STRING && !g_utf8_validate(json_node_get_string(node), -1, NULL)) {
+    g_set_error(error, SV_CONTROL_ERROR, SV_CONTROL_ERROR_INVALID, "\"%s\" is not valid UTF-8",
+                name);
+    return NULL;
+  }
   return node;
 }
 

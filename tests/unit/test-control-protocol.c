@@ -67,6 +67,8 @@ test_errors(void)
       {"{\"version\":1,\"command\":7}", SV_CONTROL_ERROR_INVALID},
       {"{\"version\":1,\"command\":\"run-job\"}", SV_CONTROL_ERROR_INVALID},
       {"{\"version\":1,\"command\":\"run-job\",\"job\":\"\"}", SV_CONTROL_ERROR_INVALID},
+      /* json-glib's octal escape makes byte 0x8d: not UTF-8 (found by fuzz-control) */
+      {"{\"version\":1,\"command\":\"run-job\",\"job\":\"a\\615\"}", SV_CONTROL_ERROR_INVALID},
       {"{\"version\":1,\"command\":\"run-job\",\"job\":\"x\",\"wait\":1}",
        SV_CONTROL_ERROR_INVALID},
       {"{\"a\":[[[[[[[[[[[[1]]]]]]]]]]]]}", SV_CONTROL_ERROR_MALFORMED},
