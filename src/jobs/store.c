@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "fleet.h"
+#include "store-etcd.h"
 #include "store-pg.h"
 
 static char *
@@ -24,6 +25,8 @@ sv_claim_store_new(const SvFleetConfig *config, const char *app, GError **error)
   switch (kind) {
   case SV_FLEET_STORE_POSTGRESQL:
     return sv_pg_store_new(config, app, node, error);
+  case SV_FLEET_STORE_ETCD:
+    return sv_etcd_store_new(config, app, node, error);
   }
   return NULL;
 }
@@ -49,6 +52,8 @@ sv_claim_store_last_runs(const SvFleetConfig *config, const char *app, gint64 ti
   switch (kind) {
   case SV_FLEET_STORE_POSTGRESQL:
     return sv_pg_store_last_runs(config, app, timeout_usec, error);
+  case SV_FLEET_STORE_ETCD:
+    return sv_etcd_store_last_runs(config, app, timeout_usec, error);
   }
   return NULL;
 }
