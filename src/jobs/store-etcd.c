@@ -544,11 +544,21 @@ static const SvClaimStoreClass etcd_class = {
     .free = etcd_free,
 };
 
-/* The session and the client certificate of CONFIG (etcds://). */
+/* libsoup, the parsed URI, a session and the client certificate (etcds://) of CONFIG. */
 static SoupSession *
-session_new(const SvSoup *soup, const SvFleetConfig *config, gint64 timeout_usec,
-            GTlsCertificate **out_certificate, GError **error)
+session_new(const SvFleetConfig *config, gint64 timeout_usec, const SvSoup **out_soup,
+            SvEtcdUri **out_uri, GTlsCertificate **out_certificate, GError **error)
 {
+  g_autoptr(GError) local = NULL;
+  const SvSoup *soup = sv_soup_open(_("an etcd fleet store"), &local);
+  if (soup == NULL) {
+    g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_LIBRARY, "%s", local->message);
+    return NULL;
+  }
+  *out_soup = soup;
+  *out_uri = sv_etcd_uri_parse(config->store, error);
+  if (*out_uri == NULL)
+    return NULL;
   g_autoptr(GTlsDatabase) database = NULL;
   if (config->tls_ca != NULL) {
     database = g_tls_file_database_new(config->tls_ca, error);
@@ -578,18 +588,11 @@ session_new(const SvSoup *soup, const SvFleetConfig *config, gint64 timeout_usec
 SvClaimStore *
 sv_etcd_store_new(const SvFleetConfig *config, const char *app, const char *node, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  const SvSoup *soup = sv_soup_open(_("an etcd fleet store"), &local);
-  if (soup == NULL) {
-    g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_LIBRARY, "%s", local->message);
-    return NULL;
-  }
-  g_autoptr(SvEtcdUri) uri = sv_etcd_uri_parse(config->store, error);
-  if (uri == NULL)
-    return NULL;
   gint64 timeout = CLAMP(config->lease_usec / 2, 2 * SV_USEC_PER_SEC, 10 * SV_USEC_PER_SEC);
   g_autoptr(GTlsCertificate) certificate = NULL;
-  SoupSession *session = session_new(soup, config, timeout, &certificate, error);
+  const SvSoup *soup = NULL;
+  g_autoptr(SvEtcdUri) uri = NULL;
+  SoupSession *session = session_new(config, timeout, &soup, &uri, &certificate, error);
   if (session == NULL)
     return NULL;
   SvEtcdStore *s = g_new0(SvEtcdStore, 1);
@@ -618,17 +621,11 @@ GPtrArray *
 sv_etcd_store_last_runs(const SvFleetConfig *config, const char *app, gint64 timeout_usec,
                         GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  const SvSoup *soup = sv_soup_open(_("an etcd fleet store"), &local);
-  if (soup == NULL) {
-    g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_LIBRARY, "%s", local->message);
-    return NULL;
-  }
-  g_autoptr(SvEtcdUri) uri = sv_etcd_uri_parse(config->store, error);
-  if (uri == NULL)
-    return NULL;
   g_autoptr(GTlsCertificate) certificate = NULL;
-  g_autoptr(SoupSession) session = session_new(soup, config, timeout_usec, &certificate, error);
+  const SvSoup *soup = NULL;
+  g_autoptr(SvEtcdUri) uri = NULL;
+  g_autoptr(SoupSession) session =
+      session_new(config, timeout_usec, &soup, &uri, &certificate, error);
   if (session == NULL)
     return NULL;
   g_autofree char *json = sv_etcd_json_read_app(uri->prefix, app);
