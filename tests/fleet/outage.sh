@@ -16,8 +16,10 @@ for v in skip local; do
   done
 done
 sleep 5
-down_from=$(date -u +%s)
+# The outage as the nodes see it: from when the store is gone to when it starts again
+# (a fast shutdown takes a while on a loaded machine).
 fleet_store_down
+down_from=$(date -u +%s)
 sleep "$([ "$FLEET_STORE_KIND" = etcd ] && echo 10 || echo 5)"
 down_to=$(date -u +%s)
 fleet_store_up || not_ok "the store starts again"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# self-fence.sh — the node running a 5 s job is SIGSTOPped past its lease (2 s) and
-# resumed: its sdvisor kills the job by the self-fence as soon as it runs again, and no
+# self-fence.sh — the node running a 10 s job is SIGSTOPped past its lease (2 s) and
+# resumed (the job, 10 s rather than 5, still runs when a loaded machine resumes it late): its sdvisor kills the job by the self-fence as soon as it runs again, and no
 # result of that run is recorded. With retry-interrupted=true the other node takes the
 # slot over once, after the lease ended, with a higher fence; with false nobody runs it
 # again. Both variants run side by side (two apps, two nodes each) on one server.
@@ -10,7 +10,7 @@ fleet_require
 for v in retry noretry; do
   r=false
   [ "$v" = retry ] && r=true
-  job=$(fleet_job_lines work 'every 10s' "$WORK/$v.out" 5 "retry-interrupted=$r")
+  job=$(fleet_job_lines work 'every 15s' "$WORK/$v.out" 10 "retry-interrupted=$r")
   for node in x y; do
     fleet_conf "$WORK/$v-$node.conf" "fence-$v" "$v-$node" 2s "$job"
     fleet_start "$v-$node" "$WORK/$v-$node.conf"
@@ -20,7 +20,7 @@ done
 # When a variant's first run starts, stop its node's sdvisor for 3.5 s (the job goes
 # on: it is in its own process group).
 declare -A stopped_at victim slot fence
-deadline=$(($(date +%s) + 25))
+deadline=$(($(date +%s) + 30))
 while [ "$(date +%s)" -lt "$deadline" ]; do
   for v in retry noretry; do
     [ -n "${stopped_at[$v]:-}" ] && continue
@@ -46,8 +46,12 @@ if [ -n "${victim[noretry]:-}" ]; then
   n=${victim[noretry]}
   jobs_out=$("$SDVISOR" jobs --config "$WORK/$n.conf" --state-directory "$WORK/$n.state" 2>&1)
 fi
-# The retried run (5 s) ends about 7 s after its slot.
-sleep 4.5
+# The retried run (10 s, from when the lease ended) ends about 13 s after its slot: wait
+# for its end line (at most 25 s: a loaded machine is slow).
+for _ in $(seq 250); do
+  [ -n "${slot[retry]:-}" ] && grep -q "^end ${slot[retry]} " "$WORK/retry.out" 2> /dev/null && break
+  sleep 0.1
+done
 for v in retry noretry; do for node in x y; do fleet_stop "$v-$node"; done; done
 
 for v in retry noretry; do
