@@ -89,7 +89,7 @@ struct SvSupervisor {
   /* Scheduled jobs. At reload the old set finishes its runs while the new one plans;
    * at stop every set gets the stop signal and sdvisor waits for them. */
   SvJobs *jobs;
-  GPtrArray *retired_jobs; /* SvJobs* still running a job of an older configuration */
+  GPtrArray *retired_jobs; /* SvRetired*: sets still running a job of an older configuration */
   guint jobs_stopping;     /* sets asked to stop and not yet done */
   gboolean jobs_stop_asked;
   gboolean post_stop_done;
@@ -687,6 +687,35 @@ on_jobs_stopped(gpointer user_data)
   maybe_finish(sv);
 }
 
+typedef struct {
+  SvSupervisor *sv;
+  SvJobs *jobs;
+} SvRetired;
+
+static gboolean
+free_jobs_idle(gpointer data)
+{
+  sv_jobs_free(data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_retired_jobs_done(gpointer user_data)
+{
+  SvRetired *r = user_data;
+  SvSupervisor *sv = r->sv;
+  gboolean during_stop = sv->jobs_stop_asked;
+  /* Freed from an idle: this runs inside the set's own callback. */
+  if (g_ptr_array_remove(sv->retired_jobs, r))
+    g_idle_add_full(G_PRIORITY_DEFAULT, free_jobs_idle, r->jobs, NULL);
+  g_free(r);
+  if (during_stop) {
+    if (sv->jobs_stopping > 0)
+      sv->jobs_stopping--;
+    maybe_finish(sv);
+  }
+}
+
 /* No new runs; SIG to every running job; SIGKILL at DEADLINE (monotonic µs). Asking
  * again only brings the deadline closer. */
 static void
@@ -699,10 +728,13 @@ stop_jobs(SvSupervisor *sv, int sig, gint64 deadline)
       sv->jobs_stopping++;
     sv_jobs_stop(sv->jobs, sig, deadline, on_jobs_stopped, sv);
   }
-  for (guint i = 0; sv->retired_jobs && i < sv->retired_jobs->len; i++) {
+  /* A retired set keeps its own callback, which frees its entry (and may run at once:
+   * hence backwards). */
+  for (guint i = sv->retired_jobs ? sv->retired_jobs->len : 0; i > 0; i--) {
+    SvRetired *r = sv->retired_jobs->pdata[i - 1];
     if (first)
       sv->jobs_stopping++;
-    sv_jobs_stop(sv->retired_jobs->pdata[i], sig, deadline, on_jobs_stopped, sv);
+    sv_jobs_stop(r->jobs, sig, deadline, on_retired_jobs_done, r);
   }
 }
 
@@ -735,35 +767,6 @@ start_jobs(SvSupervisor *sv)
   sv_jobs_start(sv->jobs);
 }
 
-typedef struct {
-  SvSupervisor *sv;
-  SvJobs *jobs;
-} SvRetired;
-
-static gboolean
-free_jobs_idle(gpointer data)
-{
-  sv_jobs_free(data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_retired_jobs_done(gpointer user_data)
-{
-  SvRetired *r = user_data;
-  SvSupervisor *sv = r->sv;
-  gboolean during_stop = sv->jobs_stop_asked;
-  /* Freed from an idle: this runs inside the set's own callback. */
-  if (g_ptr_array_remove(sv->retired_jobs, r->jobs))
-    g_idle_add_full(G_PRIORITY_DEFAULT, free_jobs_idle, r->jobs, NULL);
-  g_free(r);
-  if (during_stop) {
-    if (sv->jobs_stopping > 0)
-      sv->jobs_stopping--;
-    maybe_finish(sv);
-  }
-}
-
 /* At reload: the running set plans nothing more but lets its runs finish; a new set
  * with the new configuration takes over the timers. */
 static void
@@ -776,7 +779,7 @@ restart_jobs(SvSupervisor *sv)
     /* What it could not run is the new set's to find again (or not). */
     sv_jobs_set_failure_func(r->jobs, NULL, NULL);
     g_clear_pointer(&sv->jobs_problem, g_free);
-    g_ptr_array_add(sv->retired_jobs, r->jobs);
+    g_ptr_array_add(sv->retired_jobs, r);
     /* Signal 0: no signal, only "no new runs"; the runs keep their own timeouts. */
     sv_jobs_stop(r->jobs, 0, G_MAXINT64, on_retired_jobs_done, r);
   }
@@ -1723,7 +1726,11 @@ sv_supervisor_free(SvSupervisor *sv)
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
   g_clear_pointer(&sv->jobs, sv_jobs_free);
   if (sv->retired_jobs != NULL) {
-    g_ptr_array_set_free_func(sv->retired_jobs, (GDestroyNotify)sv_jobs_free);
+    for (guint i = 0; i < sv->retired_jobs->len; i++) {
+      SvRetired *r = sv->retired_jobs->pdata[i];
+      sv_jobs_free(r->jobs);
+      g_free(r);
+    }
     g_ptr_array_unref(sv->retired_jobs);
   }
   if (sv->journal != NULL)
