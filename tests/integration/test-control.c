@@ -354,7 +354,8 @@ test_run_job(void)
 static void
 test_other_uid(void)
 {
-  if (getuid() != 0 || !g_find_program_in_path("setpriv")) {
+  g_autofree char *setpriv = g_find_program_in_path("setpriv");
+  if (getuid() != 0 || setpriv == NULL) {
     g_test_skip("needs root and setpriv to play another user");
     return;
   }
