@@ -646,6 +646,8 @@ print_status(JsonObject *o)
   for (guint i = 0; jobs && i < json_array_get_length(jobs); i++) {
     JsonObject *j = json_array_get_object_element(jobs, i);
     g_print(_("  job %s:"), member_string(j, "name") ?: "?");
+    if (member_bool(j, "checking"))
+      g_print("%s", _(" start-up check (catch-up, interrupted runs) not over;"));
     if (member_bool(j, "running"))
       g_print(_(" running (pid %d%s) since %s;"), (int)member_int(j, "pid", 0),
               member_bool(j, "manual") ? _(", manual") : "",

@@ -59,6 +59,7 @@ jobs_to_json(SvJobs *jobs)
     JsonObject *j = json_object_new();
     json_object_set_string_member(j, "name", st->name);
     json_object_set_boolean_member(j, "running", st->running);
+    json_object_set_boolean_member(j, "checking", st->checking);
     if (st->running) {
       json_object_set_int_member(j, "pid", st->running_pid);
       json_object_set_boolean_member(j, "manual", st->running_manual);

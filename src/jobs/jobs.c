@@ -2226,6 +2226,7 @@ sv_jobs_get_status(SvJobs *jobs)
         .name = job->name,
         .next_usec = job->slot >= 0 && !jobs->stopping ? job->slot + job->delay_usec : -1,
         .running = run != NULL && !(run->at_start && run->phase == SV_RUN_CLAIMING),
+        .checking = job->start_check_waiting || (run != NULL && run->at_start),
         .running_manual = run != NULL && run->manual,
         .running_pid = run != NULL ? run->pid : 0,
         .running_since_usec = run != NULL ? run->started_real : 0,

@@ -105,6 +105,8 @@ typedef struct {
   gint64 next_usec; /* the next planned run (slot + randomized delay), µs since the
                           * epoch; -1 = none */
   gboolean running; /* a run is in progress here (claiming, running or recording) */
+  gboolean checking; /* its start-up check (catch-up, interrupted runs) is not over: a
+                      * manual run is refused until it is */
   gboolean running_manual;
   pid_t running_pid; /* 0 while claiming */
   gint64 running_since_usec;
