@@ -32,7 +32,7 @@ if ! notify_wait 40 '^READY=1$' > /dev/null; then
 fi
 
 ct_stop_in_flight inflight "$port"
-check "sdvisor passed SIGTERM on to the app" grep -q "stopping app (pid [0-9]*) with SIGTERM" "$WORK/inflight/err"
+check "sdvisor passed SIGTERM on to the app" grep -q "sending SIGTERM to app (pid [0-9]*)" "$WORK/inflight/err"
 [ "$_failed" = 0 ] || show_output inflight
 
 # 2. An app that dies of SIGTERM.
