@@ -435,12 +435,15 @@ signal_now(SvProcTree *tree, int sig, gboolean group_done)
       return 1;
   }
   gboolean by_group = tree->leader > 1 && tree->path == NULL;
+  /* The look comes before the group's signal: a member whose parent dies of it (a shell
+   * on SIGTERM) is re-parented to sdvisor and, in a tree that adopts no orphans, could
+   * no longer be told apart; seen now, it stays a member while it lives. */
+  g_autoptr(GArray) pids = tree_pids(tree);
   if (by_group && !group_done) {
     (void)kill(-tree->leader, sig);
     if (sig != SIGKILL && sig != SIGCONT)
       (void)kill(-tree->leader, SIGCONT);
   }
-  g_autoptr(GArray) pids = tree_pids(tree);
   for (guint i = 0; i < pids->len; i++) {
     pid_t pid = g_array_index(pids, pid_t, i);
     if (by_group && getpgid(pid) == tree->leader)

@@ -125,10 +125,6 @@ typedef struct {
   gpointer user_data;
 } SvReloadWaiter;
 
-static void start_app(SvSupervisor *sv);
-static void begin_stop(SvSupervisor *sv);
-static SvInstance *new_instance(SvSupervisor *sv);
-
 static const char *
 state_name(SvState state)
 {
@@ -244,9 +240,72 @@ configured_environment(SvSupervisor *sv)
   return env;
 }
 
-/* ---- hooks --------------------------------------------------------------------------- */
-
+/* A step that runs once a hook sequence is done. */
 typedef void (*SvStepFunc)(SvSupervisor *sv, gboolean ok, const char *detail);
+
+/* In lifecycle order below; declared here because the lifecycle loops back. */
+static void on_hook_started(const SvHookConfig *hook, pid_t pid, gpointer user_data);
+static void on_hooks_done(gboolean ok, const SvHookConfig *failed, const char *detail,
+                          gpointer user_data);
+static void run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc next);
+static void finish(SvSupervisor *sv);
+static void maybe_finish(SvSupervisor *sv);
+static void after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail);
+static void run_post_stop(SvSupervisor *sv);
+static gboolean failing(SvSupervisor *sv);
+static gboolean resume_after_hooks(SvSupervisor *sv);
+static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
+static gint64 stop_timeout(SvSupervisor *sv);
+static void on_app_exit(SvInstance *app, gpointer user_data);
+static void on_app_gone(SvInstance *app, gpointer user_data);
+static void on_app_deadline(SvInstance *app, gpointer user_data);
+static void signal_app_to_stop(SvSupervisor *sv);
+static gboolean on_stop_delay_done(gpointer user_data);
+static void after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail);
+static void begin_stop(SvSupervisor *sv);
+static void stop_at_once(SvSupervisor *sv, int signo);
+static void request_stop(SvSupervisor *sv, int signo);
+static void on_jobs_stopped(gpointer user_data);
+static gboolean free_jobs_idle(gpointer data);
+static void on_retired_jobs_done(gpointer user_data);
+static void stop_jobs(SvSupervisor *sv, int sig, gint64 deadline);
+static void start_jobs(SvSupervisor *sv);
+static void restart_jobs(SvSupervisor *sv);
+static gboolean on_watchdog_tick(gpointer user_data);
+static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
+static char *unhealthy_since_text(SvSupervisor *sv);
+static void on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data);
+static void on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                              gpointer user_data);
+static GPtrArray *ready_checks(GPtrArray *checks, gboolean skip_notify);
+static char **app_environment(SvSupervisor *sv);
+static void start_health(SvSupervisor *sv);
+static void start_watchdog(SvSupervisor *sv);
+static void after_post_start(SvSupervisor *sv, gboolean ok, const char *detail);
+static void became_ready(SvSupervisor *sv, const char *detail);
+static void on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail,
+                           gpointer user_data);
+static gboolean on_ready_deadline(gpointer user_data);
+static void start_readiness(SvSupervisor *sv, gboolean after_reload);
+static void on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender,
+                          const int *fds, guint n_fds, gpointer user_data);
+static void on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
+                                   const char *detail, guint64 count, gpointer user_data);
+static void after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail);
+static gboolean group_equal(GKeyFile *a, GKeyFile *b, const char *group);
+static void apply_log_config(SvSupervisor *sv);
+static void adopt_config(SvSupervisor *sv, SvConfig *new_config);
+static void reload(SvSupervisor *sv);
+static void watchdog_abort(SvSupervisor *sv);
+static gboolean on_signal(int fd, GIOCondition condition, gpointer user_data);
+static gboolean setup_signals(SvSupervisor *sv, GError **error);
+static void take_listen_fds(SvSupervisor *sv);
+static SvInstance *new_instance(SvSupervisor *sv);
+static void start_app(SvSupervisor *sv);
+static void after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail);
+static gboolean start_idle(gpointer user_data);
+
+/* ---- hooks --------------------------------------------------------------------------- */
 
 typedef struct {
   SvSupervisor *sv;
@@ -303,482 +362,296 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
   sv->hook_run = sv_hooks_run(sv->config->hooks, &ctx, env, on_hook_started, on_hooks_done, step);
 }
 
-/* ---- the end --------------------------------------------------------------------------- */
+/* ---- starting ------------------------------------------------------------------------------------ */
 
 static void
-finish(SvSupervisor *sv)
+start_app(SvSupervisor *sv)
 {
-  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
-  g_clear_pointer(&sv->app->health_probe, sv_probe_free);
-  set_state(sv, SV_STATE_DONE);
-  reload_waiters_fail_all(sv, "sdvisor has stopped");
-  g_main_loop_quit(sv->loop);
-}
-
-static void stop_jobs(SvSupervisor *sv, int sig, gint64 deadline);
-
-static void
-maybe_finish(SvSupervisor *sv)
-{
-  if (sv->post_stop_done && sv->jobs_stopping == 0)
-    finish(sv);
-}
-
-static void
-after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
-  sv->post_stop_done = TRUE;
-  /* Nothing runs past sdvisor: jobs not told yet (a failed start) are told now, with
-   * the stop-timeout as their deadline; the others keep the deadline they have. */
-  if (!sv->jobs_stop_asked)
-    stop_jobs(sv, SIGTERM,
-              g_get_monotonic_time() +
-                  MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
-  maybe_finish(sv);
-}
-
-static void
-run_post_stop(SvSupervisor *sv)
-{
-  set_state(sv, SV_STATE_POST_STOP);
-  run_hooks(sv, SV_HOOK_POST_STOP, sv->app->exited ? sv->app->status : -1, after_post_stop);
-}
-
-static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
-static void reload(SvSupervisor *sv);
-static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
-
-/* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
- * caller has nothing more to do. */
-/* The app failed (it exited on its own, was never ready, or systemd's watchdog fired):
- * on-failure hooks come once its tree is gone, then post-stop. */
-static gboolean
-failing(SvSupervisor *sv)
-{
-  return sv->state == SV_STATE_FAILED || (sv->watchdog_aborted && sv->state == SV_STATE_STOPPING);
-}
-
-static gboolean
-resume_after_hooks(SvSupervisor *sv)
-{
-  if (failing(sv)) {
-    /* on_app_gone() runs on-failure if the tree is not gone yet. */
-    if (!app_alive(sv))
-      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app->exited ? sv->app->status : -1, after_on_failure);
-    return TRUE;
-  }
-  if (sv->state == SV_STATE_STOPPING) {
-    if (app_alive(sv))
-      begin_stop(sv);
-    else
-      run_post_stop(sv);
-    return TRUE;
-  }
-  if (sv->unhealthy_pending) {
-    sv->unhealthy_pending = FALSE;
-    if (!sv->app->healthy && app_pid(sv) > 0) {
-      run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
-      return TRUE;
-    }
-  }
-  if (sv->reload_pending && sv->state == SV_STATE_RUNNING && app_pid(sv) > 0) {
-    sv->reload_pending = FALSE;
-    reload(sv);
-    return sv->hook_run != NULL;
-  }
-  return FALSE;
-}
-
-static void
-after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "on-failure hooks: %s", detail ? detail : "failed");
-  /* The readiness deadline may have passed while the app still runs: stop it first. */
-  if (app_alive(sv)) {
-    begin_stop(sv);
-    return;
-  }
-  run_post_stop(sv);
-}
-
-/* ---- the app's exit ---------------------------------------------------------------------- */
-
-/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
-static gint64
-stop_timeout(SvSupervisor *sv)
-{
-  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
-                                       : sv->config->app.stop_timeout_usec;
-}
-
-/* The main process is reaped: its status is the app's. What it left keeps running until
- * the tree is gone (on_app_gone). */
-static void
-on_app_exit(SvInstance *app, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  int status = app->status;
-  pid_t pid = app->pid;
-  int code = sv_wait_status_to_exit_code(status);
-  const char *kind = sv_wait_status_kind(status);
-  g_autofree char *pidf = pid_field(pid);
-  g_autofree char *codef = g_strdup_printf("SDVISOR_EXIT_CODE=%d", code);
-  g_autofree char *kindf = g_strdup_printf("SDVISOR_EXIT_STATUS=%s", kind);
-  const char *fields[] = {pidf, codef, kindf, NULL};
-
-  /* What it wrote last comes before the news of its exit (what it said last was read by
-   * the instance). */
-  sv_logstream_catch_up(sv->logs);
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-
-  /* Asked to stop (or restart, or stopped after a failure): the stop signal went to the
-   * whole tree already, and its deadline runs. */
-  if (sv->state == SV_STATE_STOPPING || sv->state == SV_STATE_RESTARTING ||
-      sv->state == SV_STATE_FAILED || sv->state == SV_STATE_POST_STOP) {
-    int stop_signal = sv->config->app.stop_signal;
-    gboolean clean = !app->killed && ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                                      (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
-    /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
-     * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. An exit
-     * code chosen before (start timeout, unhealthy stop, watchdog) is kept. */
-    if (sv->state == SV_STATE_STOPPING && sv->exit_code == SV_EXIT_OK)
-      sv->exit_code = clean ? SV_EXIT_OK : code;
-    if (WIFSIGNALED(status))
-      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped by %s%s", (int)pid,
-                  sv_signal_name(WTERMSIG(status)) ?: "a signal",
-                  app->killed ? " at the stop deadline" : "");
-    else
-      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped with status %d",
-                  (int)pid, code);
-    return;
-  }
-
-  /* The app exited on its own: that is a failure for systemd, whatever the code. */
-  sv->exit_code = code;
-  if (WIFSIGNALED(status))
-    sv_log_full(LOG_ERR, SV_MESSAGE_APP_EXITED, fields, "app (pid %d) was killed by %s", (int)pid,
-                sv_signal_name(WTERMSIG(status)) ?: "a signal");
-  else
-    sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
-                "app (pid %d) exited on its own with status %d", (int)pid, code);
-  set_state(sv, SV_STATE_FAILED);
-  reload_waiters_fail_all(sv, "the app exited");
-  sv_notify_stopping(NULL);
-  sv_notify_status("app exited (%s %d)", kind, code);
-  /* What it left gets the stop signal and the stop-timeout, as on a stop; on-failure
-   * hooks run once they are gone. */
-  if (!sv_proctree_is_empty(app->tree)) {
-    sv_log(LOG_NOTICE, "app (pid %d) left processes behind: sending them %s", (int)pid,
-           sv_signal_name(sv->config->app.stop_signal));
-    /* STOPPING=1 started systemd's stop timeout: the drain and the hooks after it. */
-    SvBudget budget;
-    sv_budget_compute(sv->config, &budget);
-    extend_timeout(sv_timespan_add(sv_timespan_add(stop_timeout(sv), budget.post_stop),
-                                   sv_budget_hooks(sv->config->hooks, SV_HOOK_ON_FAILURE)));
-    sv_instance_stop(app, sv->config->app.stop_signal, stop_timeout(sv));
-  }
-}
-
-/* The app's main process and its whole tree are gone. */
-static void
-on_app_gone(SvInstance *app, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  int code = sv_wait_status_to_exit_code(app->status);
-  const char *kind = sv_wait_status_kind(app->status);
-
-  if (sv->state == SV_STATE_RESTARTING) {
-    sv->stop_timeout_override = 0;
-    sv->restarts++;
-    sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
-    start_app(sv);
-    return;
-  }
-  if (failing(sv)) {
-    if (sv->watchdog_aborted)
-      sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
-    /* A hook that runs (post-start, or on-failure itself) finishes first; its done
-     * callback carries on. */
-    if (sv->hook_run == NULL)
-      run_hooks(sv, SV_HOOK_ON_FAILURE, app->status, after_on_failure);
-    return;
-  }
-  sv_notify_status("stopped (%s %d)", kind, code);
-  /* Gone during stop-delay: nothing is left to drain. */
-  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-  if (sv->hook_run == NULL && sv->state == SV_STATE_STOPPING)
-    run_post_stop(sv);
-}
-
-/* ---- stopping ------------------------------------------------------------------------------ */
-
-/* The stop deadline of the app's tree: SIGKILL to what is left of it. */
-static void
-on_app_deadline(SvInstance *app, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
-  g_autofree char *pidf = pid_field(app->pid);
-  const char *fields[] = {pidf, NULL};
-  if (!app->exited)
-    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
-                "app (pid %d) still running %s after %s: killing its process tree", (int)app->pid,
-                timeout, sv_signal_name(sv->config->app.stop_signal));
-  else
-    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
-                "processes the app (pid %d) left still running %s after %s: killing them",
-                (int)app->pid, timeout, sv_signal_name(sv->config->app.stop_signal));
-  sv_notify_status("stopping: killing pid %d and its process tree", (int)app->pid);
-  sv_instance_kill(app);
-}
-
-/* The app's whole tree gets its stop signal; SIGKILL follows at the deadline. */
-static void
-signal_app_to_stop(SvSupervisor *sv)
-{
-  if (!app_alive(sv))
-    return;
   const SvAppConfig *app = &sv->config->app;
-  gint64 limit = stop_timeout(sv);
-  g_autofree char *timeout = sv_timespan_format(limit);
-  sv_notify_status("stopping: waiting up to %s for pid %d and its processes", timeout,
-                   (int)sv->app->pid);
+  g_auto(GStrv) env = app_environment(sv);
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = app->exec;
+  options.envp = env;
+  options.working_directory = app->working_directory;
+  options.pass_fds = sv->listen_fds;
+  options.n_pass_fds = sv->n_listen_fds;
+  options.set_listen_pid = sv->n_listen_fds > 0;
+  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
+
+  set_state(sv, SV_STATE_STARTING);
+  /* A new instance: the one before (a restart) is gone, tree and all. */
+  if (sv->app->pid > 0) {
+    sv_instance_free(sv->app);
+    sv->app = new_instance(sv);
+  }
+  sv_notify_status("starting %s", app->name);
+
+  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  g_autoptr(GError) pipe_error = NULL;
+  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
+    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
+           pipe_error->message);
+  options.stdout_fd = pipes.stdout_fd;
+  options.stderr_fd = pipes.stderr_fd;
+
+  g_autoptr(GError) error = NULL;
+  int exec_errno = 0;
+  gboolean spawned = sv_instance_spawn(sv->app, &options, &exec_errno, &error);
+  pid_t pid = sv->app->pid;
+  sv_logstream_started(&pipes, pid);
+  if (!spawned) {
+    if (pid <= 0) {
+      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
+                error->message);
+      sv->exit_code = SV_EXIT_FAILURE;
+      run_post_stop(sv);
+      return;
+    }
+    /* The child exits 127/126 by itself; its status becomes ours through the reaper. */
+    sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "%s", error->message);
+    return;
+  }
+  sv->app_started_real = g_get_real_time();
+
+  g_autofree char *pidf = pid_field(pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
+  start_readiness(sv, FALSE);
+}
+
+static void
+after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (sv->state == SV_STATE_STOPPING) {
+    run_post_stop(sv);
+    return;
+  }
+  if (!ok) {
+    sv_log_id(LOG_ERR, SV_MESSAGE_HOOK_FAILED_START, "pre-start hooks failed: %s; not starting %s",
+              detail ? detail : "", sv->config->app.name);
+    sv_notify_status("failed: pre-start hook: %s", detail ? detail : "");
+    sv->exit_code = SV_EXIT_HOOK_FAILED;
+    run_post_stop(sv);
+    return;
+  }
+  start_app(sv);
+}
+
+static gboolean
+start_idle(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  /* A TERM that arrived before the loop ran is handled first. */
+  if (sv->state != SV_STATE_STARTING)
+    return G_SOURCE_REMOVE;
+  sv_notify_status("starting %s", sv->config->app.name);
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
-  /* The deadline of this stop (unhealthy-stop-timeout or stop-timeout), then the
-   * post-stop hooks. */
-  extend_timeout(sv_timespan_add(limit, budget.post_stop));
-  sv_log(LOG_INFO, "sending %s to app (pid %d) and its process tree, waiting up to %s",
-         sv_signal_name(app->stop_signal), (int)sv->app->pid, timeout);
-  sv_instance_stop(sv->app, app->stop_signal, limit);
-}
-
-static gboolean
-on_stop_delay_done(gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  sv->stop_delay_timer = 0;
-  signal_app_to_stop(sv);
+  if (budget.start > 0)
+    extend_timeout(budget.start);
+  run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
   return G_SOURCE_REMOVE;
 }
 
+/* ---- readiness ------------------------------------------------------------------------------- */
+
 static void
-after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
 {
   if (!ok)
-    sv_log(LOG_WARNING, "pre-stop hooks: %s", detail ? detail : "failed");
-  if (!app_alive(sv)) {
-    /* The app went away while the hooks ran. */
-    run_post_stop(sv);
-    return;
-  }
-  gint64 delay = sv->config->app.stop_delay_usec;
-  if (delay > 0 && !sv->app->killed && app_pid(sv) > 0) {
-    g_autofree char *d = sv_timespan_format(delay);
-    sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)app_pid(sv));
-    sv->stop_delay_timer =
-        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000), on_stop_delay_done, sv, NULL);
-    return;
-  }
-  signal_app_to_stop(sv);
+    sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
+  if (!resume_after_hooks(sv) && app_pid(sv) > 0 && sv->state == SV_STATE_RUNNING)
+    status_running(sv); /* the hooks' STATUS= lines are over */
 }
 
-/* The stop sequence proper, once STOPPING=1 has been said. */
 static void
-begin_stop(SvSupervisor *sv)
+became_ready(SvSupervisor *sv, const char *detail)
 {
-  set_state(sv, SV_STATE_STOPPING);
   g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-  if (sv->app->ready_probe)
-    sv_probe_stop(sv->app->ready_probe);
-  if (sv->app->health_probe)
-    sv_probe_stop(sv->app->health_probe);
-  /* Without pre-stop hooks the stop signal goes out now, not after a turn of the loop. */
-  if (sv_hooks_count(sv->config->hooks, SV_HOOK_PRE_STOP) == 0)
-    after_pre_stop(sv, TRUE, NULL);
-  else
-    run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
-}
-
-/* A SIGTERM (or SIGINT) while a stop is under way: whoever sends it does not want to
- * wait. */
-static void
-stop_at_once(SvSupervisor *sv, int signo)
-{
-  stop_jobs(sv, SIGTERM, g_get_monotonic_time());
-  sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
-  if (sv->hook_run != NULL)
-    sv_hooks_cancel(sv->hook_run);
-  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-  if (app_alive(sv))
-    sv_instance_kill(sv->app);
-}
-
-static void
-request_stop(SvSupervisor *sv, int signo)
-{
-  if (sv_lifecycle_is_ending(sv->state)) {
-    stop_at_once(sv, signo);
-    return;
-  }
-  sv->stop_trigger = signo;
-  set_state(sv, SV_STATE_STOPPING);
-  reload_waiters_fail_all(sv, "sdvisor is stopping");
-  SvBudget budget;
-  sv_budget_compute(sv->config, &budget);
-  /* Jobs stop alongside the app, within the same deadline. */
-  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
-
-  const SvAppConfig *app = &sv->config->app;
-  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
-  g_autofree char *status =
-      app_pid(sv) > 0
-          ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)app_pid(sv))
-          : g_strdup("stopping");
-  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
-  sv_drain_begin();
-  sv_notify_stopping(status);
-  extend_timeout(budget.stop);
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  gboolean first = !sv->ready_sent;
+  gboolean after_reload = sv->state == SV_STATE_RELOADING;
+  set_state(sv, SV_STATE_RUNNING);
 
   g_autofree char *pidf = pid_field(app_pid(sv));
   const char *fields[] = {pidf, NULL};
-  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
-   * pre-stop hooks and stop-delay. */
-  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
-  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, app_pid(sv) > 0 ? fields : NULL,
-              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)app_pid(sv),
-              app->stop_delay_usec > 0 ? ", draining first for " : "",
-              app->stop_delay_usec > 0 ? delay : "");
+  if (first || after_reload) {
+    g_autofree char *status = running_status(sv);
+    sv_notify_ready(status);
+    sv->ready_sent = TRUE;
+    sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
+                "app (pid %d) is ready%s%s", (int)app_pid(sv), detail && *detail ? ": " : "",
+                detail ? detail : "");
+  } else {
+    status_running(sv);
+    sv_log_full(LOG_INFO, SV_MESSAGE_READY, fields, "restarted app (pid %d) is ready",
+                (int)app_pid(sv));
+  }
 
-  if (sv->hook_run != NULL) {
-    /* Start or post-start hooks are running: they end first, and their done callback
-     * finds the state STOPPING. */
-    sv_hooks_cancel(sv->hook_run);
+  if (first)
+    start_jobs(sv);
+  if (after_reload)
+    reload_waiters_done(&sv->reload_current, NULL);
+  if (after_reload) {
+    if (sv->reload_pending) {
+      /* Another SIGHUP came during this reload's hooks: one more cycle. */
+      sv->reload_pending = FALSE;
+      reload(sv);
+    }
     return;
   }
-  if (!app_alive(sv)) {
-    run_post_stop(sv);
-    return;
-  }
-  begin_stop(sv);
+  start_health(sv);
+  start_watchdog(sv);
+  if (first)
+    run_hooks(sv, SV_HOOK_POST_START, -1, after_post_start);
 }
-
-/* ---- jobs ------------------------------------------------------------------------------------- */
 
 static void
-on_jobs_stopped(gpointer user_data)
+on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
 {
   SvSupervisor *sv = user_data;
-  if (sv->jobs_stopping > 0)
-    sv->jobs_stopping--;
-  maybe_finish(sv);
+  if (healthy)
+    became_ready(sv, detail);
+  else
+    sv_log(LOG_DEBUG, "not ready yet: %s", detail ? detail : "");
 }
 
-typedef struct {
-  SvSupervisor *sv;
-  SvJobs *jobs;
-} SvRetired;
-
 static gboolean
-free_jobs_idle(gpointer data)
+on_ready_deadline(gpointer user_data)
 {
-  sv_jobs_free(data);
+  SvSupervisor *sv = user_data;
+  sv->ready_timer = 0;
+  const char *detail = sv->app->ready_probe ? sv_probe_last_detail(sv->app->ready_probe) : NULL;
+  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+
+  if (sv->state == SV_STATE_RELOADING) {
+    sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields,
+                "app (pid %d) not ready %s after reload: %s; carrying on", (int)app_pid(sv),
+                timeout, detail ? detail : "no check passed");
+    became_ready(sv, NULL);
+    return G_SOURCE_REMOVE;
+  }
+
+  sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields, "app (pid %d) not ready after %s: %s",
+              (int)app_pid(sv), timeout, detail ? detail : "no check passed");
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  if (!sv->ready_sent) {
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    set_state(sv, SV_STATE_FAILED);
+    sv_notify_status("failed: not ready after %s", timeout);
+    run_hooks(sv, SV_HOOK_ON_FAILURE, -1, after_on_failure);
+  } else {
+    /* A restarted app that never becomes ready: give up like a failed start. */
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    request_stop(sv, SIGTERM);
+  }
   return G_SOURCE_REMOVE;
 }
 
+/* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
 static void
-on_retired_jobs_done(gpointer user_data)
+start_readiness(SvSupervisor *sv, gboolean after_reload)
 {
-  SvRetired *r = user_data;
-  SvSupervisor *sv = r->sv;
-  gboolean during_stop = sv->jobs_stop_asked;
-  /* Freed from an idle: this runs inside the set's own callback. */
-  if (g_ptr_array_remove(sv->retired_jobs, r))
-    g_idle_add_full(G_PRIORITY_DEFAULT, free_jobs_idle, r->jobs, NULL);
-  g_free(r);
-  if (during_stop) {
-    if (sv->jobs_stopping > 0)
-      sv->jobs_stopping--;
-    maybe_finish(sv);
-  }
-}
-
-/* No new runs; SIG to every running job; SIGKILL at DEADLINE (monotonic µs). Asking
- * again only brings the deadline closer. */
-static void
-stop_jobs(SvSupervisor *sv, int sig, gint64 deadline)
-{
-  gboolean first = !sv->jobs_stop_asked;
-  sv->jobs_stop_asked = TRUE;
-  if (sv->jobs != NULL) {
-    if (first)
-      sv->jobs_stopping++;
-    sv_jobs_stop(sv->jobs, sig, deadline, on_jobs_stopped, sv);
-  }
-  /* A retired set keeps its own callback, which frees its entry (and may run at once:
-   * hence backwards). */
-  for (guint i = sv->retired_jobs ? sv->retired_jobs->len : 0; i > 0; i--) {
-    SvRetired *r = sv->retired_jobs->pdata[i - 1];
-    if (first)
-      sv->jobs_stopping++;
-    sv_jobs_stop(r->jobs, sig, deadline, on_retired_jobs_done, r);
-  }
-}
-
-static void
-start_jobs(SvSupervisor *sv)
-{
-  if (sv->config->jobs->len == 0 || sv->jobs_stop_asked)
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  const SvReadyConfig *r = &sv->config->ready;
+  /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
+   * does not repeat it, so only the other checks are run again. */
+  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
+  if (checks->len == 0) {
+    became_ready(sv, NULL);
     return;
+  }
+  SvProbeConfig pc = {
+      .mode = SV_PROBE_READINESS,
+      .checks = checks,
+      .interval_usec = r->interval_usec,
+      .timeout_usec = r->check_timeout_usec,
+      .failure_threshold = 1,
+      .success_threshold = 1,
+      .start_period_usec = 0,
+  };
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) env = configured_environment(sv);
-  sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
-  if (sv->jobs == NULL) {
-    g_autofree char *summary =
-        sv_jobs_report_unusable(sv->config->app.name, sv->config->jobs, error);
-    on_jobs_failure(summary, sv);
-  }
-  /* Started once per configuration (a reload brings a new one): the set's copy is all
-   * that is needed from here on. */
-  sv_config_drop_jobs(sv->config);
-  if (sv->jobs == NULL)
+  sv->app->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
+  if (sv->app->ready_probe == NULL) {
+    sv_log(LOG_ERR, "[ready]: %s", error->message);
+    became_ready(sv, NULL);
     return;
-  if (!sv_jobs_set_fleet(sv->jobs, &sv->config->fleet, &error)) {
-    sv_log(LOG_ERR,
-           "jobs: %s; once-per=fleet jobs follow their on-store-unavailable=", error->message);
-    g_clear_error(&error);
   }
-  sv_jobs_set_failure_func(sv->jobs, on_jobs_failure, sv);
-  if (sv->logs != NULL)
-    sv_jobs_set_output_func(sv->jobs, sv_logstream_job_output, sv->logs);
-  sv_jobs_start(sv->jobs);
+  sv_probe_set_log_streams(sv->app->ready_probe, sv->logs);
+  g_auto(GStrv) env = app_environment(sv);
+  sv_probe_set_environment(sv->app->ready_probe, env);
+  sv_probe_set_pid(sv->app->ready_probe, app_pid(sv));
+  if (r->timeout_usec != G_MAXINT64)
+    sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
+                                         on_ready_deadline, sv, NULL);
+  if (!after_reload && !sv->ready_sent) {
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(budget.ready);
+  }
+  sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
+                   checks->len, checks->len == 1 ? "" : "s", (int)app_pid(sv));
+  sv_probe_start(sv->app->ready_probe);
 }
 
-/* At reload: the running set plans nothing more but lets its runs finish; a new set
- * with the new configuration takes over the timers. */
+/* ---- the notify proxy --------------------------------------------------------------------------- */
+
 static void
-restart_jobs(SvSupervisor *sv)
+on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, const int *fds,
+              guint n_fds, gpointer user_data)
 {
-  if (sv->jobs != NULL) {
-    SvRetired *r = g_new0(SvRetired, 1);
-    r->sv = sv;
-    r->jobs = g_steal_pointer(&sv->jobs);
-    /* What it could not run is the new set's to find again (or not). */
-    sv_jobs_set_failure_func(r->jobs, NULL, NULL);
-    g_clear_pointer(&sv->jobs_problem, g_free);
-    g_ptr_array_add(sv->retired_jobs, r);
-    /* Signal 0: no signal, only "no new runs"; the runs keep their own timeouts. */
-    sv_jobs_stop(r->jobs, 0, G_MAXINT64, on_retired_jobs_done, r);
+  SvSupervisor *sv = user_data;
+  /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
+   * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
+  if (msg->fields & SV_NOTIFY_FIELD_STATUS)
+    sv_notify_status("%s", msg->status ? msg->status : "");
+  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER |
+                                 SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |
+                                 SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_FDSTORE |
+                                 SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME |
+                                 SV_NOTIFY_FIELD_FDPOLL_OFF);
+
+  /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
+   * the app's own READY feeds the checks. Only the app's own reload cycle,
+   * RELOADING=1 … READY=1, passes through as it is. */
+  if (msg->fields & SV_NOTIFY_FIELD_RELOADING && sv->state == SV_STATE_RUNNING && sv->ready_sent &&
+      !sv->app_reloading) {
+    sv->app_reloading = TRUE;
+    relay |= SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_MONOTONIC_USEC;
+  } else if (msg->fields & SV_NOTIFY_FIELD_READY) {
+    if (sv->app->ready_probe)
+      sv_probe_notify_ready(sv->app->ready_probe);
+    if (sv->app->health_probe)
+      sv_probe_notify_ready(sv->app->health_probe);
+    if (sv->app_reloading) {
+      sv->app_reloading = FALSE;
+      relay |= SV_NOTIFY_FIELD_READY;
+    }
   }
-  start_jobs(sv);
+  if (msg->fields & SV_NOTIFY_FIELD_WATCHDOG) {
+    if (sv->app->health_probe)
+      sv_probe_notify_watchdog(sv->app->health_probe);
+    /* The app's own ping counts upstream only while sdvisor also judges it healthy. */
+    if (sv->app->healthy && sv->ready_sent && sv_notify_watchdog_usec() > 0)
+      relay |= SV_NOTIFY_FIELD_WATCHDOG;
+  }
+  if (relay != 0)
+    (void)sv_notify_proxy_relay(msg, relay, fds, n_fds);
+}
+
+static void
+on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
+                       const char *detail, guint64 count, gpointer user_data)
+{
+  /* The first of each kind, then every 100th: a looping app cannot flood the journal. */
+  if (count != 1 && count % 100 != 0)
+    return;
+  sv_log(LOG_WARNING, "notification from pid %d refused (%s, %" G_GUINT64_FORMAT " so far): %s",
+         (int)sender, sv_notify_proxy_reject_to_string(reason), count, detail ? detail : "");
 }
 
 /* ---- liveness ------------------------------------------------------------------------------- */
@@ -980,204 +853,114 @@ start_watchdog(SvSupervisor *sv)
   on_watchdog_tick(sv);
 }
 
-/* ---- readiness ------------------------------------------------------------------------------- */
+/* ---- jobs ------------------------------------------------------------------------------------- */
 
 static void
-after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
-  if (!resume_after_hooks(sv) && app_pid(sv) > 0 && sv->state == SV_STATE_RUNNING)
-    status_running(sv); /* the hooks' STATUS= lines are over */
-}
-
-static void
-became_ready(SvSupervisor *sv, const char *detail)
-{
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
-  gboolean first = !sv->ready_sent;
-  gboolean after_reload = sv->state == SV_STATE_RELOADING;
-  set_state(sv, SV_STATE_RUNNING);
-
-  g_autofree char *pidf = pid_field(app_pid(sv));
-  const char *fields[] = {pidf, NULL};
-  if (first || after_reload) {
-    g_autofree char *status = running_status(sv);
-    sv_notify_ready(status);
-    sv->ready_sent = TRUE;
-    sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
-                "app (pid %d) is ready%s%s", (int)app_pid(sv), detail && *detail ? ": " : "",
-                detail ? detail : "");
-  } else {
-    status_running(sv);
-    sv_log_full(LOG_INFO, SV_MESSAGE_READY, fields, "restarted app (pid %d) is ready",
-                (int)app_pid(sv));
-  }
-
-  if (first)
-    start_jobs(sv);
-  if (after_reload)
-    reload_waiters_done(&sv->reload_current, NULL);
-  if (after_reload) {
-    if (sv->reload_pending) {
-      /* Another SIGHUP came during this reload's hooks: one more cycle. */
-      sv->reload_pending = FALSE;
-      reload(sv);
-    }
-    return;
-  }
-  start_health(sv);
-  start_watchdog(sv);
-  if (first)
-    run_hooks(sv, SV_HOOK_POST_START, -1, after_post_start);
-}
-
-static void
-on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
+on_jobs_stopped(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
-  if (healthy)
-    became_ready(sv, detail);
-  else
-    sv_log(LOG_DEBUG, "not ready yet: %s", detail ? detail : "");
+  if (sv->jobs_stopping > 0)
+    sv->jobs_stopping--;
+  maybe_finish(sv);
 }
+
+typedef struct {
+  SvSupervisor *sv;
+  SvJobs *jobs;
+} SvRetired;
 
 static gboolean
-on_ready_deadline(gpointer user_data)
+free_jobs_idle(gpointer data)
 {
-  SvSupervisor *sv = user_data;
-  sv->ready_timer = 0;
-  const char *detail = sv->app->ready_probe ? sv_probe_last_detail(sv->app->ready_probe) : NULL;
-  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
-  g_autofree char *pidf = pid_field(app_pid(sv));
-  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
-  const char *fields[] = {pidf, detailf, NULL};
-
-  if (sv->state == SV_STATE_RELOADING) {
-    sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields,
-                "app (pid %d) not ready %s after reload: %s; carrying on", (int)app_pid(sv),
-                timeout, detail ? detail : "no check passed");
-    became_ready(sv, NULL);
-    return G_SOURCE_REMOVE;
-  }
-
-  sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields, "app (pid %d) not ready after %s: %s",
-              (int)app_pid(sv), timeout, detail ? detail : "no check passed");
-  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
-  if (!sv->ready_sent) {
-    sv->exit_code = SV_EXIT_START_TIMEOUT;
-    set_state(sv, SV_STATE_FAILED);
-    sv_notify_status("failed: not ready after %s", timeout);
-    run_hooks(sv, SV_HOOK_ON_FAILURE, -1, after_on_failure);
-  } else {
-    /* A restarted app that never becomes ready: give up like a failed start. */
-    sv->exit_code = SV_EXIT_START_TIMEOUT;
-    request_stop(sv, SIGTERM);
-  }
+  sv_jobs_free(data);
   return G_SOURCE_REMOVE;
 }
 
-/* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
 static void
-start_readiness(SvSupervisor *sv, gboolean after_reload)
+on_retired_jobs_done(gpointer user_data)
 {
-  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
-  const SvReadyConfig *r = &sv->config->ready;
-  /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
-   * does not repeat it, so only the other checks are run again. */
-  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
-  if (checks->len == 0) {
-    became_ready(sv, NULL);
-    return;
+  SvRetired *r = user_data;
+  SvSupervisor *sv = r->sv;
+  gboolean during_stop = sv->jobs_stop_asked;
+  /* Freed from an idle: this runs inside the set's own callback. */
+  if (g_ptr_array_remove(sv->retired_jobs, r))
+    g_idle_add_full(G_PRIORITY_DEFAULT, free_jobs_idle, r->jobs, NULL);
+  g_free(r);
+  if (during_stop) {
+    if (sv->jobs_stopping > 0)
+      sv->jobs_stopping--;
+    maybe_finish(sv);
   }
-  SvProbeConfig pc = {
-      .mode = SV_PROBE_READINESS,
-      .checks = checks,
-      .interval_usec = r->interval_usec,
-      .timeout_usec = r->check_timeout_usec,
-      .failure_threshold = 1,
-      .success_threshold = 1,
-      .start_period_usec = 0,
-  };
+}
+
+/* No new runs; SIG to every running job; SIGKILL at DEADLINE (monotonic µs). Asking
+ * again only brings the deadline closer. */
+static void
+stop_jobs(SvSupervisor *sv, int sig, gint64 deadline)
+{
+  gboolean first = !sv->jobs_stop_asked;
+  sv->jobs_stop_asked = TRUE;
+  if (sv->jobs != NULL) {
+    if (first)
+      sv->jobs_stopping++;
+    sv_jobs_stop(sv->jobs, sig, deadline, on_jobs_stopped, sv);
+  }
+  /* A retired set keeps its own callback, which frees its entry (and may run at once:
+   * hence backwards). */
+  for (guint i = sv->retired_jobs ? sv->retired_jobs->len : 0; i > 0; i--) {
+    SvRetired *r = sv->retired_jobs->pdata[i - 1];
+    if (first)
+      sv->jobs_stopping++;
+    sv_jobs_stop(r->jobs, sig, deadline, on_retired_jobs_done, r);
+  }
+}
+
+static void
+start_jobs(SvSupervisor *sv)
+{
+  if (sv->config->jobs->len == 0 || sv->jobs_stop_asked)
+    return;
   g_autoptr(GError) error = NULL;
-  sv->app->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
-  if (sv->app->ready_probe == NULL) {
-    sv_log(LOG_ERR, "[ready]: %s", error->message);
-    became_ready(sv, NULL);
+  g_auto(GStrv) env = configured_environment(sv);
+  sv->jobs = sv_jobs_new(sv->config->app.name, sv->config->jobs, NULL, env, &error);
+  if (sv->jobs == NULL) {
+    g_autofree char *summary =
+        sv_jobs_report_unusable(sv->config->app.name, sv->config->jobs, error);
+    on_jobs_failure(summary, sv);
+  }
+  /* Started once per configuration (a reload brings a new one): the set's copy is all
+   * that is needed from here on. */
+  sv_config_drop_jobs(sv->config);
+  if (sv->jobs == NULL)
     return;
+  if (!sv_jobs_set_fleet(sv->jobs, &sv->config->fleet, &error)) {
+    sv_log(LOG_ERR,
+           "jobs: %s; once-per=fleet jobs follow their on-store-unavailable=", error->message);
+    g_clear_error(&error);
   }
-  sv_probe_set_log_streams(sv->app->ready_probe, sv->logs);
-  g_auto(GStrv) env = app_environment(sv);
-  sv_probe_set_environment(sv->app->ready_probe, env);
-  sv_probe_set_pid(sv->app->ready_probe, app_pid(sv));
-  if (r->timeout_usec != G_MAXINT64)
-    sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
-                                         on_ready_deadline, sv, NULL);
-  if (!after_reload && !sv->ready_sent) {
-    SvBudget budget;
-    sv_budget_compute(sv->config, &budget);
-    extend_timeout(budget.ready);
-  }
-  sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
-                   checks->len, checks->len == 1 ? "" : "s", (int)app_pid(sv));
-  sv_probe_start(sv->app->ready_probe);
+  sv_jobs_set_failure_func(sv->jobs, on_jobs_failure, sv);
+  if (sv->logs != NULL)
+    sv_jobs_set_output_func(sv->jobs, sv_logstream_job_output, sv->logs);
+  sv_jobs_start(sv->jobs);
 }
 
-/* ---- the notify proxy --------------------------------------------------------------------------- */
-
+/* At reload: the running set plans nothing more but lets its runs finish; a new set
+ * with the new configuration takes over the timers. */
 static void
-on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, const int *fds,
-              guint n_fds, gpointer user_data)
+restart_jobs(SvSupervisor *sv)
 {
-  SvSupervisor *sv = user_data;
-  /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
-   * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
-  if (msg->fields & SV_NOTIFY_FIELD_STATUS)
-    sv_notify_status("%s", msg->status ? msg->status : "");
-  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER |
-                                 SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |
-                                 SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_FDSTORE |
-                                 SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME |
-                                 SV_NOTIFY_FIELD_FDPOLL_OFF);
-
-  /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
-   * the app's own READY feeds the checks. Only the app's own reload cycle,
-   * RELOADING=1 … READY=1, passes through as it is. */
-  if (msg->fields & SV_NOTIFY_FIELD_RELOADING && sv->state == SV_STATE_RUNNING && sv->ready_sent &&
-      !sv->app_reloading) {
-    sv->app_reloading = TRUE;
-    relay |= SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_MONOTONIC_USEC;
-  } else if (msg->fields & SV_NOTIFY_FIELD_READY) {
-    if (sv->app->ready_probe)
-      sv_probe_notify_ready(sv->app->ready_probe);
-    if (sv->app->health_probe)
-      sv_probe_notify_ready(sv->app->health_probe);
-    if (sv->app_reloading) {
-      sv->app_reloading = FALSE;
-      relay |= SV_NOTIFY_FIELD_READY;
-    }
+  if (sv->jobs != NULL) {
+    SvRetired *r = g_new0(SvRetired, 1);
+    r->sv = sv;
+    r->jobs = g_steal_pointer(&sv->jobs);
+    /* What it could not run is the new set's to find again (or not). */
+    sv_jobs_set_failure_func(r->jobs, NULL, NULL);
+    g_clear_pointer(&sv->jobs_problem, g_free);
+    g_ptr_array_add(sv->retired_jobs, r);
+    /* Signal 0: no signal, only "no new runs"; the runs keep their own timeouts. */
+    sv_jobs_stop(r->jobs, 0, G_MAXINT64, on_retired_jobs_done, r);
   }
-  if (msg->fields & SV_NOTIFY_FIELD_WATCHDOG) {
-    if (sv->app->health_probe)
-      sv_probe_notify_watchdog(sv->app->health_probe);
-    /* The app's own ping counts upstream only while sdvisor also judges it healthy. */
-    if (sv->app->healthy && sv->ready_sent && sv_notify_watchdog_usec() > 0)
-      relay |= SV_NOTIFY_FIELD_WATCHDOG;
-  }
-  if (relay != 0)
-    (void)sv_notify_proxy_relay(msg, relay, fds, n_fds);
-}
-
-static void
-on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
-                       const char *detail, guint64 count, gpointer user_data)
-{
-  /* The first of each kind, then every 100th: a looping app cannot flood the journal. */
-  if (count != 1 && count % 100 != 0)
-    return;
-  sv_log(LOG_WARNING, "notification from pid %d refused (%s, %" G_GUINT64_FORMAT " so far): %s",
-         (int)sender, sv_notify_proxy_reject_to_string(reason), count, detail ? detail : "");
+  start_jobs(sv);
 }
 
 /* ---- reload ------------------------------------------------------------------------------------- */
@@ -1492,96 +1275,366 @@ new_instance(SvSupervisor *sv)
   return sv_instance_new(sv->proxy, &funcs, sv);
 }
 
-/* ---- starting ------------------------------------------------------------------------------------ */
+/* ---- stopping ------------------------------------------------------------------------------ */
 
+/* The stop deadline of the app's tree: SIGKILL to what is left of it. */
 static void
-start_app(SvSupervisor *sv)
+on_app_deadline(SvInstance *app, gpointer user_data)
 {
-  const SvAppConfig *app = &sv->config->app;
-  g_auto(GStrv) env = app_environment(sv);
-  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
-  options.argv = app->exec;
-  options.envp = env;
-  options.working_directory = app->working_directory;
-  options.pass_fds = sv->listen_fds;
-  options.n_pass_fds = sv->n_listen_fds;
-  options.set_listen_pid = sv->n_listen_fds > 0;
-  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
-
-  set_state(sv, SV_STATE_STARTING);
-  /* A new instance: the one before (a restart) is gone, tree and all. */
-  if (sv->app->pid > 0) {
-    sv_instance_free(sv->app);
-    sv->app = new_instance(sv);
-  }
-  sv_notify_status("starting %s", app->name);
-
-  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
-  SvLogPipes pipes = SV_LOG_PIPES_INIT;
-  g_autoptr(GError) pipe_error = NULL;
-  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
-    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
-           pipe_error->message);
-  options.stdout_fd = pipes.stdout_fd;
-  options.stderr_fd = pipes.stderr_fd;
-
-  g_autoptr(GError) error = NULL;
-  int exec_errno = 0;
-  gboolean spawned = sv_instance_spawn(sv->app, &options, &exec_errno, &error);
-  pid_t pid = sv->app->pid;
-  sv_logstream_started(&pipes, pid);
-  if (!spawned) {
-    if (pid <= 0) {
-      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
-                error->message);
-      sv->exit_code = SV_EXIT_FAILURE;
-      run_post_stop(sv);
-      return;
-    }
-    /* The child exits 127/126 by itself; its status becomes ours through the reaper. */
-    sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "%s", error->message);
-    return;
-  }
-  sv->app_started_real = g_get_real_time();
-
-  g_autofree char *pidf = pid_field(pid);
+  SvSupervisor *sv = user_data;
+  g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
+  g_autofree char *pidf = pid_field(app->pid);
   const char *fields[] = {pidf, NULL};
-  sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
-  start_readiness(sv, FALSE);
+  if (!app->exited)
+    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
+                "app (pid %d) still running %s after %s: killing its process tree", (int)app->pid,
+                timeout, sv_signal_name(sv->config->app.stop_signal));
+  else
+    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
+                "processes the app (pid %d) left still running %s after %s: killing them",
+                (int)app->pid, timeout, sv_signal_name(sv->config->app.stop_signal));
+  sv_notify_status("stopping: killing pid %d and its process tree", (int)app->pid);
+  sv_instance_kill(app);
 }
 
+/* The app's whole tree gets its stop signal; SIGKILL follows at the deadline. */
 static void
-after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail)
+signal_app_to_stop(SvSupervisor *sv)
 {
-  if (sv->state == SV_STATE_STOPPING) {
-    run_post_stop(sv);
+  if (!app_alive(sv))
     return;
-  }
-  if (!ok) {
-    sv_log_id(LOG_ERR, SV_MESSAGE_HOOK_FAILED_START, "pre-start hooks failed: %s; not starting %s",
-              detail ? detail : "", sv->config->app.name);
-    sv_notify_status("failed: pre-start hook: %s", detail ? detail : "");
-    sv->exit_code = SV_EXIT_HOOK_FAILED;
-    run_post_stop(sv);
-    return;
-  }
-  start_app(sv);
+  const SvAppConfig *app = &sv->config->app;
+  gint64 limit = stop_timeout(sv);
+  g_autofree char *timeout = sv_timespan_format(limit);
+  sv_notify_status("stopping: waiting up to %s for pid %d and its processes", timeout,
+                   (int)sv->app->pid);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  /* The deadline of this stop (unhealthy-stop-timeout or stop-timeout), then the
+   * post-stop hooks. */
+  extend_timeout(sv_timespan_add(limit, budget.post_stop));
+  sv_log(LOG_INFO, "sending %s to app (pid %d) and its process tree, waiting up to %s",
+         sv_signal_name(app->stop_signal), (int)sv->app->pid, timeout);
+  sv_instance_stop(sv->app, app->stop_signal, limit);
 }
 
 static gboolean
-start_idle(gpointer user_data)
+on_stop_delay_done(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
-  /* A TERM that arrived before the loop ran is handled first. */
-  if (sv->state != SV_STATE_STARTING)
-    return G_SOURCE_REMOVE;
-  sv_notify_status("starting %s", sv->config->app.name);
+  sv->stop_delay_timer = 0;
+  signal_app_to_stop(sv);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "pre-stop hooks: %s", detail ? detail : "failed");
+  if (!app_alive(sv)) {
+    /* The app went away while the hooks ran. */
+    run_post_stop(sv);
+    return;
+  }
+  gint64 delay = sv->config->app.stop_delay_usec;
+  if (delay > 0 && !sv->app->killed && app_pid(sv) > 0) {
+    g_autofree char *d = sv_timespan_format(delay);
+    sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)app_pid(sv));
+    sv->stop_delay_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000), on_stop_delay_done, sv, NULL);
+    return;
+  }
+  signal_app_to_stop(sv);
+}
+
+/* The stop sequence proper, once STOPPING=1 has been said. */
+static void
+begin_stop(SvSupervisor *sv)
+{
+  set_state(sv, SV_STATE_STOPPING);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  if (sv->app->ready_probe)
+    sv_probe_stop(sv->app->ready_probe);
+  if (sv->app->health_probe)
+    sv_probe_stop(sv->app->health_probe);
+  /* Without pre-stop hooks the stop signal goes out now, not after a turn of the loop. */
+  if (sv_hooks_count(sv->config->hooks, SV_HOOK_PRE_STOP) == 0)
+    after_pre_stop(sv, TRUE, NULL);
+  else
+    run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
+}
+
+/* A SIGTERM (or SIGINT) while a stop is under way: whoever sends it does not want to
+ * wait. */
+static void
+stop_at_once(SvSupervisor *sv, int signo)
+{
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time());
+  sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
+  if (sv->hook_run != NULL)
+    sv_hooks_cancel(sv->hook_run);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  if (app_alive(sv))
+    sv_instance_kill(sv->app);
+}
+
+static void
+request_stop(SvSupervisor *sv, int signo)
+{
+  if (sv_lifecycle_is_ending(sv->state)) {
+    stop_at_once(sv, signo);
+    return;
+  }
+  sv->stop_trigger = signo;
+  set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping");
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
-  if (budget.start > 0)
-    extend_timeout(budget.start);
-  run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
-  return G_SOURCE_REMOVE;
+  /* Jobs stop alongside the app, within the same deadline. */
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
+
+  const SvAppConfig *app = &sv->config->app;
+  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
+  g_autofree char *status =
+      app_pid(sv) > 0
+          ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)app_pid(sv))
+          : g_strdup("stopping");
+  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
+  sv_drain_begin();
+  sv_notify_stopping(status);
+  extend_timeout(budget.stop);
+
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  const char *fields[] = {pidf, NULL};
+  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
+   * pre-stop hooks and stop-delay. */
+  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
+  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, app_pid(sv) > 0 ? fields : NULL,
+              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)app_pid(sv),
+              app->stop_delay_usec > 0 ? ", draining first for " : "",
+              app->stop_delay_usec > 0 ? delay : "");
+
+  if (sv->hook_run != NULL) {
+    /* Start or post-start hooks are running: they end first, and their done callback
+     * finds the state STOPPING. */
+    sv_hooks_cancel(sv->hook_run);
+    return;
+  }
+  if (!app_alive(sv)) {
+    run_post_stop(sv);
+    return;
+  }
+  begin_stop(sv);
+}
+
+/* ---- the app's exit ---------------------------------------------------------------------- */
+
+/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
+static gint64
+stop_timeout(SvSupervisor *sv)
+{
+  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
+                                       : sv->config->app.stop_timeout_usec;
+}
+
+/* The main process is reaped: its status is the app's. What it left keeps running until
+ * the tree is gone (on_app_gone). */
+static void
+on_app_exit(SvInstance *app, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  int status = app->status;
+  pid_t pid = app->pid;
+  int code = sv_wait_status_to_exit_code(status);
+  const char *kind = sv_wait_status_kind(status);
+  g_autofree char *pidf = pid_field(pid);
+  g_autofree char *codef = g_strdup_printf("SDVISOR_EXIT_CODE=%d", code);
+  g_autofree char *kindf = g_strdup_printf("SDVISOR_EXIT_STATUS=%s", kind);
+  const char *fields[] = {pidf, codef, kindf, NULL};
+
+  /* What it wrote last comes before the news of its exit (what it said last was read by
+   * the instance). */
+  sv_logstream_catch_up(sv->logs);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+
+  /* Asked to stop (or restart, or stopped after a failure): the stop signal went to the
+   * whole tree already, and its deadline runs. */
+  if (sv->state == SV_STATE_STOPPING || sv->state == SV_STATE_RESTARTING ||
+      sv->state == SV_STATE_FAILED || sv->state == SV_STATE_POST_STOP) {
+    int stop_signal = sv->config->app.stop_signal;
+    gboolean clean = !app->killed && ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                                      (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
+    /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
+     * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. An exit
+     * code chosen before (start timeout, unhealthy stop, watchdog) is kept. */
+    if (sv->state == SV_STATE_STOPPING && sv->exit_code == SV_EXIT_OK)
+      sv->exit_code = clean ? SV_EXIT_OK : code;
+    if (WIFSIGNALED(status))
+      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped by %s%s", (int)pid,
+                  sv_signal_name(WTERMSIG(status)) ?: "a signal",
+                  app->killed ? " at the stop deadline" : "");
+    else
+      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped with status %d",
+                  (int)pid, code);
+    return;
+  }
+
+  /* The app exited on its own: that is a failure for systemd, whatever the code. */
+  sv->exit_code = code;
+  if (WIFSIGNALED(status))
+    sv_log_full(LOG_ERR, SV_MESSAGE_APP_EXITED, fields, "app (pid %d) was killed by %s", (int)pid,
+                sv_signal_name(WTERMSIG(status)) ?: "a signal");
+  else
+    sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
+                "app (pid %d) exited on its own with status %d", (int)pid, code);
+  set_state(sv, SV_STATE_FAILED);
+  reload_waiters_fail_all(sv, "the app exited");
+  sv_notify_stopping(NULL);
+  sv_notify_status("app exited (%s %d)", kind, code);
+  /* What it left gets the stop signal and the stop-timeout, as on a stop; on-failure
+   * hooks run once they are gone. */
+  if (!sv_proctree_is_empty(app->tree)) {
+    sv_log(LOG_NOTICE, "app (pid %d) left processes behind: sending them %s", (int)pid,
+           sv_signal_name(sv->config->app.stop_signal));
+    /* STOPPING=1 started systemd's stop timeout: the drain and the hooks after it. */
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(sv_timespan_add(sv_timespan_add(stop_timeout(sv), budget.post_stop),
+                                   sv_budget_hooks(sv->config->hooks, SV_HOOK_ON_FAILURE)));
+    sv_instance_stop(app, sv->config->app.stop_signal, stop_timeout(sv));
+  }
+}
+
+/* The app's main process and its whole tree are gone. */
+static void
+on_app_gone(SvInstance *app, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  int code = sv_wait_status_to_exit_code(app->status);
+  const char *kind = sv_wait_status_kind(app->status);
+
+  if (sv->state == SV_STATE_RESTARTING) {
+    sv->stop_timeout_override = 0;
+    sv->restarts++;
+    sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
+    start_app(sv);
+    return;
+  }
+  if (failing(sv)) {
+    if (sv->watchdog_aborted)
+      sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
+    /* A hook that runs (post-start, or on-failure itself) finishes first; its done
+     * callback carries on. */
+    if (sv->hook_run == NULL)
+      run_hooks(sv, SV_HOOK_ON_FAILURE, app->status, after_on_failure);
+    return;
+  }
+  sv_notify_status("stopped (%s %d)", kind, code);
+  /* Gone during stop-delay: nothing is left to drain. */
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  if (sv->hook_run == NULL && sv->state == SV_STATE_STOPPING)
+    run_post_stop(sv);
+}
+
+/* ---- the end --------------------------------------------------------------------------- */
+
+static void
+finish(SvSupervisor *sv)
+{
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  g_clear_pointer(&sv->app->health_probe, sv_probe_free);
+  set_state(sv, SV_STATE_DONE);
+  reload_waiters_fail_all(sv, "sdvisor has stopped");
+  g_main_loop_quit(sv->loop);
+}
+
+static void
+maybe_finish(SvSupervisor *sv)
+{
+  if (sv->post_stop_done && sv->jobs_stopping == 0)
+    finish(sv);
+}
+
+static void
+after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
+  sv->post_stop_done = TRUE;
+  /* Nothing runs past sdvisor: jobs not told yet (a failed start) are told now, with
+   * the stop-timeout as their deadline; the others keep the deadline they have. */
+  if (!sv->jobs_stop_asked)
+    stop_jobs(sv, SIGTERM,
+              g_get_monotonic_time() +
+                  MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
+  maybe_finish(sv);
+}
+
+static void
+run_post_stop(SvSupervisor *sv)
+{
+  set_state(sv, SV_STATE_POST_STOP);
+  run_hooks(sv, SV_HOOK_POST_STOP, sv->app->exited ? sv->app->status : -1, after_post_stop);
+}
+
+/* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
+ * caller has nothing more to do. */
+/* The app failed (it exited on its own, was never ready, or systemd's watchdog fired):
+ * on-failure hooks come once its tree is gone, then post-stop. */
+static gboolean
+failing(SvSupervisor *sv)
+{
+  return sv->state == SV_STATE_FAILED || (sv->watchdog_aborted && sv->state == SV_STATE_STOPPING);
+}
+
+static gboolean
+resume_after_hooks(SvSupervisor *sv)
+{
+  if (failing(sv)) {
+    /* on_app_gone() runs on-failure if the tree is not gone yet. */
+    if (!app_alive(sv))
+      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app->exited ? sv->app->status : -1, after_on_failure);
+    return TRUE;
+  }
+  if (sv->state == SV_STATE_STOPPING) {
+    if (app_alive(sv))
+      begin_stop(sv);
+    else
+      run_post_stop(sv);
+    return TRUE;
+  }
+  if (sv->unhealthy_pending) {
+    sv->unhealthy_pending = FALSE;
+    if (!sv->app->healthy && app_pid(sv) > 0) {
+      run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
+      return TRUE;
+    }
+  }
+  if (sv->reload_pending && sv->state == SV_STATE_RUNNING && app_pid(sv) > 0) {
+    sv->reload_pending = FALSE;
+    reload(sv);
+    return sv->hook_run != NULL;
+  }
+  return FALSE;
+}
+
+static void
+after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "on-failure hooks: %s", detail ? detail : "failed");
+  /* The readiness deadline may have passed while the app still runs: stop it first. */
+  if (app_alive(sv)) {
+    begin_stop(sv);
+    return;
+  }
+  run_post_stop(sv);
 }
 
 /* ---- object ---------------------------------------------------------------------------------------- */
@@ -1694,9 +1747,8 @@ sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer use
 {
   if (sv_lifecycle_is_ending(sv->state) || sv->state == SV_STATE_STARTING ||
       sv->state == SV_STATE_RESTARTING || app_pid(sv) <= 0) {
-    g_autoptr(GError) error =
-        g_error_new(G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now",
-                    state_name(sv->state));
+    g_autoptr(GError) error = g_error_new(
+        G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now", state_name(sv->state));
     done(error, user_data);
     return;
   }
