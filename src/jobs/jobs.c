@@ -2236,7 +2236,31 @@ sv_jobs_get_status(SvJobs *jobs)
         .last_duration_usec = job->last_duration_usec,
         .last_manual = job->last_manual,
     };
+    if (job->config->once_per == SV_ONCE_PER_FLEET && jobs->claim_store != NULL) {
+      st.fleet_node = jobs->claim_store->node;
+      st.running_fence = run != NULL && run->fleet ? run->fence : 0;
+    }
     g_array_append_val(out, st);
   }
   return out;
+}
+
+gboolean
+sv_jobs_query_fleet_runs(SvJobs *jobs, GCancellable *cancellable, SvStoreRunsFunc func,
+                         gpointer user_data, GError **error)
+{
+  gboolean any = FALSE;
+  for (guint i = 0; i < jobs->jobs->len && !any; i++)
+    any = ((SvJob *)jobs->jobs->pdata[i])->config->once_per == SV_ONCE_PER_FLEET;
+  if (!any)
+    return FALSE;
+  if (jobs->claim_store == NULL) {
+    if (jobs->claim_store_error != NULL)
+      g_propagate_error(error, g_error_copy(jobs->claim_store_error));
+    else
+      g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "no fleet store");
+    return FALSE;
+  }
+  sv_claim_store_query_runs(jobs->claim_store, cancellable, func, user_data);
+  return TRUE;
 }
