@@ -26,6 +26,22 @@ sleep_until() {
   sleep "$left"
 }
 started() { grep -c "^start $1 " "$out" 2> /dev/null || true; }
+# Waits (at most 5 s) until every instance's start-up check (the catch-up claim) is over,
+# as `sdvisor status` says.
+checked_all() {
+  local n left
+  for _ in $(seq 50); do
+    left=0
+    for n in "${names[@]}"; do
+      "$SDVISOR" status --socket "$WORK/$n.run/control" --json 2> /dev/null |
+        grep -q '"checking" : false' || left=$((left + 1))
+    done
+    [ "$left" = 0 ] && return 0
+    sleep 0.1
+  done
+  diag "$left instances still in their start-up check"
+  return 1
+}
 slot_name() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 # Line up: start 2 s into a slot (base), with at least 1 s before it began.
@@ -45,20 +61,23 @@ is "slot $s1 ran once, on time" "$(started "$s1")" 1
 # 2. Every instance down across s2; all started again 2 s after it.
 sleep_until "$base" 22
 start_all
-sleep_until "$base" 26
+checked_all
+sleep 0.5
 is "slot $s2, missed by the whole fleet, caught up exactly once" "$(started "$s2")" 1
 
 # 3. All restarted again within the same slot: s2 ran, so nobody catches it up again.
 stop_all
 start_all
-sleep_until "$base" 29.5
+checked_all && ok "every restarted instance made its catch-up check" || not_ok "start-up checks not over"
+sleep 0.5
 stop_all
 is "a restart after the catch-up does not run $s2 again" "$(started "$s2")" 1
 lines=$(grep -c '^start' "$out")
 is "three runs in all, one per slot" "$lines" 3
 
 db=$(pg_psql -F ' ' -c "SELECT to_char(slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-  node, fence, result, attempts FROM sdvisor_slots WHERE app = 'catchup' ORDER BY slot")
+  node, fence, result, attempts FROM sdvisor_slots WHERE app = 'catchup'
+  AND slot <= '$s2' ORDER BY slot")
 mine=$(awk '{print $2, $3, $4, "success", 1}' "$out" | sort)
 is "the store holds one finished claim per slot, with the node and fence the job saw" "$db" "$mine"
 crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
