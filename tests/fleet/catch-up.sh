@@ -9,13 +9,7 @@ fleet_require
 
 out=$WORK/runs
 job=$(fleet_job_lines nightly 'every 10s' "$out" 0 'persistent=true')
-names=()
-for node in a b c; do
-  for i in 1 2; do
-    fleet_conf "$WORK/$node$i.conf" catchup "node-$node" 3s "$job"
-    names+=("$node$i")
-  done
-done
+fleet_confs_3x2 catchup "$job"
 start_all() { for n in "${names[@]}"; do fleet_start "$n" "$WORK/$n.conf"; done; }
 stop_all() { for n in "${names[@]}"; do fleet_stop "$n"; done; }
 # Sleeps until OFFSET seconds (decimal) past the slot that began at BASE (epoch seconds).
@@ -80,6 +74,5 @@ db=$(pg_psql -F ' ' -c "SELECT to_char(slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"
   AND slot <= '$s2' ORDER BY slot")
 mine=$(awk '{print $2, $3, $4, "success", 1}' "$out" | sort)
 is "the store holds one finished claim per slot, with the node and fence the job saw" "$db" "$mine"
-crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
-is "no sdvisor crashed or asserted" "$crashes" 0
+no_crashes
 fleet_done

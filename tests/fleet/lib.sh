@@ -106,6 +106,19 @@ fleet_conf() {
   chmod 0644 "$file"
 }
 
+# fleet_confs_3x2 APP JOB-LINES: the configurations of 3 nodes × 2 instances of APP
+# (node-a … node-c, lease 3 s), $WORK/a1.conf … c2.conf; their names in the array names.
+fleet_confs_3x2() {
+  local node i
+  names=()
+  for node in a b c; do
+    for i in 1 2; do
+      fleet_conf "$WORK/$node$i.conf" "$1" "node-$node" 3s "$2"
+      names+=("$node$i")
+    done
+  done
+}
+
 # fleet_start NAME CONF: starts an sdvisor (state directory $WORK/NAME.state, runtime
 # directory, so its control socket, $WORK/NAME.run, log $WORK/NAME.log, appended); its pid
 # in $WORK/NAME.pid. With FLEET_JOURNAL=1 (see fleet_require_journal) it runs in a mount
@@ -207,6 +220,12 @@ fleet_job_lines() {
 
 # Seconds since the epoch of an SDVISOR_JOB_SLOT value.
 slot_epoch() { date -u -d "$1" +%s; }
+
+# No sdvisor's output shows a crash or a failed assertion.
+no_crashes() {
+  is "no sdvisor crashed or asserted" \
+    "$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)" 0
+}
 
 fleet_done() {
   echo "1..$_n"
