@@ -14,13 +14,7 @@ fleet_require
 
 out=$WORK/runs
 job=$(fleet_job_lines tick 'every 1s' "$out" 0)
-names=()
-for node in a b c; do
-  for i in 1 2; do
-    fleet_conf "$WORK/$node$i.conf" once "node-$node" 3s "$job"
-    names+=("$node$i")
-  done
-done
+fleet_confs_3x2 once "$job"
 for n in "${names[@]}"; do fleet_start "$n" "$WORK/$n.conf"; done
 
 kills=0
@@ -61,6 +55,5 @@ mine=$(awk '{print $2, $3, $4}' "$out" | sort)
 is "every run's slot, node and fence are the recorded claim" "$(echo "$db" | sort)" "$mine"
 nodes=$(awk '{print $3}' "$out" | sort -u | wc -l)
 diag "slots run by $nodes different nodes"
-crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
-is "no sdvisor crashed or asserted" "$crashes" 0
+no_crashes
 fleet_done
