@@ -113,7 +113,8 @@ test_grandchild_cleanup_finishes(void)
   g_autoptr(SvRun) run = start_tree_app("cleanup", NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   pid_t gc = wait_pid_file(run, "gc.pid");
-  g_assert_nonnull(sv_run_wait_file(run, "app.pid", WAIT_MS));
+  g_autofree char *app_pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
+  g_assert_nonnull(app_pid);
   sv_run_kill(run, SIGTERM);
   /* The wrapper shell dies of SIGTERM at once; the exit status is still its own. */
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -128,7 +129,8 @@ test_setsid_daemon_gone(void)
   g_autoptr(SvRun) run = start_tree_app("daemon", NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   pid_t daemon = wait_pid_file(run, "gc.pid");
-  g_assert_nonnull(sv_run_wait_file(run, "app.pid", WAIT_MS));
+  g_autofree char *app_pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
+  g_assert_nonnull(app_pid);
   g_assert_true(pid_alive(daemon));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -142,7 +144,8 @@ test_stubborn_grandchild_killed_at_deadline(void)
   g_autoptr(SvRun) run = start_tree_app("stubborn", env);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   pid_t gc = wait_pid_file(run, "gc.pid");
-  g_assert_nonnull(sv_run_wait_file(run, "app.pid", WAIT_MS));
+  g_autofree char *app_pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
+  g_assert_nonnull(app_pid);
   gint64 t0 = sv_now_ms();
   sv_run_kill(run, SIGTERM);
   /* Alive well into the stop-timeout: SIGTERM reached it, SIGKILL did not yet. */
