@@ -17,6 +17,7 @@
 #include "jobstate.h"
 #include "jobfailure.h"
 #include "log.h"
+#include "proctree.h"
 #include "message-ids.h"
 #include "reaper.h"
 #include "schedule.h"
@@ -67,6 +68,7 @@ typedef struct {
   GError *read_error;       /* once-per-host=false start check */
 
   pid_t pid;
+  SvProcTree *tree; /* everything the run started (proctree.h) */
   gint64 started_mono;
   gint64 started_real;
   guint timeout_source;
@@ -349,6 +351,7 @@ run_free(SvJobRun *run)
     g_cancellable_cancel(run->cancellable);
     g_object_unref(run->cancellable);
   }
+  g_clear_pointer(&run->tree, sv_proctree_free);
   g_free(run->run_id);
   sv_job_record_free(run->template_record);
   sv_job_claim_free(run->claim);
@@ -1319,9 +1322,9 @@ on_run_kill(gpointer user_data)
   SvJobRun *run = user_data;
   run->kill_source = 0;
   if (run->pid > 0) {
-    sv_log(LOG_WARNING, "job %s (pid %d) still running: killing its process group", run->job->name,
+    sv_log(LOG_WARNING, "job %s (pid %d) still running: killing its process tree", run->job->name,
            (int)run->pid);
-    (void)sv_kill_group(run->pid, SIGKILL);
+    (void)sv_proctree_signal(run->tree, SIGKILL);
   }
   return G_SOURCE_REMOVE;
 }
@@ -1335,9 +1338,9 @@ on_run_timeout(gpointer user_data)
   g_autofree char *span = sv_timespan_format(run->job->config->timeout_usec);
   sv_log(LOG_NOTICE,
          "job %s (pid %d) ran longer than its timeout of %s: sending SIGTERM to its "
-         "process group",
+         "process tree",
          run->job->name, (int)run->pid, span);
-  (void)sv_kill_group(run->pid, SIGTERM);
+  (void)sv_proctree_signal(run->tree, SIGTERM);
   if (run->kill_source == 0)
     run->kill_source = add_timeout_usec(SV_JOB_KILL_GRACE_USEC, on_run_kill, run);
   return G_SOURCE_REMOVE;
@@ -1350,9 +1353,9 @@ on_run_exit(pid_t pid, int status, gpointer user_data)
   SvJob *job = run->job;
   g_clear_handle_id(&run->timeout_source, g_source_remove);
   g_clear_handle_id(&run->kill_source, g_source_remove);
-  /* What the job left in its process group goes with it: a background process still
-   * working after the lock is released would overlap the next run. */
-  (void)sv_kill_group(pid, SIGKILL);
+  /* What the job left in its tree goes with it: a background process still working
+   * after the lock is released would overlap the next run. */
+  g_clear_pointer(&run->tree, sv_proctree_free);
 
   run->duration_usec = g_get_monotonic_time() - run->started_mono;
   run->exit_code = sv_wait_status_to_exit_code(status);
@@ -1449,6 +1452,8 @@ run_spawn(SvJobRun *run)
   options.working_directory = job->config->working_directory;
   options.stdout_fd = out_fd;
   options.stderr_fd = err_fd;
+  run->tree = sv_proctree_new("job", job->name, FALSE);
+  options.cgroup_procs_fd = sv_proctree_procs_fd(run->tree);
 
   g_autoptr(GError) error = NULL;
   pid_t pid = 0;
@@ -1474,6 +1479,7 @@ run_spawn(SvJobRun *run)
     run->exec_failed = TRUE;
   }
   run->pid = pid;
+  sv_proctree_set_leader(run->tree, pid);
   sv_reaper_watch(pid, on_run_exit, run);
 
   if (ok && run->manual) {
@@ -1503,7 +1509,7 @@ run_spawn(SvJobRun *run)
     /* Cannot happen through the loop (claims finishing while stopping are abandoned),
      * but a stop signal to a run that started after the stop began is what stop means. */
     run->stop_signalled = TRUE;
-    (void)sv_kill_group(pid, jobs->stop_signal);
+    (void)sv_proctree_signal(run->tree, jobs->stop_signal);
   }
 }
 
@@ -1762,9 +1768,9 @@ on_stop_deadline(gpointer user_data)
     if (job->run != NULL && job->run->phase == SV_RUN_RUNNING && job->run->pid > 0) {
       sv_log(LOG_WARNING,
              "job %s (pid %d) still running at the stop deadline: killing its "
-             "process group",
+             "process tree",
              job->name, (int)job->run->pid);
-      (void)sv_kill_group(job->run->pid, SIGKILL);
+      (void)sv_proctree_signal(job->run->tree, SIGKILL);
     }
   }
   return G_SOURCE_REMOVE;
@@ -1782,10 +1788,10 @@ signal_runs(SvJobs *jobs, int sig)
     SvJobRun *run = job->run;
     if (run == NULL || run->phase != SV_RUN_RUNNING || run->pid <= 0)
       continue;
-    sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process group", job->name, (int)run->pid,
+    sv_log(LOG_INFO, "job %s (pid %d): sending %s to its process tree", job->name, (int)run->pid,
            sv_signal_name(sig) ? sv_signal_name(sig) : "a signal");
     run->stop_signalled = TRUE;
-    (void)sv_kill_group(run->pid, sig);
+    (void)sv_proctree_signal(run->tree, sig);
   }
 }
 
@@ -1870,7 +1876,7 @@ sv_jobs_free(SvJobs *jobs)
       continue; /* claiming/finishing: the worker's callback cleans up */
     /* Nobody will reap it for us any more: kill it and say so in the state. */
     sv_reaper_unwatch(run->pid);
-    (void)sv_kill_group(run->pid, SIGKILL);
+    (void)sv_proctree_signal(run->tree, SIGKILL);
     if (run->claim != NULL)
       (void)sv_job_claim_finish(run->claim, SV_JOB_RESULT_STOPPED, -1, run->pid,
                                 g_get_monotonic_time() - run->started_mono, NULL);

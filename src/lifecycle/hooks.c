@@ -8,6 +8,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "proctree.h"
 #include "logstream.h" /* issue 6: hooks' output */
 #include "message-ids.h"
 #include "reaper.h"
@@ -47,6 +48,8 @@ struct SvHookRun {
   SvHookConfig *current; /* the hook started last, until the next starts */
   pid_t pid;             /* its pid: also its process group and session */
   gboolean alive;        /* its pid is not reaped yet, so signals to it reach it */
+  int wait_status;       /* once reaped */
+  SvProcTree *tree;      /* everything it started (proctree.h) */
   gint64 started_at;     /* monotonic */
   char *exec_error;      /* it could not be executed; its child exits 126/127 by itself */
   int exec_errno;
@@ -102,6 +105,7 @@ run_free(SvHookRun *run)
   g_clear_handle_id(&run->step_id, g_source_remove);
   g_clear_handle_id(&run->timeout_id, g_source_remove);
   g_clear_handle_id(&run->kill_id, g_source_remove);
+  g_clear_pointer(&run->tree, sv_proctree_free);
   g_ptr_array_unref(run->hooks);
   g_strfreev(run->base_env);
   g_free(run->app_name);
@@ -245,29 +249,17 @@ hook_ended(SvHookRun *run, gboolean ok, const char *detail, int wait_status)
   run_step(run);
 }
 
+/* The hook and everything it started are gone: the result. */
 static void
-on_hook_exited(pid_t pid, int wait_status, gpointer user_data)
+hook_gone(SvHookRun *run)
 {
-  SvHookRun *run = user_data;
-  g_assert(pid == run->pid && run->alive);
-  run->alive = FALSE;
-  g_clear_handle_id(&run->timeout_id, g_source_remove);
-  g_clear_handle_id(&run->kill_id, g_source_remove);
-
-  /* Whatever the hook left behind in its group goes with it. kill(-pgid) and not
-   * sv_kill_group(): now that the leader is reaped its pid may be recycled, and the
-   * fallback to the pid alone could hit a stranger. The group id itself cannot be
-   * reused while a member remains, so this reaches the hook's leftovers or nothing.
-   * They are our children now (subreaper); the reaper collects them as orphans. */
-  if (kill(-pid, SIGKILL) == 0)
-    sv_log(LOG_DEBUG, "hook %s (%s): killed what its pid %d left in its process group",
-           run->current->name, event_name(run), (int)pid);
+  int wait_status = run->wait_status;
+  g_clear_pointer(&run->tree, sv_proctree_free);
   /* Its last lines may still be in the pipes (SIGCHLD can come before the loop reads
    * them, and logmerge holds a line for its window): they go to the journal before the
    * entry that says the hook ended. */
   if (run->log_streams != NULL)
-    (void)sv_logstream_drain_child(run->log_streams, pid, SV_HOOK_OUTPUT_DRAIN_USEC);
-
+    (void)sv_logstream_drain_child(run->log_streams, run->pid, SV_HOOK_OUTPUT_DRAIN_USEC);
   g_autofree char *description = describe_wait_status(wait_status);
   if (run->exec_error != NULL) {
     hook_ended(run, FALSE, run->exec_error, wait_status);
@@ -281,6 +273,36 @@ on_hook_exited(pid_t pid, int wait_status, gpointer user_data)
   }
 }
 
+static void
+on_hook_tree_empty(SvProcTree *tree, gpointer user_data)
+{
+  hook_gone(user_data);
+}
+
+static void
+on_hook_exited(pid_t pid, int wait_status, gpointer user_data)
+{
+  SvHookRun *run = user_data;
+  g_assert(pid == run->pid && run->alive);
+  run->alive = FALSE;
+  run->wait_status = wait_status;
+  g_clear_handle_id(&run->timeout_id, g_source_remove);
+  g_clear_handle_id(&run->kill_id, g_source_remove);
+
+  /* Whatever the hook left behind in its tree goes with it (its cgroup, or its group,
+   * session and descendants), and the hook is over once they are gone: the next step
+   * never overlaps them. They are our children now (subreaper); the reaper collects
+   * them as orphans. */
+  if (sv_proctree_is_empty(run->tree)) {
+    hook_gone(run);
+    return;
+  }
+  sv_log(LOG_DEBUG, "hook %s (%s): killing what its pid %d left behind", run->current->name,
+         event_name(run), (int)pid);
+  (void)sv_proctree_signal(run->tree, SIGKILL);
+  sv_proctree_watch_empty(run->tree, on_hook_tree_empty, run);
+}
+
 static gboolean
 on_kill_grace_over(gpointer user_data)
 {
@@ -288,21 +310,20 @@ on_kill_grace_over(gpointer user_data)
   run->kill_id = 0;
   /* Still alive means not reaped: the pid is still the hook's own. */
   g_autofree char *message = g_strdup_printf(
-      "hook %s (%s) is still running after SIGTERM: sending SIGKILL to its process group",
+      "hook %s (%s) is still running after SIGTERM: sending SIGKILL to its process tree",
       run->current->name, event_name(run));
   hook_log(run, LOG_WARNING, SV_MESSAGE_HOOK_TIMEOUT, -1, message);
-  (void)sv_kill_group(run->pid, SIGKILL);
+  (void)sv_proctree_signal(run->tree, SIGKILL);
   return G_SOURCE_REMOVE;
 }
 
-/* SIGTERM to the group, then SIGKILL after the grace — unless it ends first. */
+/* SIGTERM to the tree, then SIGKILL after the grace — unless it ends first. */
 static void
 hook_terminate(SvHookRun *run)
 {
   g_return_if_fail(run->alive);
-  (void)sv_kill_group(run->pid, SIGTERM);
-  /* A stopped process acts on SIGTERM only once continued (systemd does the same). */
-  (void)sv_kill_group(run->pid, SIGCONT);
+  /* With SIGCONT: a stopped process acts on SIGTERM only once continued. */
+  (void)sv_proctree_signal(run->tree, SIGTERM);
   if (run->kill_id == 0)
     run->kill_id = timeout_add_usec(sv_budget_hook_grace(run->current), on_kill_grace_over, run);
 }
@@ -316,7 +337,7 @@ on_hook_timeout(gpointer user_data)
   g_autofree char *timeout = sv_timespan_format(run->current->timeout_usec);
   g_autofree char *grace = sv_timespan_format(sv_budget_hook_grace(run->current));
   g_autofree char *message = g_strdup_printf(
-      "hook %s (%s) timed out after %s: sending SIGTERM to its process group, SIGKILL in %s",
+      "hook %s (%s) timed out after %s: sending SIGTERM to its process tree, SIGKILL in %s",
       run->current->name, event_name(run), timeout, grace);
   hook_log(run, run->current->on_error_fail ? LOG_ERR : LOG_WARNING, SV_MESSAGE_HOOK_TIMEOUT, -1,
            message);
@@ -340,6 +361,9 @@ hook_start(SvHookRun *run, SvHookConfig *hook)
   options.argv = hook->exec;
   options.envp = envp;
   options.working_directory = run->working_directory;
+  g_clear_pointer(&run->tree, sv_proctree_free);
+  run->tree = sv_proctree_new("hook", hook->name, FALSE);
+  options.cgroup_procs_fd = sv_proctree_procs_fd(run->tree);
 
   /* Issue 6: the hook's output into the journal, tagged with its name. */
   SvLogPipes pipes = SV_LOG_PIPES_INIT;
@@ -367,6 +391,7 @@ hook_start(SvHookRun *run, SvHookConfig *hook)
 
   run->pid = pid;
   run->alive = TRUE;
+  sv_proctree_set_leader(run->tree, pid);
   sv_reaper_watch(pid, on_hook_exited, run);
   if (sv_budget_hook_has_timeout(hook))
     run->timeout_id = timeout_add_usec(hook->timeout_usec, on_hook_timeout, run);
@@ -453,12 +478,15 @@ sv_hooks_cancel(SvHookRun *run)
     g_clear_handle_id(&run->timeout_id, g_source_remove);
     g_autofree char *grace = sv_timespan_format(sv_budget_hook_grace(run->current));
     g_autofree char *message = g_strdup_printf(
-        "cancelling hook %s (%s): sending SIGTERM to its process group, SIGKILL in %s",
+        "cancelling hook %s (%s): sending SIGTERM to its process tree, SIGKILL in %s",
         run->current->name, event_name(run), grace);
     hook_log(run, LOG_NOTICE, NULL, -1, message);
     hook_terminate(run);
     return;
   }
+  /* Its main process is gone and what it left is being killed: the end comes then. */
+  if (run->tree != NULL)
+    return;
 
   /* Between hooks only before the first (each next one starts from the previous one's
    * end): the pending idle reports the cancellation. */

@@ -18,12 +18,14 @@
  * override both. Variables addressed to the app alone (NOTIFY_SOCKET, LISTEN_*,
  * WATCHDOG_*) are removed: a hook is not the app, and must not speak for it.
  *
- * Timeouts: at timeout= the hook's process group gets SIGTERM, and SIGKILL after a grace
- * of a tenth of the timeout, at least 100 ms and at most 2 s (2 s for a hook without a
+ * Timeouts: at timeout= the hook's whole process tree (proctree.h: its sub-cgroup, or its
+ * process group, session and descendants) gets SIGTERM, and SIGKILL after a grace of a
+ * tenth of the timeout, at least 100 ms and at most 2 s (2 s for a hook without a
  * timeout: timeout=0 or infinity). When a hook's main process ends, whatever is left in
- * its process group gets SIGKILL: nothing of a hook outlives it. (A descendant that
- * left the group with setsid() escapes this; sdvisor, as child subreaper, still reaps
- * it.) A hook fails when it exits with a status other than 0, is killed by a signal,
+ * its tree gets SIGKILL: nothing of a hook outlives it. (Without a delegated cgroup, a
+ * descendant that left both the session and its parents' line before sdvisor looked
+ * escapes this; sdvisor, as child subreaper, still reaps it.) A hook fails when it exits
+ * with a status other than 0, is killed by a signal,
  * times out (whatever its exit status after SIGTERM) or cannot be executed.
  *
  * Journal: every start, finish, failure and timeout is an entry (message-ids.h:

@@ -21,7 +21,14 @@ typedef struct {
   GHashTable *watches;   /* pid → SvReaperWatch */
   GHashTable *unclaimed; /* pid → wait status, for pids reaped before anyone watched */
   guint64 orphans;
+  GHashTable *reaped_funcs; /* id → SvReaperReapedCall */
+  guint next_reaped_id;
 } SvReaper;
+
+typedef struct {
+  SvReaperReapedFunc func;
+  gpointer user_data;
+} SvReaperReapedCall;
 
 static SvReaper reaper = {.signal_fd = -1};
 
@@ -71,6 +78,15 @@ on_sigchld(int fd, GIOCondition condition, gpointer user_data)
   while (read(fd, info, sizeof info) > 0)
     ;
   sv_reaper_reap_now();
+  if (reaper.reaped_funcs != NULL && g_hash_table_size(reaper.reaped_funcs) > 0) {
+    /* A copy: a call may add or remove others. */
+    g_autoptr(GList) ids = g_hash_table_get_keys(reaper.reaped_funcs);
+    for (GList *l = ids; l != NULL; l = l->next) {
+      SvReaperReapedCall *call = g_hash_table_lookup(reaper.reaped_funcs, l->data);
+      if (call != NULL)
+        call->func(call->user_data);
+    }
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -152,6 +168,32 @@ sv_reaper_watch(pid_t pid, SvReaperFunc func, gpointer user_data)
     late->user_data = user_data;
     g_idle_add_full(G_PRIORITY_HIGH, dispatch_late, late, g_free);
   }
+}
+
+guint
+sv_reaper_add_reaped_func(SvReaperReapedFunc func, gpointer user_data)
+{
+  if (reaper.reaped_funcs == NULL)
+    reaper.reaped_funcs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  SvReaperReapedCall *call = g_new0(SvReaperReapedCall, 1);
+  call->func = func;
+  call->user_data = user_data;
+  guint id = ++reaper.next_reaped_id;
+  g_hash_table_insert(reaper.reaped_funcs, GUINT_TO_POINTER(id), call);
+  return id;
+}
+
+void
+sv_reaper_remove_reaped_func(guint id)
+{
+  if (reaper.reaped_funcs != NULL && id != 0)
+    g_hash_table_remove(reaper.reaped_funcs, GUINT_TO_POINTER(id));
+}
+
+gboolean
+sv_reaper_is_watched(pid_t pid)
+{
+  return reaper.watches != NULL && g_hash_table_contains(reaper.watches, GINT_TO_POINTER(pid));
 }
 
 void

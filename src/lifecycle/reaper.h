@@ -20,6 +20,15 @@ gboolean sv_reaper_init(GError **error);
  * since reaping and dispatch happen on the same thread). */
 void sv_reaper_watch(pid_t pid, SvReaperFunc func, gpointer user_data);
 void sv_reaper_unwatch(pid_t pid);
+/* Someone waits for PID: it is one of sdvisor's own children, not an adopted orphan. */
+gboolean sv_reaper_is_watched(pid_t pid);
+
+/* FUNC runs from the main loop after every round of reaping (a child of sdvisor, its own
+ * or an adopted orphan, has exited): proctree.c's signal that a tree may be empty now.
+ * Returns an id for sv_reaper_remove_reaped_func(). */
+typedef void (*SvReaperReapedFunc)(gpointer user_data);
+guint sv_reaper_add_reaped_func(SvReaperReapedFunc func, gpointer user_data);
+void sv_reaper_remove_reaped_func(guint id);
 
 /* Reaps whatever is pending right now, without waiting for the main loop. */
 void sv_reaper_reap_now(void);

@@ -162,6 +162,7 @@ typedef struct {
   const int *pass_fds;
   guint n_pass;
   char *listen_slot, *watchdog_slot;
+  int cgroup_procs_fd;
   int errpipe;
   const sigset_t *child_mask;
 } SvChild;
@@ -175,6 +176,9 @@ child_main(void *data)
   const SvChild *c = data;
   pid_t self = getpid();
   if (setsid() < 0)
+    child_fail(c->errpipe, errno);
+  /* Into its own cgroup first: whatever it forks from here on is born there. */
+  if (c->cgroup_procs_fd >= 0 && write(c->cgroup_procs_fd, "0", 1) < 0)
     child_fail(c->errpipe, errno);
 
   /* A copy of the parent's dispositions (no CLONE_SIGHAND): reset them all. */
@@ -314,6 +318,7 @@ sv_spawn(const SvSpawnOptions *options, pid_t *out_pid, int *out_exec_errno, GEr
       .n_pass = options->n_pass_fds,
       .listen_slot = listen_slot,
       .watchdog_slot = watchdog_slot,
+      .cgroup_procs_fd = options->cgroup_procs_fd,
       .errpipe = errpipe[1],
       .child_mask = &empty,
   };

@@ -28,11 +28,14 @@ typedef struct {
   guint n_pass_fds;
   gboolean set_listen_pid;   /* add LISTEN_PID=<child pid> to the environment */
   gboolean set_watchdog_pid; /* add WATCHDOG_PID=<child pid> to the environment */
+  /* An open cgroup.procs (proctree.h): the child moves itself there before it execs, so
+   * nothing it starts can be forked outside its cgroup. -1 = stay in sdvisor's. */
+  int cgroup_procs_fd;
 } SvSpawnOptions;
 
 #define SV_SPAWN_OPTIONS_INIT                                                                      \
   {                                                                                                \
-    .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1                                               \
+    .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .cgroup_procs_fd = -1                        \
   }
 
 /* Starts the child. On success *out_pid is its pid (also its process group and

@@ -1,18 +1,19 @@
-/* supervisor.c — the lifecycle state machine.
+/* supervisor.c — the lifecycle state machine (lifecycle.h has its diagram).
  *
- * Every step that waits (hooks, readiness, the stop deadline, the app's exit) is a
- * callback on the main loop; the flow reads top to bottom:
+ * Every step that waits (hooks, readiness, the stop deadline, the app's tree) is a
+ * callback on the main loop, and every change of state goes through set_state():
  *
- *   start:   pre-start hooks → spawn → readiness probe → READY=1 → post-start hooks,
- *            health probe, watchdog pings
- *   stop:    STOPPING=1 → pre-stop hooks → stop-delay → stop signal → (deadline: SIGKILL)
- *            → app gone → post-stop hooks → exit
- *   failure: app exits on its own, or misses its readiness deadline → on-failure hooks
- *            → post-stop hooks → exit with its status
- *   reload:  RELOADING=1 → re-read config → reload hooks → reload-signal → readiness
- *            checks again → READY=1
+ *   starting:  pre-start hooks → spawn the instance → readiness probe → READY=1 →
+ *              post-start hooks, health probe, watchdog pings, jobs
+ *   reload:    RELOADING=1 → re-read config → reload hooks → reload-signal → readiness
+ *              checks again → READY=1
  *   unhealthy: on-unhealthy hooks → WATCHDOG=trigger (under a systemd watchdog), or
- *            restart / stop / nothing as [health] on-unhealthy says */
+ *              restart / stop / nothing as [health] on-unhealthy says
+ *   stopping:  STOPPING=1 → pre-stop hooks → stop-delay → stop signal to the app's
+ *              whole tree → (deadline: SIGKILL to what is left)
+ *   app exit:  the main process's status is the app's; on its own, what it left gets
+ *              the stop signal; once the tree is gone: on-failure hooks
+ *   the end:   post-stop hooks → jobs finish → exit */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include "drain.h"
 #include "exit-codes.h"
 #include "hooks.h"
+#include "instance.h"
 #include "jobs.h"
 #include "journal.h"
 #include "log.h"
@@ -38,6 +40,7 @@
 #include "notify-proxy.h"
 #include "notify.h"
 #include "probe.h"
+#include "proctree.h"
 #include "reaper.h"
 #include "spawn.h"
 #include "timespan.h"
@@ -52,11 +55,6 @@
 /* EXTEND_TIMEOUT_USEC for a stage without a bound (a hook with timeout=infinity). */
 #define SV_TIMEOUT_UNBOUNDED_USEC (24 * 3600 * SV_USEC_PER_SEC)
 
-typedef enum {
-  SV_AFTER_APP_EXIT,    /* the app is gone: failure or stop path */
-  SV_AFTER_APP_RESTART, /* on-unhealthy=restart: spawn again */
-} SvAppGoneAction;
-
 struct SvSupervisor {
   SvConfig *config;
   char **environ; /* sdvisor's environment at start, for config re-reads */
@@ -68,11 +66,8 @@ struct SvSupervisor {
   int signal_fd;
   guint signal_source;
 
-  /* The app. */
-  pid_t app_pid;  /* 0 when there is no app */
-  int app_status; /* wait status of the last app that exited */
-  gboolean app_exited;
-  gboolean restarting;
+  /* The app: the instance running now (never NULL; not yet spawned before the start). */
+  SvInstance *app;
   guint restarts;
 
   /* Socket activation: fds systemd passed to sdvisor, handed to every app start. */
@@ -95,28 +90,22 @@ struct SvSupervisor {
   gboolean post_stop_done;
   SvLogStreams *logs;
 
-  /* Readiness and liveness. */
-  SvProbe *ready_probe;
+  /* Readiness and liveness (the probes are the instance's). */
   guint ready_timer;
   gboolean ready_sent; /* READY=1 went upstream (once per sdvisor, plus reloads) */
-  SvProbe *health_probe;
-  gboolean healthy; /* the health probe's last verdict (TRUE without one) */
   guint watchdog_timer;
 
   /* Hooks: at most one event's sequence runs at a time; what happens meanwhile waits
    * for it to end (see resume_after_hooks()). */
   SvHookRun *hook_run;
-  gboolean failure_pending;   /* the app exited on its own while hooks ran */
   gboolean unhealthy_pending; /* the health probe said unhealthy while hooks ran */
-  gboolean reload_pending;    /* SIGHUP while hooks ran: reload once they are done */
-  gboolean app_reloading;     /* the app sent RELOADING=1 itself; its READY=1 ends it */
+  /* Requests that came while hooks ran, not states: they are served once the hooks end. */
+  gboolean reload_pending; /* SIGHUP while hooks ran: reload once they are done */
+  gboolean app_reloading;  /* the app sent RELOADING=1 itself; its READY=1 ends it */
 
   /* Stopping. */
-  gboolean stop_requested;
   int stop_trigger; /* the signal that asked for the stop */
-  gboolean killed_at_deadline;
   guint stop_delay_timer;
-  guint stop_timer;
 
   int exit_code;
 
@@ -136,34 +125,38 @@ typedef struct {
   gpointer user_data;
 } SvReloadWaiter;
 
-static void start_app(SvSupervisor *sv);
-static void begin_stop(SvSupervisor *sv);
-static void app_gone(SvSupervisor *sv);
-
 static const char *
 state_name(SvState state)
 {
-  switch (state) {
-  case SV_STATE_STARTING:
-    return "starting";
-  case SV_STATE_RUNNING:
-    return "running";
-  case SV_STATE_RELOADING:
-    return "reloading";
-  case SV_STATE_STOPPING:
-    return "stopping";
-  case SV_STATE_DONE:
-    return "stopped";
-  }
-  return "unknown";
+  return sv_lifecycle_state_name(state);
 }
 
-static void
+/* The one way the lifecycle moves: a move lifecycle.h does not allow is a bug, refused. */
+static gboolean
 set_state(SvSupervisor *sv, SvState state)
 {
+  if (!sv_lifecycle_can_move(sv->state, state)) {
+    g_critical("lifecycle: no move from %s to %s", state_name(sv->state), state_name(state));
+    return FALSE;
+  }
   if (sv->state != state)
     sv_log(LOG_DEBUG, "state %s → %s", state_name(sv->state), state_name(state));
   sv->state = state;
+  return TRUE;
+}
+
+/* The app's main process while it lives; 0 otherwise. */
+static pid_t
+app_pid(SvSupervisor *sv)
+{
+  return sv->app != NULL && sv->app->pid > 0 && !sv->app->exited ? sv->app->pid : 0;
+}
+
+/* Something of the app is still there to stop (its main process or what it left). */
+static gboolean
+app_alive(SvSupervisor *sv)
+{
+  return sv->app != NULL && sv->app->pid > 0 && !sv->app->gone;
 }
 
 /* Answers every waiter of *LIST: ERROR NULL = the reload is done. */
@@ -212,7 +205,7 @@ running_status(SvSupervisor *sv)
       sv->restarts == 0
           ? g_strdup("")
           : g_strdup_printf(", restarted %u time%s", sv->restarts, sv->restarts == 1 ? "" : "s");
-  return g_strdup_printf("running (pid %d%s)%s%s", (int)sv->app_pid, restarts,
+  return g_strdup_printf("running (pid %d%s)%s%s", (int)app_pid(sv), restarts,
                          sv->jobs_problem ? "; " : "", sv->jobs_problem ? sv->jobs_problem : "");
 }
 
@@ -229,7 +222,7 @@ on_jobs_failure(const char *summary, gpointer user_data)
   SvSupervisor *sv = user_data;
   g_free(sv->jobs_problem);
   sv->jobs_problem = g_strdup(summary);
-  if (sv->state == SV_STATE_RUNNING && sv->app_pid > 0)
+  if (sv->state == SV_STATE_RUNNING && app_pid(sv) > 0)
     status_running(sv);
 }
 
@@ -247,9 +240,72 @@ configured_environment(SvSupervisor *sv)
   return env;
 }
 
-/* ---- hooks --------------------------------------------------------------------------- */
-
+/* A step that runs once a hook sequence is done. */
 typedef void (*SvStepFunc)(SvSupervisor *sv, gboolean ok, const char *detail);
+
+/* In lifecycle order below; declared here because the lifecycle loops back. */
+static void on_hook_started(const SvHookConfig *hook, pid_t pid, gpointer user_data);
+static void on_hooks_done(gboolean ok, const SvHookConfig *failed, const char *detail,
+                          gpointer user_data);
+static void run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc next);
+static void finish(SvSupervisor *sv);
+static void maybe_finish(SvSupervisor *sv);
+static void after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail);
+static void run_post_stop(SvSupervisor *sv);
+static gboolean failing(SvSupervisor *sv);
+static gboolean resume_after_hooks(SvSupervisor *sv);
+static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
+static gint64 stop_timeout(SvSupervisor *sv);
+static void on_app_exit(SvInstance *app, gpointer user_data);
+static void on_app_gone(SvInstance *app, gpointer user_data);
+static void on_app_deadline(SvInstance *app, gpointer user_data);
+static void signal_app_to_stop(SvSupervisor *sv);
+static gboolean on_stop_delay_done(gpointer user_data);
+static void after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail);
+static void begin_stop(SvSupervisor *sv);
+static void stop_at_once(SvSupervisor *sv, int signo);
+static void request_stop(SvSupervisor *sv, int signo);
+static void on_jobs_stopped(gpointer user_data);
+static gboolean free_jobs_idle(gpointer data);
+static void on_retired_jobs_done(gpointer user_data);
+static void stop_jobs(SvSupervisor *sv, int sig, gint64 deadline);
+static void start_jobs(SvSupervisor *sv);
+static void restart_jobs(SvSupervisor *sv);
+static gboolean on_watchdog_tick(gpointer user_data);
+static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
+static char *unhealthy_since_text(SvSupervisor *sv);
+static void on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data);
+static void on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                              gpointer user_data);
+static GPtrArray *ready_checks(GPtrArray *checks, gboolean skip_notify);
+static char **app_environment(SvSupervisor *sv);
+static void start_health(SvSupervisor *sv);
+static void start_watchdog(SvSupervisor *sv);
+static void after_post_start(SvSupervisor *sv, gboolean ok, const char *detail);
+static void became_ready(SvSupervisor *sv, const char *detail);
+static void on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail,
+                           gpointer user_data);
+static gboolean on_ready_deadline(gpointer user_data);
+static void start_readiness(SvSupervisor *sv, gboolean after_reload);
+static void on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender,
+                          const int *fds, guint n_fds, gpointer user_data);
+static void on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
+                                   const char *detail, guint64 count, gpointer user_data);
+static void after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail);
+static gboolean group_equal(GKeyFile *a, GKeyFile *b, const char *group);
+static void apply_log_config(SvSupervisor *sv);
+static void adopt_config(SvSupervisor *sv, SvConfig *new_config);
+static void reload(SvSupervisor *sv);
+static void watchdog_abort(SvSupervisor *sv);
+static gboolean on_signal(int fd, GIOCondition condition, gpointer user_data);
+static gboolean setup_signals(SvSupervisor *sv, GError **error);
+static void take_listen_fds(SvSupervisor *sv);
+static SvInstance *new_instance(SvSupervisor *sv);
+static void start_app(SvSupervisor *sv);
+static void after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail);
+static gboolean start_idle(gpointer user_data);
+
+/* ---- hooks --------------------------------------------------------------------------- */
 
 typedef struct {
   SvSupervisor *sv;
@@ -292,7 +348,7 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
   SvHookContext ctx = {0};
   ctx.event = event;
   ctx.app_name = sv->config->app.name;
-  ctx.app_pid = sv->app_pid;
+  ctx.app_pid = app_pid(sv);
   ctx.exit_code = -1;
   ctx.working_directory = sv->config->app.working_directory;
   ctx.log_streams = sv->logs;
@@ -306,374 +362,495 @@ run_hooks(SvSupervisor *sv, SvHookEvent event, int exit_status_raw, SvStepFunc n
   sv->hook_run = sv_hooks_run(sv->config->hooks, &ctx, env, on_hook_started, on_hooks_done, step);
 }
 
-/* ---- the end --------------------------------------------------------------------------- */
+/* ---- starting ------------------------------------------------------------------------------------ */
 
 static void
-finish(SvSupervisor *sv)
+start_app(SvSupervisor *sv)
 {
-  g_clear_handle_id(&sv->stop_timer, g_source_remove);
-  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-  g_clear_pointer(&sv->ready_probe, sv_probe_free);
-  g_clear_pointer(&sv->health_probe, sv_probe_free);
-  set_state(sv, SV_STATE_DONE);
-  reload_waiters_fail_all(sv, "sdvisor has stopped");
-  g_main_loop_quit(sv->loop);
-}
+  const SvAppConfig *app = &sv->config->app;
+  g_auto(GStrv) env = app_environment(sv);
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = app->exec;
+  options.envp = env;
+  options.working_directory = app->working_directory;
+  options.pass_fds = sv->listen_fds;
+  options.n_pass_fds = sv->n_listen_fds;
+  options.set_listen_pid = sv->n_listen_fds > 0;
+  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
 
-static void stop_jobs(SvSupervisor *sv, int sig, gint64 deadline);
-
-static void
-maybe_finish(SvSupervisor *sv)
-{
-  if (sv->post_stop_done && sv->jobs_stopping == 0)
-    finish(sv);
-}
-
-static void
-after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
-  sv->post_stop_done = TRUE;
-  /* Nothing runs past sdvisor: jobs not told yet (a failed start) are told now, with
-   * the stop-timeout as their deadline; the others keep the deadline they have. */
-  if (!sv->jobs_stop_asked)
-    stop_jobs(sv, SIGTERM,
-              g_get_monotonic_time() +
-                  MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
-  maybe_finish(sv);
-}
-
-static void
-run_post_stop(SvSupervisor *sv)
-{
-  set_state(sv, SV_STATE_STOPPING);
-  run_hooks(sv, SV_HOOK_POST_STOP, sv->app_exited ? sv->app_status : -1, after_post_stop);
-}
-
-static void after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail);
-static void reload(SvSupervisor *sv);
-static void after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail);
-
-/* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
- * caller has nothing more to do. */
-static gboolean
-resume_after_hooks(SvSupervisor *sv)
-{
-  /* The app is being killed (watchdog_abort()): its exit runs on-failure, then post-stop. */
-  if (sv->watchdog_aborted && sv->app_pid > 0)
-    return TRUE;
-  if (sv->failure_pending) {
-    sv->failure_pending = FALSE;
-    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
-    return TRUE;
+  set_state(sv, SV_STATE_STARTING);
+  /* A new instance: the one before (a restart) is gone, tree and all. */
+  if (sv->app->pid > 0) {
+    sv_instance_free(sv->app);
+    sv->app = new_instance(sv);
   }
-  if (sv->stop_requested) {
-    if (sv->app_pid > 0)
-      begin_stop(sv);
-    else
+  sv_notify_status("starting %s", app->name);
+
+  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  g_autoptr(GError) pipe_error = NULL;
+  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
+    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
+           pipe_error->message);
+  options.stdout_fd = pipes.stdout_fd;
+  options.stderr_fd = pipes.stderr_fd;
+
+  g_autoptr(GError) error = NULL;
+  int exec_errno = 0;
+  gboolean spawned = sv_instance_spawn(sv->app, &options, &exec_errno, &error);
+  pid_t pid = sv->app->pid;
+  sv_logstream_started(&pipes, pid);
+  if (!spawned) {
+    if (pid <= 0) {
+      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
+                error->message);
+      sv->exit_code = SV_EXIT_FAILURE;
       run_post_stop(sv);
-    return TRUE;
-  }
-  if (sv->unhealthy_pending) {
-    sv->unhealthy_pending = FALSE;
-    if (!sv->healthy && sv->app_pid > 0) {
-      run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
-      return TRUE;
+      return;
     }
-  }
-  if (sv->reload_pending && sv->state == SV_STATE_RUNNING && sv->app_pid > 0) {
-    sv->reload_pending = FALSE;
-    reload(sv);
-    return sv->hook_run != NULL;
-  }
-  return FALSE;
-}
-
-static void
-after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "on-failure hooks: %s", detail ? detail : "failed");
-  /* The readiness deadline may have passed while the app still runs: stop it first. */
-  if (sv->app_pid > 0) {
-    begin_stop(sv);
+    /* The child exits 127/126 by itself; its status becomes ours through the reaper. */
+    sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "%s", error->message);
     return;
   }
-  run_post_stop(sv);
-}
+  sv->app_started_real = g_get_real_time();
 
-/* ---- the app's exit ---------------------------------------------------------------------- */
-
-static void
-on_app_exit(pid_t pid, int status, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  int code = sv_wait_status_to_exit_code(status);
-  const char *kind = sv_wait_status_kind(status);
   g_autofree char *pidf = pid_field(pid);
-  g_autofree char *codef = g_strdup_printf("SDVISOR_EXIT_CODE=%d", code);
-  g_autofree char *kindf = g_strdup_printf("SDVISOR_EXIT_STATUS=%s", kind);
-  const char *fields[] = {pidf, codef, kindf, NULL};
-
-  /* What the app said last is still read before it stops being the app. */
-  if (sv->proxy != NULL)
-    sv_notify_proxy_flush(sv->proxy);
-  /* And what it wrote last comes before the news of its exit. */
-  sv_logstream_catch_up(sv->logs);
-
-  sv->app_status = status;
-  sv->app_exited = TRUE;
-  g_clear_handle_id(&sv->stop_timer, g_source_remove);
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-  if (sv->ready_probe)
-    sv_probe_stop(sv->ready_probe);
-  if (sv->health_probe)
-    sv_probe_stop(sv->health_probe);
-
-  /* Whatever the app left in its process group goes with it. */
-  (void)sv_kill_group(pid, SIGKILL);
-
-  if (sv->stop_requested || sv->restarting) {
-    int stop_signal = sv->config->app.stop_signal;
-    gboolean clean =
-        !sv->killed_at_deadline && ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                                    (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
-    /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
-     * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. */
-    /* An exit code chosen before (start timeout, unhealthy stop) is kept. */
-    if (sv->stop_requested && sv->exit_code == SV_EXIT_OK)
-      sv->exit_code = clean ? SV_EXIT_OK : code;
-    if (WIFSIGNALED(status))
-      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped by %s%s", (int)pid,
-                  sv_signal_name(WTERMSIG(status)) ?: "a signal",
-                  sv->killed_at_deadline ? " at the stop deadline" : "");
-    else
-      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped with status %d",
-                  (int)pid, code);
-  } else {
-    sv->exit_code = code;
-    if (WIFSIGNALED(status))
-      sv_log_full(LOG_ERR, SV_MESSAGE_APP_EXITED, fields, "app (pid %d) was killed by %s", (int)pid,
-                  sv_signal_name(WTERMSIG(status)) ?: "a signal");
-    else
-      sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
-                  "app (pid %d) exited on its own with status %d", (int)pid, code);
-  }
-  app_gone(sv);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
+  start_readiness(sv, FALSE);
 }
 
 static void
-app_gone(SvSupervisor *sv)
+after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail)
 {
-  pid_t pid = sv->app_pid;
-  sv->app_pid = 0;
-  if (sv->proxy != NULL)
-    sv_notify_proxy_set_app_pid(sv->proxy, 0);
-
-  if (sv->restarting && !sv->stop_requested) {
-    sv->restarting = FALSE;
-    sv->killed_at_deadline = FALSE;
-    sv->stop_timeout_override = 0;
-    sv->restarts++;
-    sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
-    start_app(sv);
-    return;
-  }
-  sv->restarting = FALSE;
-
-  int code = sv_wait_status_to_exit_code(sv->app_status);
-  const char *kind = sv_wait_status_kind(sv->app_status);
-  if (sv->watchdog_aborted) {
-    /* The app was frozen: on-failure hooks, then post-stop (after_on_failure). */
-    sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
-    if (sv->hook_run != NULL)
-      sv->failure_pending = TRUE;
-    else
-      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
-    return;
-  }
-  if (sv->stop_requested) {
-    sv_notify_status("stopped (%s %d)", kind, code);
-    if (sv->hook_run == NULL)
-      run_post_stop(sv);
-    return;
-  }
-  /* The app exited on its own: that is a failure for systemd, whatever the code. */
-  (void)pid;
-  sv_notify_stopping(NULL);
-  sv_notify_status("app exited (%s %d)", kind, code);
-  sv->stop_requested = TRUE;
-  set_state(sv, SV_STATE_STOPPING);
-  if (sv->hook_run != NULL)
-    sv->failure_pending = TRUE; /* the running hook finishes first */
-  else
-    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_status, after_on_failure);
-}
-
-/* ---- stopping ------------------------------------------------------------------------------ */
-
-/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
-static gint64
-stop_timeout(SvSupervisor *sv)
-{
-  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
-                                       : sv->config->app.stop_timeout_usec;
-}
-
-static gboolean
-on_stop_deadline(gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  sv->stop_timer = 0;
-  if (sv->app_pid > 0) {
-    g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
-    g_autofree char *pidf = pid_field(sv->app_pid);
-    const char *fields[] = {pidf, NULL};
-    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
-                "app (pid %d) still running %s after %s: killing its process group",
-                (int)sv->app_pid, timeout, sv_signal_name(sv->config->app.stop_signal));
-    sv_notify_status("stopping: killing pid %d", (int)sv->app_pid);
-    sv->killed_at_deadline = TRUE;
-    (void)sv_kill_group(sv->app_pid, SIGKILL);
-  }
-  return G_SOURCE_REMOVE;
-}
-
-/* The app gets its stop signal; SIGKILL follows at the deadline. */
-static void
-signal_app_to_stop(SvSupervisor *sv)
-{
-  if (sv->app_pid <= 0)
-    return;
-  g_clear_handle_id(&sv->stop_timer, g_source_remove);
-  const SvAppConfig *app = &sv->config->app;
-  gint64 limit = stop_timeout(sv);
-  g_autofree char *timeout = sv_timespan_format(limit);
-  sv_notify_status("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid);
-  SvBudget budget;
-  sv_budget_compute(sv->config, &budget);
-  /* The deadline of this stop (unhealthy-stop-timeout or stop-timeout), then the
-   * post-stop hooks. */
-  extend_timeout(sv_timespan_add(limit, budget.post_stop));
-  sv_log(LOG_INFO, "sending %s to app (pid %d), waiting up to %s", sv_signal_name(app->stop_signal),
-         (int)sv->app_pid, timeout);
-  int r = sv_kill_group(sv->app_pid, app->stop_signal);
-  if (r < 0)
-    sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(app->stop_signal),
-           (int)sv->app_pid, g_strerror(-r));
-  if (limit != G_MAXINT64)
-    sv->stop_timer =
-        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(limit / 1000), on_stop_deadline, sv, NULL);
-}
-
-static gboolean
-on_stop_delay_done(gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  sv->stop_delay_timer = 0;
-  signal_app_to_stop(sv);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "pre-stop hooks: %s", detail ? detail : "failed");
-  if (sv->app_pid <= 0) {
-    /* The app went away while the hooks ran. */
+  if (sv->state == SV_STATE_STOPPING) {
     run_post_stop(sv);
     return;
   }
-  gint64 delay = sv->config->app.stop_delay_usec;
-  if (delay > 0 && !sv->killed_at_deadline) {
-    g_autofree char *d = sv_timespan_format(delay);
-    sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)sv->app_pid);
-    sv->stop_delay_timer =
-        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000), on_stop_delay_done, sv, NULL);
+  if (!ok) {
+    sv_log_id(LOG_ERR, SV_MESSAGE_HOOK_FAILED_START, "pre-start hooks failed: %s; not starting %s",
+              detail ? detail : "", sv->config->app.name);
+    sv_notify_status("failed: pre-start hook: %s", detail ? detail : "");
+    sv->exit_code = SV_EXIT_HOOK_FAILED;
+    run_post_stop(sv);
     return;
   }
-  signal_app_to_stop(sv);
+  start_app(sv);
 }
 
-/* The stop sequence proper, once STOPPING=1 has been said. */
+static gboolean
+start_idle(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  /* A TERM that arrived before the loop ran is handled first. */
+  if (sv->state != SV_STATE_STARTING)
+    return G_SOURCE_REMOVE;
+  sv_notify_status("starting %s", sv->config->app.name);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  if (budget.start > 0)
+    extend_timeout(budget.start);
+  run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- readiness ------------------------------------------------------------------------------- */
+
 static void
-begin_stop(SvSupervisor *sv)
+after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
+  if (!resume_after_hooks(sv) && app_pid(sv) > 0 && sv->state == SV_STATE_RUNNING)
+    status_running(sv); /* the hooks' STATUS= lines are over */
+}
+
+static void
+became_ready(SvSupervisor *sv, const char *detail)
 {
   g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
-  if (sv->ready_probe)
-    sv_probe_stop(sv->ready_probe);
-  if (sv->health_probe)
-    sv_probe_stop(sv->health_probe);
-  /* Without pre-stop hooks the stop signal goes out now, not after a turn of the loop. */
-  if (sv_hooks_count(sv->config->hooks, SV_HOOK_PRE_STOP) == 0)
-    after_pre_stop(sv, TRUE, NULL);
-  else
-    run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
-}
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  gboolean first = !sv->ready_sent;
+  gboolean after_reload = sv->state == SV_STATE_RELOADING;
+  set_state(sv, SV_STATE_RUNNING);
 
-static void
-request_stop(SvSupervisor *sv, int signo)
-{
-  if (sv->stop_requested) {
-    /* The second TERM/INT: whoever sends it does not want to wait. */
-    stop_jobs(sv, SIGTERM, g_get_monotonic_time());
-    sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
-    if (sv->hook_run != NULL)
-      sv_hooks_cancel(sv->hook_run);
-    g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-    if (sv->app_pid > 0) {
-      sv->killed_at_deadline = TRUE;
-      (void)sv_kill_group(sv->app_pid, SIGKILL);
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  const char *fields[] = {pidf, NULL};
+  if (first || after_reload) {
+    g_autofree char *status = running_status(sv);
+    sv_notify_ready(status);
+    sv->ready_sent = TRUE;
+    sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
+                "app (pid %d) is ready%s%s", (int)app_pid(sv), detail && *detail ? ": " : "",
+                detail ? detail : "");
+  } else {
+    status_running(sv);
+    sv_log_full(LOG_INFO, SV_MESSAGE_READY, fields, "restarted app (pid %d) is ready",
+                (int)app_pid(sv));
+  }
+
+  if (first)
+    start_jobs(sv);
+  if (after_reload)
+    reload_waiters_done(&sv->reload_current, NULL);
+  if (after_reload) {
+    if (sv->reload_pending) {
+      /* Another SIGHUP came during this reload's hooks: one more cycle. */
+      sv->reload_pending = FALSE;
+      reload(sv);
     }
     return;
   }
-  sv->stop_requested = TRUE;
-  sv->stop_trigger = signo;
-  set_state(sv, SV_STATE_STOPPING);
-  reload_waiters_fail_all(sv, "sdvisor is stopping");
-  SvBudget budget;
-  sv_budget_compute(sv->config, &budget);
-  /* Jobs stop alongside the app, within the same deadline. */
-  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
+  start_health(sv);
+  start_watchdog(sv);
+  if (first)
+    run_hooks(sv, SV_HOOK_POST_START, -1, after_post_start);
+}
 
-  const SvAppConfig *app = &sv->config->app;
-  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
-  g_autofree char *status =
-      sv->app_pid > 0
-          ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)sv->app_pid)
-          : g_strdup("stopping");
-  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
-  sv_drain_begin();
-  sv_notify_stopping(status);
-  extend_timeout(budget.stop);
+static void
+on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  if (healthy)
+    became_ready(sv, detail);
+  else
+    sv_log(LOG_DEBUG, "not ready yet: %s", detail ? detail : "");
+}
 
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  const char *fields[] = {pidf, NULL};
-  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
-   * pre-stop hooks and stop-delay. */
-  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
-  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, sv->app_pid > 0 ? fields : NULL,
-              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)sv->app_pid,
-              app->stop_delay_usec > 0 ? ", draining first for " : "",
-              app->stop_delay_usec > 0 ? delay : "");
+static gboolean
+on_ready_deadline(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  sv->ready_timer = 0;
+  const char *detail = sv->app->ready_probe ? sv_probe_last_detail(sv->app->ready_probe) : NULL;
+  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
 
-  if (sv->hook_run != NULL) {
-    /* Start or post-start hooks are running: they end first, and their done callback
-     * notices stop_requested. */
-    sv_hooks_cancel(sv->hook_run);
+  if (sv->state == SV_STATE_RELOADING) {
+    sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields,
+                "app (pid %d) not ready %s after reload: %s; carrying on", (int)app_pid(sv),
+                timeout, detail ? detail : "no check passed");
+    became_ready(sv, NULL);
+    return G_SOURCE_REMOVE;
+  }
+
+  sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields, "app (pid %d) not ready after %s: %s",
+              (int)app_pid(sv), timeout, detail ? detail : "no check passed");
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  if (!sv->ready_sent) {
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    set_state(sv, SV_STATE_FAILED);
+    sv_notify_status("failed: not ready after %s", timeout);
+    run_hooks(sv, SV_HOOK_ON_FAILURE, -1, after_on_failure);
+  } else {
+    /* A restarted app that never becomes ready: give up like a failed start. */
+    sv->exit_code = SV_EXIT_START_TIMEOUT;
+    request_stop(sv, SIGTERM);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
+static void
+start_readiness(SvSupervisor *sv, gboolean after_reload)
+{
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  const SvReadyConfig *r = &sv->config->ready;
+  /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
+   * does not repeat it, so only the other checks are run again. */
+  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
+  if (checks->len == 0) {
+    became_ready(sv, NULL);
     return;
   }
-  if (sv->app_pid <= 0) {
-    run_post_stop(sv);
+  SvProbeConfig pc = {
+      .mode = SV_PROBE_READINESS,
+      .checks = checks,
+      .interval_usec = r->interval_usec,
+      .timeout_usec = r->check_timeout_usec,
+      .failure_threshold = 1,
+      .success_threshold = 1,
+      .start_period_usec = 0,
+  };
+  g_autoptr(GError) error = NULL;
+  sv->app->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
+  if (sv->app->ready_probe == NULL) {
+    sv_log(LOG_ERR, "[ready]: %s", error->message);
+    became_ready(sv, NULL);
     return;
   }
-  begin_stop(sv);
+  sv_probe_set_log_streams(sv->app->ready_probe, sv->logs);
+  g_auto(GStrv) env = app_environment(sv);
+  sv_probe_set_environment(sv->app->ready_probe, env);
+  sv_probe_set_pid(sv->app->ready_probe, app_pid(sv));
+  if (r->timeout_usec != G_MAXINT64)
+    sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
+                                         on_ready_deadline, sv, NULL);
+  if (!after_reload && !sv->ready_sent) {
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(budget.ready);
+  }
+  sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
+                   checks->len, checks->len == 1 ? "" : "s", (int)app_pid(sv));
+  sv_probe_start(sv->app->ready_probe);
+}
+
+/* ---- the notify proxy --------------------------------------------------------------------------- */
+
+static void
+on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, const int *fds,
+              guint n_fds, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
+   * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
+  if (msg->fields & SV_NOTIFY_FIELD_STATUS)
+    sv_notify_status("%s", msg->status ? msg->status : "");
+  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER |
+                                 SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |
+                                 SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_FDSTORE |
+                                 SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME |
+                                 SV_NOTIFY_FIELD_FDPOLL_OFF);
+
+  /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
+   * the app's own READY feeds the checks. Only the app's own reload cycle,
+   * RELOADING=1 … READY=1, passes through as it is. */
+  if (msg->fields & SV_NOTIFY_FIELD_RELOADING && sv->state == SV_STATE_RUNNING && sv->ready_sent &&
+      !sv->app_reloading) {
+    sv->app_reloading = TRUE;
+    relay |= SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_MONOTONIC_USEC;
+  } else if (msg->fields & SV_NOTIFY_FIELD_READY) {
+    if (sv->app->ready_probe)
+      sv_probe_notify_ready(sv->app->ready_probe);
+    if (sv->app->health_probe)
+      sv_probe_notify_ready(sv->app->health_probe);
+    if (sv->app_reloading) {
+      sv->app_reloading = FALSE;
+      relay |= SV_NOTIFY_FIELD_READY;
+    }
+  }
+  if (msg->fields & SV_NOTIFY_FIELD_WATCHDOG) {
+    if (sv->app->health_probe)
+      sv_probe_notify_watchdog(sv->app->health_probe);
+    /* The app's own ping counts upstream only while sdvisor also judges it healthy. */
+    if (sv->app->healthy && sv->ready_sent && sv_notify_watchdog_usec() > 0)
+      relay |= SV_NOTIFY_FIELD_WATCHDOG;
+  }
+  if (relay != 0)
+    (void)sv_notify_proxy_relay(msg, relay, fds, n_fds);
+}
+
+static void
+on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
+                       const char *detail, guint64 count, gpointer user_data)
+{
+  /* The first of each kind, then every 100th: a looping app cannot flood the journal. */
+  if (count != 1 && count % 100 != 0)
+    return;
+  sv_log(LOG_WARNING, "notification from pid %d refused (%s, %" G_GUINT64_FORMAT " so far): %s",
+         (int)sender, sv_notify_proxy_reject_to_string(reason), count, detail ? detail : "");
+}
+
+/* ---- liveness ------------------------------------------------------------------------------- */
+
+static gboolean
+on_watchdog_tick(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  /* Pinged only while healthy: a frozen app stops the pings and systemd acts. */
+  if (sv->app->healthy && app_pid(sv) > 0)
+    sv_notify_watchdog();
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "on-unhealthy hooks: %s", detail ? detail : "failed");
+  if (resume_after_hooks(sv) || app_pid(sv) <= 0 || sv->app->healthy)
+    return;
+
+  if (sv_notify_watchdog_usec() > 0) {
+    sv_log(LOG_ERR, "app unhealthy: asking systemd to act (WATCHDOG=trigger)");
+    /* systemd kills sdvisor at once: what is queued for the journal goes out first. */
+    if (sv->journal != NULL)
+      (void)sv_journal_flush(sv->journal, 500 * 1000);
+    sv_notify_watchdog_trigger();
+    return;
+  }
+  /* An unhealthy app is most likely frozen: a deadline of its own, not stop-timeout. */
+  sv->stop_timeout_override = sv->config->health.unhealthy_stop_timeout_usec;
+  switch (sv->config->health.on_unhealthy) {
+  case SV_ON_UNHEALTHY_RESTART:
+    sv_log(LOG_ERR, "app unhealthy: restarting it");
+    set_state(sv, SV_STATE_RESTARTING);
+    sv_notify_status("restarting unhealthy app (pid %d)", (int)app_pid(sv));
+    if (sv->app->health_probe)
+      sv_probe_stop(sv->app->health_probe);
+    signal_app_to_stop(sv);
+    break;
+  case SV_ON_UNHEALTHY_STOP:
+    sv_log(LOG_ERR, "app unhealthy: stopping");
+    sv->exit_code = SV_EXIT_FAILURE;
+    request_stop(sv, SIGTERM);
+    break;
+  default:
+    sv->stop_timeout_override = 0;
+    break;
+  }
+}
+
+/* When the app turned unhealthy, in local time for people ("2026-12-07 11:02:03 KST"). */
+static char *
+unhealthy_since_text(SvSupervisor *sv)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
+  return t ? g_date_time_format(t, "%F %T %Z") : g_strdup("?");
+}
+
+static void
+on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  gboolean was = sv->app->healthy;
+  sv->app->healthy = healthy;
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+
+  if (healthy) {
+    sv->unhealthy_since = 0;
+    if (!was) {
+      sv_log_full(LOG_NOTICE, SV_MESSAGE_HEALTHY, fields, "app (pid %d) is healthy again: %s",
+                  (int)app_pid(sv), detail ? detail : "");
+      status_running(sv);
+      if (sv_notify_watchdog_usec() > 0)
+        sv_notify_watchdog();
+    }
+    return;
+  }
+  sv_log_full(LOG_ERR, SV_MESSAGE_UNHEALTHY, fields, "app (pid %d) is unhealthy: %s",
+              (int)app_pid(sv), detail ? detail : "");
+  if (sv->unhealthy_since == 0)
+    sv->unhealthy_since = g_get_real_time();
+  g_autofree char *since_text = unhealthy_since_text(sv);
+  sv_notify_status("unhealthy (pid %d) since %s: %s", (int)app_pid(sv), since_text,
+                   detail ? detail : "");
+  if (sv->hook_run == NULL)
+    run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
+  else
+    sv->unhealthy_pending = TRUE;
+}
+
+/* Every health attempt: the first failure after a success is said at once, with its
+ * detail, not only once failure-threshold attempts later; so is the recovery of a check
+ * that failed fewer times than the threshold. */
+static void
+on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
+                  gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  gboolean was_failing = sv->health_attempt_failed;
+  sv->health_attempt_failed = !ok;
+  if (ok == !was_failing)
+    return;
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
+  const char *fields[] = {pidf, detailf, NULL};
+  if (!ok)
+    sv_log_full(LOG_NOTICE, SV_MESSAGE_CHECK_FAILED, fields,
+                "health check failed (%u of %u before unhealthy): %s", failures,
+                sv->config->health.failure_threshold, detail ? detail : "");
+  else if (sv->app->healthy)
+    sv_log(LOG_NOTICE, "health check passes again: %s", detail ? detail : "");
+}
+
+/* CHECKS as config.c parsed them, less `notify` if SKIP_NOTIFY; never NULL. */
+static GPtrArray *
+ready_checks(GPtrArray *checks, gboolean skip_notify)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
+  for (guint i = 0; checks != NULL && i < checks->len; i++) {
+    SvCheckSpec *check = checks->pdata[i];
+    if (!(skip_notify && check->kind == SV_CHECK_NOTIFY))
+      g_ptr_array_add(out, sv_checkspec_ref(check));
+  }
+  return out;
+}
+
+static char **
+app_environment(SvSupervisor *sv)
+{
+  g_auto(GStrv) env = configured_environment(sv);
+  /* No JOURNAL_STREAM: the app's stdout and stderr are sdvisor's pipes (logstream.h),
+   * not the journal stream systemd gave sdvisor. */
+  if (sv->proxy != NULL)
+    env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(sv->proxy), TRUE);
+  gint64 watchdog = sv_notify_watchdog_usec();
+  if (watchdog > 0) {
+    /* WATCHDOG_PID is filled in with the app's own pid between fork and exec. */
+    g_autofree char *usec = g_strdup_printf("%" G_GINT64_FORMAT, watchdog);
+    env = g_environ_setenv(env, "WATCHDOG_USEC", usec, TRUE);
+  }
+  if (sv->n_listen_fds > 0) {
+    g_autofree char *n = g_strdup_printf("%u", sv->n_listen_fds);
+    env = g_environ_setenv(env, "LISTEN_FDS", n, TRUE);
+    if (sv->listen_fdnames != NULL)
+      env = g_environ_setenv(env, "LISTEN_FDNAMES", sv->listen_fdnames, TRUE);
+  }
+  return g_steal_pointer(&env);
+}
+
+static void
+start_health(SvSupervisor *sv)
+{
+  g_clear_pointer(&sv->app->health_probe, sv_probe_free);
+  sv->app->healthy = TRUE;
+  sv->unhealthy_since = 0;
+  sv->health_attempt_failed = FALSE;
+  const SvHealthConfig *h = &sv->config->health;
+  if (h->checks == NULL || h->checks->len == 0)
+    return;
+  SvProbeConfig pc = {
+      .mode = SV_PROBE_LIVENESS,
+      .checks = h->checks,
+      .interval_usec = h->interval_usec,
+      .timeout_usec = h->timeout_usec,
+      .failure_threshold = h->failure_threshold,
+      .success_threshold = h->success_threshold,
+      .start_period_usec = h->start_period_usec,
+  };
+  g_autoptr(GError) error = NULL;
+  sv->app->health_probe = sv_probe_new(&pc, on_health, sv, &error);
+  if (sv->app->health_probe == NULL) {
+    sv_log(LOG_ERR, "[health]: %s", error->message);
+    return;
+  }
+  sv_probe_set_log_streams(sv->app->health_probe, sv->logs);
+  sv_probe_set_attempt_func(sv->app->health_probe, on_health_attempt);
+  g_auto(GStrv) env = app_environment(sv);
+  sv_probe_set_environment(sv->app->health_probe, env);
+  sv_probe_set_pid(sv->app->health_probe, app_pid(sv));
+  sv_probe_start(sv->app->health_probe);
+  /* The app's READY=1 that satisfied [ready] is also its first sign of life. */
+  if (sv_checkspec_list_has(sv->config->ready.checks, SV_CHECK_NOTIFY))
+    sv_probe_notify_ready(sv->app->health_probe);
+}
+
+static void
+start_watchdog(SvSupervisor *sv)
+{
+  gint64 usec = sv_notify_watchdog_usec();
+  if (usec <= 0 || sv->watchdog_timer != 0)
+    return;
+  /* Half the interval, as sd_watchdog_enabled(3) advises. */
+  guint ms = (guint)MAX(usec / 2000, 1);
+  sv->watchdog_timer = g_timeout_add_full(G_PRIORITY_HIGH, ms, on_watchdog_tick, sv, NULL);
+  on_watchdog_tick(sv);
 }
 
 /* ---- jobs ------------------------------------------------------------------------------------- */
@@ -786,406 +963,6 @@ restart_jobs(SvSupervisor *sv)
   start_jobs(sv);
 }
 
-/* ---- liveness ------------------------------------------------------------------------------- */
-
-static gboolean
-on_watchdog_tick(gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  /* Pinged only while healthy: a frozen app stops the pings and systemd acts. */
-  if (sv->healthy && sv->app_pid > 0)
-    sv_notify_watchdog();
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-after_on_unhealthy(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "on-unhealthy hooks: %s", detail ? detail : "failed");
-  if (resume_after_hooks(sv) || sv->app_pid <= 0 || sv->healthy)
-    return;
-
-  if (sv_notify_watchdog_usec() > 0) {
-    sv_log(LOG_ERR, "app unhealthy: asking systemd to act (WATCHDOG=trigger)");
-    /* systemd kills sdvisor at once: what is queued for the journal goes out first. */
-    if (sv->journal != NULL)
-      (void)sv_journal_flush(sv->journal, 500 * 1000);
-    sv_notify_watchdog_trigger();
-    return;
-  }
-  /* An unhealthy app is most likely frozen: a deadline of its own, not stop-timeout. */
-  sv->stop_timeout_override = sv->config->health.unhealthy_stop_timeout_usec;
-  switch (sv->config->health.on_unhealthy) {
-  case SV_ON_UNHEALTHY_RESTART:
-    sv_log(LOG_ERR, "app unhealthy: restarting it");
-    sv->restarting = TRUE;
-    sv_notify_status("restarting unhealthy app (pid %d)", (int)sv->app_pid);
-    if (sv->health_probe)
-      sv_probe_stop(sv->health_probe);
-    signal_app_to_stop(sv);
-    break;
-  case SV_ON_UNHEALTHY_STOP:
-    sv_log(LOG_ERR, "app unhealthy: stopping");
-    sv->exit_code = SV_EXIT_FAILURE;
-    request_stop(sv, SIGTERM);
-    break;
-  default:
-    sv->stop_timeout_override = 0;
-    break;
-  }
-}
-
-/* When the app turned unhealthy, in local time for people ("2026-12-07 11:02:03 KST"). */
-static char *
-unhealthy_since_text(SvSupervisor *sv)
-{
-  g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(sv->unhealthy_since / G_USEC_PER_SEC);
-  return t ? g_date_time_format(t, "%F %T %Z") : g_strdup("?");
-}
-
-static void
-on_health(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  gboolean was = sv->healthy;
-  sv->healthy = healthy;
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
-  const char *fields[] = {pidf, detailf, NULL};
-
-  if (healthy) {
-    sv->unhealthy_since = 0;
-    if (!was) {
-      sv_log_full(LOG_NOTICE, SV_MESSAGE_HEALTHY, fields, "app (pid %d) is healthy again: %s",
-                  (int)sv->app_pid, detail ? detail : "");
-      status_running(sv);
-      if (sv_notify_watchdog_usec() > 0)
-        sv_notify_watchdog();
-    }
-    return;
-  }
-  sv_log_full(LOG_ERR, SV_MESSAGE_UNHEALTHY, fields, "app (pid %d) is unhealthy: %s",
-              (int)sv->app_pid, detail ? detail : "");
-  if (sv->unhealthy_since == 0)
-    sv->unhealthy_since = g_get_real_time();
-  g_autofree char *since_text = unhealthy_since_text(sv);
-  sv_notify_status("unhealthy (pid %d) since %s: %s", (int)sv->app_pid, since_text,
-                   detail ? detail : "");
-  if (sv->hook_run == NULL)
-    run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
-  else
-    sv->unhealthy_pending = TRUE;
-}
-
-/* Every health attempt: the first failure after a success is said at once, with its
- * detail, not only once failure-threshold attempts later; so is the recovery of a check
- * that failed fewer times than the threshold. */
-static void
-on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, guint failures,
-                  gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  gboolean was_failing = sv->health_attempt_failed;
-  sv->health_attempt_failed = !ok;
-  if (ok == !was_failing)
-    return;
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
-  const char *fields[] = {pidf, detailf, NULL};
-  if (!ok)
-    sv_log_full(LOG_NOTICE, SV_MESSAGE_CHECK_FAILED, fields,
-                "health check failed (%u of %u before unhealthy): %s", failures,
-                sv->config->health.failure_threshold, detail ? detail : "");
-  else if (sv->healthy)
-    sv_log(LOG_NOTICE, "health check passes again: %s", detail ? detail : "");
-}
-
-/* CHECKS as config.c parsed them, less `notify` if SKIP_NOTIFY; never NULL. */
-static GPtrArray *
-ready_checks(GPtrArray *checks, gboolean skip_notify)
-{
-  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_checkspec_unref);
-  for (guint i = 0; checks != NULL && i < checks->len; i++) {
-    SvCheckSpec *check = checks->pdata[i];
-    if (!(skip_notify && check->kind == SV_CHECK_NOTIFY))
-      g_ptr_array_add(out, sv_checkspec_ref(check));
-  }
-  return out;
-}
-
-static char **
-app_environment(SvSupervisor *sv)
-{
-  g_auto(GStrv) env = configured_environment(sv);
-  /* No JOURNAL_STREAM: the app's stdout and stderr are sdvisor's pipes (logstream.h),
-   * not the journal stream systemd gave sdvisor. */
-  if (sv->proxy != NULL)
-    env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(sv->proxy), TRUE);
-  gint64 watchdog = sv_notify_watchdog_usec();
-  if (watchdog > 0) {
-    /* WATCHDOG_PID is filled in with the app's own pid between fork and exec. */
-    g_autofree char *usec = g_strdup_printf("%" G_GINT64_FORMAT, watchdog);
-    env = g_environ_setenv(env, "WATCHDOG_USEC", usec, TRUE);
-  }
-  if (sv->n_listen_fds > 0) {
-    g_autofree char *n = g_strdup_printf("%u", sv->n_listen_fds);
-    env = g_environ_setenv(env, "LISTEN_FDS", n, TRUE);
-    if (sv->listen_fdnames != NULL)
-      env = g_environ_setenv(env, "LISTEN_FDNAMES", sv->listen_fdnames, TRUE);
-  }
-  return g_steal_pointer(&env);
-}
-
-static void
-start_health(SvSupervisor *sv)
-{
-  g_clear_pointer(&sv->health_probe, sv_probe_free);
-  sv->healthy = TRUE;
-  sv->unhealthy_since = 0;
-  sv->health_attempt_failed = FALSE;
-  const SvHealthConfig *h = &sv->config->health;
-  if (h->checks == NULL || h->checks->len == 0)
-    return;
-  SvProbeConfig pc = {
-      .mode = SV_PROBE_LIVENESS,
-      .checks = h->checks,
-      .interval_usec = h->interval_usec,
-      .timeout_usec = h->timeout_usec,
-      .failure_threshold = h->failure_threshold,
-      .success_threshold = h->success_threshold,
-      .start_period_usec = h->start_period_usec,
-  };
-  g_autoptr(GError) error = NULL;
-  sv->health_probe = sv_probe_new(&pc, on_health, sv, &error);
-  if (sv->health_probe == NULL) {
-    sv_log(LOG_ERR, "[health]: %s", error->message);
-    return;
-  }
-  sv_probe_set_log_streams(sv->health_probe, sv->logs);
-  sv_probe_set_attempt_func(sv->health_probe, on_health_attempt);
-  g_auto(GStrv) env = app_environment(sv);
-  sv_probe_set_environment(sv->health_probe, env);
-  sv_probe_set_pid(sv->health_probe, sv->app_pid);
-  sv_probe_start(sv->health_probe);
-  /* The app's READY=1 that satisfied [ready] is also its first sign of life. */
-  if (sv_checkspec_list_has(sv->config->ready.checks, SV_CHECK_NOTIFY))
-    sv_probe_notify_ready(sv->health_probe);
-}
-
-static void
-start_watchdog(SvSupervisor *sv)
-{
-  gint64 usec = sv_notify_watchdog_usec();
-  if (usec <= 0 || sv->watchdog_timer != 0)
-    return;
-  /* Half the interval, as sd_watchdog_enabled(3) advises. */
-  guint ms = (guint)MAX(usec / 2000, 1);
-  sv->watchdog_timer = g_timeout_add_full(G_PRIORITY_HIGH, ms, on_watchdog_tick, sv, NULL);
-  on_watchdog_tick(sv);
-}
-
-/* ---- readiness ------------------------------------------------------------------------------- */
-
-static void
-after_post_start(SvSupervisor *sv, gboolean ok, const char *detail)
-{
-  if (!ok)
-    sv_log(LOG_WARNING, "post-start hooks: %s", detail ? detail : "failed");
-  if (!resume_after_hooks(sv) && sv->app_pid > 0 && sv->state == SV_STATE_RUNNING)
-    status_running(sv); /* the hooks' STATUS= lines are over */
-}
-
-static void
-became_ready(SvSupervisor *sv, const char *detail)
-{
-  g_clear_handle_id(&sv->ready_timer, g_source_remove);
-  g_clear_pointer(&sv->ready_probe, sv_probe_free);
-  gboolean first = !sv->ready_sent;
-  gboolean after_reload = sv->state == SV_STATE_RELOADING;
-  set_state(sv, SV_STATE_RUNNING);
-
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  const char *fields[] = {pidf, NULL};
-  if (first || after_reload) {
-    g_autofree char *status = running_status(sv);
-    sv_notify_ready(status);
-    sv->ready_sent = TRUE;
-    sv_log_full(LOG_INFO, after_reload ? SV_MESSAGE_RELOADED : SV_MESSAGE_READY, fields,
-                "app (pid %d) is ready%s%s", (int)sv->app_pid, detail && *detail ? ": " : "",
-                detail ? detail : "");
-  } else {
-    status_running(sv);
-    sv_log_full(LOG_INFO, SV_MESSAGE_READY, fields, "restarted app (pid %d) is ready",
-                (int)sv->app_pid);
-  }
-
-  if (first)
-    start_jobs(sv);
-  if (after_reload)
-    reload_waiters_done(&sv->reload_current, NULL);
-  if (after_reload) {
-    if (sv->reload_pending) {
-      /* Another SIGHUP came during this reload's hooks: one more cycle. */
-      sv->reload_pending = FALSE;
-      reload(sv);
-    }
-    return;
-  }
-  start_health(sv);
-  start_watchdog(sv);
-  if (first)
-    run_hooks(sv, SV_HOOK_POST_START, -1, after_post_start);
-}
-
-static void
-on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  if (healthy)
-    became_ready(sv, detail);
-  else
-    sv_log(LOG_DEBUG, "not ready yet: %s", detail ? detail : "");
-}
-
-static gboolean
-on_ready_deadline(gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  sv->ready_timer = 0;
-  const char *detail = sv->ready_probe ? sv_probe_last_detail(sv->ready_probe) : NULL;
-  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
-  g_autofree char *pidf = pid_field(sv->app_pid);
-  g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
-  const char *fields[] = {pidf, detailf, NULL};
-
-  if (sv->state == SV_STATE_RELOADING) {
-    sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields,
-                "app (pid %d) not ready %s after reload: %s; carrying on", (int)sv->app_pid,
-                timeout, detail ? detail : "no check passed");
-    became_ready(sv, NULL);
-    return G_SOURCE_REMOVE;
-  }
-
-  sv_log_full(LOG_ERR, SV_MESSAGE_READY_TIMEOUT, fields, "app (pid %d) not ready after %s: %s",
-              (int)sv->app_pid, timeout, detail ? detail : "no check passed");
-  g_clear_pointer(&sv->ready_probe, sv_probe_free);
-  if (!sv->ready_sent) {
-    sv->exit_code = SV_EXIT_START_TIMEOUT;
-    sv->stop_requested = TRUE;
-    set_state(sv, SV_STATE_STOPPING);
-    sv_notify_status("failed: not ready after %s", timeout);
-    run_hooks(sv, SV_HOOK_ON_FAILURE, -1, after_on_failure);
-  } else {
-    /* A restarted app that never becomes ready: give up like a failed start. */
-    sv->exit_code = SV_EXIT_START_TIMEOUT;
-    request_stop(sv, SIGTERM);
-  }
-  return G_SOURCE_REMOVE;
-}
-
-/* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
-static void
-start_readiness(SvSupervisor *sv, gboolean after_reload)
-{
-  g_clear_pointer(&sv->ready_probe, sv_probe_free);
-  const SvReadyConfig *r = &sv->config->ready;
-  /* After a reload the app's own READY=1 was given once already; gunicorn, for one,
-   * does not repeat it, so only the other checks are run again. */
-  g_autoptr(GPtrArray) checks = ready_checks(r->checks, after_reload);
-  if (checks->len == 0) {
-    became_ready(sv, NULL);
-    return;
-  }
-  SvProbeConfig pc = {
-      .mode = SV_PROBE_READINESS,
-      .checks = checks,
-      .interval_usec = r->interval_usec,
-      .timeout_usec = r->check_timeout_usec,
-      .failure_threshold = 1,
-      .success_threshold = 1,
-      .start_period_usec = 0,
-  };
-  g_autoptr(GError) error = NULL;
-  sv->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
-  if (sv->ready_probe == NULL) {
-    sv_log(LOG_ERR, "[ready]: %s", error->message);
-    became_ready(sv, NULL);
-    return;
-  }
-  sv_probe_set_log_streams(sv->ready_probe, sv->logs);
-  g_auto(GStrv) env = app_environment(sv);
-  sv_probe_set_environment(sv->ready_probe, env);
-  sv_probe_set_pid(sv->ready_probe, sv->app_pid);
-  if (r->timeout_usec != G_MAXINT64)
-    sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
-                                         on_ready_deadline, sv, NULL);
-  if (!after_reload && !sv->ready_sent) {
-    SvBudget budget;
-    sv_budget_compute(sv->config, &budget);
-    extend_timeout(budget.ready);
-  }
-  sv_notify_status("%s: waiting for %u check%s (pid %d)", after_reload ? "reloading" : "starting",
-                   checks->len, checks->len == 1 ? "" : "s", (int)sv->app_pid);
-  sv_probe_start(sv->ready_probe);
-}
-
-/* ---- the notify proxy --------------------------------------------------------------------------- */
-
-static void
-on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, const int *fds,
-              guint n_fds, gpointer user_data)
-{
-  SvSupervisor *sv = user_data;
-  /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
-   * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
-  if (msg->fields & SV_NOTIFY_FIELD_STATUS)
-    sv_notify_status("%s", msg->status ? msg->status : "");
-  guint32 relay = msg->fields & (SV_NOTIFY_FIELD_STOPPING | SV_NOTIFY_FIELD_WATCHDOG_TRIGGER |
-                                 SV_NOTIFY_FIELD_EXTEND_TIMEOUT_USEC | SV_NOTIFY_FIELD_ERRNO |
-                                 SV_NOTIFY_FIELD_BUSERROR | SV_NOTIFY_FIELD_FDSTORE |
-                                 SV_NOTIFY_FIELD_FDSTOREREMOVE | SV_NOTIFY_FIELD_FDNAME |
-                                 SV_NOTIFY_FIELD_FDPOLL_OFF);
-
-  /* READY=1 upstream is sdvisor's decision (all [ready] checks, `notify` among them);
-   * the app's own READY feeds the checks. Only the app's own reload cycle,
-   * RELOADING=1 … READY=1, passes through as it is. */
-  if (msg->fields & SV_NOTIFY_FIELD_RELOADING && sv->state == SV_STATE_RUNNING && sv->ready_sent &&
-      !sv->app_reloading) {
-    sv->app_reloading = TRUE;
-    relay |= SV_NOTIFY_FIELD_RELOADING | SV_NOTIFY_FIELD_MONOTONIC_USEC;
-  } else if (msg->fields & SV_NOTIFY_FIELD_READY) {
-    if (sv->ready_probe)
-      sv_probe_notify_ready(sv->ready_probe);
-    if (sv->health_probe)
-      sv_probe_notify_ready(sv->health_probe);
-    if (sv->app_reloading) {
-      sv->app_reloading = FALSE;
-      relay |= SV_NOTIFY_FIELD_READY;
-    }
-  }
-  if (msg->fields & SV_NOTIFY_FIELD_WATCHDOG) {
-    if (sv->health_probe)
-      sv_probe_notify_watchdog(sv->health_probe);
-    /* The app's own ping counts upstream only while sdvisor also judges it healthy. */
-    if (sv->healthy && sv->ready_sent && sv_notify_watchdog_usec() > 0)
-      relay |= SV_NOTIFY_FIELD_WATCHDOG;
-  }
-  if (relay != 0)
-    (void)sv_notify_proxy_relay(msg, relay, fds, n_fds);
-}
-
-static void
-on_app_notify_rejected(SvNotifyProxy *proxy, pid_t sender, SvNotifyProxyReject reason,
-                       const char *detail, guint64 count, gpointer user_data)
-{
-  /* The first of each kind, then every 100th: a looping app cannot flood the journal. */
-  if (count != 1 && count % 100 != 0)
-    return;
-  sv_log(LOG_WARNING, "notification from pid %d refused (%s, %" G_GUINT64_FORMAT " so far): %s",
-         (int)sender, sv_notify_proxy_reject_to_string(reason), count, detail ? detail : "");
-}
-
 /* ---- reload ------------------------------------------------------------------------------------- */
 
 static void
@@ -1193,17 +970,17 @@ after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail)
 {
   if (!ok)
     sv_log(LOG_WARNING, "reload hooks: %s", detail ? detail : "failed");
-  if (resume_after_hooks(sv) || sv->app_pid <= 0)
+  if (resume_after_hooks(sv) || app_pid(sv) <= 0)
     return;
   int reload_signal = sv->config->app.reload_signal;
-  g_autofree char *pidf = pid_field(sv->app_pid);
+  g_autofree char *pidf = pid_field(app_pid(sv));
   const char *fields[] = {pidf, NULL};
   sv_log_full(LOG_INFO, SV_MESSAGE_RELOAD, fields, "reloading: sending %s to app (pid %d)",
-              sv_signal_name(reload_signal), (int)sv->app_pid);
+              sv_signal_name(reload_signal), (int)app_pid(sv));
   /* The main process only: gunicorn's workers would die of a SIGHUP of their own. */
-  if (kill(sv->app_pid, reload_signal) < 0)
+  if (kill(app_pid(sv), reload_signal) < 0)
     sv_log(LOG_WARNING, "cannot send %s to app (pid %d): %s", sv_signal_name(reload_signal),
-           (int)sv->app_pid, g_strerror(errno));
+           (int)app_pid(sv), g_strerror(errno));
   start_readiness(sv, TRUE);
 }
 
@@ -1307,13 +1084,13 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
 static void
 reload(SvSupervisor *sv)
 {
-  if (sv->hook_run != NULL && !sv->stop_requested && sv->app_pid > 0) {
+  if (sv->hook_run != NULL && !sv_lifecycle_is_ending(sv->state) && app_pid(sv) > 0) {
     /* systemctl reload during post-start (or on-unhealthy) hooks: late, not lost. */
     sv_log(LOG_NOTICE, "SIGHUP while hooks run: reloading after them");
     sv->reload_pending = TRUE;
     return;
   }
-  if (sv->state != SV_STATE_RUNNING || sv->app_pid <= 0 || sv->hook_run != NULL) {
+  if (sv->state != SV_STATE_RUNNING || app_pid(sv) <= 0 || sv->hook_run != NULL) {
     sv_log(LOG_NOTICE, "SIGHUP ignored while %s",
            sv->hook_run ? "hooks run" : state_name(sv->state));
     return;
@@ -1342,7 +1119,7 @@ reload(SvSupervisor *sv)
       restart_jobs(sv);
       sv_log(LOG_INFO, "reload: configuration %s read again", sv->config->path);
       /* Checks may have changed: the health probe starts over with the new ones. */
-      if (sv->health_probe != NULL ||
+      if (sv->app->health_probe != NULL ||
           (sv->config->health.checks && sv->config->health.checks->len > 0))
         start_health(sv);
     }
@@ -1354,7 +1131,7 @@ reload(SvSupervisor *sv)
 
 /* SIGABRT under a systemd watchdog: systemd found sdvisor silent for WatchdogSec= (the app
  * was unhealthy, or sdvisor itself stalled) and now waits TimeoutAbortSec= before its
- * SIGKILL. The app is what is frozen, so it is killed at once, with its process group and
+ * SIGKILL. The app is what is frozen, so it is killed at once, with its process tree and
  * every job; on-failure and post-stop hooks run (within their own timeouts); then sdvisor
  * exits 134, as a death by SIGABRT would have been counted. */
 static void
@@ -1363,46 +1140,47 @@ watchdog_abort(SvSupervisor *sv)
   if (sv->watchdog_aborted)
     return;
   sv->watchdog_aborted = TRUE;
-  const char *detail = sv->health_probe ? sv_probe_last_detail(sv->health_probe) : NULL;
-  g_autofree char *pidf = pid_field(sv->app_pid);
+  const char *detail = sv->app->health_probe ? sv_probe_last_detail(sv->app->health_probe) : NULL;
+  g_autofree char *pidf = pid_field(app_pid(sv));
   g_autofree char *detailf = g_strdup_printf("SDVISOR_CHECK_DETAIL=%s", detail ? detail : "");
   const char *fields[] = {pidf, detailf, NULL};
   g_autofree char *shown = detail ? g_strdup_printf(" (%s)", detail) : NULL;
   g_autofree char *since_text =
-      !sv->healthy && sv->unhealthy_since > 0 ? unhealthy_since_text(sv) : NULL;
+      !sv->app->healthy && sv->unhealthy_since > 0 ? unhealthy_since_text(sv) : NULL;
   g_autofree char *since = since_text ? g_strconcat(" since ", since_text, NULL) : NULL;
   sv_log_full(LOG_CRIT, SV_MESSAGE_WATCHDOG_ABORT, fields,
               "watchdog timeout (SIGABRT from the service manager): killing app (pid %d) and its "
-              "process group; last health result: %s%s%s",
-              (int)sv->app_pid,
-              sv->health_probe == NULL ? "no health checks"
-              : sv->healthy            ? "healthy"
-                                       : "unhealthy",
+              "process tree; last health result: %s%s%s",
+              (int)app_pid(sv),
+              sv->app->health_probe == NULL ? "no health checks"
+              : sv->app->healthy            ? "healthy"
+                                            : "unhealthy",
               since ? since : "", shown ? shown : "");
   sv->exit_code = 128 + SIGABRT;
   g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
   g_clear_handle_id(&sv->ready_timer, g_source_remove);
   g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
-  g_clear_handle_id(&sv->stop_timer, g_source_remove);
-  if (sv->ready_probe)
-    sv_probe_stop(sv->ready_probe);
-  if (sv->health_probe)
-    sv_probe_stop(sv->health_probe);
-  gboolean was_stopping = sv->stop_requested;
-  sv->stop_requested = TRUE;
-  set_state(sv, SV_STATE_STOPPING);
+  if (sv->app->ready_probe)
+    sv_probe_stop(sv->app->ready_probe);
+  if (sv->app->health_probe)
+    sv_probe_stop(sv->app->health_probe);
+  gboolean was_ending = sv_lifecycle_is_ending(sv->state);
+  /* A failure from here on (failing()): on-failure hooks once the tree is gone, then
+   * post-stop. */
+  if (sv->state == SV_STATE_RESTARTING)
+    set_state(sv, SV_STATE_STOPPING);
+  else if (!was_ending)
+    set_state(sv, SV_STATE_FAILED);
   reload_waiters_fail_all(sv, "sdvisor is stopping (watchdog timeout)");
   stop_jobs(sv, SIGKILL, g_get_monotonic_time());
-  if (!was_stopping)
+  if (!was_ending)
     sv_notify_stopping("watchdog timeout: killing the app");
   if (sv->hook_run != NULL)
-    sv_hooks_cancel(sv->hook_run); /* its end runs on-failure (failure_pending) */
-  if (sv->app_pid > 0) {
-    sv->killed_at_deadline = TRUE;
-    (void)sv_kill_group(sv->app_pid, SIGKILL);
-  } else if (sv->hook_run == NULL && !sv->post_stop_done) {
-    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app_exited ? sv->app_status : -1, after_on_failure);
-  }
+    sv_hooks_cancel(sv->hook_run); /* its end runs on-failure (resume_after_hooks) */
+  if (app_alive(sv))
+    sv_instance_kill(sv->app);
+  else if (sv->hook_run == NULL && !sv->post_stop_done && failing(sv))
+    run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app->exited ? sv->app->status : -1, after_on_failure);
 }
 
 static gboolean
@@ -1425,9 +1203,9 @@ on_signal(int fd, GIOCondition condition, gpointer user_data)
       watchdog_abort(sv);
       break;
     default:
-      if (sv->app_pid > 0 && (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << signo))) {
-        sv_log(LOG_DEBUG, "forwarding %s to app (pid %d)", sv_signal_name(signo), (int)sv->app_pid);
-        (void)sv_kill_group(sv->app_pid, signo);
+      if (app_pid(sv) > 0 && (sv->config->app.forward_signals & (G_GUINT64_CONSTANT(1) << signo))) {
+        sv_log(LOG_DEBUG, "forwarding %s to app (pid %d)", sv_signal_name(signo), (int)app_pid(sv));
+        (void)sv_kill_group(app_pid(sv), signo);
       }
       break;
     }
@@ -1486,101 +1264,377 @@ take_listen_fds(SvSupervisor *sv)
   sv_log(LOG_INFO, "passing %d socket%s from the service manager to the app", n, n == 1 ? "" : "s");
 }
 
-/* ---- starting ------------------------------------------------------------------------------------ */
-
-static void
-start_app(SvSupervisor *sv)
+static SvInstance *
+new_instance(SvSupervisor *sv)
 {
-  const SvAppConfig *app = &sv->config->app;
-  g_auto(GStrv) env = app_environment(sv);
-  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
-  options.argv = app->exec;
-  options.envp = env;
-  options.working_directory = app->working_directory;
-  options.pass_fds = sv->listen_fds;
-  options.n_pass_fds = sv->n_listen_fds;
-  options.set_listen_pid = sv->n_listen_fds > 0;
-  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
-
-  set_state(sv, SV_STATE_STARTING);
-  sv->app_exited = FALSE;
-  sv_notify_status("starting %s", app->name);
-
-  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
-  SvLogPipes pipes = SV_LOG_PIPES_INIT;
-  g_autoptr(GError) pipe_error = NULL;
-  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
-    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
-           pipe_error->message);
-  options.stdout_fd = pipes.stdout_fd;
-  options.stderr_fd = pipes.stderr_fd;
-
-  g_autoptr(GError) error = NULL;
-  pid_t pid = 0;
-  int exec_errno = 0;
-  gboolean spawned = sv_spawn(&options, &pid, &exec_errno, &error);
-  sv_logstream_started(&pipes, pid);
-  if (!spawned) {
-    if (pid <= 0) {
-      sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
-                error->message);
-      sv->exit_code = SV_EXIT_FAILURE;
-      sv->stop_requested = TRUE;
-      run_post_stop(sv);
-      return;
-    }
-    /* The child exits 127/126 by itself; its status becomes ours through the reaper. */
-    sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "%s", error->message);
-    sv->app_pid = pid;
-    sv_reaper_watch(pid, on_app_exit, sv);
-    return;
-  }
-
-  sv->app_pid = pid;
-  sv->app_started_real = g_get_real_time();
-  sv_reaper_watch(pid, on_app_exit, sv);
-  if (sv->proxy != NULL)
-    sv_notify_proxy_set_app_pid(sv->proxy, pid);
-
-  g_autofree char *pidf = pid_field(pid);
-  const char *fields[] = {pidf, NULL};
-  sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
-  start_readiness(sv, FALSE);
+  static const SvInstanceFuncs funcs = {
+      .exited = on_app_exit,
+      .gone = on_app_gone,
+      .deadline = on_app_deadline,
+  };
+  return sv_instance_new(sv->proxy, &funcs, sv);
 }
 
+/* ---- stopping ------------------------------------------------------------------------------ */
+
+/* The stop deadline of the app's tree: SIGKILL to what is left of it. */
 static void
-after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail)
+on_app_deadline(SvInstance *app, gpointer user_data)
 {
-  if (sv->stop_requested) {
-    run_post_stop(sv);
+  SvSupervisor *sv = user_data;
+  g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
+  g_autofree char *pidf = pid_field(app->pid);
+  const char *fields[] = {pidf, NULL};
+  if (!app->exited)
+    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
+                "app (pid %d) still running %s after %s: killing its process tree", (int)app->pid,
+                timeout, sv_signal_name(sv->config->app.stop_signal));
+  else
+    sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
+                "processes the app (pid %d) left still running %s after %s: killing them",
+                (int)app->pid, timeout, sv_signal_name(sv->config->app.stop_signal));
+  sv_notify_status("stopping: killing pid %d and its process tree", (int)app->pid);
+  sv_instance_kill(app);
+}
+
+/* The app's whole tree gets its stop signal; SIGKILL follows at the deadline. */
+static void
+signal_app_to_stop(SvSupervisor *sv)
+{
+  if (!app_alive(sv))
     return;
-  }
-  if (!ok) {
-    sv_log_id(LOG_ERR, SV_MESSAGE_HOOK_FAILED_START, "pre-start hooks failed: %s; not starting %s",
-              detail ? detail : "", sv->config->app.name);
-    sv_notify_status("failed: pre-start hook: %s", detail ? detail : "");
-    sv->exit_code = SV_EXIT_HOOK_FAILED;
-    sv->stop_requested = TRUE;
-    run_post_stop(sv);
-    return;
-  }
-  start_app(sv);
+  const SvAppConfig *app = &sv->config->app;
+  gint64 limit = stop_timeout(sv);
+  g_autofree char *timeout = sv_timespan_format(limit);
+  sv_notify_status("stopping: waiting up to %s for pid %d and its processes", timeout,
+                   (int)sv->app->pid);
+  SvBudget budget;
+  sv_budget_compute(sv->config, &budget);
+  /* The deadline of this stop (unhealthy-stop-timeout or stop-timeout), then the
+   * post-stop hooks. */
+  extend_timeout(sv_timespan_add(limit, budget.post_stop));
+  sv_log(LOG_INFO, "sending %s to app (pid %d) and its process tree, waiting up to %s",
+         sv_signal_name(app->stop_signal), (int)sv->app->pid, timeout);
+  sv_instance_stop(sv->app, app->stop_signal, limit);
 }
 
 static gboolean
-start_idle(gpointer user_data)
+on_stop_delay_done(gpointer user_data)
 {
   SvSupervisor *sv = user_data;
-  /* A TERM that arrived before the loop ran is handled first. */
-  if (sv->stop_requested)
-    return G_SOURCE_REMOVE;
-  sv_notify_status("starting %s", sv->config->app.name);
+  sv->stop_delay_timer = 0;
+  signal_app_to_stop(sv);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+after_pre_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "pre-stop hooks: %s", detail ? detail : "failed");
+  if (!app_alive(sv)) {
+    /* The app went away while the hooks ran. */
+    run_post_stop(sv);
+    return;
+  }
+  gint64 delay = sv->config->app.stop_delay_usec;
+  if (delay > 0 && !sv->app->killed && app_pid(sv) > 0) {
+    g_autofree char *d = sv_timespan_format(delay);
+    sv_notify_status("stopping: draining for %s before stopping pid %d", d, (int)app_pid(sv));
+    sv->stop_delay_timer =
+        g_timeout_add_full(G_PRIORITY_HIGH, (guint)(delay / 1000), on_stop_delay_done, sv, NULL);
+    return;
+  }
+  signal_app_to_stop(sv);
+}
+
+/* The stop sequence proper, once STOPPING=1 has been said. */
+static void
+begin_stop(SvSupervisor *sv)
+{
+  set_state(sv, SV_STATE_STOPPING);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  if (sv->app->ready_probe)
+    sv_probe_stop(sv->app->ready_probe);
+  if (sv->app->health_probe)
+    sv_probe_stop(sv->app->health_probe);
+  /* Without pre-stop hooks the stop signal goes out now, not after a turn of the loop. */
+  if (sv_hooks_count(sv->config->hooks, SV_HOOK_PRE_STOP) == 0)
+    after_pre_stop(sv, TRUE, NULL);
+  else
+    run_hooks(sv, SV_HOOK_PRE_STOP, -1, after_pre_stop);
+}
+
+/* A SIGTERM (or SIGINT) while a stop is under way: whoever sends it does not want to
+ * wait. */
+static void
+stop_at_once(SvSupervisor *sv, int signo)
+{
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time());
+  sv_log(LOG_WARNING, "%s again: stopping at once", sv_signal_name(signo));
+  if (sv->hook_run != NULL)
+    sv_hooks_cancel(sv->hook_run);
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  if (app_alive(sv))
+    sv_instance_kill(sv->app);
+}
+
+static void
+request_stop(SvSupervisor *sv, int signo)
+{
+  if (sv_lifecycle_is_ending(sv->state)) {
+    stop_at_once(sv, signo);
+    return;
+  }
+  sv->stop_trigger = signo;
+  set_state(sv, SV_STATE_STOPPING);
+  reload_waiters_fail_all(sv, "sdvisor is stopping");
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
-  if (budget.start > 0)
-    extend_timeout(budget.start);
-  run_hooks(sv, SV_HOOK_PRE_START, -1, after_pre_start);
-  return G_SOURCE_REMOVE;
+  /* Jobs stop alongside the app, within the same deadline. */
+  stop_jobs(sv, SIGTERM, g_get_monotonic_time() + MIN(budget.jobs_stop, SV_TIMEOUT_UNBOUNDED_USEC));
+
+  const SvAppConfig *app = &sv->config->app;
+  g_autofree char *timeout = sv_timespan_format(app->stop_timeout_usec);
+  g_autofree char *status =
+      app_pid(sv) > 0
+          ? g_strdup_printf("stopping: waiting up to %s for pid %d", timeout, (int)app_pid(sv))
+          : g_strdup("stopping");
+  /* From STOPPING=1 on, the app can tell that it is draining (drain.h). */
+  sv_drain_begin();
+  sv_notify_stopping(status);
+  extend_timeout(budget.stop);
+
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  const char *fields[] = {pidf, NULL};
+  /* The stop signal itself is logged when it is sent (signal_app_to_stop()), after the
+   * pre-stop hooks and stop-delay. */
+  g_autofree char *delay = sv_timespan_format(app->stop_delay_usec);
+  sv_log_full(LOG_INFO, SV_MESSAGE_STOP_REQUESTED, app_pid(sv) > 0 ? fields : NULL,
+              "%s received: stopping app (pid %d)%s%s", sv_signal_name(signo), (int)app_pid(sv),
+              app->stop_delay_usec > 0 ? ", draining first for " : "",
+              app->stop_delay_usec > 0 ? delay : "");
+
+  if (sv->hook_run != NULL) {
+    /* Start or post-start hooks are running: they end first, and their done callback
+     * finds the state STOPPING. */
+    sv_hooks_cancel(sv->hook_run);
+    return;
+  }
+  if (!app_alive(sv)) {
+    run_post_stop(sv);
+    return;
+  }
+  begin_stop(sv);
+}
+
+/* ---- the app's exit ---------------------------------------------------------------------- */
+
+/* stop-timeout, or [health] unhealthy-stop-timeout for an app stopped as unhealthy. */
+static gint64
+stop_timeout(SvSupervisor *sv)
+{
+  return sv->stop_timeout_override > 0 ? sv->stop_timeout_override
+                                       : sv->config->app.stop_timeout_usec;
+}
+
+/* The main process is reaped: its status is the app's. What it left keeps running until
+ * the tree is gone (on_app_gone). */
+static void
+on_app_exit(SvInstance *app, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  int status = app->status;
+  pid_t pid = app->pid;
+  int code = sv_wait_status_to_exit_code(status);
+  const char *kind = sv_wait_status_kind(status);
+  g_autofree char *pidf = pid_field(pid);
+  g_autofree char *codef = g_strdup_printf("SDVISOR_EXIT_CODE=%d", code);
+  g_autofree char *kindf = g_strdup_printf("SDVISOR_EXIT_STATUS=%s", kind);
+  const char *fields[] = {pidf, codef, kindf, NULL};
+
+  /* What it wrote last comes before the news of its exit (what it said last was read by
+   * the instance). */
+  sv_logstream_catch_up(sv->logs);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+
+  /* Asked to stop (or restart, or stopped after a failure): the stop signal went to the
+   * whole tree already, and its deadline runs. */
+  if (sv->state == SV_STATE_STOPPING || sv->state == SV_STATE_RESTARTING ||
+      sv->state == SV_STATE_FAILED || sv->state == SV_STATE_POST_STOP) {
+    int stop_signal = sv->config->app.stop_signal;
+    gboolean clean = !app->killed && ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                                      (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal));
+    /* A stop that went as asked is a clean stop for systemd and podman: exit 0, not
+     * 128+SIGTERM, which systemd would count as a failure of sdvisor's own. An exit
+     * code chosen before (start timeout, unhealthy stop, watchdog) is kept. */
+    if (sv->state == SV_STATE_STOPPING && sv->exit_code == SV_EXIT_OK)
+      sv->exit_code = clean ? SV_EXIT_OK : code;
+    if (WIFSIGNALED(status))
+      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped by %s%s", (int)pid,
+                  sv_signal_name(WTERMSIG(status)) ?: "a signal",
+                  app->killed ? " at the stop deadline" : "");
+    else
+      sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "app (pid %d) stopped with status %d",
+                  (int)pid, code);
+    return;
+  }
+
+  /* The app exited on its own: that is a failure for systemd, whatever the code. */
+  sv->exit_code = code;
+  if (WIFSIGNALED(status))
+    sv_log_full(LOG_ERR, SV_MESSAGE_APP_EXITED, fields, "app (pid %d) was killed by %s", (int)pid,
+                sv_signal_name(WTERMSIG(status)) ?: "a signal");
+  else
+    sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
+                "app (pid %d) exited on its own with status %d", (int)pid, code);
+  set_state(sv, SV_STATE_FAILED);
+  reload_waiters_fail_all(sv, "the app exited");
+  sv_notify_stopping(NULL);
+  sv_notify_status("app exited (%s %d)", kind, code);
+  /* What it left gets the stop signal and the stop-timeout, as on a stop; on-failure
+   * hooks run once they are gone. */
+  if (!sv_proctree_is_empty(app->tree)) {
+    sv_log(LOG_NOTICE, "app (pid %d) left processes behind: sending them %s", (int)pid,
+           sv_signal_name(sv->config->app.stop_signal));
+    /* STOPPING=1 started systemd's stop timeout: the drain and the hooks after it. */
+    SvBudget budget;
+    sv_budget_compute(sv->config, &budget);
+    extend_timeout(sv_timespan_add(sv_timespan_add(stop_timeout(sv), budget.post_stop),
+                                   sv_budget_hooks(sv->config->hooks, SV_HOOK_ON_FAILURE)));
+    sv_instance_stop(app, sv->config->app.stop_signal, stop_timeout(sv));
+  }
+}
+
+/* The app's main process and its whole tree are gone. */
+static void
+on_app_gone(SvInstance *app, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  int code = sv_wait_status_to_exit_code(app->status);
+  const char *kind = sv_wait_status_kind(app->status);
+
+  if (sv->state == SV_STATE_RESTARTING) {
+    sv->stop_timeout_override = 0;
+    sv->restarts++;
+    sv_log(LOG_NOTICE, "restarting app (restart %u)", sv->restarts);
+    start_app(sv);
+    return;
+  }
+  if (failing(sv)) {
+    if (sv->watchdog_aborted)
+      sv_notify_status("watchdog timeout: app killed (%s %d)", kind, code);
+    /* A hook that runs (post-start, or on-failure itself) finishes first; its done
+     * callback carries on. */
+    if (sv->hook_run == NULL)
+      run_hooks(sv, SV_HOOK_ON_FAILURE, app->status, after_on_failure);
+    return;
+  }
+  sv_notify_status("stopped (%s %d)", kind, code);
+  /* Gone during stop-delay: nothing is left to drain. */
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  if (sv->hook_run == NULL && sv->state == SV_STATE_STOPPING)
+    run_post_stop(sv);
+}
+
+/* ---- the end --------------------------------------------------------------------------- */
+
+static void
+finish(SvSupervisor *sv)
+{
+  g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  g_clear_handle_id(&sv->ready_timer, g_source_remove);
+  g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
+  g_clear_pointer(&sv->app->ready_probe, sv_probe_free);
+  g_clear_pointer(&sv->app->health_probe, sv_probe_free);
+  set_state(sv, SV_STATE_DONE);
+  reload_waiters_fail_all(sv, "sdvisor has stopped");
+  g_main_loop_quit(sv->loop);
+}
+
+static void
+maybe_finish(SvSupervisor *sv)
+{
+  if (sv->post_stop_done && sv->jobs_stopping == 0)
+    finish(sv);
+}
+
+static void
+after_post_stop(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "post-stop hooks: %s", detail ? detail : "failed");
+  sv->post_stop_done = TRUE;
+  /* Nothing runs past sdvisor: jobs not told yet (a failed start) are told now, with
+   * the stop-timeout as their deadline; the others keep the deadline they have. */
+  if (!sv->jobs_stop_asked)
+    stop_jobs(sv, SIGTERM,
+              g_get_monotonic_time() +
+                  MIN(sv->config->app.stop_timeout_usec, SV_TIMEOUT_UNBOUNDED_USEC));
+  maybe_finish(sv);
+}
+
+static void
+run_post_stop(SvSupervisor *sv)
+{
+  set_state(sv, SV_STATE_POST_STOP);
+  run_hooks(sv, SV_HOOK_POST_STOP, sv->app->exited ? sv->app->status : -1, after_post_stop);
+}
+
+/* After a hook sequence: what happened while it ran comes first. Returns TRUE if the
+ * caller has nothing more to do. */
+/* The app failed (it exited on its own, was never ready, or systemd's watchdog fired):
+ * on-failure hooks come once its tree is gone, then post-stop. */
+static gboolean
+failing(SvSupervisor *sv)
+{
+  return sv->state == SV_STATE_FAILED || (sv->watchdog_aborted && sv->state == SV_STATE_STOPPING);
+}
+
+static gboolean
+resume_after_hooks(SvSupervisor *sv)
+{
+  if (failing(sv)) {
+    /* on_app_gone() runs on-failure if the tree is not gone yet. */
+    if (!app_alive(sv))
+      run_hooks(sv, SV_HOOK_ON_FAILURE, sv->app->exited ? sv->app->status : -1, after_on_failure);
+    return TRUE;
+  }
+  if (sv->state == SV_STATE_STOPPING) {
+    if (app_alive(sv))
+      begin_stop(sv);
+    else
+      run_post_stop(sv);
+    return TRUE;
+  }
+  if (sv->unhealthy_pending) {
+    sv->unhealthy_pending = FALSE;
+    if (!sv->app->healthy && app_pid(sv) > 0) {
+      run_hooks(sv, SV_HOOK_ON_UNHEALTHY, -1, after_on_unhealthy);
+      return TRUE;
+    }
+  }
+  if (sv->reload_pending && sv->state == SV_STATE_RUNNING && app_pid(sv) > 0) {
+    sv->reload_pending = FALSE;
+    reload(sv);
+    return sv->hook_run != NULL;
+  }
+  return FALSE;
+}
+
+static void
+after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
+{
+  if (!ok)
+    sv_log(LOG_WARNING, "on-failure hooks: %s", detail ? detail : "failed");
+  /* The readiness deadline may have passed while the app still runs: stop it first. */
+  if (app_alive(sv)) {
+    begin_stop(sv);
+    return;
+  }
+  run_post_stop(sv);
 }
 
 /* ---- object ---------------------------------------------------------------------------------------- */
@@ -1597,7 +1651,6 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->signal_fd = -1;
   sv->loop = g_main_loop_new(NULL, FALSE);
   sv->state = SV_STATE_STARTING;
-  sv->healthy = TRUE;
   sv->started_real = g_get_real_time();
   sv->retired_jobs = g_ptr_array_new();
 
@@ -1634,6 +1687,8 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->proxy = sv_notify_proxy_new(runtime_dir, on_app_notify, on_app_notify_rejected, sv, &local);
   if (sv->proxy == NULL)
     sv_log(LOG_WARNING, "no notify socket for the app: %s", local->message);
+  sv_proctree_setup();
+  sv->app = new_instance(sv);
   return g_steal_pointer(&sv);
 }
 
@@ -1676,13 +1731,13 @@ sv_supervisor_get_status(SvSupervisor *sv, SvSupervisorStatus *out)
       .app_name = sv->config->app.name,
       .config_path = sv->config->path,
       .sdvisor_pid = getpid(),
-      .app_pid = sv->app_pid,
+      .app_pid = app_pid(sv),
       .started_usec = sv->started_real,
-      .app_started_usec = sv->app_pid > 0 ? sv->app_started_real : 0,
+      .app_started_usec = app_pid(sv) > 0 ? sv->app_started_real : 0,
       .restarts = sv->restarts,
-      .healthy = sv->healthy,
-      .unhealthy_since_usec = sv->healthy ? 0 : sv->unhealthy_since,
-      .health_probe = sv->health_probe,
+      .healthy = sv->app->healthy,
+      .unhealthy_since_usec = sv->app->healthy ? 0 : sv->unhealthy_since,
+      .health_probe = sv->app->health_probe,
       .jobs = sv->jobs,
   };
 }
@@ -1690,11 +1745,10 @@ sv_supervisor_get_status(SvSupervisor *sv, SvSupervisorStatus *out)
 void
 sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer user_data)
 {
-  if (sv->stop_requested || sv->state == SV_STATE_STARTING || sv->state == SV_STATE_DONE ||
-      sv->app_pid <= 0) {
-    g_autoptr(GError) error =
-        g_error_new(G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now",
-                    sv->stop_requested ? "stopping" : state_name(sv->state));
+  if (sv_lifecycle_is_ending(sv->state) || sv->state == SV_STATE_STARTING ||
+      sv->state == SV_STATE_RESTARTING || app_pid(sv) <= 0) {
+    g_autoptr(GError) error = g_error_new(
+        G_IO_ERROR, G_IO_ERROR_BUSY, "sdvisor is %s: nothing to reload now", state_name(sv->state));
     done(error, user_data);
     return;
   }
@@ -1716,13 +1770,11 @@ sv_supervisor_free(SvSupervisor *sv)
 {
   if (sv == NULL)
     return;
-  g_clear_handle_id(&sv->stop_timer, g_source_remove);
   g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
   g_clear_handle_id(&sv->ready_timer, g_source_remove);
   g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
   g_clear_handle_id(&sv->signal_source, g_source_remove);
-  g_clear_pointer(&sv->ready_probe, sv_probe_free);
-  g_clear_pointer(&sv->health_probe, sv_probe_free);
+  g_clear_pointer(&sv->app, sv_instance_free);
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
   g_clear_pointer(&sv->jobs, sv_jobs_free);
   if (sv->retired_jobs != NULL) {

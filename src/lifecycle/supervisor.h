@@ -2,20 +2,13 @@
  *
  * Owns the app process and drives its lifecycle (README, Signals and hooks): spawn, READY, the
  * running state (signals forwarded, SIGHUP = reload cycle), and the stop sequence
- * (STOPPING, stop signal to the app's process group, deadline, SIGKILL). It is the only
+ * (STOPPING, stop signal to the app's whole process tree, deadline, SIGKILL). It is the only
  * module that decides what sdvisor tells its service manager. */
 #pragma once
 #include <glib.h>
 
 #include "config.h"
-
-typedef enum {
-  SV_STATE_STARTING,
-  SV_STATE_RUNNING,
-  SV_STATE_RELOADING,
-  SV_STATE_STOPPING,
-  SV_STATE_DONE,
-} SvState;
+#include "lifecycle.h"
 
 typedef struct SvSupervisor SvSupervisor;
 

@@ -228,3 +228,33 @@ show_output() {
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # lt A B: A < B, as decimals.
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# ct_stop_in_flight NAME PORT: a 3 s request to the app's /slow in container NAME, and
+# `podman stop` while it is in flight: the client gets 200 and the whole body, the
+# container exits 0, and the stop waits for the request and no longer.
+ct_stop_in_flight() {
+    local name=$1 port=$2 curl_pid stop_pid t_stop t_exit secs
+    curl -sS --max-time 30 -o "$WORK/$name/body" -w '%{http_code}' \
+        "http://127.0.0.1:$port/slow?seconds=3" > "$WORK/$name/code" 2> "$WORK/$name/curl.err" &
+    curl_pid=$!
+    _pids+=("$curl_pid")
+    # The request is in flight once the app has logged its start.
+    wait_log "$name" "slow request started" 10 || diag "the app did not log the request's start"
+    t_stop=$(mono_now)
+    podman stop -t 30 "$(ct_name "$name")" > "$WORK/$name/stop.out" 2>&1 &
+    stop_pid=$!
+    wait $curl_pid
+    is "the request in flight gets 200" "$(cat "$WORK/$name/code")" 200
+    check "the request in flight gets the whole body (ends in END)" \
+        sh -c "tail -n 1 '$WORK/$name/body' | grep -qx END"
+    ct_wait "$name" 30
+    t_exit=$(mono_now)
+    wait $stop_pid
+    is "the container exits 0 after podman stop" "$CT_RC" 0
+    secs=$(elapsed "$t_stop" "$t_exit")
+    if lt 1.5 "$secs" && lt "$secs" 10; then
+        ok "the stop waited for the request and no longer (${secs} s)"
+    else
+        not_ok "the stop waited for the request and no longer (${secs} s; expected 2–10 s)"
+    fi
+}

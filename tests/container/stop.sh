@@ -31,29 +31,7 @@ if ! notify_wait 40 '^READY=1$' > /dev/null; then
     finish
 fi
 
-curl -sS --max-time 30 -o "$WORK/inflight/body" -w '%{http_code}' \
-    "http://127.0.0.1:$port/slow?seconds=3" > "$WORK/inflight/code" 2> "$WORK/inflight/curl.err" &
-curl_pid=$!
-_pids+=("$curl_pid")
-# The request is in flight once the app has logged its start.
-wait_log inflight "slow request started" 10 || diag "the app did not log the request's start"
-t_stop=$(mono_now)
-podman stop -t 30 "$(ct_name inflight)" > "$WORK/inflight/stop.out" 2>&1 &
-stop_pid=$!
-wait $curl_pid
-is "the request in flight gets 200" "$(cat "$WORK/inflight/code")" 200
-check "the request in flight gets the whole body (ends in END)" \
-    sh -c "tail -n 1 '$WORK/inflight/body' | grep -qx END"
-ct_wait inflight 30
-t_exit=$(mono_now)
-wait $stop_pid
-is "the container exits 0 after podman stop" "$CT_RC" 0
-secs=$(elapsed "$t_stop" "$t_exit")
-if lt 1.5 "$secs" && lt "$secs" 10; then
-    ok "the stop waited for the request and no longer (${secs} s)"
-else
-    not_ok "the stop waited for the request and no longer (${secs} s; expected 2–10 s)"
-fi
+ct_stop_in_flight inflight "$port"
 check "sdvisor passed SIGTERM on to the app" grep -q "sending SIGTERM to app (pid [0-9]*)" "$WORK/inflight/err"
 [ "$_failed" = 0 ] || show_output inflight
 

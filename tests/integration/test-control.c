@@ -24,7 +24,8 @@ static const char app_script[] = "trap 'echo hup >> \"$SVTEST_DIR/events\"' HUP\
                                  "echo $$ > \"$SVTEST_DIR/app.pid\"; : > \"$SVTEST_DIR/ready\"\n"
                                  "while [ -d \"$SVTEST_DIR\" ]; do sleep 0.05; done\n";
 
-/* The reload hook takes a second: a reload that returns before it is done shows. */
+/* The reload hook takes a second: a reload that returns before it is done shows. The job
+ * lasts 5 s: the calls made while it runs take seconds of their own under ASan and load. */
 static const char config_text[] = "[app]\n"
                                   "name=shop\n"
                                   "exec=/bin/sh @DIR@/app.sh\n"
@@ -42,7 +43,7 @@ static const char config_text[] = "[app]\n"
                                   "schedule=@daily\n"
                                   "exec=/bin/sh -c 'env > \"@DIR@/job.env.$$\"; "
                                   "echo \"$SDVISOR_JOB_RUN\" >> \"@DIR@/job.runs\"; "
-                                  "sleep \"${JOB_SLEEP:-2}\"; exit 3'\n";
+                                  "sleep \"${JOB_SLEEP:-5}\"; exit 3'\n";
 
 /* Starts sdvisor with config_text in its own directory; STATE (may be NULL) is a shared
  * state directory. The control socket is $SVTEST_DIR/rt/control. */

@@ -738,7 +738,7 @@ test_log_messages(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(
       text, "hook secretive (pre-start) failed: exited with status 4; ignored (on-error=ignore)"));
   g_assert_nonnull(strstr(text, "hook sleepy (pre-start) timed out after 200ms: sending SIGTERM to "
-                                "its process group, SIGKILL in 100ms"));
+                                "its process tree, SIGKILL in 100ms"));
   g_assert_nonnull(
       strstr(text, "hook sleepy (pre-start) failed: timed out after 200ms (killed by SIGTERM)"));
   g_assert_nonnull(strstr(text, "hook fine (pre-start) finished in "));
