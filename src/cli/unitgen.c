@@ -83,6 +83,14 @@ sv_unitgen_service(const SvConfig *config, const char *binary, const char *confi
   g_string_append(s, "Restart=on-failure\n"
                      "LogRateLimitIntervalSec=1s\n"
                      "LogRateLimitBurst=1000000\n");
+  if (config->app.listen != NULL && config->app.listen->len > 0)
+    g_string_append_printf(
+        s,
+        "# [app] listen= is set: sdvisor keeps its sockets in systemd's fd store,\n"
+        "# so the ports stay bound while sdvisor itself restarts (Restart=,\n"
+        "# `systemctl restart`); `systemctl stop` closes them.\n"
+        "FileDescriptorStoreMax=%u\n",
+        config->app.listen->len);
   /* The app's own state directory, owned by the unit's User=: never StateDirectory=sdvisor,
    * which systemd would re-own to each unit's user in turn (docs/state.md). */
   g_autofree char *state = sv_jobname_escape(config->app.name);

@@ -22,6 +22,7 @@
 
 #include "checkspec.h"
 #include "fleet.h"
+#include "listenspec.h"
 #include "schedule.h"
 #include "timespan.h"
 
@@ -50,6 +51,8 @@ typedef enum {
   SV_KEY_TIMEZONE, /* char *: an IANA zone GTimeZone knows */
   SV_KEY_SCHEDULE, /* char *: schedule.h syntax (validated with the group's timezone) */
   SV_KEY_STORE,    /* char *: a fleet store URI (fleet.h); shown without its password */
+  SV_KEY_LISTEN,   /* GPtrArray of SvListenSpec*: listen addresses (listenspec.h) */
+  SV_KEY_MODE,     /* guint: an octal file mode, at most 0777 */
 } SvKeyType;
 
 typedef struct {
@@ -87,6 +90,10 @@ static const SvKeySpec app_keys[] = {
     APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
             forward_signals, FALSE),
     APP_KEY("stop-delay", SV_KEY_TIMESPAN, "0", stop_delay_usec, FALSE),
+    APP_KEY("listen", SV_KEY_LISTEN, NULL, listen, FALSE),
+    APP_KEY("listen-mode", SV_KEY_MODE, "0666", listen_mode, FALSE),
+    APP_KEY("listen-user", SV_KEY_STRING, NULL, listen_user, FALSE),
+    APP_KEY("listen-group", SV_KEY_STRING, NULL, listen_group, FALSE),
 };
 
 static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NULL};
@@ -745,6 +752,29 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
     *(char **)field = g_strdup(value);
     return TRUE;
   }
+
+  case SV_KEY_LISTEN: {
+    g_autoptr(GError) local = NULL;
+    /* Each address keeps where it was written: a port found in use at start is reported
+     * at its line. */
+    GPtrArray *specs = sv_listenspec_parse_list(value, where, &local);
+    if (specs == NULL)
+      FAIL("%s", local->message);
+    *(GPtrArray **)field = specs;
+    return TRUE;
+  }
+
+  case SV_KEY_MODE: {
+    guint64 n;
+    gboolean octal = strlen(value) >= 3 && strlen(value) <= 4;
+    for (const char *c = value; octal && *c; c++)
+      octal = *c >= '0' && *c <= '7';
+    if (!octal || !g_ascii_string_to_unsigned(value, 8, 0, 0777, &n, NULL))
+      FAIL(_("'%s' is not a file mode (three or four octal digits, at most 0777: try '0660')"),
+           value);
+    *(guint *)field = (guint)n;
+    return TRUE;
+  }
   }
   g_assert_not_reached();
 #undef FAIL
@@ -769,6 +799,7 @@ free_field(const SvKeySpec *spec, gpointer field)
     g_clear_pointer((char ***)field, g_strfreev);
     break;
   case SV_KEY_CHECKS:
+  case SV_KEY_LISTEN:
     g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
     break;
   default:

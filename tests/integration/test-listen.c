@@ -1,0 +1,289 @@
+/* test-listen.c — [app] listen= with the real binary and real servers: sdvisor binds the
+ * socket before the app starts, hands it to the fd store (the fake NOTIFY_SOCKET gets
+ * the very socket), and uvicorn (--fd 3), gunicorn (LISTEN_FDS) and aiohttp
+ * (sock=socket.socket(fileno=3)) serve on it. A connection made before the app is up
+ * waits in the backlog and is served. A port in use is a configuration error (78) that
+ * names file:line and key. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS (sv_test_slow() ? 60000 : 15000)
+#define PYTHON  "/usr/bin/python3"
+
+/* Whether Debian's python3 has MODULE; the test skips otherwise. */
+static gboolean
+have_module(const char *module)
+{
+  g_autofree char *code = g_strdup_printf("import %s", module);
+  const char *argv[] = {PYTHON, "-c", code, NULL};
+  int status = 0;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                    G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                    &status, NULL))
+    return FALSE;
+  if (g_spawn_check_wait_status(status, NULL))
+    return TRUE;
+  g_autofree char *why = g_strdup_printf("%s has no %s", PYTHON, module);
+  g_test_skip(why);
+  return FALSE;
+}
+
+static int
+connect_tcp(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int
+connect_unix(const char *path)
+{
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* GET PATH on the connected FD (closed here); the body of a 200 answer, or NULL. */
+static char *
+http_get(int fd, const char *path)
+{
+  g_assert_cmpint(fd, >=, 0);
+  g_autofree char *request = g_strdup_printf("GET %s HTTP/1.0\r\nHost: sdvisor\r\n\r\n", path);
+  g_assert_cmpint(write(fd, request, strlen(request)), ==, (ssize_t)strlen(request));
+  GString *reply = g_string_new(NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    g_string_append_len(reply, buf, n);
+  close(fd);
+  g_autofree char *text = g_string_free(reply, FALSE);
+  const char *body = strstr(text, "\r\n\r\n");
+  if (!g_str_has_prefix(text, "HTTP/1.") || strstr(text, " 200 ") != strchr(text, ' ') ||
+      body == NULL) {
+    g_test_message("reply: %s", text);
+    return NULL;
+  }
+  return g_strdup(body + 4);
+}
+
+/* The pid in a /pid answer ("PID\n", or gunicorn's "WORKER MASTER\n": the master). */
+static pid_t
+answered_by(const char *body)
+{
+  g_auto(GStrv) words = g_strsplit(g_strstrip(g_strdup(body)), " ", -1);
+  const char *last = words[g_strv_length(words) - 1];
+  return (pid_t)g_ascii_strtoll(last, NULL, 10);
+}
+
+/* The parent of PID, from /proc. */
+static pid_t
+parent_of(pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents(path, &stat, NULL, NULL))
+    return 0;
+  const char *close_paren = strrchr(stat, ')');
+  int ppid = 0;
+  char state;
+  if (close_paren == NULL || sscanf(close_paren + 2, "%c %d", &state, &ppid) != 2)
+    return 0;
+  return ppid;
+}
+
+typedef struct {
+  char *dir;
+  char *config;
+} Fixture;
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp("sdvisor-listen-XXXXXX", NULL);
+  f->config = g_build_filename(f->dir, "shop.conf", NULL);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+  sv_test_rm_rf(f->dir);
+  g_free(f->dir);
+  g_free(f->config);
+}
+
+static SvRun *
+start_with(Fixture *f, const char *text)
+{
+  g_assert_true(g_file_set_contents(f->config, text, -1, NULL));
+  g_chmod(f->config, 0644);
+  const char *argv[] = {"run", "--config", f->config, NULL};
+  return sv_run_start(argv, NULL);
+}
+
+/* The app named EXEC serves /pid on LISTEN (a listen= value) that sdvisor bound; CONNECT
+ * reaches it. Checks the fd store got the socket, that a connection made before the app
+ * is ready is served, and that the answer comes from sdvisor's child. */
+static void
+serve_and_check(Fixture *f, const char *exec, const char *listen, int (*connect_fn)(gconstpointer),
+                gconstpointer address)
+{
+  g_autofree char *apps = g_test_build_filename(G_TEST_DIST, "apps", NULL);
+  g_autofree char *text = g_strdup_printf("[app]\n"
+                                          "exec=%s\n"
+                                          "working-directory=%s\n"
+                                          "listen=%s\n"
+                                          "stop-timeout=10s\n"
+                                          "environment=PYTHONUNBUFFERED=1\n",
+                                          exec, apps, listen);
+  g_autoptr(SvRun) run = start_with(f, text);
+
+  /* The socket reaches the fd store before the app starts: the very one. */
+  int stored = -1;
+  const char *message = sv_run_wait_message_fd(run, "FDSTORE=1", WAIT_MS, &stored);
+  g_assert_nonnull(message);
+  g_assert_nonnull(strstr(message, "\nFDNAME="));
+  g_assert_cmpint(stored, >=, 0);
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  g_assert_cmpint(getsockopt(stored, SOL_SOCKET, SO_TYPE, &type, &len), ==, 0);
+  len = sizeof listening;
+  g_assert_cmpint(getsockopt(stored, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len), ==, 0);
+  g_assert_cmpint(type, ==, SOCK_STREAM);
+  g_assert_true(listening);
+  close(stored);
+
+  /* Bound before the app is up: this connection waits in the backlog. */
+  int early = connect_fn(address);
+  g_assert_cmpint(early, >=, 0);
+
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  /* uvicorn and aiohttp are ready once their loop runs; no check configured here, so
+   * READY=1 may come first: the early connection's answer is the proof. */
+  g_autofree char *early_body = http_get(early, "/pid");
+  g_assert_nonnull(early_body);
+  pid_t app = answered_by(early_body);
+  g_assert_cmpint(app, >, 0);
+  g_assert_cmpint(parent_of(app), ==, run->pid);
+
+  g_autofree char *again = http_get(connect_fn(address), "/pid");
+  g_assert_cmpint(answered_by(again), ==, app);
+
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+  /* sdvisor is gone, and with it the socket (no fd store here to keep it). */
+  g_assert_cmpint(connect_fn(address), ==, -1);
+}
+
+static int
+connect_port(gconstpointer address)
+{
+  return connect_tcp(GPOINTER_TO_INT(address));
+}
+
+static int
+connect_path(gconstpointer address)
+{
+  return connect_unix(address);
+}
+
+static void
+test_uvicorn_tcp(Fixture *f, gconstpointer data)
+{
+  if (!have_module("uvicorn") || !have_module("fastapi"))
+    return;
+  int port = sv_free_port();
+  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
+  /* uvicorn 0.17 takes the fd as AF_UNIX whatever it is (uvicorn#295): TCP works too. */
+  serve_and_check(f, PYTHON " -m uvicorn --fd 3 app_fastapi:app", listen, connect_port,
+                  GINT_TO_POINTER(port));
+}
+
+static void
+test_uvicorn_unix(Fixture *f, gconstpointer data)
+{
+  if (!have_module("uvicorn") || !have_module("fastapi"))
+    return;
+  g_autofree char *path = g_build_filename(f->dir, "http.sock", NULL);
+  g_autofree char *listen = g_strconcat("unix:", path, NULL);
+  serve_and_check(f, PYTHON " -m uvicorn --fd 3 app_fastapi:app", listen, connect_path, path);
+}
+
+static void
+test_gunicorn(Fixture *f, gconstpointer data)
+{
+  if (!have_module("gunicorn") || !have_module("flask"))
+    return;
+  int port = sv_free_port();
+  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
+  /* No --bind: gunicorn takes LISTEN_FDS when LISTEN_PID is its own pid. */
+  serve_and_check(f, PYTHON " -m gunicorn -c gunicorn.conf.py app_flask:app", listen, connect_port,
+                  GINT_TO_POINTER(port));
+}
+
+static void
+test_aiohttp(Fixture *f, gconstpointer data)
+{
+  if (!have_module("aiohttp"))
+    return;
+  int port = sv_free_port();
+  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
+  serve_and_check(f, PYTHON " app_aiohttp.py --fd 3", listen, connect_port, GINT_TO_POINTER(port));
+}
+
+static void
+test_port_in_use(Fixture *f, gconstpointer data)
+{
+  int port = sv_free_port();
+  int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  g_assert_cmpint(bind(taken, (struct sockaddr *)&sin, sizeof sin), ==, 0);
+  g_assert_cmpint(listen(taken, 1), ==, 0);
+
+  g_autofree char *text =
+      g_strdup_printf("[app]\nexec=/bin/sleep 30\n\nlisten=127.0.0.1:%d\n", port);
+  g_autoptr(SvRun) run = start_with(f, text);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 78);
+  g_autofree char *err = sv_run_stderr(run);
+  g_autofree char *where =
+      g_strdup_printf("%s:4: [app] listen: 127.0.0.1:%d: cannot bind: ", f->config, port);
+  if (strstr(err, where) == NULL)
+    g_error("stderr «%s» lacks «%s»", err, where);
+  g_assert_nonnull(strstr(err, "another process listens on it"));
+  /* The app never started. */
+  g_assert_null(strstr(err, "started"));
+  close(taken);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+#define T(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
+  T("/listen/uvicorn/tcp-socket-bound-by-sdvisor", test_uvicorn_tcp);
+  T("/listen/uvicorn/unix-socket-bound-by-sdvisor", test_uvicorn_unix);
+  T("/listen/gunicorn/takes-listen-fds", test_gunicorn);
+  T("/listen/aiohttp/sock-fileno-3", test_aiohttp);
+  T("/listen/error/port-in-use-is-a-config-error", test_port_in_use);
+  return g_test_run();
+}
