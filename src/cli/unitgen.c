@@ -397,6 +397,16 @@ check_container(const SvUnitTimeouts *need, const SvUnitTimeouts *unit, const Sv
   }
 }
 
+/* FileDescriptorStoreMax= of [Service]; the last valid assignment wins. */
+static void
+on_fd_store_assignment(const char *key, const char *value, gpointer user_data)
+{
+  guint64 n;
+  if (g_str_equal(key, "FileDescriptorStoreMax") &&
+      g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT, &n, NULL))
+    *(guint *)user_data = (guint)n;
+}
+
 GPtrArray *
 sv_unitgen_check(const SvConfig *config, const char *unit_text)
 {
@@ -450,5 +460,16 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
   read_container(unit_text, &container);
   if (container.has_container)
     check_container(&need, &unit, &container, warnings);
+  /* Without room in the fd store a restart of sdvisor closes the ports (docs/deploys.md);
+   * conmon relays no FDSTORE=1, so a quadlet has no store to ask for. */
+  guint sockets = config->app.listen != NULL ? config->app.listen->len : 0;
+  guint store_max = 0;
+  section_assignments(unit_text, "[Service]", on_fd_store_assignment, &store_max);
+  if (sockets > 0 && !container.has_container && store_max < sockets)
+    g_ptr_array_add(warnings,
+                    g_strdup_printf(_("[app] listen= has %u addresses but FileDescriptorStoreMax= "
+                                      "is %u: a restart of sdvisor closes the ports (use "
+                                      "FileDescriptorStoreMax=%u)"),
+                                    sockets, store_max, sockets));
   return warnings;
 }

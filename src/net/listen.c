@@ -199,38 +199,40 @@ clear_stale_socket_file(const SvListenSpec *spec, GError **error)
   return TRUE;
 }
 
+/* A user or group, by name or number, for chown(); WHERE (the file) goes in errors. */
+static gboolean
+lookup_id(const char *name, gboolean group, guint32 *out, const char *where, GError **error)
+{
+  struct passwd *pw = group ? NULL : getpwnam(name);
+  struct group *gr = group ? getgrnam(name) : NULL;
+  guint64 n;
+  if (pw != NULL || gr != NULL)
+    *out = pw != NULL ? pw->pw_uid : gr->gr_gid;
+  else if (g_ascii_string_to_unsigned(name, 10, 0, G_MAXUINT32 - 1, &n, NULL))
+    *out = (guint32)n;
+  else {
+    if (group)
+      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_OWNER,
+                  _("%s: [app] listen-group: no group '%s' on this host"), where, name);
+    else
+      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_OWNER,
+                  _("%s: [app] listen-user: no user '%s' on this host"), where, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 resolve_owner(const SvListenOptions *options, uid_t *uid, gid_t *gid, GError **error)
 {
-  *uid = (uid_t)-1;
-  *gid = (gid_t)-1;
   const char *where = options->config_path ? options->config_path : "listen";
-  if (options->user != NULL) {
-    struct passwd *pw = getpwnam(options->user);
-    guint64 n;
-    if (pw != NULL)
-      *uid = pw->pw_uid;
-    else if (g_ascii_string_to_unsigned(options->user, 10, 0, G_MAXUINT32 - 1, &n, NULL))
-      *uid = (uid_t)n;
-    else {
-      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_OWNER,
-                  _("%s: [app] listen-user: no user '%s' on this host"), where, options->user);
-      return FALSE;
-    }
-  }
-  if (options->group != NULL) {
-    struct group *gr = getgrnam(options->group);
-    guint64 n;
-    if (gr != NULL)
-      *gid = gr->gr_gid;
-    else if (g_ascii_string_to_unsigned(options->group, 10, 0, G_MAXUINT32 - 1, &n, NULL))
-      *gid = (gid_t)n;
-    else {
-      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_OWNER,
-                  _("%s: [app] listen-group: no group '%s' on this host"), where, options->group);
-      return FALSE;
-    }
-  }
+  guint32 u = (guint32)-1, g = (guint32)-1;
+  if (options->user != NULL && !lookup_id(options->user, FALSE, &u, where, error))
+    return FALSE;
+  if (options->group != NULL && !lookup_id(options->group, TRUE, &g, where, error))
+    return FALSE;
+  *uid = (uid_t)u;
+  *gid = (gid_t)g;
   return TRUE;
 }
 

@@ -37,32 +37,6 @@ have_module(const char *module)
   return FALSE;
 }
 
-static int
-connect_tcp(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static int
-connect_unix(const char *path)
-{
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
-  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* GET PATH on the connected FD (closed here); the body of a 200 answer, or NULL. */
 static char *
 http_get(int fd, const char *path)
@@ -140,13 +114,46 @@ start_with(Fixture *f, const char *text)
   return sv_run_start(argv, NULL);
 }
 
-/* The app named EXEC serves /pid on LISTEN (a listen= value) that sdvisor bound; CONNECT
- * reaches it. Checks the fd store got the socket, that a connection made before the app
- * is ready is served, and that the answer comes from sdvisor's child. */
-static void
-serve_and_check(Fixture *f, const char *exec, const char *listen, int (*connect_fn)(gconstpointer),
-                gconstpointer address)
+/* One server of the guide's table: how it is started on sdvisor's socket. */
+typedef struct {
+  const char *exec;       /* run in tests/apps */
+  const char *modules[3]; /* what Debian's python3 must have, else the test skips */
+  gboolean unix_socket;   /* listen=unix:DIR/http.sock rather than a TCP port */
+} Server;
+
+static const Server uvicorn_tcp = {
+    /* uvicorn 0.17 takes the fd as AF_UNIX whatever it is (uvicorn#295): TCP works too. */
+    PYTHON " -m uvicorn --fd 3 app_fastapi:app",
+    {"uvicorn", "fastapi"},
+    FALSE};
+static const Server uvicorn_unix = {
+    PYTHON " -m uvicorn --fd 3 app_fastapi:app", {"uvicorn", "fastapi"}, TRUE};
+/* No --bind: gunicorn takes LISTEN_FDS when LISTEN_PID is its own pid. */
+static const Server gunicorn = {
+    PYTHON " -m gunicorn -c gunicorn.conf.py app_flask:app", {"gunicorn", "flask"}, FALSE};
+static const Server aiohttp = {PYTHON " app_aiohttp.py --fd 3", {"aiohttp"}, FALSE};
+
+/* A connection to the server's address: a port, or the unix socket in the run's dir. */
+static int
+connect_server(const Server *server, int port, const char *path)
 {
+  return server->unix_socket ? sv_test_connect_unix(path) : sv_test_connect_tcp(port);
+}
+
+/* The server serves /pid on the socket sdvisor bound. Checks the fd store got that
+ * socket, that a connection made before the app is ready is served, and that the answer
+ * comes from sdvisor's child. */
+static void
+test_serves(Fixture *f, gconstpointer data)
+{
+  const Server *server = data;
+  for (const char *const *m = server->modules; *m != NULL; m++)
+    if (!have_module(*m))
+      return;
+  int port = sv_free_port();
+  g_autofree char *path = g_build_filename(f->dir, "http.sock", NULL);
+  g_autofree char *listen = server->unix_socket ? g_strconcat("unix:", path, NULL)
+                                                : g_strdup_printf("127.0.0.1:%d", port);
   g_autofree char *apps = g_test_build_filename(G_TEST_DIST, "apps", NULL);
   g_autofree char *text = g_strdup_printf("[app]\n"
                                           "exec=%s\n"
@@ -154,7 +161,7 @@ serve_and_check(Fixture *f, const char *exec, const char *listen, int (*connect_
                                           "listen=%s\n"
                                           "stop-timeout=10s\n"
                                           "environment=PYTHONUNBUFFERED=1\n",
-                                          exec, apps, listen);
+                                          server->exec, apps, listen);
   g_autoptr(SvRun) run = start_with(f, text);
 
   /* The socket reaches the fd store before the app starts: the very one. */
@@ -173,92 +180,32 @@ serve_and_check(Fixture *f, const char *exec, const char *listen, int (*connect_
   close(stored);
 
   /* Bound before the app is up: this connection waits in the backlog. */
-  int early = connect_fn(address);
+  int early = connect_server(server, port, path);
   g_assert_cmpint(early, >=, 0);
 
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
-  /* uvicorn and aiohttp are ready once their loop runs; no check configured here, so
-   * READY=1 may come first: the early connection's answer is the proof. */
+  /* No readiness check is configured, so READY=1 may come before the server listens:
+   * the early connection's answer is the proof that it waited and was served. */
   g_autofree char *early_body = http_get(early, "/pid");
   g_assert_nonnull(early_body);
   pid_t app = answered_by(early_body);
   g_assert_cmpint(app, >, 0);
   g_assert_cmpint(parent_of(app), ==, run->pid);
 
-  g_autofree char *again = http_get(connect_fn(address), "/pid");
+  g_autofree char *again = http_get(connect_server(server, port, path), "/pid");
   g_assert_cmpint(answered_by(again), ==, app);
 
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   /* sdvisor is gone, and with it the socket (no fd store here to keep it). */
-  g_assert_cmpint(connect_fn(address), ==, -1);
-}
-
-static int
-connect_port(gconstpointer address)
-{
-  return connect_tcp(GPOINTER_TO_INT(address));
-}
-
-static int
-connect_path(gconstpointer address)
-{
-  return connect_unix(address);
-}
-
-static void
-test_uvicorn_tcp(Fixture *f, gconstpointer data)
-{
-  if (!have_module("uvicorn") || !have_module("fastapi"))
-    return;
-  int port = sv_free_port();
-  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
-  /* uvicorn 0.17 takes the fd as AF_UNIX whatever it is (uvicorn#295): TCP works too. */
-  serve_and_check(f, PYTHON " -m uvicorn --fd 3 app_fastapi:app", listen, connect_port,
-                  GINT_TO_POINTER(port));
-}
-
-static void
-test_uvicorn_unix(Fixture *f, gconstpointer data)
-{
-  if (!have_module("uvicorn") || !have_module("fastapi"))
-    return;
-  g_autofree char *path = g_build_filename(f->dir, "http.sock", NULL);
-  g_autofree char *listen = g_strconcat("unix:", path, NULL);
-  serve_and_check(f, PYTHON " -m uvicorn --fd 3 app_fastapi:app", listen, connect_path, path);
-}
-
-static void
-test_gunicorn(Fixture *f, gconstpointer data)
-{
-  if (!have_module("gunicorn") || !have_module("flask"))
-    return;
-  int port = sv_free_port();
-  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
-  /* No --bind: gunicorn takes LISTEN_FDS when LISTEN_PID is its own pid. */
-  serve_and_check(f, PYTHON " -m gunicorn -c gunicorn.conf.py app_flask:app", listen, connect_port,
-                  GINT_TO_POINTER(port));
-}
-
-static void
-test_aiohttp(Fixture *f, gconstpointer data)
-{
-  if (!have_module("aiohttp"))
-    return;
-  int port = sv_free_port();
-  g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", port);
-  serve_and_check(f, PYTHON " app_aiohttp.py --fd 3", listen, connect_port, GINT_TO_POINTER(port));
+  g_assert_cmpint(connect_server(server, port, path), ==, -1);
 }
 
 static void
 test_port_in_use(Fixture *f, gconstpointer data)
 {
   int port = sv_free_port();
-  int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  g_assert_cmpint(bind(taken, (struct sockaddr *)&sin, sizeof sin), ==, 0);
-  g_assert_cmpint(listen(taken, 1), ==, 0);
+  int taken = sv_test_listen_tcp(port);
 
   g_autofree char *text =
       g_strdup_printf("[app]\nexec=/bin/sleep 30\n\nlisten=127.0.0.1:%d\n", port);
@@ -279,11 +226,12 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-#define T(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
-  T("/listen/uvicorn/tcp-socket-bound-by-sdvisor", test_uvicorn_tcp);
-  T("/listen/uvicorn/unix-socket-bound-by-sdvisor", test_uvicorn_unix);
-  T("/listen/gunicorn/takes-listen-fds", test_gunicorn);
-  T("/listen/aiohttp/sock-fileno-3", test_aiohttp);
+#define T(path, func)   g_test_add(path, Fixture, NULL, setup, func, teardown)
+#define S(path, server) g_test_add(path, Fixture, &server, setup, test_serves, teardown)
+  S("/listen/uvicorn/tcp-socket-bound-by-sdvisor", uvicorn_tcp);
+  S("/listen/uvicorn/unix-socket-bound-by-sdvisor", uvicorn_unix);
+  S("/listen/gunicorn/takes-listen-fds", gunicorn);
+  S("/listen/aiohttp/sock-fileno-3", aiohttp);
   T("/listen/error/port-in-use-is-a-config-error", test_port_in_use);
   return g_test_run();
 }

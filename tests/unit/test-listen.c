@@ -29,43 +29,17 @@ specs_of(const char *value)
   return specs;
 }
 
-/* A listening TCP socket of the test's own on 127.0.0.1:PORT. */
-static int
-listen_tcp(int port)
+/* A set of one address, 127.0.0.1 on a free port (*OUT_PORT), bound here. */
+static SvListenSet *
+bind_loopback(int *out_port)
 {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint(fd, >=, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof sin), ==, 0);
-  g_assert_cmpint(listen(fd, 8), ==, 0);
-  return fd;
-}
-
-static int
-connect_tcp(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static int
-connect_unix(const char *path)
-{
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
-  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+  *out_port = sv_free_port();
+  g_autofree char *value = g_strdup_printf("127.0.0.1:%d", *out_port);
+  g_autoptr(GPtrArray) specs = specs_of(value);
+  g_autoptr(GError) error = NULL;
+  SvListenSet *set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
+  g_assert_no_error(error);
+  return set;
 }
 
 static int
@@ -91,12 +65,8 @@ same_file(int a, int b)
 static void
 test_bind_tcp(void)
 {
-  int port = sv_free_port();
-  g_autofree char *value = g_strdup_printf("127.0.0.1:%d", port);
-  g_autoptr(GPtrArray) specs = specs_of(value);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
-  g_assert_no_error(error);
+  int port;
+  g_autoptr(SvListenSet) set = bind_loopback(&port);
   g_assert_cmpuint(sv_listen_set_get_n(set), ==, 1);
   int fd = sv_listen_set_get_fds(set)[0];
   g_assert_cmpint(local_port(fd), ==, port);
@@ -106,7 +76,7 @@ test_bind_tcp(void)
   /* Close-on-exec in sdvisor: only a spawn that asks hands it on. */
   g_assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
   /* Listening already: a connection waits in the backlog before anyone accepts. */
-  int c = connect_tcp(port);
+  int c = sv_test_connect_tcp(port);
   g_assert_cmpint(c, >=, 0);
   close(c);
 }
@@ -115,7 +85,7 @@ static void
 test_bind_in_use(void)
 {
   int port = sv_free_port();
-  int taken = listen_tcp(port);
+  int taken = sv_test_listen_tcp(port);
   g_autofree char *value = g_strdup_printf("127.0.0.1:%d", port);
   g_autoptr(GPtrArray) specs = specs_of(value);
   g_autoptr(GError) error = NULL;
@@ -148,13 +118,13 @@ test_bind_all_or_nothing(void)
 {
   int free_port = sv_free_port();
   int busy_port = sv_free_port();
-  int taken = listen_tcp(busy_port);
+  int taken = sv_test_listen_tcp(busy_port);
   g_autofree char *value = g_strdup_printf("127.0.0.1:%d 127.0.0.1:%d", free_port, busy_port);
   g_autoptr(GPtrArray) specs = specs_of(value);
   g_autoptr(GError) error = NULL;
   g_assert_null(sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error));
   g_assert_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_BIND);
-  int again = listen_tcp(free_port);
+  int again = sv_test_listen_tcp(free_port);
   close(again);
   close(taken);
 }
@@ -197,7 +167,7 @@ test_unix_mode_and_owner(UnixFixture *f, gconstpointer data)
   g_assert_true(S_ISSOCK(st.st_mode));
   g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
   g_assert_cmpuint(st.st_uid, ==, getuid());
-  int c = connect_unix(f->path);
+  int c = sv_test_connect_unix(f->path);
   g_assert_cmpint(c, >=, 0);
   close(c);
 }
@@ -216,7 +186,7 @@ test_unix_stale_file_replaced(UnixFixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
   g_assert_no_error(error);
-  int c = connect_unix(f->path);
+  int c = sv_test_connect_unix(f->path);
   g_assert_cmpint(c, >=, 0);
   close(c);
 }
@@ -233,7 +203,7 @@ test_unix_live_socket_kept(UnixFixture *f, gconstpointer data)
   g_assert_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_BIND);
   g_assert_nonnull(strstr(error->message, "another process listens on that socket"));
   /* The first one still answers. */
-  int c = connect_unix(f->path);
+  int c = sv_test_connect_unix(f->path);
   g_assert_cmpint(c, >=, 0);
   close(c);
 }
@@ -273,8 +243,8 @@ static void
 test_take_over_by_address(void)
 {
   int port = sv_free_port(), other_port = sv_free_port();
-  int mine = listen_tcp(port);
-  int stale = listen_tcp(other_port);
+  int mine = sv_test_listen_tcp(port);
+  int stale = sv_test_listen_tcp(other_port);
   g_autofree char *value = g_strdup_printf("127.0.0.1:%d", port);
   g_autoptr(GPtrArray) specs = specs_of(value);
   /* The name a .socket unit or a former configuration gave does not matter: the
@@ -294,13 +264,13 @@ test_take_over_by_address(void)
   g_assert_null(dropped[1]);
   /* The stale one is closed, and its port free again. */
   g_assert_cmpint(fcntl(stale, F_GETFD), ==, -1);
-  close(listen_tcp(other_port));
+  close(sv_test_listen_tcp(other_port));
 }
 
 static void
 test_take_over_without_listen(void)
 {
-  int a = listen_tcp(sv_free_port()), b = listen_tcp(sv_free_port());
+  int a = sv_test_listen_tcp(sv_free_port()), b = sv_test_listen_tcp(sv_free_port());
   int passed[] = {a, b};
   char *names[] = {"web.socket", "admin.socket", NULL};
   g_autoptr(GPtrArray) none = g_ptr_array_new();
@@ -346,7 +316,7 @@ test_store(UnixFixture *f, gconstpointer data)
   int port = sv_free_port();
   g_autofree char *value = g_strdup_printf("127.0.0.1:%d %s", port, f->value);
   g_autoptr(GPtrArray) specs = specs_of(value);
-  int stale = listen_tcp(sv_free_port());
+  int stale = sv_test_listen_tcp(sv_free_port());
   int passed[] = {stale};
   char *names[] = {"127.0.0.1_1", NULL};
   g_autoptr(GError) error = NULL;
@@ -412,12 +382,9 @@ test_spawn_child_accepts(void)
     g_test_skip("no python3");
     return;
   }
-  int port = sv_free_port();
-  g_autofree char *value = g_strdup_printf("127.0.0.1:%d", port);
-  g_autoptr(GPtrArray) specs = specs_of(value);
+  int port;
+  g_autoptr(SvListenSet) set = bind_loopback(&port);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
-  g_assert_no_error(error);
 
   char *argv[] = {python, "-c", (char *)child_script, NULL};
   SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
@@ -436,7 +403,7 @@ test_spawn_child_accepts(void)
   g_assert_true(sv_spawn(&options, &pid, NULL, &error));
   g_assert_no_error(error);
 
-  int c = connect_tcp(port);
+  int c = sv_test_connect_tcp(port);
   g_assert_cmpint(c, >=, 0);
   char buf[256] = {0};
   gsize got = 0;
