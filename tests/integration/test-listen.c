@@ -3,7 +3,8 @@
  * the very socket), and uvicorn (--fd 3), gunicorn (LISTEN_FDS) and aiohttp
  * (sock=socket.socket(fileno=3)) serve on it. A connection made before the app is up
  * waits in the backlog and is served. A port in use is a configuration error (78) that
- * names file:line and key. */
+ * names file:line and key. A restarted sdvisor takes its sockets back from the fd store
+ * (a python3 wrapper plays systemd) instead of binding anew. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <arpa/inet.h>
@@ -222,6 +223,59 @@ test_port_in_use(Fixture *f, gconstpointer data)
   close(taken);
 }
 
+/* Plays systemd giving sdvisor its fd store back after a restart: binds PORT and
+ * OLD_PORT, places them at fds 3 and 4 with LISTEN_FDS, LISTEN_PID (its own pid, which
+ * exec keeps) and LISTEN_FDNAMES, then execs sdvisor. */
+static const char restart_wrapper[] =
+    "import os, socket, sys\n"
+    "names, keep = [], []\n"
+    "for i, (port, name) in enumerate(((int(os.environ['PORT']), os.environ['NAME']),\n"
+    "                                  (int(os.environ['OLD_PORT']), 'old_address'))):\n"
+    "    s = socket.socket()\n"
+    "    s.bind(('127.0.0.1', port))\n"
+    "    s.listen(16)\n"
+    "    keep.append(s)\n"
+    "    os.dup2(s.fileno(), 3 + i)\n"
+    "    os.set_inheritable(3 + i, True)  # dup2 onto itself keeps close-on-exec\n"
+    "    names.append(name)\n"
+    "os.environ.update(LISTEN_FDS='2', LISTEN_PID=str(os.getpid()),\n"
+    "                  LISTEN_FDNAMES=':'.join(names))\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n";
+
+/* sdvisor restarted with its sockets in the fd store: it takes the one on its address
+ * over (binding anew would fail: the port is held, by sdvisor itself), and forgets and
+ * closes the one a former configuration had. */
+static void
+test_fd_store_given_back(Fixture *f, gconstpointer data)
+{
+  int port = sv_free_port(), old_port = sv_free_port();
+  g_autofree char *text = g_strdup_printf("[app]\nexec=/bin/sleep 30\nlisten=127.0.0.1:%d\n", port);
+  g_assert_true(g_file_set_contents(f->config, text, -1, NULL));
+  g_chmod(f->config, 0644);
+  g_autofree char *port_env = g_strdup_printf("PORT=%d", port);
+  g_autofree char *old_env = g_strdup_printf("OLD_PORT=%d", old_port);
+  g_autofree char *name_env = g_strdup_printf("NAME=127.0.0.1_%d", port);
+  const char *wrapper[] = {PYTHON, "-c", restart_wrapper, NULL};
+  const char *argv[] = {"run", "--config", f->config, NULL};
+  const char *env[] = {port_env, old_env, name_env, NULL};
+  g_autoptr(SvRun) run = sv_run_start_full(wrapper, argv, env);
+
+  g_assert_nonnull(sv_run_wait_message(run, "FDSTOREREMOVE=1\nFDNAME=old_address", WAIT_MS));
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *line = g_strdup_printf("listening on 127.0.0.1:%d (fd 3, from the service "
+                                          "manager)",
+                                          port);
+  g_assert_true(sv_run_wait_stderr(run, line, WAIT_MS));
+  g_assert_true(sv_run_wait_stderr(run, "closed socket 'old_address'", WAIT_MS));
+  /* The old address is closed; the kept one still takes connections. */
+  g_assert_cmpint(sv_test_connect_tcp(old_port), ==, -1);
+  int c = sv_test_connect_tcp(port);
+  g_assert_cmpint(c, >=, 0);
+  close(c);
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,6 +286,7 @@ main(int argc, char **argv)
   S("/listen/uvicorn/unix-socket-bound-by-sdvisor", uvicorn_unix);
   S("/listen/gunicorn/takes-listen-fds", gunicorn);
   S("/listen/aiohttp/sock-fileno-3", aiohttp);
+  T("/listen/fd-store/given-back-after-a-restart", test_fd_store_given_back);
   T("/listen/error/port-in-use-is-a-config-error", test_port_in_use);
   return g_test_run();
 }
