@@ -131,11 +131,11 @@ fd_matches(int fd, const SvListenSpec *spec)
     return have.in6.sin6_port == want.in6.sin6_port &&
            memcmp(&have.in6.sin6_addr, &want.in6.sin6_addr, sizeof want.in6.sin6_addr) == 0;
   case AF_UNIX:
-    /* The kernel may report a path's length with or without its NUL. */
+    /* An abstract name is its exact length, NULs and all; a path ends at its NUL. */
     if (spec->abstract)
-      return have_len == want_len - 1 &&
-             memcmp(have.un.sun_path, want.un.sun_path, want_len - 1 - sizeof(sa_family_t)) == 0;
-    return g_strcmp0(have.un.sun_path, want.un.sun_path) == 0;
+      return have_len == want_len && memcmp(have.un.sun_path, want.un.sun_path,
+                                            want_len - offsetof(struct sockaddr_un, sun_path)) == 0;
+    return have.un.sun_path[0] != '\0' && g_strcmp0(have.un.sun_path, want.un.sun_path) == 0;
   default:
     return FALSE;
   }

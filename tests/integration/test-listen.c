@@ -276,6 +276,28 @@ test_fd_store_given_back(Fixture *f, gconstpointer data)
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
 }
 
+/* `sdvisor check` lists the sockets as the app will get them, binding nothing. */
+static void
+test_check_lists_sockets(Fixture *f, gconstpointer data)
+{
+  g_assert_true(g_file_set_contents(f->config,
+                                    "[app]\nexec=/bin/true\n"
+                                    "listen=127.0.0.1:1 [::]:8001 unix:/run/shop/http.sock\n"
+                                    "listen-mode=0660\nlisten-group=www-data\n",
+                                    -1, NULL));
+  g_chmod(f->config, 0644);
+  const char *argv[] = {sv_test_binary(), "check", f->config, NULL};
+  g_autofree char *out = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                             &out, NULL, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(out, "\n# fd 3: 127.0.0.1:1 (name 127.0.0.1_1)\n"));
+  g_assert_nonnull(strstr(out, "\n# fd 4: [::]:8001 (name [__]_8001)\n"));
+  g_assert_nonnull(strstr(out, "\n# fd 5: unix:/run/shop/http.sock (name unix_/run/shop/http.sock, "
+                               "mode 0660, owner sdvisor's:www-data)\n"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -288,5 +310,6 @@ main(int argc, char **argv)
   S("/listen/aiohttp/sock-fileno-3", aiohttp);
   T("/listen/fd-store/given-back-after-a-restart", test_fd_store_given_back);
   T("/listen/error/port-in-use-is-a-config-error", test_port_in_use);
+  T("/listen/check/lists-the-sockets", test_check_lists_sockets);
   return g_test_run();
 }

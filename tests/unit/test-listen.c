@@ -267,6 +267,35 @@ test_take_over_by_address(void)
   close(sv_test_listen_tcp(other_port));
 }
 
+/* Unix sockets are matched by path, or by abstract name (exactly: "@ab" is not "@a"). */
+static void
+test_take_over_unix(UnixFixture *f, gconstpointer data)
+{
+  g_autofree char *abstract = g_strdup_printf("unix:@sdvisor-test-%d", (int)getpid());
+  g_autofree char *prefix = g_strdup_printf("unix:@sdvisor-test-%d-", (int)getpid());
+  g_autofree char *value = g_strdup_printf("%s %s", f->value, abstract);
+  g_autoptr(GPtrArray) specs = specs_of(value);
+  /* What a former run (or a .socket unit) bound: the same path, the same abstract name,
+   * and a name that only starts like it. */
+  g_autofree char *former_value = g_strdup_printf("%s %s", prefix, value);
+  g_autoptr(GPtrArray) former_specs = specs_of(former_value);
+  g_autoptr(SvListenSet) former = sv_listen_set_open_with(former_specs, NULL, NULL, NULL, 0, NULL);
+  g_assert_nonnull(former);
+  int passed[3];
+  for (guint i = 0; i < 3; i++)
+    passed[i] = dup(sv_listen_set_get_fds(former)[i]);
+  char *names[] = {"a", "b", "c", NULL};
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, passed, names, 3, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(sv_listen_set_get_n(set), ==, 2);
+  g_assert_cmpint(sv_listen_set_get_fds(set)[0], ==, passed[1]);
+  g_assert_cmpint(sv_listen_set_get_fds(set)[1], ==, passed[2]);
+  g_assert_true(sv_listen_set_get_inherited(set, 0));
+  g_assert_true(sv_listen_set_get_inherited(set, 1));
+  g_assert_cmpstr(sv_listen_set_get_dropped(set)[0], ==, "a");
+}
+
 static void
 test_take_over_without_listen(void)
 {
@@ -476,6 +505,7 @@ main(int argc, char **argv)
   U("/listen/unix/not-a-socket-left-alone", test_unix_not_a_socket);
   U("/listen/unix/unknown-owner", test_unix_unknown_owner);
   g_test_add_func("/listen/take-over/by-address", test_take_over_by_address);
+  U("/listen/take-over/unix-path-and-abstract-name", test_take_over_unix);
   g_test_add_func("/listen/take-over/without-listen-keeps-all", test_take_over_without_listen);
   U("/listen/fd-store/remove-stale-then-store-each", test_store);
   g_test_add_func("/listen/spawn/child-accepts-on-fd-3", test_spawn_child_accepts);
