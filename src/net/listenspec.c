@@ -1,6 +1,7 @@
 /* listenspec.c — [app] listen= addresses, parsed. */
 #include "listenspec.h"
 
+#include <arpa/inet.h>
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -103,21 +104,23 @@ parse_tcp(SvListenSpec *spec, const char *text, GError **error)
     host = g_strndup(text, (gsize)(colon - text));
     port = colon + 1;
   }
-  /* Numeric only, and no zone (fe80::1%eth0): bind() takes no name and no scope here. */
-  gboolean numeric = *host != '\0' && strchr(host, '%') == NULL && g_hostname_is_ip_address(host) &&
-                     (strchr(host, ':') != NULL) == spec->ipv6;
-  if (!numeric) {
-    if (*host == '\0')
-      return invalid(error, _("'%s' has no address: write 0.0.0.0%s or [::]%s"), text,
-                     text[0] == '[' ? text + 2 : text, text[0] == '[' ? text + 2 : text);
+  /* Numeric only, and no zone (fe80::1%eth0): bind() takes no name and no scope here.
+   * inet_pton() is what the socket will be bound with, so what parses here binds. */
+  guint8 addr[16];
+  char canonical[64];
+  int family = spec->ipv6 ? AF_INET6 : AF_INET;
+  if (*host == '\0')
+    return invalid(error, _("'%s' has no address: write 0.0.0.0%s or [::]%s"), text,
+                   text[0] == '[' ? text + 2 : text, text[0] == '[' ? text + 2 : text);
+  if (inet_pton(family, host, addr) != 1 ||
+      inet_ntop(family, addr, canonical, sizeof canonical) == NULL)
     return invalid(error,
                    _("'%s': '%s' is not a numeric IP address (names are not looked up: "
                      "try 127.0.0.1 or [::1])"),
                    text, host);
-  }
   if (!parse_port(text, port, &spec->port, error))
     return FALSE;
-  spec->host = g_ascii_strdown(host, -1);
+  spec->host = g_strdup(canonical);
   spec->text = spec->ipv6 ? g_strdup_printf("[%s]:%u", spec->host, spec->port)
                           : g_strdup_printf("%s:%u", spec->host, spec->port);
   return TRUE;

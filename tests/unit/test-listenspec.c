@@ -17,6 +17,9 @@ static const ValidCase valid_cases[] = {
     {"[::1]:65535", SV_LISTEN_TCP, "[::1]:65535"},
     {"[FE80::AB]:1", SV_LISTEN_TCP, "[fe80::ab]:1"},
     {"127.0.0.1:08000", SV_LISTEN_TCP, "127.0.0.1:8000"},
+    /* IPv6 in the one spelling inet_ntop() gives, so that a duplicate is seen. */
+    {"[0:0::0]:8000", SV_LISTEN_TCP, "[::]:8000"},
+    {"[::FFFF:127.0.0.1]:80", SV_LISTEN_TCP, "[::ffff:127.0.0.1]:80"},
     {"unix:/run/shop/http.sock", SV_LISTEN_UNIX, "unix:/run/shop/http.sock"},
     {"UNIX:/run/x", SV_LISTEN_UNIX, "unix:/run/x"},
     {"unix:@shop", SV_LISTEN_UNIX, "unix:@shop"},
@@ -71,6 +74,8 @@ static const InvalidCase invalid_cases[] = {
     {"localhost:8000", "not a numeric IP address"},
     {"example.org:80", "not a numeric IP address"},
     {"1.2.3:80", "not a numeric IP address"},
+    {"01.2.3.4:80", "not a numeric IP address"},
+    {"1.2.3.256:80", "not a numeric IP address"},
     {"::1:8000", "goes in brackets"},
     {"[::1]8000", "[ADDRESS]:PORT"},
     {"[127.0.0.1]:80", "not a numeric IP address"},
@@ -145,6 +150,9 @@ test_list_errors(void)
   g_autoptr(GError) error = NULL;
   g_assert_null(sv_listenspec_parse_list("127.0.0.1:80 127.0.0.1:080", NULL, &error));
   g_assert_nonnull(strstr(error->message, "'127.0.0.1:80' is listed twice"));
+  g_clear_error(&error);
+  g_assert_null(sv_listenspec_parse_list("[::]:80 [0::0]:80", NULL, &error));
+  g_assert_nonnull(strstr(error->message, "'[::]:80' is listed twice"));
   g_clear_error(&error);
   g_assert_null(sv_listenspec_parse_list("127.0.0.1:80 localhost:81", NULL, &error));
   g_assert_nonnull(strstr(error->message, "localhost"));
