@@ -192,6 +192,22 @@ test_serves(Fixture *f, gconstpointer data)
   pid_t app = answered_by(early_body);
   g_assert_cmpint(app, >, 0);
   g_assert_cmpint(parent_of(app), ==, run->pid);
+  /* The environment the app was started with (gunicorn unsets LISTEN_* in os.environ,
+   * /proc keeps the original): LISTEN_PID is the app's own pid, not sdvisor's. */
+  g_autofree char *environ_path = g_strdup_printf("/proc/%d/environ", (int)app);
+  g_autofree char *environ_text = NULL;
+  gsize environ_len = 0;
+  g_assert_true(g_file_get_contents(environ_path, &environ_text, &environ_len, NULL));
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  for (const char *e = environ_text; e < environ_text + environ_len; e += strlen(e) + 1)
+    g_strv_builder_add(builder, e);
+  g_auto(GStrv) app_env = g_strv_builder_end(builder);
+  g_autofree char *own_pid = g_strdup_printf("%d", (int)app);
+  g_assert_cmpstr(g_environ_getenv(app_env, "LISTEN_PID"), ==, own_pid);
+  g_assert_cmpstr(g_environ_getenv(app_env, "LISTEN_FDS"), ==, "1");
+  g_autofree char *name = server->unix_socket ? g_strconcat("unix_", path, NULL)
+                                              : g_strdup_printf("127.0.0.1_%d", port);
+  g_assert_cmpstr(g_environ_getenv(app_env, "LISTEN_FDNAMES"), ==, name);
 
   g_autofree char *again = http_get(connect_server(server, port, path), "/pid");
   g_assert_cmpint(answered_by(again), ==, app);
@@ -298,6 +314,33 @@ test_check_lists_sockets(Fixture *f, gconstpointer data)
                                "mode 0660, owner sdvisor's:www-data)\n"));
 }
 
+/* Hooks never get the sockets, nor sdvisor's LISTEN_* (which today carry them to the
+ * supervisor). */
+static void
+test_hooks_get_no_sockets(Fixture *f, gconstpointer data)
+{
+  int port = sv_free_port();
+  g_autofree char *env_file = g_build_filename(f->dir, "hook.env", NULL);
+  g_autofree char *text = g_strdup_printf("[app]\nexec=/bin/sleep 30\nlisten=127.0.0.1:%d\n\n"
+                                          "[hook:env]\nwhen=pre-start\n"
+                                          "exec=/bin/sh -c 'exec > %s; env; for n in 3 4; do "
+                                          "[ -e /proc/$$/fd/$n ] && echo fd$n; done; "
+                                          "echo fds-checked'\n",
+                                          port, env_file);
+  g_autoptr(SvRun) run = start_with(f, text);
+  g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
+  g_autofree char *seen = NULL;
+  g_assert_true(g_file_get_contents(env_file, &seen, NULL, NULL));
+  g_assert_nonnull(strstr(seen, "PATH="));
+  g_assert_null(strstr(seen, "LISTEN_"));
+  /* Nor at fd 3 or 4. */
+  g_assert_nonnull(strstr(seen, "\nfds-checked\n"));
+  g_assert_null(strstr(seen, "\nfd3\n"));
+  g_assert_null(strstr(seen, "\nfd4\n"));
+  sv_run_kill(run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -311,5 +354,6 @@ main(int argc, char **argv)
   T("/listen/fd-store/given-back-after-a-restart", test_fd_store_given_back);
   T("/listen/error/port-in-use-is-a-config-error", test_port_in_use);
   T("/listen/check/lists-the-sockets", test_check_lists_sockets);
+  T("/listen/hooks/get-no-sockets", test_hooks_get_no_sockets);
   return g_test_run();
 }
