@@ -1146,6 +1146,52 @@ convert_all(SvConfig *config, const SvScan *scan, GError **error)
   return TRUE;
 }
 
+/* Whether CHECK connects to an address of [app] listen=, which sdvisor holds itself. */
+static const SvListenSpec *
+check_hits_listen(const SvCheckSpec *check, GPtrArray *listen)
+{
+  for (guint i = 0; listen != NULL && i < listen->len; i++) {
+    const SvListenSpec *spec = listen->pdata[i];
+    if (check->kind == SV_CHECK_UNIX && spec->kind == SV_LISTEN_UNIX &&
+        check->abstract == spec->abstract && g_strcmp0(check->path, spec->path) == 0)
+      return spec;
+    if (check->kind == SV_CHECK_TCP && spec->kind == SV_LISTEN_TCP && check->port == spec->port &&
+        (g_str_equal(spec->host, "0.0.0.0") || g_str_equal(spec->host, "::") ||
+         g_ascii_strcasecmp(check->host, spec->host) == 0 ||
+         g_ascii_strcasecmp(check->host, "localhost") == 0))
+      return spec;
+  }
+  return NULL;
+}
+
+/* A tcp:// or unix: check of an address sdvisor listens on cannot fail: the kernel
+ * accepts connections into the backlog of sdvisor's socket before the app runs, and
+ * while it hangs. Such a check is refused; http:// (which needs the app's answer) and
+ * notify are not. */
+static gboolean
+check_listen_checks(SvConfig *config, const SvScan *scan, GError **error)
+{
+  static const char *const groups_with_checks[] = {"ready", "health"};
+  GPtrArray *lists[] = {config->ready.checks, config->health.checks};
+  for (gsize g = 0; g < G_N_ELEMENTS(lists); g++)
+    for (guint i = 0; lists[g] != NULL && i < lists[g]->len; i++) {
+      const SvCheckSpec *check = lists[g]->pdata[i];
+      const SvListenSpec *spec = check_hits_listen(check, config->app.listen);
+      if (spec == NULL)
+        continue;
+      int line = scan_line_of(scan, groups_with_checks[g], "check");
+      g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                                        : g_strdup(config->path ? config->path : _("default"));
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("%s: [%s] check: %s cannot fail: sdvisor itself listens on %s ([app] "
+                    "listen=), and connections wait in its backlog whether the app runs or "
+                    "not; check with http:// (the app must answer) or notify"),
+                  where, groups_with_checks[g], check->text, spec->text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* once-per=fleet needs a store, and says the opposite of once-per-host=false. */
 static gboolean
 check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
@@ -1189,6 +1235,8 @@ finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
   if (!convert_all(config, scan, error))
     return FALSE;
   if (!check_fleet_jobs(config, scan, error))
+    return FALSE;
+  if (!check_listen_checks(config, scan, error))
     return FALSE;
 
   if (config->app.environment_file != NULL) {

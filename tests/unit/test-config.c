@@ -700,6 +700,15 @@ test_listen(Fixture *f, gconstpointer data)
   g_assert_cmpstr(((SvListenSpec *)o->app.listen->pdata[0])->text, ==, "unix:@shop");
   g_assert_cmpstr(((SvListenSpec *)o->app.listen->pdata[0])->origin, ==,
                   "environment variable SDVISOR_APP_LISTEN");
+
+  /* What can fail stays allowed: http:// needs the app's answer, and another port or
+   * host is somebody else's. */
+  g_autoptr(SvConfig) checks = load_ok(f,
+                                       "[app]\nexec=/bin/true\nlisten=127.0.0.1:8000\n"
+                                       "[ready]\ncheck=notify http://127.0.0.1:8000/health "
+                                       "tcp://127.0.0.1:8001 tcp://10.0.0.1:8000\n",
+                                       NULL);
+  g_assert_cmpuint(checks->ready.checks->len, ==, 4);
 }
 
 static void
@@ -713,6 +722,23 @@ test_listen_errors(Fixture *f, gconstpointer data)
                ":3: [app] listen: ", "absolute", NULL);
   expect_error(f, "[app]\nexec=/bin/true\nlisten=127.0.0.1:80 127.0.0.1:80\n", NULL,
                SV_CONFIG_ERROR_INVALID, ":3: [app] listen: ", "twice", NULL);
+  /* A connection check of an address sdvisor holds cannot fail. */
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=0.0.0.0:8000\n[ready]\n"
+               "check=notify tcp://127.0.0.1:8000\n",
+               NULL, SV_CONFIG_ERROR_INVALID,
+               ":5: [ready] check: tcp://127.0.0.1:8000 cannot fail: sdvisor itself listens on "
+               "0.0.0.0:8000",
+               "http://", NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=unix:/run/a.sock\n[health]\n"
+               "check=unix:/run/a.sock\n",
+               NULL, SV_CONFIG_ERROR_INVALID, ":5: [health] check: unix:/run/a.sock cannot fail",
+               NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=[::1]:8000\n[ready]\n"
+               "check=tcp://localhost:8000\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "tcp://localhost:8000 cannot fail", NULL);
   static const char *const bad_modes[] = {"666x", "0888", "01777", "66", "rw-rw----"};
   for (gsize i = 0; i < G_N_ELEMENTS(bad_modes); i++) {
     g_autofree char *text =
