@@ -160,6 +160,9 @@ bind_failed(const SvListenSpec *spec, const char *what, int err, GError **error)
   else if (err == EACCES || err == EPERM)
     hint = _(": sdvisor's user may not create it there (the directory's owner and mode, or "
              "RuntimeDirectory= in the unit)");
+  else if (err == ENOENT && spec->kind == SV_LISTEN_UNIX)
+    hint = _(": its directory does not exist (RuntimeDirectory= in the unit makes "
+             "/run/sdvisor/NAME)");
   else if (err == EADDRNOTAVAIL)
     hint = _(": no network interface of this host has that address");
   else if (err == EAFNOSUPPORT)

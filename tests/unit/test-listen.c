@@ -224,6 +224,17 @@ test_unix_not_a_socket(UnixFixture *f, gconstpointer data)
 }
 
 static void
+test_unix_no_directory(UnixFixture *f, gconstpointer data)
+{
+  g_autofree char *value = g_strconcat("unix:", f->dir, "/missing/http.sock", NULL);
+  g_autoptr(GPtrArray) specs = specs_of(value);
+  g_autoptr(GError) error = NULL;
+  g_assert_null(sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error));
+  g_assert_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_BIND);
+  g_assert_nonnull(strstr(error->message, "its directory does not exist"));
+}
+
+static void
 test_unix_unknown_owner(UnixFixture *f, gconstpointer data)
 {
   g_autoptr(GPtrArray) specs = specs_of(f->value);
@@ -504,6 +515,7 @@ main(int argc, char **argv)
   U("/listen/unix/live-socket-left-alone", test_unix_live_socket_kept);
   U("/listen/unix/not-a-socket-left-alone", test_unix_not_a_socket);
   U("/listen/unix/unknown-owner", test_unix_unknown_owner);
+  U("/listen/unix/no-directory-says-how", test_unix_no_directory);
   g_test_add_func("/listen/take-over/by-address", test_take_over_by_address);
   U("/listen/take-over/unix-path-and-abstract-name", test_take_over_unix);
   g_test_add_func("/listen/take-over/without-listen-keeps-all", test_take_over_without_listen);
