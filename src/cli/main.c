@@ -19,6 +19,8 @@
 #include "fleet.h"
 #include "jobs.h"
 #include "jobstate.h"
+#include "listen.h"
+#include "listenspec.h"
 #include "log.h"
 #include "message-ids.h"
 #include "sdvisor-build-config.h"
@@ -53,6 +55,45 @@ config_path(const char *option, char **rest)
   if (rest != NULL && rest[0] != NULL)
     return rest[0];
   return g_getenv("SDVISOR_CONFIG");
+}
+
+/* [app] listen=: the sockets, bound or taken over from the service manager, placed at 3…
+ * with LISTEN_* set in sdvisor's own environment, where today's supervisor takes passed
+ * sockets from for every start of the app (sv_listen_set_export). None without listen=.
+ * Returns SV_EXIT_OK, or the exit status of the failure in ERROR: a configuration error
+ * for an address that cannot be bound. */
+static int
+open_listen_sockets(const SvConfig *config, SvListenSet **out, GError **error)
+{
+  *out = NULL;
+  if (config->app.listen == NULL || config->app.listen->len == 0)
+    return SV_EXIT_OK;
+  SvListenOptions options = {config->app.listen_mode, config->app.listen_user,
+                             config->app.listen_group, config->path};
+  g_autoptr(SvListenSet) set = sv_listen_set_open(config->app.listen, &options, error);
+  if (set == NULL)
+    return g_error_matches(*error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_FAILED) ? SV_EXIT_FAILURE
+                                                                            : SV_EXIT_CONFIG;
+  if (!sv_listen_set_export(set, error))
+    return SV_EXIT_FAILURE;
+  *out = g_steal_pointer(&set);
+  return SV_EXIT_OK;
+}
+
+/* Once the log writer is up: what was bound, what was dropped, and the fd store. */
+static void
+report_listen_sockets(const SvListenSet *set)
+{
+  for (const char *const *d = sv_listen_set_get_dropped(set); *d != NULL; d++)
+    sv_log(LOG_WARNING,
+           "closed socket '%s' from the service manager: no listen= address is its own", *d);
+  int r = sv_listen_set_store(set);
+  if (r < 0)
+    sv_log(LOG_WARNING, "cannot hand the listening sockets to the service manager's fd store: %s",
+           g_strerror(-r));
+  g_autofree char *text = sv_listen_set_describe(set);
+  sv_log(LOG_INFO, "listening on %s%s", text,
+         r > 0 ? "; sent to the service manager's fd store" : "");
 }
 
 static int
@@ -90,7 +131,19 @@ cmd_run(int argc, char **argv)
     return SV_EXIT_CONFIG;
   }
 
+  /* [app] listen=: bound (or taken over from the service manager) before anything else
+   * opens an fd, since export places them at 3… (listen.h). */
+  g_autoptr(SvListenSet) sockets = NULL;
+  int status = open_listen_sockets(config, &sockets, &error);
+  if (status != SV_EXIT_OK) {
+    sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+    sv_log_id(LOG_ERR, SV_MESSAGE_CONFIG_INVALID, "%s", error->message);
+    return status;
+  }
+
   sv_log_init(SV_LOG_TARGET_AUTO, "sdvisor");
+  if (sockets != NULL)
+    report_listen_sockets(sockets);
   /* An app without the file can still run; it just cannot tell that it is draining. */
   if (!sv_drain_init(&error)) {
     sv_log(LOG_WARNING, "no %s for the app: %s", SV_DRAIN_ENV, error->message);
@@ -104,7 +157,7 @@ cmd_run(int argc, char **argv)
   }
   /* Freed before the supervisor: the socket goes away first. */
   g_autoptr(SvControlService) control = sv_control_service_new(supervisor, environ);
-  int status = sv_supervisor_run(supervisor);
+  status = sv_supervisor_run(supervisor);
   sv_drain_cleanup();
   return status;
 }
@@ -256,6 +309,27 @@ read_unit(const char *unit, char **out_shown, GError **error)
   return systemctl_cat(unit, error);
 }
 
+/* The sockets of [app] listen= as the app receives them: fd, address, name. */
+static void
+print_listen(const SvConfig *config)
+{
+  GPtrArray *specs = config->app.listen;
+  if (specs == NULL || specs->len == 0)
+    return;
+  g_print("# %s\n", _("listening sockets, bound before the app starts (the app's LISTEN_FDS)"));
+  for (guint i = 0; i < specs->len; i++) {
+    const SvListenSpec *spec = specs->pdata[i];
+    g_autofree char *name = sv_listenspec_fdname(spec);
+    g_autofree char *owner = NULL;
+    if (spec->kind == SV_LISTEN_UNIX && !spec->abstract)
+      owner = g_strdup_printf(_(", mode %04o, owner %s:%s"), config->app.listen_mode,
+                              config->app.listen_user ? config->app.listen_user : _("sdvisor's"),
+                              config->app.listen_group ? config->app.listen_group : _("sdvisor's"));
+    /* TRANSLATORS: "# fd 3: 127.0.0.1:8000 (name 127.0.0.1_8000)". */
+    g_print(_("# fd %u: %s (name %s%s)\n"), 3 + i, spec->text, name, owner ? owner : "");
+  }
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -337,6 +411,7 @@ cmd_check(int argc, char **argv)
   /* TRANSLATORS: "# app name: shop (from the template instance: …)". */
   g_print("# %s\n", _("app name (keys its jobs' state and its log identifier)"));
   g_print(_("# name=%s, from %s\n"), config->app.name, why);
+  print_listen(config);
   g_autofree char *text = sv_config_to_string(config);
   g_print("# %s\n", _("effective configuration (defaults, file, environment overrides)"));
   g_print("%s", text);

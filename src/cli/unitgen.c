@@ -86,6 +86,14 @@ sv_unitgen_service(const SvConfig *config, const char *binary, const char *confi
   g_string_append(s, "Restart=on-failure\n"
                      "LogRateLimitIntervalSec=1s\n"
                      "LogRateLimitBurst=1000000\n");
+  if (config->app.listen != NULL && config->app.listen->len > 0)
+    g_string_append_printf(
+        s,
+        "# [app] listen= is set: sdvisor keeps its sockets in systemd's fd store,\n"
+        "# so the ports stay bound while sdvisor itself restarts (Restart=,\n"
+        "# `systemctl restart`); `systemctl stop` closes them.\n"
+        "FileDescriptorStoreMax=%u\n",
+        config->app.listen->len);
   /* The app's own state directory, owned by the unit's User=: never StateDirectory=sdvisor,
    * which systemd would re-own to each unit's user in turn (docs/state.md). */
   g_autofree char *state = sv_jobname_escape(config->app.name);
@@ -393,6 +401,16 @@ check_container(const SvUnitTimeouts *need, const SvUnitTimeouts *unit, const Sv
   }
 }
 
+/* FileDescriptorStoreMax= of [Service]; the last valid assignment wins. */
+static void
+on_fd_store_assignment(const char *key, const char *value, gpointer user_data)
+{
+  guint64 n;
+  if (g_str_equal(key, "FileDescriptorStoreMax") &&
+      g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT, &n, NULL))
+    *(guint *)user_data = (guint)n;
+}
+
 GPtrArray *
 sv_unitgen_check(const SvConfig *config, const char *unit_text)
 {
@@ -446,5 +464,16 @@ sv_unitgen_check(const SvConfig *config, const char *unit_text)
   read_container(unit_text, &container);
   if (container.has_container)
     check_container(&need, &unit, &container, warnings);
+  /* Without room in the fd store a restart of sdvisor closes the ports (docs/deploys.md);
+   * conmon relays no FDSTORE=1, so a quadlet has no store to ask for. */
+  guint sockets = config->app.listen != NULL ? config->app.listen->len : 0;
+  guint store_max = 0;
+  section_assignments(unit_text, "[Service]", on_fd_store_assignment, &store_max);
+  if (sockets > 0 && !container.has_container && store_max < sockets)
+    g_ptr_array_add(warnings,
+                    g_strdup_printf(_("[app] listen= has %u addresses but FileDescriptorStoreMax= "
+                                      "is %u: a restart of sdvisor closes the ports (use "
+                                      "FileDescriptorStoreMax=%u)"),
+                                    sockets, store_max, sockets));
   return warnings;
 }

@@ -22,6 +22,7 @@
 
 #include "checkspec.h"
 #include "fleet.h"
+#include "listenspec.h"
 #include "schedule.h"
 #include "timespan.h"
 
@@ -50,6 +51,8 @@ typedef enum {
   SV_KEY_TIMEZONE, /* char *: an IANA zone GTimeZone knows */
   SV_KEY_SCHEDULE, /* char *: schedule.h syntax (validated with the group's timezone) */
   SV_KEY_STORE,    /* char *: a fleet store URI (fleet.h); shown without its password */
+  SV_KEY_LISTEN,   /* GPtrArray of SvListenSpec*: listen addresses (listenspec.h) */
+  SV_KEY_MODE,     /* guint: an octal file mode, at most 0777 */
 } SvKeyType;
 
 typedef struct {
@@ -87,6 +90,10 @@ static const SvKeySpec app_keys[] = {
     APP_KEY("forward-signals", SV_KEY_SIGNALS, "SIGUSR1 SIGUSR2 SIGWINCH SIGTTIN SIGTTOU SIGQUIT",
             forward_signals, FALSE),
     APP_KEY("stop-delay", SV_KEY_TIMESPAN, "0", stop_delay_usec, FALSE),
+    APP_KEY("listen", SV_KEY_LISTEN, NULL, listen, FALSE),
+    APP_KEY("listen-mode", SV_KEY_MODE, "0666", listen_mode, FALSE),
+    APP_KEY("listen-user", SV_KEY_STRING, NULL, listen_user, FALSE),
+    APP_KEY("listen-group", SV_KEY_STRING, NULL, listen_group, FALSE),
 };
 
 static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NULL};
@@ -745,6 +752,29 @@ convert(const char *where, const char *group, const SvKeySpec *spec, const char 
     *(char **)field = g_strdup(value);
     return TRUE;
   }
+
+  case SV_KEY_LISTEN: {
+    g_autoptr(GError) local = NULL;
+    /* Each address keeps where it was written: a port found in use at start is reported
+     * at its line. */
+    GPtrArray *specs = sv_listenspec_parse_list(value, where, &local);
+    if (specs == NULL)
+      FAIL("%s", local->message);
+    *(GPtrArray **)field = specs;
+    return TRUE;
+  }
+
+  case SV_KEY_MODE: {
+    guint64 n;
+    gboolean octal = strlen(value) >= 3 && strlen(value) <= 4;
+    for (const char *c = value; octal && *c; c++)
+      octal = *c >= '0' && *c <= '7';
+    if (!octal || !g_ascii_string_to_unsigned(value, 8, 0, 0777, &n, NULL))
+      FAIL(_("'%s' is not a file mode (three or four octal digits, at most 0777: try '0660')"),
+           value);
+    *(guint *)field = (guint)n;
+    return TRUE;
+  }
   }
   g_assert_not_reached();
 #undef FAIL
@@ -769,6 +799,7 @@ free_field(const SvKeySpec *spec, gpointer field)
     g_clear_pointer((char ***)field, g_strfreev);
     break;
   case SV_KEY_CHECKS:
+  case SV_KEY_LISTEN:
     g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
     break;
   default:
@@ -1115,6 +1146,52 @@ convert_all(SvConfig *config, const SvScan *scan, GError **error)
   return TRUE;
 }
 
+/* Whether CHECK connects to an address of [app] listen=, which sdvisor holds itself. */
+static const SvListenSpec *
+check_hits_listen(const SvCheckSpec *check, GPtrArray *listen)
+{
+  for (guint i = 0; listen != NULL && i < listen->len; i++) {
+    const SvListenSpec *spec = listen->pdata[i];
+    if (check->kind == SV_CHECK_UNIX && spec->kind == SV_LISTEN_UNIX &&
+        check->abstract == spec->abstract && g_strcmp0(check->path, spec->path) == 0)
+      return spec;
+    if (check->kind == SV_CHECK_TCP && spec->kind == SV_LISTEN_TCP && check->port == spec->port &&
+        (g_str_equal(spec->host, "0.0.0.0") || g_str_equal(spec->host, "::") ||
+         g_ascii_strcasecmp(check->host, spec->host) == 0 ||
+         g_ascii_strcasecmp(check->host, "localhost") == 0))
+      return spec;
+  }
+  return NULL;
+}
+
+/* A tcp:// or unix: check of an address sdvisor listens on cannot fail: the kernel
+ * accepts connections into the backlog of sdvisor's socket before the app runs, and
+ * while it hangs. Such a check is refused; http:// (which needs the app's answer) and
+ * notify are not. */
+static gboolean
+check_listen_checks(SvConfig *config, const SvScan *scan, GError **error)
+{
+  static const char *const groups_with_checks[] = {"ready", "health"};
+  GPtrArray *lists[] = {config->ready.checks, config->health.checks};
+  for (gsize g = 0; g < G_N_ELEMENTS(lists); g++)
+    for (guint i = 0; lists[g] != NULL && i < lists[g]->len; i++) {
+      const SvCheckSpec *check = lists[g]->pdata[i];
+      const SvListenSpec *spec = check_hits_listen(check, config->app.listen);
+      if (spec == NULL)
+        continue;
+      int line = scan_line_of(scan, groups_with_checks[g], "check");
+      g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                                        : g_strdup(config->path ? config->path : _("default"));
+      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                  _("%s: [%s] check: %s cannot fail: sdvisor itself listens on %s ([app] "
+                    "listen=), and connections wait in its backlog whether the app runs or "
+                    "not; check with http:// (the app must answer) or notify"),
+                  where, groups_with_checks[g], check->text, spec->text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* once-per=fleet needs a store, and says the opposite of once-per-host=false. */
 static gboolean
 check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
@@ -1158,6 +1235,8 @@ finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
   if (!convert_all(config, scan, error))
     return FALSE;
   if (!check_fleet_jobs(config, scan, error))
+    return FALSE;
+  if (!check_listen_checks(config, scan, error))
     return FALSE;
 
   if (config->app.environment_file != NULL) {

@@ -34,6 +34,10 @@ typedef struct {
   int reload_signal;
   guint64 forward_signals; /* bit N set = forward signal N */
   gint64 stop_delay_usec;  /* drain pause between pre-stop hooks and the stop signal */
+  GPtrArray *listen;       /* SvListenSpec* (listenspec.h), each with its origin; NULL if absent */
+  guint listen_mode;       /* file mode of unix: sockets, default 0666 (systemd's SocketMode=) */
+  char *listen_user;       /* owner of unix: sockets; NULL = sdvisor's user */
+  char *listen_group;      /* their group; NULL = sdvisor's group */
 } SvAppConfig;
 
 /* [ready]: what must hold before READY=1. No check (check= absent or empty) = ready

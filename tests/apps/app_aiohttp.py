@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 
 from aiohttp import web
 
@@ -55,6 +56,11 @@ async def echo(request):
     return web.Response(text="ok\n")
 
 
+async def pid(request):
+    # Which process answered: the socket sdvisor holds may be served by more than one.
+    return web.Response(text="%d\n" % os.getpid())
+
+
 async def on_startup(app):
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: log.info("received SIGHUP, reloading"))
@@ -82,6 +88,7 @@ def make_app():
     app.router.add_get("/health", health)
     app.router.add_get("/slow", slow)
     app.router.add_get("/echo", echo)
+    app.router.add_get("/pid", pid)
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
@@ -92,8 +99,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8003)
+    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket "
+                        "(sdvisor's [app] listen=: 3) instead of binding --host and --port")
     args = parser.parse_args()
-    web.run_app(make_app(), host=args.host, port=args.port, print=None)
+    if args.fd is not None:
+        # socket.socket(fileno=) finds the family itself (TCP or unix).
+        web.run_app(make_app(), sock=socket.socket(fileno=args.fd), print=None)
+    else:
+        web.run_app(make_app(), host=args.host, port=args.port, print=None)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,12 @@ async def slow(seconds: str = "1"):
     return apptools.slow_body(duration)
 
 
+# Which process answered: the socket sdvisor holds may be served by more than one.
+@app.get("/pid", response_class=PlainTextResponse)
+async def pid():
+    return "%d\n" % os.getpid()
+
+
 @app.get("/echo", response_class=PlainTextResponse)
 async def echo(line: str):
     apptools.echo(log, line)

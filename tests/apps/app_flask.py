@@ -33,6 +33,12 @@ def healthz():
     return "ok\n", 200, {"Content-Type": "text/plain"}
 
 
+# Which process answered: the worker's pid, and the master's (the app sdvisor started).
+@app.get("/pid")
+def pid():
+    return "%d %d\n" % (os.getpid(), os.getppid()), 200, {"Content-Type": "text/plain"}
+
+
 @app.get("/slow")
 def slow():
     try:

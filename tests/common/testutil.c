@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 gint64
@@ -150,4 +151,50 @@ sv_free_port(void)
   g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
   close(fd);
   return ntohs(sa.sin_port);
+}
+
+static struct sockaddr_in
+loopback(int port)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sa;
+}
+
+int
+sv_test_listen_tcp(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint(fd, >=, 0);
+  struct sockaddr_in sa = loopback(port);
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_assert_cmpint(listen(fd, 8), ==, 0);
+  return fd;
+}
+
+static int
+connect_to(int family, const struct sockaddr *sa, socklen_t len)
+{
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint(fd, >=, 0);
+  if (connect(fd, sa, len) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int
+sv_test_connect_tcp(int port)
+{
+  struct sockaddr_in sa = loopback(port);
+  return connect_to(AF_INET, (struct sockaddr *)&sa, sizeof sa);
+}
+
+int
+sv_test_connect_unix(const char *path)
+{
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+  return connect_to(AF_UNIX, (struct sockaddr *)&sun, sizeof sun);
 }

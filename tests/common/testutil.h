@@ -38,3 +38,10 @@ char *sv_test_pid_ns_missing(void);
 
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int sv_free_port(void);
+
+/* A listening TCP socket of the test's own on 127.0.0.1:PORT (the test fails if it
+ * cannot be bound). */
+int sv_test_listen_tcp(int port);
+/* A stream connection to 127.0.0.1:PORT, or to the unix socket PATH; -1 if refused. */
+int sv_test_connect_tcp(int port);
+int sv_test_connect_unix(const char *path);

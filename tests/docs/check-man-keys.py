@@ -155,6 +155,8 @@ TYPE_WORDS = {
     "SV_KEY_TIMEZONE": "time zone",
     "SV_KEY_SCHEDULE": "schedule",
     "SV_KEY_STORE": "store URI",
+    "SV_KEY_LISTEN": "address list",
+    "SV_KEY_MODE": "file mode",
 }
 
 

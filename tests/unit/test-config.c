@@ -7,6 +7,7 @@
 
 #include "checkspec.h"
 #include "config.h"
+#include "listenspec.h"
 #include "timespan.h"
 #include "testutil.h"
 
@@ -667,6 +668,86 @@ test_fleet_errors(Fixture *f, gconstpointer data)
                NULL, SV_CONFIG_ERROR_INVALID, "once-per", NULL);
 }
 
+/* [app] listen=: parsed at load, each address knowing where it was written (listen.c names
+ * that place when the port turns out to be taken). */
+static void
+test_listen(Fixture *f, gconstpointer data)
+{
+  g_autoptr(SvConfig) none = load_ok(f, "[app]\nexec=/bin/true\n", NULL);
+  g_assert_null(none->app.listen);
+  g_assert_cmpuint(none->app.listen_mode, ==, 0666);
+  g_assert_null(none->app.listen_user);
+  g_assert_null(none->app.listen_group);
+
+  g_autoptr(SvConfig) c =
+      load_ok(f,
+              "[app]\nexec=/bin/true\n"
+              "listen = 127.0.0.1:8000 [::]:8001 unix:/run/shop/http.sock\n"
+              "listen-mode = 0660\nlisten-user = shop\nlisten-group = www-data\n",
+              NULL);
+  g_assert_cmpuint(c->app.listen->len, ==, 3);
+  g_autofree char *origin = g_strdup_printf("%s:3", f->path);
+  for (guint i = 0; i < c->app.listen->len; i++)
+    g_assert_cmpstr(((SvListenSpec *)c->app.listen->pdata[i])->origin, ==, origin);
+  g_assert_cmpstr(((SvListenSpec *)c->app.listen->pdata[1])->text, ==, "[::]:8001");
+  g_assert_cmpuint(c->app.listen_mode, ==, 0660);
+  g_assert_cmpstr(c->app.listen_user, ==, "shop");
+  g_assert_cmpstr(c->app.listen_group, ==, "www-data");
+
+  char *env[] = {"SDVISOR_APP_LISTEN=unix:@shop", NULL};
+  g_autoptr(SvConfig) o = load_ok(f, "[app]\nexec=/bin/true\nlisten=127.0.0.1:1\n", env);
+  g_assert_cmpuint(o->app.listen->len, ==, 1);
+  g_assert_cmpstr(((SvListenSpec *)o->app.listen->pdata[0])->text, ==, "unix:@shop");
+  g_assert_cmpstr(((SvListenSpec *)o->app.listen->pdata[0])->origin, ==,
+                  "environment variable SDVISOR_APP_LISTEN");
+
+  /* What can fail stays allowed: http:// needs the app's answer, and another port or
+   * host is somebody else's. */
+  g_autoptr(SvConfig) checks = load_ok(f,
+                                       "[app]\nexec=/bin/true\nlisten=127.0.0.1:8000\n"
+                                       "[ready]\ncheck=notify http://127.0.0.1:8000/health "
+                                       "tcp://127.0.0.1:8001 tcp://10.0.0.1:8000\n",
+                                       NULL);
+  g_assert_cmpuint(checks->ready.checks->len, ==, 4);
+}
+
+static void
+test_listen_errors(Fixture *f, gconstpointer data)
+{
+  expect_error(f, "[app]\nexec=/bin/true\n\nlisten=127.0.0.1:80 localhost:81\n", NULL,
+               SV_CONFIG_ERROR_INVALID, ":4: [app] listen: ", "'localhost'", "numeric", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nlisten=8000\n", NULL, SV_CONFIG_ERROR_INVALID,
+               ":3: [app] listen: ", "0.0.0.0:8000", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nlisten=unix:run/x\n", NULL, SV_CONFIG_ERROR_INVALID,
+               ":3: [app] listen: ", "absolute", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nlisten=127.0.0.1:80 127.0.0.1:80\n", NULL,
+               SV_CONFIG_ERROR_INVALID, ":3: [app] listen: ", "twice", NULL);
+  /* A connection check of an address sdvisor holds cannot fail. */
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=0.0.0.0:8000\n[ready]\n"
+               "check=notify tcp://127.0.0.1:8000\n",
+               NULL, SV_CONFIG_ERROR_INVALID,
+               ":5: [ready] check: tcp://127.0.0.1:8000 cannot fail: sdvisor itself listens on "
+               "0.0.0.0:8000",
+               "http://", NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=unix:/run/a.sock\n[health]\n"
+               "check=unix:/run/a.sock\n",
+               NULL, SV_CONFIG_ERROR_INVALID, ":5: [health] check: unix:/run/a.sock cannot fail",
+               NULL);
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=[::1]:8000\n[ready]\n"
+               "check=tcp://localhost:8000\n",
+               NULL, SV_CONFIG_ERROR_INVALID, "tcp://localhost:8000 cannot fail", NULL);
+  static const char *const bad_modes[] = {"666x", "0888", "01777", "66", "rw-rw----"};
+  for (gsize i = 0; i < G_N_ELEMENTS(bad_modes); i++) {
+    g_autofree char *text =
+        g_strdup_printf("[app]\nexec=/bin/true\nlisten-mode=%s\n", bad_modes[i]);
+    expect_error(f, text, NULL, SV_CONFIG_ERROR_INVALID,
+                 ":3: [app] listen-mode: ", "not a file mode", NULL);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -696,6 +777,8 @@ main(int argc, char **argv)
   T("/config/error/section-values", test_section_errors);
   T("/config/fleet/keys-and-redacted-store", test_fleet);
   T("/config/fleet/errors", test_fleet_errors);
+  T("/config/listen/addresses-with-their-origin", test_listen);
+  T("/config/listen/errors-name-file-line-key", test_listen_errors);
   g_test_add_func("/config/signal-names", test_signal_names);
   return g_test_run();
 }

@@ -180,6 +180,32 @@ test_generated_units_agree(void)
   g_assert_cmpuint(wp->len, ==, 0);
 }
 
+/* listen=: print-unit makes room for the sockets in the fd store, and check --unit says
+ * when a unit has none. */
+static void
+test_listen_fd_store(void)
+{
+  g_autoptr(SvConfig) config =
+      load_config("[app]\nexec=/bin/true\nlisten=127.0.0.1:8000 unix:/run/a/http.sock\n", NULL);
+  g_autofree char *unit = sv_unitgen_service(config, "/usr/bin/sdvisor", "/etc/sdvisor/a.conf");
+  g_assert_nonnull(strstr(unit, "\nFileDescriptorStoreMax=2\n"));
+  g_autoptr(GPtrArray) none = sv_unitgen_check(config, unit);
+  g_assert_cmpuint(none->len, ==, 0);
+
+  g_autoptr(SvConfig) plain = load_config("[app]\nexec=/bin/true\n", NULL);
+  g_autofree char *plain_unit = sv_unitgen_service(plain, "/usr/bin/sdvisor", "/etc/a.conf");
+  g_assert_null(strstr(plain_unit, "FileDescriptorStoreMax="));
+  g_autoptr(GPtrArray) w = sv_unitgen_check(config, plain_unit);
+  g_assert_cmpuint(w->len, ==, 1);
+  g_assert_cmpstr(w->pdata[0], ==,
+                  "[app] listen= has 2 addresses but FileDescriptorStoreMax= is 0: a restart of "
+                  "sdvisor closes the ports (use FileDescriptorStoreMax=2)");
+  /* A quadlet has no store to ask for (conmon relays no FDSTORE=1). */
+  g_autofree char *quadlet = sv_unitgen_quadlet(config, "registry.example/a:1", "/etc/a.conf");
+  g_autoptr(GPtrArray) wq = sv_unitgen_check(config, quadlet);
+  g_assert_cmpuint(wq->len, ==, 0);
+}
+
 static void
 read_unit(const char *text, gint64 start, gint64 stop, gint64 watchdog)
 {
@@ -338,6 +364,7 @@ main(int argc, char **argv)
   g_test_add_func("/unitgen/check/timeoutsec-last-assignment-wins", test_check_timeoutsec_order);
   g_test_add_func("/unitgen/check/watchdog-with-and-without-health", test_check_watchdog);
   g_test_add_func("/unitgen/generate/passes-its-own-check", test_generated_units_agree);
+  g_test_add_func("/unitgen/generate/listen-has-room-in-the-fd-store", test_listen_fd_store);
   g_test_add_func("/unitgen/read/absent-zero-and-infinity", test_read_absent_zero_infinity);
   g_test_add_func("/unitgen/read/the-key-is-the-whole-word", test_read_whole_key);
   g_test_add_func("/unitgen/read/value-that-does-not-parse-is-ignored",
