@@ -102,9 +102,9 @@ gboolean sv_jobs_run_now(SvJobs *jobs, const char *name, SvJobsRunFunc func, gpo
  * strings are borrowed from JOBS. */
 typedef struct {
   const char *name;
-  gint64 next_usec; /* the next planned run (slot + randomized delay), µs since the
+  gint64 next_usec;  /* the next planned run (slot + randomized delay), µs since the
                           * epoch; -1 = none */
-  gboolean running; /* a run is in progress here (claiming, running or recording) */
+  gboolean running;  /* a run is in progress here (claiming, running or recording) */
   gboolean checking; /* its start-up check (catch-up, interrupted runs) is not over: a
                       * manual run is refused until it is */
   gboolean running_manual;

@@ -8,7 +8,7 @@
  * CANCELLABLE was cancelled first, in which case it never runs. A store never blocks
  * the main loop, and it reconnects by itself.
  *
- * Stores: PostgreSQL (store-pg.c). The host's own claim (flock + state file, jobstate.h)
+ * Stores: PostgreSQL (store-pg.c), etcd (store-etcd.c). The host's own claim (flock + state file, jobstate.h)
  * stays in jobs.c's worker threads; on-store-unavailable=local falls back to it. */
 #pragma once
 #include <gio/gio.h>
@@ -73,7 +73,7 @@ struct SvClaimStore {
 };
 
 /* The store [fleet] store= names, for APP's jobs. Loads its client library (libpq for
- * postgresql://) now; connects in the background. */
+ * postgresql://, libsoup for etcd://) now; connects in the background. */
 SvClaimStore *sv_claim_store_new(const SvFleetConfig *config, const char *app, GError **error);
 
 static inline void

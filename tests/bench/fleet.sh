@@ -1,7 +1,8 @@
 #!/bin/bash
 # fleet.sh — what once-per=fleet costs: the claim overhead per slot (median, p99) on a
 # loopback PostgreSQL 15 (a unix socket, started here in $BENCH_WORK, tests/fleet/pg.sh)
-# against once-per-host; the start lateness of 100 fleet jobs every second; and
+# and on a loopback 3-member etcd 3.4 cluster (tests/fleet/etcd.sh), against
+# once-per-host; the start lateness of 100 fleet jobs every second; and
 # sdvisor's memory with and without a [fleet] store (libpq is dlopen'ed only then).
 # Lateness = start − slot as sdvisor logs it ("…; NNNus after its time", taken right after
 # the fork: the claim, in a worker thread (host) or one round trip on the store's
@@ -9,6 +10,7 @@
 #   SDVISOR_BENCH_FLEET_SECONDS (default 30) per configuration.
 . "$(dirname "$0")/lib.sh"
 . "$BENCH_SRC/../fleet/pg.sh"
+. "$BENCH_SRC/../fleet/etcd.sh"
 
 seconds=${SDVISOR_BENCH_FLEET_SECONDS:-30}
 [ "$BENCH_QUICK" = 1 ] && seconds=8
@@ -21,7 +23,14 @@ if ! why=$(pg_usable); then
 fi
 pgdir=$BENCH_WORK/fleet-pg
 pg_start "$pgdir" || { echo "skipped: PostgreSQL does not start"; exit 0; }
-trap 'pg_stop "$pgdir"; rm -rf "$BENCH_WORK"' EXIT
+trap 'pg_stop "$pgdir"; etcd_stop; rm -rf "$BENCH_WORK"' EXIT
+etcd_modes=""
+if why=$(etcd_usable) && etcd_start "$BENCH_WORK/fleet-etcd"; then
+  etcd_modes=etcd
+  cmd "etcd --name mI --listen-client-urls http://127.0.0.1:PORT … --initial-cluster m1=…,m2=…,m3=…   # tests/fleet/etcd.sh, 3 members, data in /dev/shm"
+else
+  echo "(etcd skipped: ${why:-the cluster does not start})"
+fi
 cmd "initdb -A trust -D DIR; pg_ctl -D DIR -o \"-k SOCKDIR -c listen_addresses= -c fsync=off\" start   # tests/fleet/pg.sh"
 
 # conf FILE MODE N: N jobs every second, once-per=MODE.
@@ -29,8 +38,9 @@ conf() {
   {
     printf '[app]\nname=fleetbench\nexec=/bin/sleep infinity\n'
     if [ "$2" = fleet ]; then printf '[fleet]\nstore=%s\nnode=bench\n' "$(pg_uri)"; fi
+    if [ "$2" = etcd ]; then printf '[fleet]\nstore=%s\nnode=bench\n' "$(etcd_uri)"; fi
     for i in $(seq 1 "$3"); do
-      printf '\n[job:j%d]\nschedule=every 1s\nexec=/bin/true\nonce-per=%s\n' "$i" "$2"
+      printf '\n[job:j%d]\nschedule=every 1s\nexec=/bin/true\nonce-per=%s\n' "$i" "${2/etcd/fleet}"
     done
   } > "$1"
   chmod 0644 "$1"
@@ -41,9 +51,12 @@ echo "Lateness of job starts (ms; start − slot, sdvisor's own figure), $second
 echo
 echo "| jobs every 1s | once per | runs | median | p90 | p99 | max |"
 echo "|---:|---|---:|---:|---:|---:|---:|"
-declare -A med
+declare -A med p99s
 for n in 1 100; do
-  for mode in host fleet; do
+  modes="host fleet"
+  # etcd (store "etcd" below) with one job: its claim overhead against the others
+  [ "$n" = 1 ] && modes="host fleet $etcd_modes"
+  for mode in $modes; do
     c=$BENCH_WORK/fleet-$mode-$n.conf
     conf "$c" "$mode" "$n"
     state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
@@ -57,13 +70,16 @@ for n in 1 100; do
     # the first second goes to connecting and starting: not a steady-state figure
     grep -o '; [0-9-]*us after its time' "$log" | grep -o '[0-9-]*' | tail -n +$((n + 1)) > "$BENCH_WORK/late"
     read -r cnt m p90 p99 _ max _ <<< "$(stats < "$BENCH_WORK/late")"
-    med[$mode-$n]=$m
+    med[$mode-$n]=$m p99s[$mode-$n]=$p99
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$mode" "$cnt" "$(ms "$m")" "$(ms "$p90")" \
       "$(ms "$p99")" "$(ms "$max")"
   done
 done
 echo
-echo "Claim overhead per slot (fleet median − host median, one job): $(ms $((${med[fleet-1]} - ${med[host-1]}))) ms."
+echo "Claim overhead per slot (fleet − host, one job; \"fleet\" = PostgreSQL, \"etcd\" = etcd):"
+for mode in fleet $etcd_modes; do
+  echo "- $mode: median $(ms $((${med[$mode-1]} - ${med[host-1]}))) ms, p99 $(ms $((${p99s[$mode-1]} - ${p99s[host-1]}))) ms"
+done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # per run"
 
 echo

@@ -1,0 +1,654 @@
+/* store-etcd.c — the claim store on etcd, through its v3 JSON gateway (libsoup, json-glib).
+ *
+ * Every request is a POST to one member; a member that refuses the connection is left
+ * for the next one in the list at once (the request never arrived), one that does not
+ * answer within half the lease (clamped to 2-10 s: every write is a quorum's fsync)
+ * makes the request UNAVAILABLE
+ * and the next request goes to the next member: a member cut off from its quorum holds
+ * a write until the gateway gives up, and an answer after the lease would be no use.
+ * A claim is grant + txn (docs/fleet.md, "etcd"); renew is a lease keepalive; the
+ * finish is a txn on the record's mod_revision. Nothing blocks the main loop except
+ * sv_etcd_store_last_runs(), which is for the command line.
+ *
+ * libsoup is opened with dlopen() (soupload.h) when the store is made. */
+#include "store-etcd.h"
+
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "etcd.h"
+#include "log.h"
+#include "sdvisor-build-config.h"
+#include "soupload.h"
+#include "timespan.h"
+
+typedef struct {
+  gint64 lease_id;
+  gint64 fence;
+  int attempts;
+} SvEtcdHeld;
+
+typedef struct {
+  SvClaimStore parent;
+  const SvSoup *soup;
+  SvEtcdUri *uri;
+  char *app;
+  int pid;
+  gint64 ttl_sec;
+  gint64 timeout_usec;
+  SoupSession *session;
+  GTlsCertificate *client_certificate;
+  guint current;     /* the member requests go to */
+  gboolean down;     /* the last request found no member answering: logged once */
+  GHashTable *held;  /* "job\nslot" -> SvEtcdHeld: our live claims */
+  GHashTable *calls; /* SvEtcdCall* in flight */
+} SvEtcdStore;
+
+/* ---- one request, with fail-over ------------------------------------------------------------ */
+
+typedef void (*SvEtcdReplyFunc)(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data);
+
+typedef struct {
+  SvEtcdStore *store; /* NULL once the store is freed: the reply is dropped */
+  char *path;
+  GBytes *body;
+  guint tries;
+  GCancellable *user; /* the caller's; cancelled = the reply is dropped */
+  GCancellable *own;  /* cancelled by the timeout, the caller's, or the store's end */
+  gulong user_handler;
+  guint timeout_source;
+  gboolean timed_out;
+  SoupMessage *message;
+  SvEtcdReplyFunc func;
+  gpointer data;
+} SvEtcdCall;
+
+static void call_send(SvEtcdCall *c);
+
+static void
+call_free(SvEtcdCall *c)
+{
+  if (c->user != NULL) {
+    g_cancellable_disconnect(c->user, c->user_handler);
+    g_object_unref(c->user);
+  }
+  g_clear_handle_id(&c->timeout_source, g_source_remove);
+  g_clear_object(&c->own);
+  g_clear_object(&c->message);
+  g_bytes_unref(c->body);
+  g_free(c->path);
+  g_free(c);
+}
+
+static void
+on_user_cancelled(GCancellable *user, gpointer data)
+{
+  g_cancellable_cancel(data);
+}
+
+static gboolean
+on_call_timeout(gpointer data)
+{
+  SvEtcdCall *c = data;
+  c->timeout_source = 0;
+  c->timed_out = TRUE;
+  g_cancellable_cancel(c->own);
+  return G_SOURCE_REMOVE;
+}
+
+/* The request surely never reached the member: safe to send it to another. */
+static gboolean
+not_delivered(const GError *error)
+{
+  return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+         g_error_matches(error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+         g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+         error->domain == G_RESOLVER_ERROR;
+}
+
+static void
+on_call_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+  SvEtcdCall *c = data;
+  SvEtcdStore *s = c->store;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  if (s == NULL) {
+    call_free(c);
+    return;
+  }
+  body = s->soup->session_send_and_read_finish((SoupSession *)source, result, &error);
+  guint n = g_strv_length(s->uri->endpoints);
+  if (body == NULL && !c->timed_out && !g_cancellable_is_cancelled(c->own) &&
+      not_delivered(error) && ++c->tries < n) {
+    s->current = (s->current + 1) % n;
+    call_send(c);
+    return;
+  }
+  g_hash_table_remove(s->calls, c);
+  if (c->user != NULL && g_cancellable_is_cancelled(c->user)) {
+    call_free(c);
+    return;
+  }
+  g_autoptr(GError) reported = NULL;
+  const char *member = s->uri->endpoints[s->current];
+  if (body == NULL) {
+    reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: %s", member,
+                           c->timed_out ? _("no answer in time") : error->message);
+    /* The next request tries another member: this one may be cut off from its quorum. */
+    s->current = (s->current + 1) % n;
+  } else {
+    guint status = s->soup->message_get_status(c->message);
+    if (status != 200) {
+      gsize len = 0;
+      const char *text = g_bytes_get_data(body, &len);
+      reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: HTTP %u: %.*s",
+                             member, status, (int)MIN(len, 200), text ? text : "");
+      s->current = (s->current + 1) % n;
+      g_clear_pointer(&body, g_bytes_unref);
+    }
+  }
+  if (reported != NULL && !s->down)
+    sv_log(LOG_ERR, "fleet store %s: %s", s->parent.description, reported->message);
+  else if (reported == NULL && s->down)
+    sv_log(LOG_NOTICE, "fleet store %s: answering again", s->parent.description);
+  s->down = reported != NULL;
+  c->func(s, body, reported, c->data);
+  call_free(c);
+}
+
+static void
+call_send(SvEtcdCall *c)
+{
+  SvEtcdStore *s = c->store;
+  g_autofree char *base = sv_etcd_uri_base(s->uri, s->current);
+  g_autofree char *url = g_strconcat(base, c->path, NULL);
+  g_clear_object(&c->message);
+  c->message = s->soup->message_new("POST", url);
+  s->soup->message_set_request_body_from_bytes(c->message, "application/json", c->body);
+  if (s->client_certificate != NULL)
+    s->soup->message_set_tls_client_certificate(c->message, s->client_certificate);
+  s->soup->session_send_and_read_async(s->session, c->message, G_PRIORITY_DEFAULT, c->own,
+                                       on_call_done, c);
+}
+
+/* POSTs JSON (taken) to PATH; FUNC runs from the loop with the body of a 200 answer or
+ * an UNAVAILABLE error, never if CANCELLABLE is cancelled or the store freed first. */
+static void
+etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
+          SvEtcdReplyFunc func, gpointer data)
+{
+  SvEtcdCall *c = g_new0(SvEtcdCall, 1);
+  c->store = s;
+  c->path = g_strdup(path);
+  c->body = g_bytes_new_take(json, strlen(json));
+  c->own = g_cancellable_new();
+  if (cancellable != NULL) {
+    c->user = g_object_ref(cancellable);
+    c->user_handler = g_cancellable_connect(cancellable, G_CALLBACK(on_user_cancelled),
+                                            g_object_ref(c->own), g_object_unref);
+  }
+  c->func = func;
+  c->data = data;
+  c->timeout_source = g_timeout_add((guint)(s->timeout_usec / 1000), on_call_timeout, c);
+  g_hash_table_add(s->calls, c);
+  call_send(c);
+}
+
+static void
+on_revoked(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+}
+
+/* Drops a lease we no longer need; if it fails, the lease ends by itself. */
+static void
+lease_revoke(SvEtcdStore *s, gint64 lease_id)
+{
+  etcd_call(s, "/v3/lease/revoke", sv_etcd_json_lease(lease_id), NULL, on_revoked, NULL);
+}
+
+static char *
+held_key(const char *job, gint64 slot)
+{
+  return g_strdup_printf("%s\n%" G_GINT64_FORMAT, job, slot);
+}
+
+/* ---- claim: grant, txn (and a retry txn over an interrupted record) ------------------------- */
+
+#define SV_ETCD_CLAIM_TRIES 3
+
+typedef struct {
+  char *job;
+  gint64 slot;
+  gboolean retry;
+  gboolean skip_if_running;
+  GCancellable *cancellable;
+  SvClaimFunc func;
+  gpointer data;
+  gint64 lease_id;
+  gint64 retry_mod_revision;
+  int tries;
+} SvEtcdClaim;
+
+static void
+claim_free(SvEtcdClaim *c)
+{
+  g_free(c->job);
+  g_clear_object(&c->cancellable);
+  g_free(c);
+}
+
+static void
+claim_reply(SvEtcdStore *s, SvEtcdClaim *c, const SvClaimReply *reply)
+{
+  if (c->lease_id != 0 && reply->outcome != SV_CLAIM_GRANTED)
+    lease_revoke(s, c->lease_id);
+  c->func(reply, c->data);
+  claim_free(c);
+}
+
+static void claim_txn(SvEtcdStore *s, SvEtcdClaim *c);
+
+static void
+on_claim_txn(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdClaim *c = data;
+  SvEtcdTxn txn = {0};
+  g_autoptr(GError) local = NULL;
+  gsize len = 0;
+  const char *text = body ? g_bytes_get_data(body, &len) : NULL;
+  if (error == NULL && !sv_etcd_parse_txn(text, len, s->uri->prefix, s->app, c->job, &txn, &local))
+    error = local;
+  if (error != NULL) {
+    SvClaimReply reply = {.outcome = SV_CLAIM_UNAVAILABLE, .error = error};
+    claim_reply(s, c, &reply);
+    return;
+  }
+  if (txn.succeeded) {
+    SvEtcdHeld *h = g_new0(SvEtcdHeld, 1);
+    h->lease_id = c->lease_id;
+    h->fence = txn.revision;
+    h->attempts = c->retry_mod_revision > 0 ? 2 : 1;
+    g_hash_table_replace(s->held, held_key(c->job, c->slot), h);
+    SvClaimReply reply = {
+        .outcome = SV_CLAIM_GRANTED, .fence = txn.revision, .retried = c->retry_mod_revision > 0};
+    claim_reply(s, c, &reply);
+    sv_etcd_txn_clear(&txn);
+    return;
+  }
+  SvEtcdRecord *r = &txn.record;
+  if (r->exists && c->retry && r->result == NULL && !txn.live && r->attempts < 2 &&
+      ++c->tries < SV_ETCD_CLAIM_TRIES) {
+    /* Interrupted: its lease ended unfinished. Take it over once, if nobody changed the
+     * record since we read it. */
+    c->retry_mod_revision = r->mod_revision;
+    sv_etcd_txn_clear(&txn);
+    claim_txn(s, c);
+    return;
+  }
+  if (r->exists) {
+    SvClaimReply reply = {
+        .outcome = SV_CLAIM_TAKEN,
+        .fence = r->fence,
+        .node = r->node,
+        .result = r->result,
+        /* A live key's lease lasts at most its TTL from the last keepalive. */
+        .lease_left_usec = r->result != NULL ? 0
+                           : txn.live        ? s->parent.lease_usec
+                                             : -1,
+        .retried = r->attempts >= 2,
+    };
+    claim_reply(s, c, &reply);
+  } else if (txn.busy.exists) {
+    SvClaimReply reply = {.outcome = SV_CLAIM_BUSY,
+                          .fence = txn.busy.fence,
+                          .node = txn.busy.node,
+                          .busy_slot = txn.busy_slot};
+    claim_reply(s, c, &reply);
+  } else if (++c->tries < SV_ETCD_CLAIM_TRIES) {
+    /* What failed the compare was gone when the failure branch read (a lease ended in
+     * between, or an earlier slot finished): ask again. */
+    c->retry_mod_revision = 0;
+    claim_txn(s, c);
+  } else {
+    g_autoptr(GError) e = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE,
+                                      _("the claim did not settle after %d attempts"), c->tries);
+    SvClaimReply reply = {.outcome = SV_CLAIM_UNAVAILABLE, .error = e};
+    claim_reply(s, c, &reply);
+  }
+  sv_etcd_txn_clear(&txn);
+}
+
+static void
+claim_txn(SvEtcdStore *s, SvEtcdClaim *c)
+{
+  SvEtcdClaimSpec spec = {
+      .prefix = s->uri->prefix,
+      .app = s->app,
+      .job = c->job,
+      .node = s->parent.node,
+      .slot = c->slot,
+      .pid = s->pid,
+      .lease_id = c->lease_id,
+      .skip_if_running = c->skip_if_running,
+      .retry_mod_revision = c->retry_mod_revision,
+  };
+  etcd_call(s, "/v3/kv/txn", sv_etcd_json_claim(&spec), c->cancellable, on_claim_txn, c);
+}
+
+static void
+on_claim_granted(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdClaim *c = data;
+  g_autoptr(GError) local = NULL;
+  gsize len = 0;
+  const char *text = body ? g_bytes_get_data(body, &len) : NULL;
+  if (error == NULL && !sv_etcd_parse_grant(text, len, &c->lease_id, &local))
+    error = local;
+  if (error != NULL) {
+    c->lease_id = 0;
+    SvClaimReply reply = {.outcome = SV_CLAIM_UNAVAILABLE, .error = error};
+    claim_reply(s, c, &reply);
+    return;
+  }
+  claim_txn(s, c);
+}
+
+static void
+etcd_claim(SvClaimStore *store, const SvClaimRequest *request, GCancellable *cancellable,
+           SvClaimFunc func, gpointer user_data)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  SvEtcdClaim *c = g_new0(SvEtcdClaim, 1);
+  c->job = g_strdup(request->job);
+  c->slot = request->slot;
+  c->retry = request->retry;
+  c->skip_if_running = request->skip_if_running;
+  c->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
+  c->func = func;
+  c->data = user_data;
+  etcd_call(s, "/v3/lease/grant", sv_etcd_json_grant(s->ttl_sec), cancellable, on_claim_granted, c);
+}
+
+/* ---- renew (keepalive) and finish (txn on the fence) ---------------------------------------- */
+
+typedef struct {
+  char *key;
+  SvStoreDoneFunc func;
+  gpointer data;
+  gint64 lease_id;
+} SvEtcdDone;
+
+static void
+done_free(SvEtcdDone *d)
+{
+  g_free(d->key);
+  g_free(d);
+}
+
+static void
+on_keepalive(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdDone *d = data;
+  g_autoptr(GError) local = NULL;
+  gint64 ttl = 0;
+  gsize len = 0;
+  const char *text = body ? g_bytes_get_data(body, &len) : NULL;
+  if (error == NULL && !sv_etcd_parse_keepalive(text, len, &ttl, &local))
+    error = local;
+  if (error == NULL && ttl <= 0)
+    g_hash_table_remove(s->held, d->key); /* the lease is gone, and the claim with it */
+  d->func(error == NULL && ttl > 0, error, d->data);
+  done_free(d);
+}
+
+static gboolean
+on_not_held(gpointer data)
+{
+  SvEtcdDone *d = data;
+  d->func(FALSE, NULL, d->data);
+  done_free(d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+etcd_renew(SvClaimStore *store, const char *job, gint64 slot, gint64 fence,
+           GCancellable *cancellable, SvStoreDoneFunc func, gpointer user_data)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  SvEtcdDone *d = g_new0(SvEtcdDone, 1);
+  d->key = held_key(job, slot);
+  d->func = func;
+  d->data = user_data;
+  SvEtcdHeld *h = g_hash_table_lookup(s->held, d->key);
+  if (h == NULL || h->fence != fence) {
+    /* Not ours (any more): lost, said from the loop as every answer is. */
+    g_idle_add(on_not_held, d);
+    return;
+  }
+  etcd_call(s, "/v3/lease/keepalive", sv_etcd_json_lease(h->lease_id), cancellable, on_keepalive,
+            d);
+}
+
+static void
+on_finished(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdDone *d = data;
+  g_autoptr(GError) local = NULL;
+  SvEtcdTxn txn = {0};
+  gsize len = 0;
+  const char *text = body ? g_bytes_get_data(body, &len) : NULL;
+  if (error == NULL && !sv_etcd_parse_txn(text, len, s->uri->prefix, s->app, "", &txn, &local))
+    error = local;
+  if (error == NULL) {
+    g_hash_table_remove(s->held, d->key);
+    if (d->lease_id != 0)
+      lease_revoke(s, d->lease_id);
+  }
+  d->func(error == NULL && txn.succeeded, error, d->data);
+  sv_etcd_txn_clear(&txn);
+  done_free(d);
+}
+
+static void
+etcd_finish(SvClaimStore *store, const char *job, gint64 slot, gint64 fence, const char *result,
+            int exit_code, GCancellable *cancellable, SvStoreDoneFunc func, gpointer user_data)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  SvEtcdDone *d = g_new0(SvEtcdDone, 1);
+  d->key = held_key(job, slot);
+  d->func = func;
+  d->data = user_data;
+  SvEtcdHeld *h = g_hash_table_lookup(s->held, d->key);
+  int attempts = h != NULL && h->fence == fence ? h->attempts : 1;
+  d->lease_id = h != NULL && h->fence == fence ? h->lease_id : 0;
+  etcd_call(s, "/v3/kv/txn",
+            sv_etcd_json_finish(s->uri->prefix, s->app, job, slot, fence, store->node, s->pid,
+                                attempts, result, exit_code),
+            cancellable, on_finished, d);
+}
+
+/* ---- find_interrupted ----------------------------------------------------------------------- */
+
+typedef struct {
+  char *job;
+  void (*func)(gint64 slot, gpointer data);
+  gpointer data;
+} SvEtcdFind;
+
+static void
+on_job_read(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdFind *f = data;
+  gint64 slot = -1;
+  if (error == NULL) {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(body, &len);
+    g_autoptr(GError) local = NULL;
+    slot = sv_etcd_find_interrupted(text, len, s->uri->prefix, s->app, f->job, &local);
+    if (local != NULL)
+      sv_log(LOG_WARNING, "job %s: cannot look for an interrupted slot in %s: %s", f->job,
+             s->parent.description, local->message);
+  } else {
+    sv_log(LOG_WARNING, "job %s: cannot look for an interrupted slot in %s: %s", f->job,
+           s->parent.description, error->message);
+  }
+  f->func(slot, f->data);
+  g_free(f->job);
+  g_free(f);
+}
+
+static void
+etcd_find_interrupted(SvClaimStore *store, const char *job, GCancellable *cancellable,
+                      void (*func)(gint64 slot, gpointer user_data), gpointer user_data)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  SvEtcdFind *f = g_new0(SvEtcdFind, 1);
+  f->job = g_strdup(job);
+  f->func = func;
+  f->data = user_data;
+  etcd_call(s, "/v3/kv/txn", sv_etcd_json_read_job(s->uri->prefix, s->app, job), cancellable,
+            on_job_read, f);
+}
+
+/* ---- the store ------------------------------------------------------------------------------ */
+
+static void
+etcd_free(SvClaimStore *store)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  /* Calls in flight finish inside libsoup later: they find no store and drop their reply
+   * (and whatever it carried is the caller's, who freed the store). */
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, s->calls);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    SvEtcdCall *c = key;
+    c->store = NULL;
+    g_clear_handle_id(&c->timeout_source, g_source_remove);
+    g_cancellable_cancel(c->own);
+  }
+  g_hash_table_unref(s->calls);
+  g_hash_table_unref(s->held);
+  g_clear_object(&s->session);
+  g_clear_object(&s->client_certificate);
+  sv_etcd_uri_free(s->uri);
+  g_free(s->app);
+}
+
+static const SvClaimStoreClass etcd_class = {
+    .claim = etcd_claim,
+    .renew = etcd_renew,
+    .finish = etcd_finish,
+    .find_interrupted = etcd_find_interrupted,
+    .free = etcd_free,
+};
+
+/* libsoup, the parsed URI, a session and the client certificate (etcds://) of CONFIG. */
+static SoupSession *
+session_new(const SvFleetConfig *config, gint64 timeout_usec, const SvSoup **out_soup,
+            SvEtcdUri **out_uri, GTlsCertificate **out_certificate, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  const SvSoup *soup = sv_soup_open(_("an etcd fleet store"), &local);
+  if (soup == NULL) {
+    g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_LIBRARY, "%s", local->message);
+    return NULL;
+  }
+  *out_soup = soup;
+  *out_uri = sv_etcd_uri_parse(config->store, error);
+  if (*out_uri == NULL)
+    return NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  if (config->tls_ca != NULL) {
+    database = g_tls_file_database_new(config->tls_ca, error);
+    if (database == NULL) {
+      g_prefix_error(error, _("[fleet] tls-ca: %s: "), config->tls_ca);
+      return NULL;
+    }
+  }
+  if (config->tls_certificate != NULL) {
+    *out_certificate =
+        g_tls_certificate_new_from_files(config->tls_certificate, config->tls_key, error);
+    if (*out_certificate == NULL) {
+      g_prefix_error(error, _("[fleet] tls-certificate, tls-key: "));
+      return NULL;
+    }
+  }
+  SoupSession *session = soup->session_new_with_options(
+      "user-agent", "sdvisor/" PACKAGE_VERSION, "max-conns-per-host", 4, "timeout",
+      (guint)MAX(1, timeout_usec / SV_USEC_PER_SEC), NULL);
+  if (database != NULL)
+    g_object_set(session, "tls-database", database, NULL);
+  /* The cluster, never through a proxy from the environment. */
+  soup->session_set_proxy_resolver(session, NULL);
+  return session;
+}
+
+SvClaimStore *
+sv_etcd_store_new(const SvFleetConfig *config, const char *app, const char *node, GError **error)
+{
+  gint64 timeout = CLAMP(config->lease_usec / 2, 2 * SV_USEC_PER_SEC, 10 * SV_USEC_PER_SEC);
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  const SvSoup *soup = NULL;
+  g_autoptr(SvEtcdUri) uri = NULL;
+  SoupSession *session = session_new(config, timeout, &soup, &uri, &certificate, error);
+  if (session == NULL)
+    return NULL;
+  SvEtcdStore *s = g_new0(SvEtcdStore, 1);
+  s->parent.klass = &etcd_class;
+  s->parent.node = g_strdup(node);
+  s->parent.lease_usec = config->lease_usec;
+  s->parent.description = sv_fleet_store_redact(config->store);
+  s->soup = soup;
+  s->uri = g_steal_pointer(&uri);
+  s->app = g_strdup(app);
+  s->pid = (int)getpid();
+  /* etcd counts whole seconds; rounding up never ends the lease before sdvisor's own
+   * deadline (jobs.c fences at five sixths of the lease). */
+  s->ttl_sec = (config->lease_usec + SV_USEC_PER_SEC - 1) / SV_USEC_PER_SEC;
+  s->timeout_usec = timeout;
+  s->session = session;
+  s->client_certificate = g_steal_pointer(&certificate);
+  s->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  s->calls = g_hash_table_new(NULL, NULL);
+  return &s->parent;
+}
+
+/* ---- blocking, for the command line --------------------------------------------------------- */
+
+GPtrArray *
+sv_etcd_store_last_runs(const SvFleetConfig *config, const char *app, gint64 timeout_usec,
+                        GError **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  const SvSoup *soup = NULL;
+  g_autoptr(SvEtcdUri) uri = NULL;
+  g_autoptr(SoupSession) session =
+      session_new(config, timeout_usec, &soup, &uri, &certificate, error);
+  if (session == NULL)
+    return NULL;
+  g_autofree char *json = sv_etcd_json_read_app(uri->prefix, app);
+  g_autoptr(GBytes) request = g_bytes_new(json, strlen(json));
+  g_autoptr(GString) why = g_string_new(NULL);
+  for (guint i = 0; uri->endpoints[i] != NULL; i++) {
+    g_autofree char *base = sv_etcd_uri_base(uri, i);
+    g_autofree char *url = g_strconcat(base, "/v3/kv/range", NULL);
+    g_autoptr(SoupMessage) message = soup->message_new("POST", url);
+    soup->message_set_request_body_from_bytes(message, "application/json", request);
+    if (certificate != NULL)
+      soup->message_set_tls_client_certificate(message, certificate);
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GBytes) body = soup->session_send_and_read(session, message, NULL, &e);
+    if (body != NULL && soup->message_get_status(message) == 200) {
+      gsize len = 0;
+      const char *text = g_bytes_get_data(body, &len);
+      return sv_etcd_last_runs(text, len, uri->prefix, app, error);
+    }
+    g_string_append_printf(why, "%s%s: %s", why->len ? "; " : "", uri->endpoints[i],
+                           e ? e->message : soup->message_get_reason_phrase(message));
+  }
+  g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, _("cannot reach etcd: %s"),
+              why->str);
+  return NULL;
+}
