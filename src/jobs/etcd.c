@@ -548,6 +548,11 @@ sv_etcd_parse_txn(const char *body, gsize len, const char *prefix, const char *a
     record_from_kv(json_array_get_object_element(kvs, 0), &out->record);
   kvs = response_kvs(responses, 1);
   out->live = kvs != NULL && json_array_get_length(kvs) > 0;
+  if (out->live) {
+    JsonObject *kv = json_array_get_object_element(kvs, 0);
+    out->live_lease = get_int(kv, "lease");
+    out->live_create_revision = get_int(kv, "create_revision");
+  }
   kvs = response_kvs(responses, 2);
   if (kvs != NULL && json_array_get_length(kvs) > 0) {
     JsonObject *kv = json_array_get_object_element(kvs, 0);

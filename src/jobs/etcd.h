@@ -85,7 +85,9 @@ typedef struct {
   gint64 revision;     /* the txn's: the fence when it succeeded */
   SvEtcdRecord record; /* the slot's, on failure */
   gboolean live;       /* the slot's live key exists (its lease runs) */
-  SvEtcdRecord busy;   /* the latest earlier live key, on failure with skip_if_running */
+  gint64 live_lease;   /* its lease, and the revision that created it (the claim's fence): */
+  gint64 live_create_revision; /* a claim sent again finds its own first attempt by them */
+  SvEtcdRecord busy;           /* the latest earlier live key, on failure with skip_if_running */
   gint64 busy_slot;
 } SvEtcdTxn;
 

@@ -848,14 +848,27 @@ job_fire(SvJob *job, gint64 slot)
     }
     g_autofree char *cur_slot = sv_jobstate_format_time(cur->slot);
     g_autofree char *detail = NULL;
-    if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
+    if (cur->fleet && cur->phase == SV_RUN_CLAIMING && job->queued_slot < 0) {
+      /* Its claim still waits for the store (a leader election, a member that went away):
+       * nothing runs here yet, so the slot is claimed once the answer came, not skipped
+       * here, as every node waiting alike would lose it fleet-wide. run_spawn() skips it
+       * (overlap=skip) should the earlier slot turn out to be ours and start. */
+      job->queued_slot = slot;
+      g_autofree char *t = sv_jobstate_format_time(slot);
+      sv_log(LOG_DEBUG, "job %s: slot %s waits for the claim of slot %s", job->name, t, cur_slot);
+      return;
+    }
+    if (cur->fleet && cur->phase == SV_RUN_CLAIMING)
+      detail = g_strdup_printf(
+          "the claim for slot %s still waits for the fleet store and one more slot waits",
+          cur_slot);
+    else if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
       job->queued_slot = slot;
       g_autofree char *t = sv_jobstate_format_time(slot);
       sv_log(LOG_DEBUG, "job %s: slot %s queued behind the run for slot %s", job->name, t,
              cur_slot);
       return;
-    }
-    if (job->config->overlap == SV_OVERLAP_QUEUE)
+    } else if (job->config->overlap == SV_OVERLAP_QUEUE)
       detail = g_strdup_printf("the run for slot %s still runs and one more is already queued",
                                cur_slot);
     else if (cur->pid > 0)
@@ -1409,10 +1422,14 @@ run_spawn(SvJobRun *run)
   SvJobs *jobs = job->jobs;
   run->phase = SV_RUN_RUNNING;
 
-  if (run->at_start && job->queued_slot >= 0 && job->config->overlap == SV_OVERLAP_SKIP) {
-    /* A slot came while the start check ran, and a catch-up or retry now runs. */
-    g_autofree char *detail = g_strdup_printf("the %s run still runs (overlap=skip)",
-                                              run_is_retry(run) ? "retried" : "catch-up");
+  if ((run->at_start || run->fleet) && job->queued_slot >= 0 &&
+      job->config->overlap == SV_OVERLAP_SKIP) {
+    /* A slot came while the start check or the fleet claim ran, and this run now starts. */
+    g_autofree char *cur_slot = sv_jobstate_format_time(run->slot);
+    g_autofree char *detail =
+        run->at_start ? g_strdup_printf("the %s run still runs (overlap=skip)",
+                                        run_is_retry(run) ? "retried" : "catch-up")
+                      : g_strdup_printf("the run for slot %s still runs (overlap=skip)", cur_slot);
     log_skip(job, job->queued_slot, SV_SKIP_STILL_RUNNING, detail);
     job->queued_slot = -1;
   }

@@ -46,6 +46,15 @@ typedef struct {
 
 /* ---- one request, with fail-over ------------------------------------------------------------ */
 
+/* An attempt that fails for the cluster's sake (no connection, a connection lost, no
+ * answer in time, an HTTP 5xx such as "leader changed" or "request timed out" while a
+ * leader is elected) is sent again to the next member after a short pause, until the
+ * call's deadline. Every request here can be sent twice: a grant that took effect
+ * unanswered leaves a lease that ends by itself, a claim finds its own first attempt by
+ * its lease (on_claim_txn), a finish its own result (on_finished), a keepalive or a read
+ * changes nothing. */
+#define SV_ETCD_PAUSE_USEC (G_USEC_PER_SEC / 5)
+
 typedef void (*SvEtcdReplyFunc)(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data);
 
 typedef struct {
@@ -53,10 +62,13 @@ typedef struct {
   char *path;
   GBytes *body;
   guint tries;
+  guint member;       /* the member of the current attempt */
+  gint64 deadline;    /* monotonic µs: no attempt starts after it, none outlasts it */
   GCancellable *user; /* the caller's; cancelled = the reply is dropped */
-  GCancellable *own;  /* cancelled by the timeout, the caller's, or the store's end */
   gulong user_handler;
+  GCancellable *attempt; /* cancelled by the attempt's timeout, the caller's, the store's end */
   guint timeout_source;
+  guint pause_source; /* between two attempts: no request in flight */
   gboolean timed_out;
   SoupMessage *message;
   SvEtcdReplyFunc func;
@@ -73,7 +85,8 @@ call_free(SvEtcdCall *c)
     g_object_unref(c->user);
   }
   g_clear_handle_id(&c->timeout_source, g_source_remove);
-  g_clear_object(&c->own);
+  g_clear_handle_id(&c->pause_source, g_source_remove);
+  g_clear_object(&c->attempt);
   g_clear_object(&c->message);
   g_bytes_unref(c->body);
   g_free(c->path);
@@ -83,7 +96,10 @@ call_free(SvEtcdCall *c)
 static void
 on_user_cancelled(GCancellable *user, gpointer data)
 {
-  g_cancellable_cancel(data);
+  SvEtcdCall *c = data;
+  /* An attempt in flight ends now; a pause ends at its time and finds the call cancelled. */
+  if (c->attempt != NULL)
+    g_cancellable_cancel(c->attempt);
 }
 
 static gboolean
@@ -92,11 +108,20 @@ on_call_timeout(gpointer data)
   SvEtcdCall *c = data;
   c->timeout_source = 0;
   c->timed_out = TRUE;
-  g_cancellable_cancel(c->own);
+  g_cancellable_cancel(c->attempt);
   return G_SOURCE_REMOVE;
 }
 
-/* The request surely never reached the member: safe to send it to another. */
+static gboolean
+on_pause_over(gpointer data)
+{
+  SvEtcdCall *c = data;
+  c->pause_source = 0;
+  call_send(c);
+  return G_SOURCE_REMOVE;
+}
+
+/* The request surely never reached the member: the next one may have it at once. */
 static gboolean
 not_delivered(const GError *error)
 {
@@ -113,41 +138,54 @@ on_call_done(GObject *source, GAsyncResult *result, gpointer data)
   SvEtcdStore *s = c->store;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
+  g_clear_handle_id(&c->timeout_source, g_source_remove);
   if (s == NULL) {
     call_free(c);
     return;
   }
   body = s->soup->session_send_and_read_finish((SoupSession *)source, result, &error);
-  guint n = g_strv_length(s->uri->endpoints);
-  if (body == NULL && !c->timed_out && !g_cancellable_is_cancelled(c->own) &&
-      not_delivered(error) && ++c->tries < n) {
-    s->current = (s->current + 1) % n;
-    call_send(c);
-    return;
-  }
-  g_hash_table_remove(s->calls, c);
   if (c->user != NULL && g_cancellable_is_cancelled(c->user)) {
+    g_hash_table_remove(s->calls, c);
     call_free(c);
     return;
   }
+  guint n = g_strv_length(s->uri->endpoints);
+  const char *member = s->uri->endpoints[c->member];
+  guint status = body != NULL ? s->soup->message_get_status(c->message) : 0;
   g_autoptr(GError) reported = NULL;
-  const char *member = s->uri->endpoints[s->current];
+  gboolean again = FALSE;
   if (body == NULL) {
     reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: %s", member,
                            c->timed_out ? _("no answer in time") : error->message);
-    /* The next request tries another member: this one may be cut off from its quorum. */
-    s->current = (s->current + 1) % n;
-  } else {
-    guint status = s->soup->message_get_status(c->message);
-    if (status != 200) {
-      gsize len = 0;
-      const char *text = g_bytes_get_data(body, &len);
-      reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: HTTP %u: %.*s",
-                             member, status, (int)MIN(len, 200), text ? text : "");
-      s->current = (s->current + 1) % n;
-      g_clear_pointer(&body, g_bytes_unref);
+    again = TRUE;
+  } else if (status != 200) {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(body, &len);
+    reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: HTTP %u: %.*s", member,
+                           status, (int)MIN(len, 200), text ? text : "");
+    /* 4xx: the request itself is wrong, and would be anywhere. */
+    again = status >= 500;
+    g_clear_pointer(&body, g_bytes_unref);
+  }
+  if (reported != NULL) {
+    /* Later requests start at the next member: this one may be dead or cut off from its
+     * quorum (unless another call moved on already). */
+    if (s->current == c->member)
+      s->current = (c->member + 1) % n;
+    gint64 pause = body == NULL && !c->timed_out && not_delivered(error) && c->tries % n != 0
+                       ? 0
+                       : SV_ETCD_PAUSE_USEC;
+    if (again && g_get_monotonic_time() + pause + SV_ETCD_PAUSE_USEC < c->deadline) {
+      sv_log(LOG_DEBUG, "fleet store %s: %s; trying %s", s->parent.description, reported->message,
+             s->uri->endpoints[s->current]);
+      if (pause == 0)
+        call_send(c);
+      else
+        c->pause_source = g_timeout_add((guint)(pause / 1000), on_pause_over, c);
+      return;
     }
   }
+  g_hash_table_remove(s->calls, c);
   if (reported != NULL && !s->down)
     sv_log(LOG_ERR, "fleet store %s: %s", s->parent.description, reported->message);
   else if (reported == NULL && s->down)
@@ -161,14 +199,30 @@ static void
 call_send(SvEtcdCall *c)
 {
   SvEtcdStore *s = c->store;
-  g_autofree char *base = sv_etcd_uri_base(s->uri, s->current);
+  if (c->user != NULL && g_cancellable_is_cancelled(c->user)) {
+    g_hash_table_remove(s->calls, c);
+    call_free(c);
+    return;
+  }
+  guint n = g_strv_length(s->uri->endpoints);
+  c->member = s->current;
+  c->tries++;
+  c->timed_out = FALSE;
+  g_autofree char *base = sv_etcd_uri_base(s->uri, c->member);
   g_autofree char *url = g_strconcat(base, c->path, NULL);
   g_clear_object(&c->message);
   c->message = s->soup->message_new("POST", url);
   s->soup->message_set_request_body_from_bytes(c->message, "application/json", c->body);
   if (s->client_certificate != NULL)
     s->soup->message_set_tls_client_certificate(c->message, s->client_certificate);
-  s->soup->session_send_and_read_async(s->session, c->message, G_PRIORITY_DEFAULT, c->own,
+  /* With several members, one that holds a request (stopped, or cut off from its quorum)
+   * gets half the call's time, so another can still answer within it. */
+  gint64 left = MAX(c->deadline - g_get_monotonic_time(), 1000);
+  gint64 wait = n > 1 ? MAX(left / 2, MIN(left, G_USEC_PER_SEC)) : left;
+  g_clear_object(&c->attempt);
+  c->attempt = g_cancellable_new();
+  c->timeout_source = g_timeout_add((guint)(wait / 1000), on_call_timeout, c);
+  s->soup->session_send_and_read_async(s->session, c->message, G_PRIORITY_DEFAULT, c->attempt,
                                        on_call_done, c);
 }
 
@@ -182,16 +236,14 @@ etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellabl
   c->store = s;
   c->path = g_strdup(path);
   c->body = g_bytes_new_take(json, strlen(json));
-  c->own = g_cancellable_new();
-  if (cancellable != NULL) {
-    c->user = g_object_ref(cancellable);
-    c->user_handler = g_cancellable_connect(cancellable, G_CALLBACK(on_user_cancelled),
-                                            g_object_ref(c->own), g_object_unref);
-  }
+  c->deadline = g_get_monotonic_time() + s->timeout_usec;
   c->func = func;
   c->data = data;
-  c->timeout_source = g_timeout_add((guint)(s->timeout_usec / 1000), on_call_timeout, c);
   g_hash_table_add(s->calls, c);
+  if (cancellable != NULL) {
+    c->user = g_object_ref(cancellable);
+    c->user_handler = g_cancellable_connect(cancellable, G_CALLBACK(on_user_cancelled), c, NULL);
+  }
   call_send(c);
 }
 
@@ -264,14 +316,21 @@ on_claim_txn(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
     claim_reply(s, c, &reply);
     return;
   }
-  if (txn.succeeded) {
+  /* Our own claim, when an attempt whose answer never came took effect and the txn was
+   * sent again: the live key holds our lease (lease IDs are never reused), and its
+   * creating revision is the fence. */
+  gboolean ours = !txn.succeeded && txn.live && c->lease_id != 0 && txn.live_lease == c->lease_id;
+  if (ours)
+    sv_log(LOG_DEBUG, "fleet store %s: job %s: the claim sent again found its own first attempt",
+           s->parent.description, c->job);
+  if (txn.succeeded || ours) {
     SvEtcdHeld *h = g_new0(SvEtcdHeld, 1);
     h->lease_id = c->lease_id;
-    h->fence = txn.revision;
+    h->fence = ours ? txn.live_create_revision : txn.revision;
     h->attempts = c->retry_mod_revision > 0 ? 2 : 1;
     g_hash_table_replace(s->held, held_key(c->job, c->slot), h);
     SvClaimReply reply = {
-        .outcome = SV_CLAIM_GRANTED, .fence = txn.revision, .retried = c->retry_mod_revision > 0};
+        .outcome = SV_CLAIM_GRANTED, .fence = h->fence, .retried = c->retry_mod_revision > 0};
     claim_reply(s, c, &reply);
     sv_etcd_txn_clear(&txn);
     return;
@@ -377,6 +436,7 @@ typedef struct {
   SvStoreDoneFunc func;
   gpointer data;
   gint64 lease_id;
+  gint64 fence; /* finish: ours */
 } SvEtcdDone;
 
 static void
@@ -440,12 +500,16 @@ on_finished(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
   const char *text = body ? g_bytes_get_data(body, &len) : NULL;
   if (error == NULL && !sv_etcd_parse_txn(text, len, s->uri->prefix, s->app, "", &txn, &local))
     error = local;
+  /* Recorded already by an attempt whose answer never came: the record holds our fence,
+   * our node and a result. */
+  gboolean ours = error == NULL && !txn.succeeded && txn.record.result != NULL &&
+                  txn.record.fence == d->fence && g_strcmp0(txn.record.node, s->parent.node) == 0;
   if (error == NULL) {
     g_hash_table_remove(s->held, d->key);
     if (d->lease_id != 0)
       lease_revoke(s, d->lease_id);
   }
-  d->func(error == NULL && txn.succeeded, error, d->data);
+  d->func(error == NULL && (txn.succeeded || ours), error, d->data);
   sv_etcd_txn_clear(&txn);
   done_free(d);
 }
@@ -462,6 +526,7 @@ etcd_finish(SvClaimStore *store, const char *job, gint64 slot, gint64 fence, con
   SvEtcdHeld *h = g_hash_table_lookup(s->held, d->key);
   int attempts = h != NULL && h->fence == fence ? h->attempts : 1;
   d->lease_id = h != NULL && h->fence == fence ? h->lease_id : 0;
+  d->fence = fence;
   etcd_call(s, "/v3/kv/txn",
             sv_etcd_json_finish(s->uri->prefix, s->app, job, slot, fence, store->node, s->pid,
                                 attempts, result, exit_code),
@@ -524,9 +589,13 @@ etcd_free(SvClaimStore *store)
   g_hash_table_iter_init(&it, s->calls);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     SvEtcdCall *c = key;
+    if (c->pause_source != 0) {
+      call_free(c); /* between attempts: nothing of libsoup's refers to it */
+      continue;
+    }
     c->store = NULL;
     g_clear_handle_id(&c->timeout_source, g_source_remove);
-    g_cancellable_cancel(c->own);
+    g_cancellable_cancel(c->attempt);
   }
   g_hash_table_unref(s->calls);
   g_hash_table_unref(s->held);

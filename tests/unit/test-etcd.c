@@ -213,6 +213,28 @@ test_parse_answers(void)
   g_assert_cmpint(txn.busy_slot, ==, T0 - SEC);
   sv_etcd_txn_clear(&txn);
 
+  /* Lost to a live claim: its lease and creating revision are read, so a claim sent
+   * again after an answer that never came finds its own first attempt. */
+  g_autofree char *rec2 =
+      kv("/p/a/j!/2025-11-22T10:00:00.000000Z", "{\"node\":\"a\",\"pid\":5,\"attempts\":1}", 40);
+  g_autofree char *live_key = b64("/p/a/j/2025-11-22T10:00:00.000000Z");
+  g_autofree char *held =
+      g_strdup_printf("{\"header\":{\"revision\":\"41\"},\"responses\":["
+                      "{\"response_range\":{\"header\":{},\"kvs\":[%s],\"count\":\"1\"}},"
+                      "{\"response_range\":{\"header\":{},\"kvs\":[{\"key\":\"%s\","
+                      "\"create_revision\":\"40\",\"mod_revision\":\"40\",\"version\":\"1\","
+                      "\"value\":\"e30=\",\"lease\":\"7587899405671362309\"}],\"count\":\"1\"}},"
+                      "{\"response_range\":{\"header\":{}}}]}",
+                      rec2, live_key);
+  g_assert_true(sv_etcd_parse_txn(held, strlen(held), "/p", "a", "j", &txn, NULL));
+  g_assert_false(txn.succeeded);
+  g_assert_true(txn.live);
+  g_assert_cmpint(txn.live_lease, ==, G_GINT64_CONSTANT(7587899405671362309));
+  g_assert_cmpint(txn.live_create_revision, ==, 40);
+  g_assert_cmpint(txn.record.fence, ==, 40);
+  g_assert_false(txn.busy.exists);
+  sv_etcd_txn_clear(&txn);
+
   g_assert_false(sv_etcd_parse_txn("<html>", 6, "/p", "a", "j", &txn, NULL));
 }
 
