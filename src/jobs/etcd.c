@@ -169,11 +169,15 @@ sv_etcd_json_lease(gint64 lease_id)
   return builder_text(b);
 }
 
-/* A record's or live key's value: {"node", "pid", "attempts"[, "fence", "result",
- * "exit_code"]}; the fence is written at the finish only (before, it is the key's
- * mod_revision, which the claim's txn gives it). */
+/* A record's or live key's value: {"node", "pid", "attempts"[, "claimed"][, "fence",
+ * "result", "exit_code"]}; the fence is written at the finish only (before, it is the
+ * key's mod_revision, which the claim's txn gives it). "claimed" (the claimant's clock)
+ * tells a node whose claim of a later slot finds this one still running whether it ran
+ * already when that slot was due (an overlap) or started only after it (a claim the store
+ * kept waiting): it decides nothing about who runs a slot. */
 static char *
-value_json(const char *node, int pid, int attempts, gint64 fence, const char *result, int exit_code)
+value_json(const char *node, int pid, int attempts, gint64 claimed_usec, gint64 fence,
+           const char *result, int exit_code)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
@@ -183,6 +187,10 @@ value_json(const char *node, int pid, int attempts, gint64 fence, const char *re
   json_builder_add_int_value(b, pid);
   json_builder_set_member_name(b, "attempts");
   json_builder_add_int_value(b, attempts);
+  if (claimed_usec > 0) {
+    json_builder_set_member_name(b, "claimed");
+    json_builder_add_int_value(b, claimed_usec);
+  }
   if (result != NULL) {
     json_builder_set_member_name(b, "fence");
     json_builder_add_int_value(b, fence);
@@ -267,7 +275,8 @@ sv_etcd_json_claim(const SvEtcdClaimSpec *spec)
   g_autofree char *live = sv_etcd_live_key(spec->prefix, spec->app, spec->job, spec->slot);
   g_autofree char *job_dir = g_strdup_printf("%s/%s/%s/", spec->prefix, spec->app, spec->job);
   gboolean retry = spec->retry_mod_revision > 0;
-  g_autofree char *value = value_json(spec->node, spec->pid, retry ? 2 : 1, 0, NULL, -1);
+  g_autofree char *value =
+      value_json(spec->node, spec->pid, retry ? 2 : 1, spec->claimed_usec, 0, NULL, -1);
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "compare");
@@ -301,7 +310,7 @@ sv_etcd_json_finish(const char *prefix, const char *app, const char *job, gint64
   g_autofree char *records_dir = g_strdup_printf("%s/%s/%s!/", prefix, app, job);
   g_autofree char *week_ago =
       sv_etcd_record_key(prefix, app, job, slot - 7 * G_GINT64_CONSTANT(86400000000));
-  g_autofree char *value = value_json(node, pid, attempts, fence, result, exit_code);
+  g_autofree char *value = value_json(node, pid, attempts, 0, fence, result, exit_code);
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "compare");
@@ -476,6 +485,7 @@ record_from_kv(JsonObject *kv, SvEtcdRecord *out)
   out->node = g_strdup(json_object_get_string_member_with_default(v, "node", "?"));
   out->pid = (int)get_int(v, "pid");
   out->attempts = (int)MAX(get_int(v, "attempts"), 1);
+  out->claimed_usec = get_int(v, "claimed");
   if (json_object_has_member(v, "result")) {
     out->result = g_strdup(json_object_get_string_member_with_default(v, "result", "?"));
     out->fence = get_int(v, "fence");

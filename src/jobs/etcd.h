@@ -42,6 +42,7 @@ typedef struct {
   gint64 lease_id;
   gboolean skip_if_running;
   gint64 retry_mod_revision; /* > 0: take over the record at this revision (attempt 2) */
+  gint64 claimed_usec;       /* the claimant's clock, µs since the epoch (for overlaps only) */
 } SvEtcdClaimSpec;
 
 /* The claim: one txn. Compares: the record and the live key do not exist
@@ -76,8 +77,9 @@ typedef struct {
   int attempts;
   gint64 fence; /* the claim's revision */
   gint64 mod_revision;
-  char *result;  /* NULL = not finished */
-  int exit_code; /* -1 = none */
+  gint64 claimed_usec; /* the claimant's clock when it claimed; 0 = not said */
+  char *result;        /* NULL = not finished */
+  int exit_code;       /* -1 = none */
 } SvEtcdRecord;
 
 typedef struct {

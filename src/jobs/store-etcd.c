@@ -217,7 +217,7 @@ call_send(SvEtcdCall *c)
     s->soup->message_set_tls_client_certificate(c->message, s->client_certificate);
   /* With several members, one that holds a request (stopped, or cut off from its quorum)
    * gets half the call's time, so another can still answer within it. */
-  gint64 left = MAX(c->deadline - g_get_monotonic_time(), 1000);
+  gint64 left = MAX(c->deadline - g_get_monotonic_time(), SV_ETCD_PAUSE_USEC);
   gint64 wait = n > 1 ? MAX(left / 2, MIN(left, G_USEC_PER_SEC)) : left;
   g_clear_object(&c->attempt);
   c->attempt = g_cancellable_new();
@@ -226,17 +226,18 @@ call_send(SvEtcdCall *c)
                                        on_call_done, c);
 }
 
-/* POSTs JSON (taken) to PATH; FUNC runs from the loop with the body of a 200 answer or
- * an UNAVAILABLE error, never if CANCELLABLE is cancelled or the store freed first. */
+/* POSTs JSON (taken) to PATH, trying members until DEADLINE (monotonic µs); FUNC runs
+ * from the loop with the body of a 200 answer or an UNAVAILABLE error, never if
+ * CANCELLABLE is cancelled or the store freed first. */
 static void
-etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
-          SvEtcdReplyFunc func, gpointer data)
+etcd_call_until(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
+                gint64 deadline, SvEtcdReplyFunc func, gpointer data)
 {
   SvEtcdCall *c = g_new0(SvEtcdCall, 1);
   c->store = s;
   c->path = g_strdup(path);
   c->body = g_bytes_new_take(json, strlen(json));
-  c->deadline = g_get_monotonic_time() + s->timeout_usec;
+  c->deadline = deadline;
   c->func = func;
   c->data = data;
   g_hash_table_add(s->calls, c);
@@ -245,6 +246,14 @@ etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellabl
     c->user_handler = g_cancellable_connect(cancellable, G_CALLBACK(on_user_cancelled), c, NULL);
   }
   call_send(c);
+}
+
+/* The same, with the store's time for one request. */
+static void
+etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
+          SvEtcdReplyFunc func, gpointer data)
+{
+  etcd_call_until(s, path, json, cancellable, g_get_monotonic_time() + s->timeout_usec, func, data);
 }
 
 static void
@@ -280,6 +289,7 @@ typedef struct {
   gint64 lease_id;
   gint64 retry_mod_revision;
   int tries;
+  gint64 deadline; /* monotonic µs: grant, txn and their resends, all within one request's time */
 } SvEtcdClaim;
 
 static void
@@ -362,7 +372,8 @@ on_claim_txn(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
     SvClaimReply reply = {.outcome = SV_CLAIM_BUSY,
                           .fence = txn.busy.fence,
                           .node = txn.busy.node,
-                          .busy_slot = txn.busy_slot};
+                          .busy_slot = txn.busy_slot,
+                          .busy_since_usec = txn.busy.claimed_usec};
     claim_reply(s, c, &reply);
   } else if (++c->tries < SV_ETCD_CLAIM_TRIES) {
     /* What failed the compare was gone when the failure branch read (a lease ended in
@@ -391,8 +402,10 @@ claim_txn(SvEtcdStore *s, SvEtcdClaim *c)
       .lease_id = c->lease_id,
       .skip_if_running = c->skip_if_running,
       .retry_mod_revision = c->retry_mod_revision,
+      .claimed_usec = g_get_real_time(),
   };
-  etcd_call(s, "/v3/kv/txn", sv_etcd_json_claim(&spec), c->cancellable, on_claim_txn, c);
+  etcd_call_until(s, "/v3/kv/txn", sv_etcd_json_claim(&spec), c->cancellable, c->deadline,
+                  on_claim_txn, c);
 }
 
 static void
@@ -426,7 +439,11 @@ etcd_claim(SvClaimStore *store, const SvClaimRequest *request, GCancellable *can
   c->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
   c->func = func;
   c->data = user_data;
-  etcd_call(s, "/v3/lease/grant", sv_etcd_json_grant(s->ttl_sec), cancellable, on_claim_granted, c);
+  /* A claim answers within one request's time (half the lease, 2-10 s), resends and
+   * all: a slot runs that late at most, or is skipped. */
+  c->deadline = g_get_monotonic_time() + s->timeout_usec;
+  etcd_call_until(s, "/v3/lease/grant", sv_etcd_json_grant(s->ttl_sec), cancellable, c->deadline,
+                  on_claim_granted, c);
 }
 
 /* ---- renew (keepalive) and finish (txn on the fence) ---------------------------------------- */

@@ -41,6 +41,8 @@ typedef struct {
   gint64 lease_left_usec; /* TAKEN, not finished: how long its lease still runs; -1 = ended */
   gboolean retried;       /* GRANTED: over an interrupted claim; TAKEN: retried already */
   gint64 busy_slot;       /* BUSY: the slot that still runs */
+  gint64 busy_since_usec; /* BUSY: when that run was claimed (µs since the epoch, the
+                           * claimant's clock); 0 = not known */
   const GError *error;    /* UNAVAILABLE */
 } SvClaimReply;
 

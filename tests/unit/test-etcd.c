@@ -88,7 +88,8 @@ test_claim_request(void)
                           .slot = T0,
                           .pid = 7,
                           .lease_id = 42,
-                          .skip_if_running = TRUE};
+                          .skip_if_running = TRUE,
+                          .claimed_usec = T0 + 1500000};
   g_autofree char *json = sv_etcd_json_claim(&spec);
   g_autoptr(JsonParser) p = json_parser_new();
   JsonObject *o = parse(p, json);
@@ -112,7 +113,8 @@ test_claim_request(void)
   g_assert_false(json_object_has_member(put, "lease")); /* the record outlives the lease */
   gsize n = 0;
   g_autofree guchar *value = g_base64_decode(json_object_get_string_member(put, "value"), &n);
-  g_assert_cmpstr((char *)value, ==, "{\"node\":\"n\\\"1\",\"pid\":7,\"attempts\":1}");
+  g_assert_cmpstr((char *)value, ==,
+                  "{\"node\":\"n\\\"1\",\"pid\":7,\"attempts\":1,\"claimed\":1763805601500000}");
 
   /* A retry compares the record's mod_revision instead, and is attempt 2. */
   spec.retry_mod_revision = 99;
@@ -210,6 +212,7 @@ test_parse_answers(void)
   g_assert_false(txn.live);
   g_assert_true(txn.busy.exists);
   g_assert_cmpint(txn.busy.fence, ==, 28);
+  g_assert_cmpint(txn.busy.claimed_usec, ==, 0); /* not said: an older sdvisor's claim */
   g_assert_cmpint(txn.busy_slot, ==, T0 - SEC);
   sv_etcd_txn_clear(&txn);
 
