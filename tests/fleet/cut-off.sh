@@ -6,7 +6,8 @@
 # SIGSTOPped: x's keepalives go unanswered, its sdvisor kills the job by the self-fence,
 # and its result is not recorded. The two members left are a quorum: y, with
 # retry-interrupted=true, takes the slot over once the lease ended, with a higher fence;
-# with false, nobody runs it again. Both variants run side by side (two apps).
+# with false, nobody runs it again, not even a node that starts (and catches the slot up)
+# long after the lease ended. Both variants run side by side (two apps).
 . "$(dirname "$0")/lib.sh"
 [ "$FLEET_STORE_KIND" = etcd ] || skip_all "an etcd scenario (FLEET_STORE_KIND=etcd)"
 fleet_require
@@ -61,8 +62,13 @@ for _ in $(seq 200); do
     grep -q "^start ${slot[retry]} retry-y " "$WORK/retry.out" 2> /dev/null && break
   sleep 0.1
 done
-# Nobody reruns the noretry slot: wait until well past the lease as well.
+# Nobody reruns the noretry slot: wait until well past the lease as well, then start
+# noretry's y again: its catch-up claims the slot once more, long after the lease ended,
+# and finds the lease-free record.
 sleep $((stopped + 10 - $(date +%s) > 0 ? stopped + 10 - $(date +%s) : 0))
+fleet_stop noretry-y
+fleet_start noretry-y "$WORK/noretry-y.conf"
+sleep 3
 etcd_member_signal "$cut" CONT
 # The retried run (12 s) ends: wait for its end line (at most 20 s).
 for _ in $(seq 200); do
@@ -90,7 +96,7 @@ for v in retry noretry; do
     like "retry: the retry ran to its end with its own fence" "$(cat "$WORK/$v.out")" "^end $s retry-y ${rf:-x}\$"
   else
     is "noretry: the store still holds the fenced claim, without a result" "$row" "$n $f - 1"
-    is "noretry: nobody ran the slot again" "$starts" 1
+    is "noretry: nobody ran the slot again, nor did y when it started again" "$starts" 1
   fi
 done
 crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
