@@ -456,6 +456,16 @@ typedef struct {
   gint64 fence; /* finish: ours */
 } SvEtcdDone;
 
+static SvEtcdDone *
+done_new(const char *job, gint64 slot, SvStoreDoneFunc func, gpointer data)
+{
+  SvEtcdDone *d = g_new0(SvEtcdDone, 1);
+  d->key = held_key(job, slot);
+  d->func = func;
+  d->data = data;
+  return d;
+}
+
 static void
 done_free(SvEtcdDone *d)
 {
@@ -493,10 +503,7 @@ etcd_renew(SvClaimStore *store, const char *job, gint64 slot, gint64 fence,
            GCancellable *cancellable, SvStoreDoneFunc func, gpointer user_data)
 {
   SvEtcdStore *s = (SvEtcdStore *)store;
-  SvEtcdDone *d = g_new0(SvEtcdDone, 1);
-  d->key = held_key(job, slot);
-  d->func = func;
-  d->data = user_data;
+  SvEtcdDone *d = done_new(job, slot, func, user_data);
   SvEtcdHeld *h = g_hash_table_lookup(s->held, d->key);
   if (h == NULL || h->fence != fence) {
     /* Not ours (any more): lost, said from the loop as every answer is. */
@@ -536,10 +543,7 @@ etcd_finish(SvClaimStore *store, const char *job, gint64 slot, gint64 fence, con
             int exit_code, GCancellable *cancellable, SvStoreDoneFunc func, gpointer user_data)
 {
   SvEtcdStore *s = (SvEtcdStore *)store;
-  SvEtcdDone *d = g_new0(SvEtcdDone, 1);
-  d->key = held_key(job, slot);
-  d->func = func;
-  d->data = user_data;
+  SvEtcdDone *d = done_new(job, slot, func, user_data);
   SvEtcdHeld *h = g_hash_table_lookup(s->held, d->key);
   int attempts = h != NULL && h->fence == fence ? h->attempts : 1;
   d->lease_id = h != NULL && h->fence == fence ? h->lease_id : 0;

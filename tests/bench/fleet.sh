@@ -21,6 +21,8 @@ if ! why=$(pg_usable); then
   echo "skipped: $why"
   exit 0
 fi
+# initdb runs as postgres (pg.sh), which must reach its data directory in here.
+chmod 0755 "$BENCH_WORK"
 pgdir=$BENCH_WORK/fleet-pg
 pg_start "$pgdir" || { echo "skipped: PostgreSQL does not start"; exit 0; }
 trap 'pg_stop "$pgdir"; etcd_stop; rm -rf "$BENCH_WORK"' EXIT
@@ -61,7 +63,10 @@ for n in 1 100; do
     conf "$c" "$mode" "$n"
     state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
     log=$BENCH_WORK/fleet-$mode-$n.log
-    cmd "STATE_DIRECTORY=DIR $SDVISOR run --config CONF   # $n × [job:jN] schedule=every 1s exec=/bin/true once-per=$mode; TERM after ${seconds}s"
+    per=$mode
+    [ "$mode" = fleet ] && per="fleet, store=postgresql://…"
+    [ "$mode" = etcd ] && per="fleet, store=etcd://…"
+    cmd "STATE_DIRECTORY=DIR $SDVISOR run --config CONF   # $n × [job:jN] schedule=every 1s exec=/bin/true once-per=$per; TERM after ${seconds}s"
     STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$log" 2>&1 < /dev/null &
     pid=$!
     sleep "$seconds"

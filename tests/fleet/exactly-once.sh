@@ -40,26 +40,6 @@ done
 for n in "${names[@]}"; do fleet_stop "$n"; done
 diag "$kills instances SIGKILLed and restarted"
 
-lines=$(grep -c '^start' "$out")
-slots=$(awk '{print $2}' "$out" | sort -u | wc -l)
-is "no slot ran twice ($lines runs)" "$slots" "$lines"
-first=$(awk '{print $2}' "$out" | sort | head -1)
-last=$(awk '{print $2}' "$out" | sort | tail -1)
-span=$(($(slot_epoch "$last") - $(slot_epoch "$first") + 1))
-is "every slot from $first to $last ran" "$slots" "$span"
-[ "$span" -ge 25 ] && ok "the run spans at least 25 slots ($span)" || not_ok "only $span slots"
-like "every run has a fence and a node in its environment" "$(awk 'NF != 4' "$out" | wc -l)" '^0$'
-
-# Fences strictly increase with the slots.
-bad=$(sort -k2,2 "$out" | awk 'NR > 1 && $4 <= prev {print} {prev = $4}')
-is "fences strictly increase with slots" "$bad" ""
-
-# The store agrees: one record per slot, with the node and fence the job saw.
-db=$(fleet_records once tick | awk '$4 == "success" {print $1, $2, $3}')
-mine=$(awk '{print $2, $3, $4}' "$out" | sort)
-is "every run's slot, node and fence are the recorded claim" "$db" "$mine"
-nodes=$(awk '{print $3}' "$out" | sort -u | wc -l)
-diag "slots run by $nodes different nodes"
-crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
-is "no sdvisor crashed or asserted" "$crashes" 0
+fleet_check_once "$out" once tick
+diag "slots run by $(awk '{print $3}' "$out" | sort -u | wc -l) different nodes"
 fleet_done

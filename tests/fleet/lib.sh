@@ -204,6 +204,39 @@ fleet_job_lines() {
 # Seconds since the epoch of an SDVISOR_JOB_SLOT value.
 slot_epoch() { date -u -d "$1" +%s; }
 
+# fleet_check_once OUT APP JOB: a job every second whose runs are the "start" lines of OUT
+# (fleet_job_lines): every slot from the first to the last ran exactly once fleet-wide
+# (those that did not are listed, with what the nodes' logs say of them), over at least
+# 25 slots; fences strictly increase with the slots; the store's records are the runs;
+# no sdvisor crashed.
+fleet_check_once() {
+  local out=$1 app=$2 job=$3 lines slots first last span missing s bad db mine crashes
+  lines=$(grep -c '^start' "$out")
+  slots=$(awk '{print $2}' "$out" | sort -u | wc -l)
+  is "no slot ran twice ($lines runs)" "$slots" "$lines"
+  first=$(awk '{print $2}' "$out" | sort | head -1)
+  last=$(awk '{print $2}' "$out" | sort | tail -1)
+  span=$(($(slot_epoch "$last") - $(slot_epoch "$first") + 1))
+  if [ "$slots" != "$span" ]; then
+    missing=$(for t in $(seq "$(slot_epoch "$first")" "$(slot_epoch "$last")"); do
+      s=$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)
+      grep -q " $s " "$out" || echo "$s"
+    done | tr '\n' ' ')
+    diag "slots that did not run: $missing"
+    for s in $missing; do diag "$s: $(cat "$WORK"/*.log | grep -F "${s%Z}" | head -3)"; done
+  fi
+  is "every slot from $first to $last ran" "$slots" "$span"
+  [ "$span" -ge 25 ] && ok "the run spans at least 25 slots ($span)" || not_ok "only $span slots"
+  like "every run has a fence and a node in its environment" "$(awk 'NF != 4' "$out" | wc -l)" '^0$'
+  bad=$(sort -k2,2 "$out" | awk 'NR > 1 && $4 <= prev {print} {prev = $4}')
+  is "fences strictly increase with slots" "$bad" ""
+  db=$(fleet_records "$app" "$job" | awk '$4 == "success" {print $1, $2, $3}')
+  mine=$(awk '{print $2, $3, $4}' "$out" | sort)
+  is "every run's slot, node and fence are the recorded claim" "$db" "$mine"
+  crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
+  is "no sdvisor crashed or asserted" "$crashes" 0
+}
+
 fleet_done() {
   echo "1..$_n"
   exit "$_failed"
