@@ -615,6 +615,34 @@ member_array(JsonObject *o, const char *name)
   return n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
 }
 
+/* A once-per=fleet job's line: this node, its run's fence, the store's last slot. */
+static void
+print_fleet_status(JsonObject *f)
+{
+  g_print(_("    fleet: node %s"), member_string(f, "node") ?: "?");
+  gint64 fence = member_int(f, "fence", 0);
+  if (fence > 0)
+    g_print(_(", running here with fence %lld"), (long long)fence);
+  JsonNode *last = json_object_get_member(f, "last_run");
+  const char *error = member_string(f, "error");
+  if (last != NULL && JSON_NODE_HOLDS_OBJECT(last)) {
+    JsonObject *l = json_node_get_object(last);
+    const char *result = member_string(l, "result");
+    gint64 exit_code = member_int(l, "exit_code", -1);
+    g_autofree char *outcome = result != NULL && g_str_equal(result, "failed") && exit_code >= 0
+                                   ? g_strdup_printf("failed (%d)", (int)exit_code)
+                                   : g_strdup(result ?: member_string(l, "state") ?: "?");
+    g_print(_("; last slot %s: node %s (pid %d), fence %lld, %s"), member_string(l, "slot") ?: "?",
+            member_string(l, "node") ?: "?", (int)member_int(l, "pid", 0),
+            (long long)member_int(l, "fence", 0), outcome);
+  } else if (error == NULL) {
+    g_print("%s", _("; no slot claimed in the fleet yet"));
+  }
+  if (error != NULL)
+    g_print(_("; the fleet store: %s"), error);
+  g_print("\n");
+}
+
 static void
 print_status(JsonObject *o)
 {
@@ -663,6 +691,9 @@ print_status(JsonObject *o)
       g_print("%s", _(" no run by this instance yet;"));
     }
     g_print(_(" next run %s\n"), member_string(j, "next_run") ?: _("none"));
+    JsonNode *fleet = json_object_get_member(j, "fleet");
+    if (fleet != NULL && JSON_NODE_HOLDS_OBJECT(fleet))
+      print_fleet_status(json_node_get_object(fleet));
   }
 }
 

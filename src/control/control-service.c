@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fleet.h"
 #include "jobs.h"
 #include "jobstate.h"
 #include "log.h"
@@ -14,6 +15,7 @@
 struct SvControlService {
   SvSupervisor *supervisor;
   SvControl *control;
+  GList *pending_status; /* SvStatusCall* waiting for the fleet store */
 };
 
 static void
@@ -65,6 +67,18 @@ jobs_to_json(SvJobs *jobs)
       json_object_set_boolean_member(j, "manual", st->running_manual);
       set_time(j, "running_since", st->running_since_usec);
     }
+    if (st->fleet_node != NULL) {
+      /* Filled in by the store's answer (add_fleet_runs); this node and its run here now. */
+      JsonObject *fleet = json_object_new();
+      json_object_set_string_member(fleet, "node", st->fleet_node);
+      if (st->running_fence > 0)
+        json_object_set_int_member(fleet, "fence", st->running_fence);
+      else
+        json_object_set_null_member(fleet, "fence");
+      json_object_set_null_member(fleet, "last_run");
+      json_object_set_null_member(fleet, "error");
+      json_object_set_object_member(j, "fleet", fleet);
+    }
     set_time(j, "next_run", st->next_usec);
     if (st->last_result != SV_JOB_RESULT_NONE) {
       JsonObject *last = json_object_new();
@@ -110,6 +124,123 @@ sv_control_status_to_json(const SvSupervisorStatus *st, gint64 now)
   json_object_set_array_member(o, "checks", checks_to_json(st->health_probe));
   json_object_set_array_member(o, "jobs", jobs_to_json(st->jobs));
   return o;
+}
+
+/* ---- status: the fleet store's view ------------------------------------------------------ */
+
+/* How long a status waits for the fleet store; then it answers without the store's view. */
+#define SV_STATUS_STORE_TIMEOUT_MS 2000
+
+typedef struct {
+  SvControlService *service;
+  SvControlCall *call;
+  JsonObject *reply; /* the status as it was asked for */
+  GCancellable *cancellable;
+  guint timeout_source;
+} SvStatusCall;
+
+/* Sets "error" of every job's "fleet" member (the store did not answer). */
+static void
+set_fleet_error(JsonObject *reply, const char *message)
+{
+  JsonArray *jobs = json_object_get_array_member(reply, "jobs");
+  for (guint i = 0; i < json_array_get_length(jobs); i++) {
+    JsonObject *j = json_array_get_object_element(jobs, i);
+    if (json_object_has_member(j, "fleet"))
+      json_object_set_string_member(json_object_get_object_member(j, "fleet"), "error", message);
+  }
+}
+
+static void
+add_fleet_runs(JsonObject *reply, GPtrArray *runs)
+{
+  JsonArray *jobs = json_object_get_array_member(reply, "jobs");
+  for (guint i = 0; i < json_array_get_length(jobs); i++) {
+    JsonObject *j = json_array_get_object_element(jobs, i);
+    if (!json_object_has_member(j, "fleet"))
+      continue;
+    const char *name = json_object_get_string_member(j, "name");
+    for (guint k = 0; k < runs->len; k++) {
+      const SvFleetRun *run = runs->pdata[k];
+      if (!g_str_equal(run->job, name))
+        continue;
+      JsonObject *last = json_object_new();
+      set_time(last, "slot", run->slot);
+      json_object_set_string_member(last, "node", run->node);
+      json_object_set_int_member(last, "pid", run->pid);
+      json_object_set_int_member(last, "fence", run->fence);
+      json_object_set_string_member(last, "state", run->state);
+      if (run->result != NULL)
+        json_object_set_string_member(last, "result", run->result);
+      else
+        json_object_set_null_member(last, "result");
+      if (run->exit_code >= 0)
+        json_object_set_int_member(last, "exit_code", run->exit_code);
+      else
+        json_object_set_null_member(last, "exit_code");
+      json_object_set_object_member(json_object_get_object_member(j, "fleet"), "last_run", last);
+    }
+  }
+}
+
+static void
+status_call_answer(SvStatusCall *sc)
+{
+  sc->service->pending_status = g_list_remove(sc->service->pending_status, sc);
+  g_cancellable_cancel(sc->cancellable);
+  g_clear_object(&sc->cancellable);
+  g_clear_handle_id(&sc->timeout_source, g_source_remove);
+  sv_control_call_reply(sc->call, sc->reply);
+  g_free(sc);
+}
+
+static void
+on_fleet_runs(GPtrArray *runs, const GError *error, gpointer user_data)
+{
+  SvStatusCall *sc = user_data;
+  if (runs != NULL)
+    add_fleet_runs(sc->reply, runs);
+  else
+    set_fleet_error(sc->reply, error ? error->message : "the fleet store did not answer");
+  status_call_answer(sc);
+}
+
+static gboolean
+on_status_timeout(gpointer user_data)
+{
+  SvStatusCall *sc = user_data;
+  sc->timeout_source = 0;
+  set_fleet_error(sc->reply, "the fleet store did not answer in time");
+  status_call_answer(sc);
+  return G_SOURCE_REMOVE;
+}
+
+/* Replies with the status; with fleet jobs, once the store told who ran their last slots. */
+static void
+status(SvControlService *service, SvControlCall *call)
+{
+  SvSupervisorStatus st;
+  sv_supervisor_get_status(service->supervisor, &st);
+  JsonObject *reply = sv_control_status_to_json(&st, g_get_real_time());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  SvStatusCall *sc = g_new0(SvStatusCall, 1);
+  if (st.jobs == NULL ||
+      !sv_jobs_query_fleet_runs(st.jobs, cancellable, on_fleet_runs, sc, &error)) {
+    g_free(sc);
+    if (error != NULL)
+      set_fleet_error(reply, error->message);
+    sv_control_call_reply(call, reply);
+    return;
+  }
+  sc->service = service;
+  sc->call = call;
+  sc->reply = reply;
+  sc->cancellable = g_steal_pointer(&cancellable);
+  /* The store answers within its own deadline (a third of the lease), or this one: a store
+   * freed by a reload or a stop never answers. */
+  sc->timeout_source = g_timeout_add(SV_STATUS_STORE_TIMEOUT_MS, on_status_timeout, sc);
+  service->pending_status = g_list_prepend(service->pending_status, sc);
 }
 
 /* ---- reload --------------------------------------------------------------------------- */
@@ -218,12 +349,9 @@ on_request(SvControlCall *call, const SvControlRequest *request, gpointer user_d
   pid_t pid = sv_control_call_get_pid(call);
   unsigned uid = (unsigned)sv_control_call_get_uid(call);
   switch (request->command) {
-  case SV_CONTROL_STATUS: {
-    SvSupervisorStatus st;
-    sv_supervisor_get_status(service->supervisor, &st);
-    sv_control_call_reply(call, sv_control_status_to_json(&st, g_get_real_time()));
+  case SV_CONTROL_STATUS:
+    status(service, call);
     return;
-  }
   case SV_CONTROL_RELOAD: {
     g_autofree char *pidf = g_strdup_printf("SDVISOR_CONTROL_PID=%d", (int)pid);
     const char *fields[] = {pidf, NULL};
@@ -271,6 +399,11 @@ sv_control_service_free(SvControlService *service)
 {
   if (service == NULL)
     return;
+  while (service->pending_status != NULL) {
+    SvStatusCall *sc = service->pending_status->data;
+    set_fleet_error(sc->reply, "sdvisor stops");
+    status_call_answer(sc);
+  }
   sv_control_free(service->control);
   g_free(service);
 }

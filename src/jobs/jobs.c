@@ -113,8 +113,9 @@ struct SvJob {
    * lease ends, or overlap=queue behind a run elsewhere), or -1. */
   gint64 fleet_again_slot;
   guint fleet_again_source;
-  gint64 failed_since; /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
-  char *failure;       /* why it cannot */
+  gboolean fleet_again_queued; /* fleet_again_slot waits behind a run elsewhere (overlap=queue) */
+  gint64 failed_since;         /* CLOCK_REALTIME: since when it cannot run; 0 = it can */
+  char *failure;               /* why it cannot */
   /* This instance's last finished run, for `sdvisor status`. */
   SvJobResult last_result; /* NONE: none yet */
   int last_exit_code;
@@ -1057,6 +1058,7 @@ on_fleet_again(gpointer user_data)
     return G_SOURCE_REMOVE;
   }
   job->fleet_again_slot = -1;
+  job->fleet_again_queued = FALSE;
   SvJobRun *run = run_new(job, slot);
   run->recheck = TRUE;
   fleet_claim(run, job->config->retry_interrupted);
@@ -1069,6 +1071,7 @@ fleet_again(SvJob *job, gint64 slot, gint64 delay_usec)
   if (job->fleet_again_slot > slot)
     return; /* a later slot is already waiting */
   job->fleet_again_slot = slot;
+  job->fleet_again_queued = FALSE;
   g_clear_handle_id(&job->fleet_again_source, g_source_remove);
   job->fleet_again_source = add_timeout_usec(delay_usec, on_fleet_again, job);
 }
@@ -1140,10 +1143,23 @@ on_fleet_claimed(const SvClaimReply *reply, gpointer user_data)
 
   case SV_CLAIM_BUSY: {
     g_autofree char *busy = sv_jobstate_format_time(reply->busy_slot);
-    if (job->config->overlap == SV_OVERLAP_QUEUE) {
+    if (job->config->overlap == SV_OVERLAP_QUEUE && job->fleet_again_queued &&
+        job->fleet_again_slot >= 0 && job->fleet_again_slot < run->slot) {
+      /* One slot waits already. Keep the first, as the node that runs the job does
+       * (job_fire): every node then claims the same slot when the run ends, and its
+       * unique key lets one of them have it. Keeping the latest instead, nodes would
+       * claim different slots at once, which nothing serialises. */
+      g_autofree char *waiting = sv_jobstate_format_time(job->fleet_again_slot);
+      g_autofree char *detail =
+          g_strdup_printf("the run for slot %s still runs on node %s (fence %" G_GINT64_FORMAT
+                          ") and slot %s is already queued (overlap=queue)",
+                          busy, reply->node, reply->fence, waiting);
+      log_skip(job, run->slot, SV_SKIP_STILL_RUNNING, detail);
+    } else if (job->config->overlap == SV_OVERLAP_QUEUE) {
       sv_log(LOG_DEBUG, "job %s: slot %s queued behind slot %s on node %s", job->name, slot, busy,
              reply->node);
       fleet_again(job, run->slot, MIN(lease / 3, SV_USEC_PER_SEC));
+      job->fleet_again_queued = TRUE;
     } else if (reply->busy_since_usec > run->slot) {
       /* That run was claimed only after this slot was due (the store kept the claims
        * waiting, in a leader election say): it did not overlap this slot's time, so this
@@ -2285,7 +2301,31 @@ sv_jobs_get_status(SvJobs *jobs)
         .last_duration_usec = job->last_duration_usec,
         .last_manual = job->last_manual,
     };
+    if (job->config->once_per == SV_ONCE_PER_FLEET && jobs->claim_store != NULL) {
+      st.fleet_node = jobs->claim_store->node;
+      st.running_fence = run != NULL && run->fleet ? run->fence : 0;
+    }
     g_array_append_val(out, st);
   }
   return out;
+}
+
+gboolean
+sv_jobs_query_fleet_runs(SvJobs *jobs, GCancellable *cancellable, SvStoreRunsFunc func,
+                         gpointer user_data, GError **error)
+{
+  gboolean any = FALSE;
+  for (guint i = 0; i < jobs->jobs->len && !any; i++)
+    any = ((SvJob *)jobs->jobs->pdata[i])->config->once_per == SV_ONCE_PER_FLEET;
+  if (!any)
+    return FALSE;
+  if (jobs->claim_store == NULL) {
+    if (jobs->claim_store_error != NULL)
+      g_propagate_error(error, g_error_copy(jobs->claim_store_error));
+    else
+      g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "no fleet store");
+    return FALSE;
+  }
+  sv_claim_store_query_runs(jobs->claim_store, cancellable, func, user_data);
+  return TRUE;
 }

@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "store.h"
 
 typedef struct SvJobs SvJobs;
 
@@ -115,8 +116,20 @@ typedef struct {
   gint64 last_started_usec;
   gint64 last_duration_usec;
   gboolean last_manual;
+  /* once-per=fleet with a usable store: this node's name (else NULL), and the fence of
+   * the run in progress here (0 = none, or its claim is not granted yet). */
+  const char *fleet_node;
+  gint64 running_fence;
 } SvJobStatus;
 GArray *sv_jobs_get_status(SvJobs *jobs);
+
+/* Asks the fleet store for the latest slot of each job of the app (who ran it, its fence
+ * and result: what `sdvisor jobs` shows), for `sdvisor status`. FUNC runs later from the
+ * main loop, unless CANCELLABLE is cancelled first or JOBS is freed first (then never: the
+ * caller keeps a deadline of its own). FALSE when there is nothing to ask: no job is
+ * once-per=fleet (ERROR unset), or the store cannot be used (ERROR says why). */
+gboolean sv_jobs_query_fleet_runs(SvJobs *jobs, GCancellable *cancellable, SvStoreRunsFunc func,
+                                  gpointer user_data, GError **error);
 
 /* Kills what still runs (SIGKILL), records it as stopped, and frees. Call sv_jobs_stop()
  * first for an orderly end. NULL-safe. */

@@ -73,6 +73,7 @@ typedef struct {
   SoupMessage *message;
   SvEtcdReplyFunc func;
   gpointer data;
+  GDestroyNotify drop; /* frees DATA when FUNC is never to run */
 } SvEtcdCall;
 
 static void call_send(SvEtcdCall *c);
@@ -91,6 +92,15 @@ call_free(SvEtcdCall *c)
   g_bytes_unref(c->body);
   g_free(c->path);
   g_free(c);
+}
+
+/* The reply is dropped (the caller cancelled, or the store is gone): FUNC never runs. */
+static void
+call_drop(SvEtcdCall *c)
+{
+  if (c->drop != NULL)
+    c->drop(c->data);
+  call_free(c);
 }
 
 static void
@@ -140,13 +150,13 @@ on_call_done(GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GBytes) body = NULL;
   g_clear_handle_id(&c->timeout_source, g_source_remove);
   if (s == NULL) {
-    call_free(c);
+    call_drop(c);
     return;
   }
   body = s->soup->session_send_and_read_finish((SoupSession *)source, result, &error);
   if (c->user != NULL && g_cancellable_is_cancelled(c->user)) {
     g_hash_table_remove(s->calls, c);
-    call_free(c);
+    call_drop(c);
     return;
   }
   guint n = g_strv_length(s->uri->endpoints);
@@ -201,7 +211,7 @@ call_send(SvEtcdCall *c)
   SvEtcdStore *s = c->store;
   if (c->user != NULL && g_cancellable_is_cancelled(c->user)) {
     g_hash_table_remove(s->calls, c);
-    call_free(c);
+    call_drop(c);
     return;
   }
   guint n = g_strv_length(s->uri->endpoints);
@@ -227,11 +237,11 @@ call_send(SvEtcdCall *c)
 }
 
 /* POSTs JSON (taken) to PATH, trying members until DEADLINE (monotonic µs); FUNC runs
- * from the loop with the body of a 200 answer or an UNAVAILABLE error, never if
- * CANCELLABLE is cancelled or the store freed first. */
+ * from the loop with the body of a 200 answer or an UNAVAILABLE error, and frees DATA;
+ * if CANCELLABLE is cancelled or the store freed first, DROP frees it instead. */
 static void
 etcd_call_until(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
-                gint64 deadline, SvEtcdReplyFunc func, gpointer data)
+                gint64 deadline, SvEtcdReplyFunc func, gpointer data, GDestroyNotify drop)
 {
   SvEtcdCall *c = g_new0(SvEtcdCall, 1);
   c->store = s;
@@ -240,6 +250,7 @@ etcd_call_until(SvEtcdStore *s, const char *path, char *json, GCancellable *canc
   c->deadline = deadline;
   c->func = func;
   c->data = data;
+  c->drop = drop;
   g_hash_table_add(s->calls, c);
   if (cancellable != NULL) {
     c->user = g_object_ref(cancellable);
@@ -251,9 +262,10 @@ etcd_call_until(SvEtcdStore *s, const char *path, char *json, GCancellable *canc
 /* The same, with the store's time for one request. */
 static void
 etcd_call(SvEtcdStore *s, const char *path, char *json, GCancellable *cancellable,
-          SvEtcdReplyFunc func, gpointer data)
+          SvEtcdReplyFunc func, gpointer data, GDestroyNotify drop)
 {
-  etcd_call_until(s, path, json, cancellable, g_get_monotonic_time() + s->timeout_usec, func, data);
+  etcd_call_until(s, path, json, cancellable, g_get_monotonic_time() + s->timeout_usec, func, data,
+                  drop);
 }
 
 static void
@@ -265,7 +277,7 @@ on_revoked(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
 static void
 lease_revoke(SvEtcdStore *s, gint64 lease_id)
 {
-  etcd_call(s, "/v3/lease/revoke", sv_etcd_json_lease(lease_id), NULL, on_revoked, NULL);
+  etcd_call(s, "/v3/lease/revoke", sv_etcd_json_lease(lease_id), NULL, on_revoked, NULL, NULL);
 }
 
 static char *
@@ -405,7 +417,7 @@ claim_txn(SvEtcdStore *s, SvEtcdClaim *c)
       .claimed_usec = g_get_real_time(),
   };
   etcd_call_until(s, "/v3/kv/txn", sv_etcd_json_claim(&spec), c->cancellable, c->deadline,
-                  on_claim_txn, c);
+                  on_claim_txn, c, (GDestroyNotify)claim_free);
 }
 
 static void
@@ -443,7 +455,7 @@ etcd_claim(SvClaimStore *store, const SvClaimRequest *request, GCancellable *can
    * all: a slot runs that late at most, or is skipped. */
   c->deadline = g_get_monotonic_time() + s->timeout_usec;
   etcd_call_until(s, "/v3/lease/grant", sv_etcd_json_grant(s->ttl_sec), cancellable, c->deadline,
-                  on_claim_granted, c);
+                  on_claim_granted, c, (GDestroyNotify)claim_free);
 }
 
 /* ---- renew (keepalive) and finish (txn on the fence) ---------------------------------------- */
@@ -510,8 +522,8 @@ etcd_renew(SvClaimStore *store, const char *job, gint64 slot, gint64 fence,
     g_idle_add(on_not_held, d);
     return;
   }
-  etcd_call(s, "/v3/lease/keepalive", sv_etcd_json_lease(h->lease_id), cancellable, on_keepalive,
-            d);
+  etcd_call(s, "/v3/lease/keepalive", sv_etcd_json_lease(h->lease_id), cancellable, on_keepalive, d,
+            (GDestroyNotify)done_free);
 }
 
 static void
@@ -551,7 +563,7 @@ etcd_finish(SvClaimStore *store, const char *job, gint64 slot, gint64 fence, con
   etcd_call(s, "/v3/kv/txn",
             sv_etcd_json_finish(s->uri->prefix, s->app, job, slot, fence, store->node, s->pid,
                                 attempts, result, exit_code),
-            cancellable, on_finished, d);
+            cancellable, on_finished, d, (GDestroyNotify)done_free);
 }
 
 /* ---- find_interrupted ----------------------------------------------------------------------- */
@@ -561,6 +573,13 @@ typedef struct {
   void (*func)(gint64 slot, gpointer data);
   gpointer data;
 } SvEtcdFind;
+
+static void
+find_free(SvEtcdFind *f)
+{
+  g_free(f->job);
+  g_free(f);
+}
 
 static void
 on_job_read(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
@@ -580,8 +599,7 @@ on_job_read(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
            s->parent.description, error->message);
   }
   f->func(slot, f->data);
-  g_free(f->job);
-  g_free(f);
+  find_free(f);
 }
 
 static void
@@ -594,7 +612,42 @@ etcd_find_interrupted(SvClaimStore *store, const char *job, GCancellable *cancel
   f->func = func;
   f->data = user_data;
   etcd_call(s, "/v3/kv/txn", sv_etcd_json_read_job(s->uri->prefix, s->app, job), cancellable,
-            on_job_read, f);
+            on_job_read, f, (GDestroyNotify)find_free);
+}
+
+/* ---- last_runs (sdvisor status) ------------------------------------------------------------- */
+
+typedef struct {
+  SvStoreRunsFunc func;
+  gpointer data;
+} SvEtcdRuns;
+
+static void
+on_app_read(SvEtcdStore *s, GBytes *body, const GError *error, gpointer data)
+{
+  SvEtcdRuns *r = data;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GPtrArray) runs = NULL;
+  if (error == NULL) {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(body, &len);
+    runs = sv_etcd_last_runs(text, len, s->uri->prefix, s->app, &local);
+    error = local;
+  }
+  r->func(error == NULL ? runs : NULL, error, r->data);
+  g_free(r);
+}
+
+static void
+etcd_last_runs(SvClaimStore *store, GCancellable *cancellable, SvStoreRunsFunc func,
+               gpointer user_data)
+{
+  SvEtcdStore *s = (SvEtcdStore *)store;
+  SvEtcdRuns *r = g_new0(SvEtcdRuns, 1);
+  r->func = func;
+  r->data = user_data;
+  etcd_call(s, "/v3/kv/range", sv_etcd_json_read_app(s->uri->prefix, s->app), cancellable,
+            on_app_read, r, g_free);
 }
 
 /* ---- the store ------------------------------------------------------------------------------ */
@@ -611,7 +664,7 @@ etcd_free(SvClaimStore *store)
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     SvEtcdCall *c = key;
     if (c->pause_source != 0) {
-      call_free(c); /* between attempts: nothing of libsoup's refers to it */
+      call_drop(c); /* between attempts: nothing of libsoup's refers to it */
       continue;
     }
     c->store = NULL;
@@ -631,6 +684,7 @@ static const SvClaimStoreClass etcd_class = {
     .renew = etcd_renew,
     .finish = etcd_finish,
     .find_interrupted = etcd_find_interrupted,
+    .last_runs = etcd_last_runs,
     .free = etcd_free,
 };
 

@@ -221,6 +221,7 @@ typedef enum {
   SV_PG_OP_RENEW,
   SV_PG_OP_FINISH,
   SV_PG_OP_INTERRUPTED,
+  SV_PG_OP_LAST_RUNS,
 } SvPgOpKind;
 
 typedef struct {
@@ -232,6 +233,7 @@ typedef struct {
   SvClaimFunc claim_func;
   SvStoreDoneFunc done_func;
   void (*slot_func)(gint64 slot, gpointer user_data);
+  SvStoreRunsFunc runs_func;
   gpointer user_data;
   GError *error; /* set when it fails from an idle */
 } SvPgOp;
@@ -298,6 +300,9 @@ op_fail(SvPgOp *op, const GError *error)
       break;
     case SV_PG_OP_INTERRUPTED:
       op->slot_func(-1, op->user_data);
+      break;
+    case SV_PG_OP_LAST_RUNS:
+      op->runs_func(NULL, error, op->user_data);
       break;
     }
   }
@@ -547,8 +552,30 @@ op_sql(SvPgOpKind kind)
     return sv_fleet_sql_finish;
   case SV_PG_OP_INTERRUPTED:
     return sv_fleet_sql_interrupted;
+  case SV_PG_OP_LAST_RUNS:
+    return sv_fleet_sql_last_runs;
   }
   return NULL;
+}
+
+/* The rows of sv_fleet_sql_last_runs (R NULL: none) as SvFleetRun*. */
+static GPtrArray *
+runs_from_result(PGresult *r)
+{
+  GPtrArray *runs = g_ptr_array_new_with_free_func((GDestroyNotify)sv_fleet_run_free);
+  for (int i = 0; r != NULL && i < pq.ntuples(r); i++) {
+    SvFleetRun *run = g_new0(SvFleetRun, 1);
+    run->job = g_strdup(pq.getvalue(r, i, 0));
+    (void)sv_fleet_parse_int64(pq.getvalue(r, i, 1), &run->slot);
+    run->node = g_strdup(pq.getvalue(r, i, 2));
+    (void)sv_fleet_parse_int64(pq.getvalue(r, i, 3), &run->fence);
+    run->pid = atoi(pq.getvalue(r, i, 4));
+    run->result = pq.getisnull(r, i, 5) ? NULL : g_strdup(pq.getvalue(r, i, 5));
+    run->exit_code = pq.getisnull(r, i, 6) ? -1 : atoi(pq.getvalue(r, i, 6));
+    run->state = g_strdup(pq.getvalue(r, i, 7));
+    g_ptr_array_add(runs, run);
+  }
+  return runs;
 }
 
 /* The head request's results are complete: answer it. */
@@ -599,6 +626,11 @@ pg_op_done(SvPgStore *s)
       if (rows == 1)
         (void)sv_fleet_parse_int64(pq.getvalue(r, 0, 0), &slot);
       op->slot_func(slot, op->user_data);
+      break;
+    }
+    case SV_PG_OP_LAST_RUNS: {
+      g_autoptr(GPtrArray) runs = runs_from_result(r);
+      op->runs_func(runs, NULL, op->user_data);
       break;
     }
     }
@@ -945,6 +977,17 @@ pg_find_interrupted(SvClaimStore *store, const char *job, GCancellable *cancella
 }
 
 static void
+pg_last_runs(SvClaimStore *store, GCancellable *cancellable, SvStoreRunsFunc func,
+             gpointer user_data)
+{
+  SvPgStore *s = (SvPgStore *)store;
+  SvPgOp *op = op_new(s, SV_PG_OP_LAST_RUNS, cancellable, user_data);
+  op->runs_func = func;
+  op_add_param(op, g_strdup(s->app));
+  pg_submit(s, op);
+}
+
+static void
 pg_free(SvClaimStore *store)
 {
   SvPgStore *s = (SvPgStore *)store;
@@ -972,6 +1015,7 @@ static const SvClaimStoreClass pg_class = {
     .renew = pg_renew,
     .finish = pg_finish,
     .find_interrupted = pg_find_interrupted,
+    .last_runs = pg_last_runs,
     .free = pg_free,
 };
 
@@ -1038,7 +1082,6 @@ sv_pg_store_last_runs(const SvFleetConfig *config, const char *app, gint64 timeo
     return NULL;
   }
   pq.setNoticeProcessor(conn, ignore_notice, NULL);
-  GPtrArray *runs = g_ptr_array_new_with_free_func((GDestroyNotify)sv_fleet_run_free);
   /* The checks a running sdvisor makes, without creating anything. */
   for (int step = SV_PG_SETUP_VERSION; step >= 0;) {
     g_autofree char *err = NULL;
@@ -1050,11 +1093,10 @@ sv_pg_store_last_runs(const SvFleetConfig *config, const char *app, gint64 timeo
       pq.clear(r);
     if (next == SV_PG_SETUP_CREATE) {
       pq.finish(conn);
-      return runs; /* no tables yet: nothing ever claimed */
+      return runs_from_result(NULL); /* no tables yet: nothing ever claimed */
     }
     if (next == -2) {
       pq.finish(conn);
-      g_ptr_array_unref(runs);
       return NULL;
     }
     step = next;
@@ -1066,21 +1108,9 @@ sv_pg_store_last_runs(const SvFleetConfig *config, const char *app, gint64 timeo
   if (r == NULL) {
     g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s", err);
     pq.finish(conn);
-    g_ptr_array_unref(runs);
     return NULL;
   }
-  for (int i = 0; i < pq.ntuples(r); i++) {
-    SvFleetRun *run = g_new0(SvFleetRun, 1);
-    run->job = g_strdup(pq.getvalue(r, i, 0));
-    (void)sv_fleet_parse_int64(pq.getvalue(r, i, 1), &run->slot);
-    run->node = g_strdup(pq.getvalue(r, i, 2));
-    (void)sv_fleet_parse_int64(pq.getvalue(r, i, 3), &run->fence);
-    run->pid = atoi(pq.getvalue(r, i, 4));
-    run->result = pq.getisnull(r, i, 5) ? NULL : g_strdup(pq.getvalue(r, i, 5));
-    run->exit_code = pq.getisnull(r, i, 6) ? -1 : atoi(pq.getvalue(r, i, 6));
-    run->state = g_strdup(pq.getvalue(r, i, 7));
-    g_ptr_array_add(runs, run);
-  }
+  GPtrArray *runs = runs_from_result(r);
   pq.clear(r);
   pq.finish(conn);
   return runs;

@@ -52,6 +52,10 @@ typedef void (*SvClaimFunc)(const SvClaimReply *reply, gpointer user_data);
  * the claim is lost) or with ERROR set (the store could not answer). */
 typedef void (*SvStoreDoneFunc)(gboolean ok, const GError *error, gpointer user_data);
 
+/* The app's latest slot of each job (SvFleetRun*, the rows `sdvisor jobs` shows; borrowed
+ * for the call), or RUNS NULL and ERROR set when the store could not answer. */
+typedef void (*SvStoreRunsFunc)(GPtrArray *runs, const GError *error, gpointer user_data);
+
 typedef struct {
   void (*claim)(SvClaimStore *store, const SvClaimRequest *request, GCancellable *cancellable,
                 SvClaimFunc func, gpointer user_data);
@@ -64,6 +68,9 @@ typedef struct {
    * (FUNC's OK FALSE), for retry-interrupted=true at start. */
   void (*find_interrupted)(SvClaimStore *store, const char *job, GCancellable *cancellable,
                            void (*func)(gint64 slot, gpointer user_data), gpointer user_data);
+  /* The app's latest runs (one statement on the store's connection), for `sdvisor status`. */
+  void (*last_runs)(SvClaimStore *store, GCancellable *cancellable, SvStoreRunsFunc func,
+                    gpointer user_data);
   void (*free)(SvClaimStore *store); /* pending callbacks never run */
 } SvClaimStoreClass;
 
@@ -98,6 +105,13 @@ sv_claim_store_finish(SvClaimStore *store, const char *job, gint64 slot, gint64 
                       SvStoreDoneFunc func, gpointer user_data)
 {
   store->klass->finish(store, job, slot, fence, result, exit_code, cancellable, func, user_data);
+}
+
+static inline void
+sv_claim_store_query_runs(SvClaimStore *store, GCancellable *cancellable, SvStoreRunsFunc func,
+                          gpointer user_data)
+{
+  store->klass->last_runs(store, cancellable, func, user_data);
 }
 
 void sv_claim_store_free(SvClaimStore *store); /* NULL-safe */

@@ -14,13 +14,7 @@ fleet_require
 
 out=$WORK/runs
 job=$(fleet_job_lines tick 'every 1s' "$out" 0)
-names=()
-for node in a b c; do
-  for i in 1 2; do
-    fleet_conf "$WORK/$node$i.conf" once "node-$node" "$(fleet_lease)" "$job"
-    names+=("$node$i")
-  done
-done
+fleet_confs_3x2 once "$job"
 for n in "${names[@]}"; do fleet_start "$n" "$WORK/$n.conf"; done
 
 kills=0

@@ -154,15 +154,80 @@ fleet_conf() {
   chmod 0644 "$file"
 }
 
-# fleet_start NAME CONF: starts an sdvisor (state directory $WORK/NAME.state, log
-# $WORK/NAME.log, appended); its pid in $WORK/NAME.pid.
+# fleet_confs_3x2 APP JOB-LINES: the configurations of 3 nodes × 2 instances of APP
+# (node-a … node-c, lease 3 s), $WORK/a1.conf … c2.conf; their names in the array names.
+fleet_confs_3x2() {
+  local node i
+  names=()
+  for node in a b c; do
+    for i in 1 2; do
+      fleet_conf "$WORK/$node$i.conf" "$1" "node-$node" 3s "$2"
+      names+=("$node$i")
+    done
+  done
+}
+
+# fleet_start NAME CONF: starts an sdvisor (state directory $WORK/NAME.state, runtime
+# directory, so its control socket, $WORK/NAME.run, log $WORK/NAME.log, appended); its pid
+# in $WORK/NAME.pid. With FLEET_JOURNAL=1 (see fleet_require_journal) it runs in a mount
+# namespace of its own whose /run/systemd/journal/socket is a fake journald: its entries
+# go to $WORK/NAME.journal (journal-dump's format), across restarts.
 fleet_start() {
   local name=$1 conf=$2
-  mkdir -p "$WORK/$name.state"
-  STATE_DIRECTORY=$WORK/$name.state setsid "$SDVISOR" run --config "$conf" \
-    >> "$WORK/$name.log" 2>&1 < /dev/null &
+  mkdir -p "$WORK/$name.state" "$WORK/$name.run"
+  if [ "${FLEET_JOURNAL:-0}" = 1 ]; then
+    fleet_journal "$name"
+    STATE_DIRECTORY=$WORK/$name.state RUNTIME_DIRECTORY=$WORK/$name.run \
+      FLEET_JOURNAL_SOCKET=$WORK/$name.jsock setsid unshare -m --propagation private /bin/sh -c \
+      'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal &&
+       : > /run/systemd/journal/socket &&
+       mount --bind "$FLEET_JOURNAL_SOCKET" /run/systemd/journal/socket &&
+       exec "$0" run --config "$1"' "$SDVISOR" "$conf" >> "$WORK/$name.log" 2>&1 < /dev/null &
+  else
+    STATE_DIRECTORY=$WORK/$name.state RUNTIME_DIRECTORY=$WORK/$name.run setsid "$SDVISOR" run \
+      --config "$conf" >> "$WORK/$name.log" 2>&1 < /dev/null &
+  fi
   echo $! > "$WORK/$name.pid"
   _pids+=("$!")
+}
+
+# Skips unless sdvisor's journal entries can be caught here (root, unshare, journal-dump);
+# then every fleet_start runs its sdvisor against a fake journald.
+fleet_require_journal() {
+  [ "$(id -u)" = 0 ] || skip_all "catching sdvisor's journal entries needs root (a mount namespace)"
+  command -v unshare > /dev/null || skip_all "unshare(1) not found (Debian: util-linux)"
+  [ -x "${FLEET_JOURNAL_DUMP:-}" ] || skip_all "FLEET_JOURNAL_DUMP is not set to the built journal-dump"
+  FLEET_JOURNAL=1
+}
+
+# fleet_journal NAME: the fake journald of node NAME, started once.
+fleet_journal() {
+  local name=$1
+  [ -S "$WORK/$name.jsock" ] && return 0
+  "$FLEET_JOURNAL_DUMP" "$WORK/$name.jsock" "$WORK/$name.journal" &
+  _pids+=("$!")
+  for _ in $(seq 100); do
+    [ -S "$WORK/$name.jsock" ] && return 0
+    sleep 0.05
+  done
+  echo "# journal-dump did not bind $WORK/$name.jsock" >&2
+  return 1
+}
+
+# journal_select FILE FIELD=VALUE…: the entries of FILE (journal-dump's) that have every
+# FIELD=VALUE (no spaces in them), each followed by a blank line.
+journal_select() {
+  local file=$1
+  shift
+  awk -v conds="$*" 'BEGIN { RS = ""; FS = "\n"; n = split(conds, c, " ") }
+    {
+      for (i = 1; i <= n; i++) {
+        found = 0
+        for (k = 1; k <= NF; k++) if ($k == c[i]) found = 1
+        if (!found) next
+      }
+      print; print ""
+    }' "$file"
 }
 
 # fleet_stop NAME: SIGTERM and wait (at most 20 s).
@@ -204,13 +269,19 @@ fleet_job_lines() {
 # Seconds since the epoch of an SDVISOR_JOB_SLOT value.
 slot_epoch() { date -u -d "$1" +%s; }
 
+# No sdvisor's output shows a crash or a failed assertion.
+no_crashes() {
+  is "no sdvisor crashed or asserted" \
+    "$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)" 0
+}
+
 # fleet_check_once OUT APP JOB: a job every second whose runs are the "start" lines of OUT
 # (fleet_job_lines): every slot from the first to the last ran exactly once fleet-wide
 # (those that did not are listed, with what the nodes' logs say of them), over at least
 # 25 slots; fences strictly increase with the slots; the store's records are the runs;
 # no sdvisor crashed.
 fleet_check_once() {
-  local out=$1 app=$2 job=$3 lines slots first last span missing s bad db mine crashes
+  local out=$1 app=$2 job=$3 lines slots first last span missing s bad db mine
   lines=$(grep -c '^start' "$out")
   slots=$(awk '{print $2}' "$out" | sort -u | wc -l)
   is "no slot ran twice ($lines runs)" "$slots" "$lines"
@@ -233,8 +304,7 @@ fleet_check_once() {
   db=$(fleet_records "$app" "$job" | awk '$4 == "success" {print $1, $2, $3}')
   mine=$(awk '{print $2, $3, $4}' "$out" | sort)
   is "every run's slot, node and fence are the recorded claim" "$db" "$mine"
-  crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
-  is "no sdvisor crashed or asserted" "$crashes" 0
+  no_crashes
 }
 
 fleet_done() {
