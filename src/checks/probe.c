@@ -1,7 +1,6 @@
 /* probe.c — readiness and liveness checks. */
 #include "probe.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -15,6 +14,7 @@
 #include "logstream.h" /* issue 6: exec: checks' output */
 #include "reaper.h"
 #include "sdvisor-build-config.h"
+#include "soupload.h"
 #include "spawn.h"
 #include "timespan.h"
 
@@ -440,57 +440,14 @@ run_unix(SvRun *run, SvProbe *probe)
 
 /* http, https */
 
-/* libsoup is opened on the first http or https check, not linked: mapped into every
- * sdvisor it cost 1.7 MB of RSS, 280 kB of private dirty memory and 15 more shared
- * libraries to load at start and tear down at exit (BENCHMARKS.md), for a check most
- * configurations do not have. The calls go through this table. */
-#define SV_SOUP_LIBRARY "libsoup-3.0.so.0"
-
-static struct {
-  char *error; /* why it could not be opened; NULL once it is */
-  __typeof__(soup_session_new_with_options) *session_new_with_options;
-  __typeof__(soup_session_set_proxy_resolver) *session_set_proxy_resolver;
-  __typeof__(soup_session_send_async) *session_send_async;
-  __typeof__(soup_session_send_finish) *session_send_finish;
-  __typeof__(soup_message_new_from_uri) *message_new_from_uri;
-  __typeof__(soup_message_add_flags) *message_add_flags;
-  __typeof__(soup_message_get_request_headers) *message_get_request_headers;
-  __typeof__(soup_message_headers_replace) *message_headers_replace;
-  __typeof__(soup_message_get_status) *message_get_status;
-  __typeof__(soup_message_get_reason_phrase) *message_get_reason_phrase;
-} soup;
+/* libsoup is opened on the first http or https check (soupload.h), not linked. */
+static const SvSoup *soup;
 
 static gboolean
 soup_open(GError **error)
 {
-  static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    void *lib = dlopen(SV_SOUP_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL)
-      soup.error = g_strdup(dlerror());
-#define SOUP_SYMBOL(field)                                                                         \
-  if (soup.error == NULL && (*(void **)&soup.field = dlsym(lib, "soup_" #field)) == NULL)          \
-    soup.error = g_strdup_printf("%s: no soup_%s", SV_SOUP_LIBRARY, #field);
-    SOUP_SYMBOL(session_new_with_options)
-    SOUP_SYMBOL(session_set_proxy_resolver)
-    SOUP_SYMBOL(session_send_async)
-    SOUP_SYMBOL(session_send_finish)
-    SOUP_SYMBOL(message_new_from_uri)
-    SOUP_SYMBOL(message_add_flags)
-    SOUP_SYMBOL(message_get_request_headers)
-    SOUP_SYMBOL(message_headers_replace)
-    SOUP_SYMBOL(message_get_status)
-    SOUP_SYMBOL(message_get_reason_phrase)
-#undef SOUP_SYMBOL
-    g_once_init_leave(&once, 1);
-  }
-  if (soup.error != NULL) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                "http and https checks need %s, which cannot be loaded: %s", SV_SOUP_LIBRARY,
-                soup.error);
-    return FALSE;
-  }
-  return TRUE;
+  soup = sv_soup_open("http and https checks", error);
+  return soup != NULL;
 }
 
 static gboolean
@@ -513,7 +470,7 @@ on_http_sent(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   SvRun *run = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInputStream) body = soup.session_send_finish((SoupSession *)source, result, &error);
+  g_autoptr(GInputStream) body = soup->session_send_finish((SoupSession *)source, result, &error);
   if (body == NULL) {
     run_report_error(run, error);
     run_free(run);
@@ -527,8 +484,8 @@ on_http_sent(GObject *source, GAsyncResult *result, gpointer user_data)
   g_cancellable_cancel(drop);
   g_input_stream_close_async(body, G_PRIORITY_DEFAULT, drop, on_http_closed, NULL);
 
-  guint status = soup.message_get_status(run->message);
-  const char *reason = soup.message_get_reason_phrase(run->message);
+  guint status = soup->message_get_status(run->message);
+  const char *reason = soup->message_get_reason_phrase(run->message);
   gboolean ok = status >= 200 && status < 400;
   run_report(run, ok,
              g_strdup_printf("%s: %u%s%s", run->text, status,
@@ -541,9 +498,9 @@ static SoupSession *
 probe_get_session(SvProbe *probe)
 {
   if (probe->session == NULL) {
-    probe->session = soup.session_new_with_options("user-agent", "sdvisor/" PACKAGE_VERSION, NULL);
+    probe->session = soup->session_new_with_options("user-agent", "sdvisor/" PACKAGE_VERSION, NULL);
     /* The app next door, never through a proxy from the environment. */
-    soup.session_set_proxy_resolver(probe->session, NULL);
+    soup->session_set_proxy_resolver(probe->session, NULL);
   }
   return probe->session;
 }
@@ -557,15 +514,15 @@ run_http(SvRun *run, SvProbe *probe)
     run_free(run);
     return;
   }
-  run->message = soup.message_new_from_uri("GET", run->check->uri);
+  run->message = soup->message_new_from_uri("GET", run->check->uri);
   /* A redirect is an answer (3xx passes), and a fresh connection each time tests what
    * a new client would meet, not a kept-alive socket to one worker. */
-  soup.message_add_flags(run->message, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_NEW_CONNECTION);
-  soup.message_headers_replace(soup.message_get_request_headers(run->message), "Connection",
-                               "close");
+  soup->message_add_flags(run->message, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_NEW_CONNECTION);
+  soup->message_headers_replace(soup->message_get_request_headers(run->message), "Connection",
+                                "close");
   g_signal_connect(run->message, "accept-certificate", G_CALLBACK(on_accept_certificate), NULL);
-  soup.session_send_async(probe_get_session(probe), run->message, G_PRIORITY_DEFAULT,
-                          run->attempt->cancellable, on_http_sent, run);
+  soup->session_send_async(probe_get_session(probe), run->message, G_PRIORITY_DEFAULT,
+                           run->attempt->cancellable, on_http_sent, run);
 }
 
 /* file: one stat() in a worker thread, since a hung network mount must not hang the

@@ -185,6 +185,9 @@ static const SvKeySpec fleet_keys[] = {
     KEY(SvFleetConfig, "node", SV_KEY_STRING, NULL, node),
     KEY(SvFleetConfig, "lease", SV_KEY_TIMESPAN, "30s", lease_usec),
     KEY(SvFleetConfig, "passfile", SV_KEY_PATH, NULL, passfile),
+    KEY(SvFleetConfig, "tls-ca", SV_KEY_PATH, NULL, tls_ca),
+    KEY(SvFleetConfig, "tls-certificate", SV_KEY_PATH, NULL, tls_certificate),
+    KEY(SvFleetConfig, "tls-key", SV_KEY_PATH, NULL, tls_key),
 };
 
 static const SvGroupSpec groups[] = {
@@ -1203,6 +1206,26 @@ check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
                 config->path ? config->path : _("default"), line);
     return FALSE;
   }
+  const SvFleetConfig *fleet = &config->fleet;
+  if ((fleet->tls_ca || fleet->tls_certificate || fleet->tls_key) &&
+      (fleet->store == NULL || !g_str_has_prefix(fleet->store, "etcds://"))) {
+    const char *key = fleet->tls_ca            ? "tls-ca"
+                      : fleet->tls_certificate ? "tls-certificate"
+                                               : "tls-key";
+    g_set_error(
+        error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+        _("%s:%d: [fleet] %s: only for an etcds:// store (PostgreSQL takes sslrootcert= and "
+          "the like in its URI)"),
+        config->path ? config->path : _("default"), scan_line_of(scan, "fleet", key), key);
+    return FALSE;
+  }
+  if ((fleet->tls_certificate == NULL) != (fleet->tls_key == NULL)) {
+    const char *key = fleet->tls_certificate ? "tls-certificate" : "tls-key";
+    g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+                _("%s:%d: [fleet] %s: tls-certificate and tls-key go together"),
+                config->path ? config->path : _("default"), scan_line_of(scan, "fleet", key), key);
+    return FALSE;
+  }
   for (guint i = 0; i < config->jobs->len; i++) {
     const SvJobConfig *job = config->jobs->pdata[i];
     if (job->once_per != SV_ONCE_PER_FLEET)
@@ -1212,9 +1235,10 @@ check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
     g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
                                       : g_strdup(config->path ? config->path : _("default"));
     if (config->fleet.store == NULL) {
-      g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
-                  _("%s: [%s] once-per=fleet needs a store: [fleet] store=postgresql://…"), where,
-                  group);
+      g_set_error(
+          error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_MISSING,
+          _("%s: [%s] once-per=fleet needs a store: [fleet] store=postgresql://… or etcd://…"),
+          where, group);
       return FALSE;
     }
     if (!job->once_per_host) {

@@ -145,10 +145,13 @@ typedef struct {
 
 /* [fleet]: the store once-per=fleet jobs claim their slots in (docs/fleet.md). */
 typedef struct {
-  char *store;       /* a postgresql:// URI; NULL = no fleet store */
-  char *node;        /* NULL = sv_fleet_default_node() */
-  gint64 lease_usec; /* default 30s */
-  char *passfile;    /* NULL = libpq's own ($PGPASSFILE, ~/.pgpass) */
+  char *store;           /* a postgresql:// or etcd:// URI; NULL = no fleet store */
+  char *node;            /* NULL = sv_fleet_default_node() */
+  gint64 lease_usec;     /* default 30s */
+  char *passfile;        /* NULL = libpq's own ($PGPASSFILE, ~/.pgpass) */
+  char *tls_ca;          /* etcds://: the CA bundle; NULL = the system's */
+  char *tls_certificate; /* etcds://: the client certificate (PEM), with tls_key */
+  char *tls_key;         /* etcds://: its private key (PEM) */
 } SvFleetConfig;
 /* Where [app] name came from. The name keys the jobs' state (one directory per app), so
  * two apps must never get the same one by accident: it comes from where the

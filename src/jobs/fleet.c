@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "etcd.h"
 
 G_DEFINE_QUARK(sv - fleet - error - quark, sv_fleet_error)
 
@@ -77,10 +78,18 @@ sv_fleet_store_validate(const char *uri, SvFleetStoreKind *out_kind, GError **er
     g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_URI, _("no store URI given"));
     return FALSE;
   }
+  if (g_str_has_prefix(uri, "etcd://") || g_str_has_prefix(uri, "etcds://")) {
+    g_autoptr(SvEtcdUri) parsed = sv_etcd_uri_parse(uri, error);
+    if (parsed != NULL && out_kind != NULL)
+      *out_kind = SV_FLEET_STORE_ETCD;
+    return parsed != NULL;
+  }
   g_autofree char *shown = sv_fleet_store_redact(uri);
   if (!has_scheme(uri, &rest)) {
     g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_URI,
-                _("'%s' is not a store URI (try postgresql://user@host/dbname)"), shown);
+                _("'%s' is not a store URI (try postgresql://user@host/dbname or "
+                  "etcd://host:2379/prefix)"),
+                shown);
     return FALSE;
   }
   for (const char *p = uri; *p != '\0'; p++)

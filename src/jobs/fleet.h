@@ -15,7 +15,7 @@ typedef enum {
   SV_FLEET_ERROR_SCHEMA,      /* the tables are of another version, or cannot be created */
   SV_FLEET_ERROR_PRIVILEGE,   /* the role lacks a privilege on the tables */
   SV_FLEET_ERROR_AUTH,        /* the server refused the login */
-  SV_FLEET_ERROR_LIBRARY,     /* libpq cannot be loaded */
+  SV_FLEET_ERROR_LIBRARY,     /* libpq (libsoup for etcd) cannot be loaded */
 } SvFleetError;
 
 /* The version of the tables below; a database holding another one is refused. */
@@ -24,9 +24,11 @@ typedef enum {
 /* The kinds of store behind store=. */
 typedef enum {
   SV_FLEET_STORE_POSTGRESQL,
+  SV_FLEET_STORE_ETCD, /* etcd:// and etcds:// (etcd.h) */
 } SvFleetStoreKind;
 
-/* Checks store= without contacting anything: a postgresql:// (or postgres://) URI whose
+/* Checks store= without contacting anything: an etcd:// or etcds:// URI
+ * (sv_etcd_uri_parse()), or a postgresql:// (or postgres://) URI whose
  * authority and port parse, percent escapes that decode, no spaces or control
  * characters. Messages never contain the password. */
 gboolean sv_fleet_store_validate(const char *uri, SvFleetStoreKind *out_kind, GError **error);

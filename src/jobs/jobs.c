@@ -104,9 +104,11 @@ struct SvJob {
   char *name;          /* = config->name */
   SvSchedule *schedule;
   gint64 delay_usec;
-  gint64 slot;                  /* next planned slot, -1 = none ever */
-  SvJobRun *run;                /* this instance's run in progress */
-  gint64 queued_slot;           /* overlap=queue (and slots due during the start check), or -1 */
+  gint64 slot;         /* next planned slot, -1 = none ever */
+  SvJobRun *run;       /* this instance's run in progress */
+  gint64 queued_slot;  /* overlap=queue (and slots due during the start check), or -1 */
+  gint64 waiting_last; /* once-per=fleet: the last slot due while a claim waited for the store
+                        * (queued_slot is the first; each one in between waits too), or -1 */
   gboolean start_check_waiting; /* its start check is in jobs->start_waiting */
   gint64 start_catch_up;        /* for that check: the missed slot to catch up, or -1 */
   /* once-per=fleet: a slot to claim again later (an interrupted claim to retry when its
@@ -433,6 +435,7 @@ static void claim_thread(GTask *task, gpointer source, gpointer task_data,
                          GCancellable *cancellable);
 static void on_claimed(GObject *source, GAsyncResult *result, gpointer user_data);
 static void job_fire(SvJob *job, gint64 slot);
+static void log_skip(SvJob *job, gint64 slot, SvSkipReason reason, const char *detail);
 static void run_spawn(SvJobRun *run);
 static void run_finish(SvJobRun *run);
 static void fleet_claim(SvJobRun *run, gboolean retry);
@@ -499,10 +502,28 @@ run_end(SvJobRun *run)
   if (at_start && --jobs->n_start_checks == 0)
     (void)malloc_trim(0);
 
-  if (job->queued_slot >= 0 && !jobs->stopping) {
+  while (job->queued_slot >= 0 && !jobs->stopping) {
     gint64 slot = job->queued_slot;
-    job->queued_slot = -1;
+    gint64 last = job->waiting_last;
+    job->queued_slot = job->waiting_last = -1;
+    if (last > slot) {
+      /* Slots that came while a fleet claim waited for the store: each in turn. */
+      gint64 next = sv_schedule_next(job->schedule, slot);
+      if (next >= 0 && next <= last) {
+        job->queued_slot = next;
+        job->waiting_last = last;
+      }
+    }
+    gint64 late = g_get_real_time() - (slot + job->delay_usec);
+    if (last >= 0 && jobs->claim_store != NULL && late > jobs->claim_store->lease_usec / 2) {
+      /* Its claim would come later than a claim may take: the store is away or slow. */
+      log_skip(job, slot, SV_SKIP_STORE_UNAVAILABLE,
+               "the fleet store kept the claim of an earlier slot waiting past this slot's time "
+               "by more than half the lease");
+      continue;
+    }
     job_fire(job, slot);
+    break;
   }
   check_done(jobs);
 }
@@ -852,14 +873,26 @@ job_fire(SvJob *job, gint64 slot)
     }
     g_autofree char *cur_slot = sv_jobstate_format_time(cur->slot);
     g_autofree char *detail = NULL;
+    if (cur->fleet && cur->phase == SV_RUN_CLAIMING) {
+      /* Its claim still waits for the store (a leader election, a member that went away):
+       * nothing runs here yet, so the slot is claimed once the answer came (run_end()),
+       * not skipped here, as every node waiting alike would lose it fleet-wide.
+       * run_spawn() skips it (overlap=skip) should the earlier slot turn out to be ours
+       * and start. */
+      if (job->queued_slot < 0)
+        job->queued_slot = slot;
+      job->waiting_last = MAX(job->waiting_last, slot);
+      g_autofree char *t = sv_jobstate_format_time(slot);
+      sv_log(LOG_DEBUG, "job %s: slot %s waits for the claim of slot %s", job->name, t, cur_slot);
+      return;
+    }
     if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
       job->queued_slot = slot;
       g_autofree char *t = sv_jobstate_format_time(slot);
       sv_log(LOG_DEBUG, "job %s: slot %s queued behind the run for slot %s", job->name, t,
              cur_slot);
       return;
-    }
-    if (job->config->overlap == SV_OVERLAP_QUEUE)
+    } else if (job->config->overlap == SV_OVERLAP_QUEUE)
       detail = g_strdup_printf("the run for slot %s still runs and one more is already queued",
                                cur_slot);
     else if (cur->pid > 0)
@@ -1130,6 +1163,13 @@ on_fleet_claimed(const SvClaimReply *reply, gpointer user_data)
              reply->node);
       fleet_again(job, run->slot, MIN(lease / 3, SV_USEC_PER_SEC));
       job->fleet_again_queued = TRUE;
+    } else if (reply->busy_since_usec > run->slot) {
+      /* That run was claimed only after this slot was due (the store kept the claims
+       * waiting, in a leader election say): it did not overlap this slot's time, so this
+       * slot is not skipped but claimed again as soon as that run is over. */
+      sv_log(LOG_DEBUG, "job %s: slot %s waits for the late run of slot %s on node %s", job->name,
+             slot, busy, reply->node);
+      fleet_again(job, run->slot, MIN(lease / 10, SV_USEC_PER_SEC / 5));
     } else {
       g_autofree char *detail = g_strdup_printf(
           "the run for slot %s still runs on node %s (fence %" G_GINT64_FORMAT ", overlap=skip)",
@@ -1428,12 +1468,18 @@ run_spawn(SvJobRun *run)
   SvJobs *jobs = job->jobs;
   run->phase = SV_RUN_RUNNING;
 
-  if (run->at_start && job->queued_slot >= 0 && job->config->overlap == SV_OVERLAP_SKIP) {
-    /* A slot came while the start check ran, and a catch-up or retry now runs. */
-    g_autofree char *detail = g_strdup_printf("the %s run still runs (overlap=skip)",
-                                              run_is_retry(run) ? "retried" : "catch-up");
-    log_skip(job, job->queued_slot, SV_SKIP_STILL_RUNNING, detail);
-    job->queued_slot = -1;
+  if ((run->at_start || run->fleet) && job->queued_slot >= 0 &&
+      job->config->overlap == SV_OVERLAP_SKIP) {
+    /* A slot came while the start check or the fleet claim ran, and this run now starts. */
+    g_autofree char *cur_slot = sv_jobstate_format_time(run->slot);
+    g_autofree char *detail =
+        run->at_start ? g_strdup_printf("the %s run still runs (overlap=skip)",
+                                        run_is_retry(run) ? "retried" : "catch-up")
+                      : g_strdup_printf("the run for slot %s still runs (overlap=skip)", cur_slot);
+    for (gint64 t = job->queued_slot; t >= 0 && t <= MAX(job->queued_slot, job->waiting_last);
+         t = sv_schedule_next(job->schedule, t))
+      log_skip(job, t, SV_SKIP_STILL_RUNNING, detail);
+    job->queued_slot = job->waiting_last = -1;
   }
 
   g_auto(GStrv) env = job_environment(run);
@@ -1676,6 +1722,7 @@ sv_jobs_new(const char *app_name, GPtrArray *job_configs, const char *state_dir,
         sv_jobs_randomized_delay(NULL, app_name, config->name, config->randomized_delay_usec);
     job->slot = -1;
     job->queued_slot = -1;
+    job->waiting_last = -1;
     job->fleet_again_slot = -1;
     g_ptr_array_add(jobs->jobs, job);
     if (config->once_per == SV_ONCE_PER_FLEET && jobs->claim_store_error == NULL)
@@ -1805,8 +1852,10 @@ sv_jobs_stop(SvJobs *jobs, int sig, gint64 deadline_usec, SvJobsDoneFunc done, g
     jobs->stopping = TRUE;
     jobs->stop_deadline = G_MAXINT64;
     timer_arm(jobs); /* disarms */
-    for (guint i = 0; i < jobs->jobs->len; i++)
-      ((SvJob *)jobs->jobs->pdata[i])->queued_slot = -1;
+    for (guint i = 0; i < jobs->jobs->len; i++) {
+      SvJob *job = jobs->jobs->pdata[i];
+      job->queued_slot = job->waiting_last = -1;
+    }
     start_checks_begin(jobs); /* drops the waiting ones */
   }
   if (!jobs->disposed) {

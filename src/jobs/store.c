@@ -5,6 +5,7 @@
 
 #include "fleet.h"
 #include "jobstate.h"
+#include "store-etcd.h"
 #include "store-pg.h"
 
 static char *
@@ -27,6 +28,8 @@ sv_claim_store_new(const SvFleetConfig *config, const char *app, GError **error)
   switch (kind) {
   case SV_FLEET_STORE_POSTGRESQL:
     return sv_pg_store_new(config, app, node, error);
+  case SV_FLEET_STORE_ETCD:
+    return sv_etcd_store_new(config, app, node, error);
   }
   return NULL;
 }
@@ -52,6 +55,8 @@ sv_claim_store_last_runs(const SvFleetConfig *config, const char *app, gint64 ti
   switch (kind) {
   case SV_FLEET_STORE_POSTGRESQL:
     return sv_pg_store_last_runs(config, app, timeout_usec, error);
+  case SV_FLEET_STORE_ETCD:
+    return sv_etcd_store_last_runs(config, app, timeout_usec, error);
   }
   return NULL;
 }

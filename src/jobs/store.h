@@ -8,7 +8,7 @@
  * CANCELLABLE was cancelled first, in which case it never runs. A store never blocks
  * the main loop, and it reconnects by itself.
  *
- * Stores: PostgreSQL (store-pg.c). The host's own claim (flock + state file, jobstate.h)
+ * Stores: PostgreSQL (store-pg.c), etcd (store-etcd.c). The host's own claim (flock + state file, jobstate.h)
  * stays in jobs.c's worker threads; on-store-unavailable=local falls back to it. */
 #pragma once
 #include <gio/gio.h>
@@ -41,6 +41,8 @@ typedef struct {
   gint64 lease_left_usec; /* TAKEN, not finished: how long its lease still runs; -1 = ended */
   gboolean retried;       /* GRANTED: over an interrupted claim; TAKEN: retried already */
   gint64 busy_slot;       /* BUSY: the slot that still runs */
+  gint64 busy_since_usec; /* BUSY: when that run was claimed (µs since the epoch, the
+                           * claimant's clock); 0 = not known */
   const GError *error;    /* UNAVAILABLE */
 } SvClaimReply;
 
@@ -80,7 +82,7 @@ struct SvClaimStore {
 };
 
 /* The store [fleet] store= names, for APP's jobs. Loads its client library (libpq for
- * postgresql://) now; connects in the background. */
+ * postgresql://, libsoup for etcd://) now; connects in the background. */
 SvClaimStore *sv_claim_store_new(const SvFleetConfig *config, const char *app, GError **error);
 
 static inline void

@@ -1,7 +1,8 @@
 #!/bin/bash
 # fleet.sh — what once-per=fleet costs: the claim overhead per slot (median, p99) on a
 # loopback PostgreSQL 15 (a unix socket, started here in $BENCH_WORK, tests/fleet/pg.sh)
-# against once-per-host; the start lateness of 100 fleet jobs every second; and
+# and on a loopback 3-member etcd 3.4 cluster (tests/fleet/etcd.sh), against
+# once-per-host; the start lateness of 100 fleet jobs every second; and
 # sdvisor's memory with and without a [fleet] store (libpq is dlopen'ed only then).
 # Lateness = start − slot as sdvisor logs it ("…; NNNus after its time", taken right after
 # the fork: the claim, in a worker thread (host) or one round trip on the store's
@@ -9,6 +10,7 @@
 #   SDVISOR_BENCH_FLEET_SECONDS (default 30) per configuration.
 . "$(dirname "$0")/lib.sh"
 . "$BENCH_SRC/../fleet/pg.sh"
+. "$BENCH_SRC/../fleet/etcd.sh"
 
 seconds=${SDVISOR_BENCH_FLEET_SECONDS:-30}
 [ "$BENCH_QUICK" = 1 ] && seconds=8
@@ -19,9 +21,18 @@ if ! why=$(pg_usable); then
   echo "skipped: $why"
   exit 0
 fi
+# initdb runs as postgres (pg.sh), which must reach its data directory in here.
+chmod 0755 "$BENCH_WORK"
 pgdir=$BENCH_WORK/fleet-pg
 pg_start "$pgdir" || { echo "skipped: PostgreSQL does not start"; exit 0; }
-trap 'pg_stop "$pgdir"; rm -rf "$BENCH_WORK"' EXIT
+trap 'pg_stop "$pgdir"; etcd_stop; rm -rf "$BENCH_WORK"' EXIT
+etcd_modes=""
+if why=$(etcd_usable) && etcd_start "$BENCH_WORK/fleet-etcd"; then
+  etcd_modes=etcd
+  cmd "etcd --name mI --listen-client-urls http://127.0.0.1:PORT … --initial-cluster m1=…,m2=…,m3=…   # tests/fleet/etcd.sh, 3 members, data in /dev/shm"
+else
+  echo "(etcd skipped: ${why:-the cluster does not start})"
+fi
 cmd "initdb -A trust -D DIR; pg_ctl -D DIR -o \"-k SOCKDIR -c listen_addresses= -c fsync=off\" start   # tests/fleet/pg.sh"
 
 # conf FILE MODE N: N jobs every second, once-per=MODE.
@@ -29,8 +40,9 @@ conf() {
   {
     printf '[app]\nname=fleetbench\nexec=/bin/sleep infinity\n'
     if [ "$2" = fleet ]; then printf '[fleet]\nstore=%s\nnode=bench\n' "$(pg_uri)"; fi
+    if [ "$2" = etcd ]; then printf '[fleet]\nstore=%s\nnode=bench\n' "$(etcd_uri)"; fi
     for i in $(seq 1 "$3"); do
-      printf '\n[job:j%d]\nschedule=every 1s\nexec=/bin/true\nonce-per=%s\n' "$i" "$2"
+      printf '\n[job:j%d]\nschedule=every 1s\nexec=/bin/true\nonce-per=%s\n' "$i" "${2/etcd/fleet}"
     done
   } > "$1"
   chmod 0644 "$1"
@@ -43,12 +55,18 @@ echo "| jobs every 1s | once per | runs | median | p90 | p99 | max |"
 echo "|---:|---|---:|---:|---:|---:|---:|"
 declare -A med p99s
 for n in 1 100; do
-  for mode in host fleet; do
+  modes="host fleet"
+  # etcd (store "etcd" below) with one job: its claim overhead against the others
+  [ "$n" = 1 ] && modes="host fleet $etcd_modes"
+  for mode in $modes; do
     c=$BENCH_WORK/fleet-$mode-$n.conf
     conf "$c" "$mode" "$n"
     state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
     log=$BENCH_WORK/fleet-$mode-$n.log
-    cmd "STATE_DIRECTORY=DIR $SDVISOR run --config CONF   # $n × [job:jN] schedule=every 1s exec=/bin/true once-per=$mode; TERM after ${seconds}s"
+    per=$mode
+    [ "$mode" = fleet ] && per="fleet, store=postgresql://…"
+    [ "$mode" = etcd ] && per="fleet, store=etcd://…"
+    cmd "STATE_DIRECTORY=DIR $SDVISOR run --config CONF   # $n × [job:jN] schedule=every 1s exec=/bin/true once-per=$per; TERM after ${seconds}s"
     STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$log" 2>&1 < /dev/null &
     pid=$!
     sleep "$seconds"
@@ -66,9 +84,13 @@ echo
 # A median of an even count is a half: awk, not $(( )).
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a - b) / 1000 }'; }
 for n in 1 100; do
-  echo "Claim overhead per slot, $n job(s) (fleet − host lateness; negative: the store's round" \
-    "trip is quicker than the host's lock and fsynced state file): median" \
-    "$(diff_ms "${med[fleet-$n]}" "${med[host-$n]}") ms, p99 $(diff_ms "${p99s[fleet-$n]}" "${p99s[host-$n]}") ms."
+  for mode in fleet $etcd_modes; do
+    [ -n "${med[$mode-$n]:-}" ] || continue
+    echo "Claim overhead per slot, $n job(s), $mode (fleet − host lateness; \"fleet\" = PostgreSQL;" \
+      "negative: the store's round trip is quicker than the host's lock and fsynced state" \
+      "file): median $(diff_ms "${med[$mode-$n]}" "${med[host-$n]}") ms," \
+      "p99 $(diff_ms "${p99s[$mode-$n]}" "${p99s[host-$n]}") ms."
+  done
 done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # per run"
 

@@ -3,7 +3,7 @@
 # every 1s for 30 s, random SIGKILLs of instances (each restarted at once): every slot
 # from the first to the last runs exactly once across the fleet, and fences grow with
 # the slots. The job appends "start SLOT NODE FENCE" to one file; the test counts, and
-# compares with the claim rows in the database.
+# compares with the claims in the store (FLEET_STORE_KIND: PostgreSQL or etcd).
 #
 # The kills land between 0.3 and 0.8 s after a whole second: a job here takes a few
 # milliseconds, so a killed instance is never between its claim and its job's line (a
@@ -34,26 +34,6 @@ done
 for n in "${names[@]}"; do fleet_stop "$n"; done
 diag "$kills instances SIGKILLed and restarted"
 
-lines=$(grep -c '^start' "$out")
-slots=$(awk '{print $2}' "$out" | sort -u | wc -l)
-is "no slot ran twice ($lines runs)" "$slots" "$lines"
-first=$(awk '{print $2}' "$out" | sort | head -1)
-last=$(awk '{print $2}' "$out" | sort | tail -1)
-span=$(($(slot_epoch "$last") - $(slot_epoch "$first") + 1))
-is "every slot from $first to $last ran" "$slots" "$span"
-[ "$span" -ge 25 ] && ok "the run spans at least 25 slots ($span)" || not_ok "only $span slots"
-like "every run has a fence and a node in its environment" "$(awk 'NF != 4' "$out" | wc -l)" '^0$'
-
-# Fences strictly increase with the slots.
-bad=$(sort -k2,2 "$out" | awk 'NR > 1 && $4 <= prev {print} {prev = $4}')
-is "fences strictly increase with slots" "$bad" ""
-
-# The database agrees: one row per slot, with the node and fence the job saw.
-db=$(pg_psql -F ' ' -c "SELECT to_char(slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), node, fence
-  FROM sdvisor_slots WHERE app = 'once' AND job = 'tick' AND result = 'success' ORDER BY slot")
-mine=$(awk '{print $2, $3, $4}' "$out" | sort)
-is "every run's slot, node and fence are the recorded claim" "$(echo "$db" | sort)" "$mine"
-nodes=$(awk '{print $3}' "$out" | sort -u | wc -l)
-diag "slots run by $nodes different nodes"
-no_crashes
+fleet_check_once "$out" once tick
+diag "slots run by $(awk '{print $3}' "$out" | sort -u | wc -l) different nodes"
 fleet_done

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# lib.sh — helpers for the fleet suite: once-per=fleet jobs on a real PostgreSQL 15 that
-# the test starts itself (pg.sh), several sdvisors playing the nodes of a fleet.
+# lib.sh — helpers for the fleet suite: once-per=fleet jobs on a real store that the test
+# starts itself — PostgreSQL 15 (pg.sh) or a 3-member etcd 3.4 cluster (etcd.sh), as
+# FLEET_STORE_KIND says — and several sdvisors playing the nodes of a fleet.
 #
 #     . "$(dirname "$0")/lib.sh"
 #     fleet_require            # skips (or fails, SDVISOR_STORE_TESTS_REQUIRED=1) with a reason
@@ -11,10 +12,13 @@
 #                                     exit 77 of a TAP test as an error); by hand it exits 77
 #   SDVISOR_STORE_TESTS_REQUIRED=1    a skip is a failure (CI)
 #   FLEET_KEEP=1                      keep the work directory
+#   FLEET_STORE_KIND=pg|etcd          the store the scenario runs on (default pg)
 set -u
 
 FLEET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$FLEET_DIR/pg.sh"
+. "$FLEET_DIR/etcd.sh"
+FLEET_STORE_KIND=${FLEET_STORE_KIND:-pg}
 SDVISOR=${SDVISOR_BINARY:-}
 
 _n=0
@@ -73,6 +77,7 @@ fleet_cleanup() {
     kill -KILL "$pid" 2> /dev/null
   done
   [ -n "$WORK" ] && [ -d "$WORK/pg/data" ] && pg_stop "$WORK/pg"
+  etcd_stop
   if [ -n "$WORK" ] && [ "${FLEET_KEEP:-0}" != 1 ] && [ "$_failed" = 0 ]; then
     rm -rf "$WORK"
   elif [ -n "$WORK" ]; then
@@ -80,15 +85,58 @@ fleet_cleanup() {
   fi
 }
 
-# Starts PostgreSQL in a fresh work directory, or skips saying why.
+# Starts the store (FLEET_STORE_KIND) in a fresh work directory, or skips saying why.
 fleet_require() {
   [ -n "$SDVISOR" ] && [ -x "$SDVISOR" ] || skip_all "SDVISOR_BINARY is not set to a built sdvisor"
   local why
-  why=$(pg_usable) || skip_all "$why"
+  why=$("${FLEET_STORE_KIND}_usable") || skip_all "$why"
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-fleet-XXXXXX")
   chmod 0755 "$WORK"
   trap fleet_cleanup EXIT
-  pg_start "$WORK/pg" || skip_all "PostgreSQL 15 does not start here (see $WORK/pg)"
+  if [ "$FLEET_STORE_KIND" = etcd ]; then
+    etcd_start "$WORK/etcd" || skip_all "the etcd cluster does not start here (see $WORK/etcd)"
+  else
+    pg_start "$WORK/pg" || skip_all "PostgreSQL 15 does not start here (see $WORK/pg)"
+  fi
+}
+
+# The lease of the scenarios: etcd writes wait for a quorum's agreement and its requests
+# wait up to half the lease, so a longer one keeps a loaded machine's slow answers from
+# turning into skipped slots.
+fleet_lease() { if [ "$FLEET_STORE_KIND" = etcd ]; then echo 6s; else echo 3s; fi; }
+
+# The store unavailable, and back: PostgreSQL stopped; etcd's quorum lost (members 2 and 3
+# of 3 killed; the sdvisors' endpoint lists hold all three).
+fleet_store_down() {
+  if [ "$FLEET_STORE_KIND" = etcd ]; then
+    etcd_member_kill 2
+    etcd_member_kill 3
+  else
+    pg_stop "$WORK/pg"
+  fi
+}
+fleet_store_up() {
+  if [ "$FLEET_STORE_KIND" = etcd ]; then
+    etcd_member_start 2
+    etcd_member_start 3
+  else
+    pg_start "$WORK/pg"
+  fi
+}
+
+# The URI of the test store.
+fleet_store_uri() { if [ "$FLEET_STORE_KIND" = etcd ]; then etcd_uri; else pg_uri; fi; }
+
+# fleet_records APP JOB: "SLOT NODE FENCE RESULT ATTEMPTS" of every slot the store holds
+# (RESULT "-" while unfinished), SLOT as SDVISOR_JOB_SLOT spells it, sorted by slot.
+fleet_records() {
+  if [ "$FLEET_STORE_KIND" = etcd ]; then
+    etcd_records "$1" "$2"
+  else
+    pg_psql -F ' ' -c "SELECT to_char(slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+      node, fence, coalesce(result, '-'), attempts
+      FROM sdvisor_slots WHERE app = '$1' AND job = '$2' ORDER BY slot"
+  fi
 }
 
 # fleet_conf FILE APP NODE LEASE [JOB-LINES…]: a configuration whose app waits for its
@@ -100,7 +148,7 @@ fleet_conf() {
   {
     printf '[app]\nname=%s\n' "$app"
     printf "exec=/bin/sh -c 'while kill -0 \$PPID 2>/dev/null; do sleep 0.5; done'\n\n"
-    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "${FLEET_STORE:-$(pg_uri)}" "$node" "$lease"
+    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "${FLEET_STORE:-$(fleet_store_uri)}" "$node" "$lease"
     printf '%s\n' "$@"
   } > "$file"
   chmod 0644 "$file"
@@ -225,6 +273,43 @@ slot_epoch() { date -u -d "$1" +%s; }
 no_crashes() {
   is "no sdvisor crashed or asserted" \
     "$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)" 0
+}
+
+# fleet_check_once OUT APP JOB [unique]: a job every second whose runs are the "start"
+# lines of OUT (fleet_job_lines): every slot from the first to the last ran exactly once
+# fleet-wide (those that did not are listed, with what the nodes' logs say of them), over
+# at least 25 slots; fences strictly increase with the slots (with "unique": each run has
+# a fence of its own — a slot that waited for a claim held up by the store may be claimed
+# after the next one); the store's records are the runs; no sdvisor crashed.
+fleet_check_once() {
+  local out=$1 app=$2 job=$3 order=${4:-ordered} lines slots first last span missing s bad db mine
+  lines=$(grep -c '^start' "$out")
+  slots=$(awk '{print $2}' "$out" | sort -u | wc -l)
+  is "no slot ran twice ($lines runs)" "$slots" "$lines"
+  first=$(awk '{print $2}' "$out" | sort | head -1)
+  last=$(awk '{print $2}' "$out" | sort | tail -1)
+  span=$(($(slot_epoch "$last") - $(slot_epoch "$first") + 1))
+  if [ "$slots" != "$span" ]; then
+    missing=$(for t in $(seq "$(slot_epoch "$first")" "$(slot_epoch "$last")"); do
+      s=$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)
+      grep -q " $s " "$out" || echo "$s"
+    done | tr '\n' ' ')
+    diag "slots that did not run: $missing"
+    for s in $missing; do diag "$s: $(cat "$WORK"/*.log | grep -F "${s%Z}" | head -3)"; done
+  fi
+  is "every slot from $first to $last ran" "$slots" "$span"
+  [ "$span" -ge 25 ] && ok "the run spans at least 25 slots ($span)" || not_ok "only $span slots"
+  like "every run has a fence and a node in its environment" "$(awk 'NF != 4' "$out" | wc -l)" '^0$'
+  if [ "$order" = unique ]; then
+    is "every run has a fence of its own" "$(awk '{print $4}' "$out" | sort | uniq -d)" ""
+  else
+    bad=$(sort -k2,2 "$out" | awk 'NR > 1 && $4 <= prev {print} {prev = $4}')
+    is "fences strictly increase with slots" "$bad" ""
+  fi
+  db=$(fleet_records "$app" "$job" | awk '$4 == "success" {print $1, $2, $3}')
+  mine=$(awk '{print $2, $3, $4}' "$out" | sort)
+  is "every run's slot, node and fence are the recorded claim" "$db" "$mine"
+  no_crashes
 }
 
 fleet_done() {
