@@ -78,6 +78,13 @@ typedef struct {
   {                                                                                                \
     n, t, d, offsetof(SvAppConfig, f), r, NULL, 0, 0                                               \
   }
+#define KEY_ENUM(st, n, d, f, c)                                                                   \
+  {                                                                                                \
+    n, SV_KEY_ENUM, d, offsetof(st, f), FALSE, c, 0, 0                                             \
+  }
+
+static const char *const reload_mode_choices[] = {"signal", "replace", NULL};
+
 static const SvKeySpec app_keys[] = {
     APP_KEY("name", SV_KEY_STRING, NULL, name, FALSE),
     APP_KEY("exec", SV_KEY_ARGV, NULL, exec, TRUE),
@@ -94,6 +101,7 @@ static const SvKeySpec app_keys[] = {
     APP_KEY("listen-mode", SV_KEY_MODE, "0666", listen_mode, FALSE),
     APP_KEY("listen-user", SV_KEY_STRING, NULL, listen_user, FALSE),
     APP_KEY("listen-group", SV_KEY_STRING, NULL, listen_group, FALSE),
+    KEY_ENUM(SvAppConfig, "reload-mode", "signal", reload_mode, reload_mode_choices),
 };
 
 static const char *const on_unhealthy_choices[] = {"restart", "stop", "none", NULL};
@@ -110,10 +118,6 @@ static const char *const store_unavailable_choices[] = {"skip", "local", NULL};
 #define KEY_REQ(st, n, t, f)                                                                       \
   {                                                                                                \
     n, t, NULL, offsetof(st, f), TRUE, NULL, 0, 0                                                  \
-  }
-#define KEY_ENUM(st, n, d, f, c)                                                                   \
-  {                                                                                                \
-    n, SV_KEY_ENUM, d, offsetof(st, f), FALSE, c, 0, 0                                             \
   }
 #define KEY_RANGE(st, n, t, d, f, lo, hi)                                                          \
   {                                                                                                \
@@ -1195,6 +1199,36 @@ check_listen_checks(SvConfig *config, const SvScan *scan, GError **error)
   return TRUE;
 }
 
+/* reload-mode=replace switches once the new instance is ready. Both instances accept on
+ * the same sockets, so a check through them (http://, tcp://) may be answered by the old
+ * one, and a file: check by either: readiness must be the new instance's own, its
+ * READY=1 on its own notify socket (`notify`) or an exec: check given its pid
+ * ($SDVISOR_APP_PID). */
+static gboolean
+check_replace_readiness(SvConfig *config, const SvScan *scan, GError **error)
+{
+  if (config->app.reload_mode != SV_RELOAD_REPLACE)
+    return TRUE;
+  GPtrArray *checks = config->ready.checks;
+  gboolean own = FALSE;
+  for (guint i = 0; checks != NULL && i < checks->len; i++) {
+    const SvCheckSpec *check = checks->pdata[i];
+    own |= check->kind == SV_CHECK_NOTIFY || check->kind == SV_CHECK_EXEC;
+  }
+  if (own)
+    return TRUE;
+  int line = scan_line_of(scan, "app", "reload-mode");
+  g_autofree char *where = line > 0 ? g_strdup_printf("%s:%d", config->path, line)
+                                    : g_strdup(config->path ? config->path : _("default"));
+  g_set_error(error, SV_CONFIG_ERROR, SV_CONFIG_ERROR_INVALID,
+              _("%s: [app] reload-mode=replace needs a readiness check of the new instance's "
+                "own: [ready] check=notify (its READY=1; gunicorn sends it) or an exec: check "
+                "($SDVISOR_APP_PID is its pid); an http:// or tcp:// check may be answered by "
+                "the old instance on the same sockets"),
+              where);
+  return FALSE;
+}
+
 /* once-per=fleet needs a store, and says the opposite of once-per-host=false. */
 static gboolean
 check_fleet_jobs(SvConfig *config, const SvScan *scan, GError **error)
@@ -1261,6 +1295,8 @@ finish(SvConfig *config, const SvScan *scan, char *const *envp, GError **error)
   if (!check_fleet_jobs(config, scan, error))
     return FALSE;
   if (!check_listen_checks(config, scan, error))
+    return FALSE;
+  if (!check_replace_readiness(config, scan, error))
     return FALSE;
 
   if (config->app.environment_file != NULL) {

@@ -38,7 +38,14 @@ typedef struct {
   guint listen_mode;       /* file mode of unix: sockets, default 0666 (systemd's SocketMode=) */
   char *listen_user;       /* owner of unix: sockets; NULL = sdvisor's user */
   char *listen_group;      /* their group; NULL = sdvisor's group */
+  int reload_mode;         /* SvReloadMode */
 } SvAppConfig;
+
+/* [app] reload-mode=: what a reload does to the app. */
+typedef enum {
+  SV_RELOAD_SIGNAL,  /* reload-signal to the running app (default) */
+  SV_RELOAD_REPLACE, /* a new instance on the same sockets; the old one drains once it is ready */
+} SvReloadMode;
 
 /* [ready]: what must hold before READY=1. No check (check= absent or empty) = ready
  * once spawned. */

@@ -18,6 +18,13 @@ sv_instance_new(SvNotifyProxy *proxy, const SvInstanceFuncs *funcs, gpointer use
   return instance;
 }
 
+void
+sv_instance_set_funcs(SvInstance *instance, const SvInstanceFuncs *funcs, gpointer user_data)
+{
+  instance->funcs = *funcs;
+  instance->user_data = user_data;
+}
+
 static void
 on_tree_empty(SvProcTree *tree, gpointer user_data)
 {

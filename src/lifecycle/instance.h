@@ -52,6 +52,10 @@ struct SvInstance {
 /* PROXY (may be NULL) is bound to the instance's pid while its main process lives. */
 SvInstance *sv_instance_new(SvNotifyProxy *proxy, const SvInstanceFuncs *funcs, gpointer user_data);
 
+/* Who hears of the instance from now on: a replacement's new instance becomes the app,
+ * the old one a draining instance (supervisor.c). */
+void sv_instance_set_funcs(SvInstance *instance, const SvInstanceFuncs *funcs, gpointer user_data);
+
 /* sv_spawn() into the instance's tree. Same contract as sv_spawn(): on an exec failure
  * the pid is still set and the child exits 127/126, reported through EXITED. */
 gboolean sv_instance_spawn(SvInstance *instance, SvSpawnOptions *options, int *out_exec_errno,

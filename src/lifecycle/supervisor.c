@@ -70,6 +70,14 @@ struct SvSupervisor {
   SvInstance *app;
   guint restarts;
 
+  /* reload-mode=replace: the new instance while it starts, with a notify proxy of its
+   * own (its READY=1 is its own), and instances that drain after a switch or a failed
+   * replacement (SvDraining*); sdvisor ends only once they are gone. */
+  SvInstance *next;
+  SvNotifyProxy *next_proxy;
+  guint next_timer;
+  GPtrArray *draining;
+
   /* Socket activation: fds systemd passed to sdvisor, handed to every app start. */
   int *listen_fds;
   guint n_listen_fds;
@@ -279,6 +287,14 @@ static void on_health_attempt(SvProbe *probe, gboolean ok, const char *detail, g
                               gpointer user_data);
 static GPtrArray *ready_checks(GPtrArray *checks, gboolean skip_notify);
 static char **app_environment(SvSupervisor *sv);
+static char **instance_environment(SvSupervisor *sv, SvNotifyProxy *proxy);
+static gboolean spawn_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy,
+                               GError **error);
+static void start_replacement(SvSupervisor *sv);
+static void drop_next(SvSupervisor *sv, const char *why);
+static void stop_draining(SvSupervisor *sv, gboolean at_once);
+static char *runtime_directory(void);
+static void next_notify(SvSupervisor *sv, const SvNotifyMessage *msg);
 static void start_health(SvSupervisor *sv);
 static void start_watchdog(SvSupervisor *sv);
 static void after_post_start(SvSupervisor *sv, gboolean ok, const char *detail);
@@ -368,16 +384,6 @@ static void
 start_app(SvSupervisor *sv)
 {
   const SvAppConfig *app = &sv->config->app;
-  g_auto(GStrv) env = app_environment(sv);
-  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
-  options.argv = app->exec;
-  options.envp = env;
-  options.working_directory = app->working_directory;
-  options.pass_fds = sv->listen_fds;
-  options.n_pass_fds = sv->n_listen_fds;
-  options.set_listen_pid = sv->n_listen_fds > 0;
-  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
-
   set_state(sv, SV_STATE_STARTING);
   /* A new instance: the one before (a restart) is gone, tree and all. */
   if (sv->app->pid > 0) {
@@ -386,20 +392,9 @@ start_app(SvSupervisor *sv)
   }
   sv_notify_status("starting %s", app->name);
 
-  /* The app's stdout and stderr are pipes sdvisor reads into the journal. */
-  SvLogPipes pipes = SV_LOG_PIPES_INIT;
-  g_autoptr(GError) pipe_error = NULL;
-  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
-    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
-           pipe_error->message);
-  options.stdout_fd = pipes.stdout_fd;
-  options.stderr_fd = pipes.stderr_fd;
-
   g_autoptr(GError) error = NULL;
-  int exec_errno = 0;
-  gboolean spawned = sv_instance_spawn(sv->app, &options, &exec_errno, &error);
+  gboolean spawned = spawn_instance(sv, sv->app, sv->proxy, &error);
   pid_t pid = sv->app->pid;
-  sv_logstream_started(&pipes, pid);
   if (!spawned) {
     if (pid <= 0) {
       sv_log_id(LOG_ERR, SV_MESSAGE_APP_EXEC_FAILED, "cannot start %s: %s", app->name,
@@ -418,6 +413,38 @@ start_app(SvSupervisor *sv)
   const char *fields[] = {pidf, NULL};
   sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields, "started %s (pid %d)", app->name, (int)pid);
   start_readiness(sv, FALSE);
+}
+
+/* Spawns the app as the configuration says into INSTANCE, with PROXY's NOTIFY_SOCKET,
+ * its output read into the journal. FALSE with ERROR: with the pid still set, the child
+ * exits 127/126 by itself (sv_spawn()). */
+static gboolean
+spawn_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy, GError **error)
+{
+  const SvAppConfig *app = &sv->config->app;
+  g_auto(GStrv) env = instance_environment(sv, proxy);
+  SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  options.argv = app->exec;
+  options.envp = env;
+  options.working_directory = app->working_directory;
+  options.pass_fds = sv->listen_fds;
+  options.n_pass_fds = sv->n_listen_fds;
+  options.set_listen_pid = sv->n_listen_fds > 0;
+  options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
+
+  /* The app's stdout and stderr are pipes sdvisor reads into the journal, each line
+   * tagged with the pid of the instance that wrote it. */
+  SvLogPipes pipes = SV_LOG_PIPES_INIT;
+  g_autoptr(GError) pipe_error = NULL;
+  if (!sv_logstream_open(sv->logs, SV_LOG_SOURCE_APP, NULL, &pipes, &pipe_error))
+    sv_log(LOG_WARNING, "the app's output goes to sdvisor's own stdout and stderr: %s",
+           pipe_error->message);
+  options.stdout_fd = pipes.stdout_fd;
+  options.stderr_fd = pipes.stderr_fd;
+  int exec_errno = 0;
+  gboolean spawned = sv_instance_spawn(instance, &options, &exec_errno, error);
+  sv_logstream_started(&pipes, instance->pid);
+  return spawned;
 }
 
 static void
@@ -605,6 +632,12 @@ on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender, co
               guint n_fds, gpointer user_data)
 {
   SvSupervisor *sv = user_data;
+  if (proxy != sv->proxy) {
+    /* A replacement's new instance (or one that drains: nothing of it counts now). */
+    if (proxy == sv->next_proxy)
+      next_notify(sv, msg);
+    return;
+  }
   /* The app's STATUS= goes up through sv_notify_status(), which keeps it from
    * spelling READY=1 or WATCHDOG=1 (conmon relays those words wherever they stand). */
   if (msg->fields & SV_NOTIFY_FIELD_STATUS)
@@ -785,11 +818,18 @@ ready_checks(GPtrArray *checks, gboolean skip_notify)
 static char **
 app_environment(SvSupervisor *sv)
 {
+  return instance_environment(sv, sv->proxy);
+}
+
+/* The environment of an instance whose NOTIFY_SOCKET is PROXY's. */
+static char **
+instance_environment(SvSupervisor *sv, SvNotifyProxy *proxy)
+{
   g_auto(GStrv) env = configured_environment(sv);
   /* No JOURNAL_STREAM: the app's stdout and stderr are sdvisor's pipes (logstream.h),
    * not the journal stream systemd gave sdvisor. */
-  if (sv->proxy != NULL)
-    env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(sv->proxy), TRUE);
+  if (proxy != NULL)
+    env = g_environ_setenv(env, "NOTIFY_SOCKET", sv_notify_proxy_get_socket_path(proxy), TRUE);
   gint64 watchdog = sv_notify_watchdog_usec();
   if (watchdog > 0) {
     /* WATCHDOG_PID is filled in with the app's own pid between fork and exec. */
@@ -972,6 +1012,10 @@ after_reload_hooks(SvSupervisor *sv, gboolean ok, const char *detail)
     sv_log(LOG_WARNING, "reload hooks: %s", detail ? detail : "failed");
   if (resume_after_hooks(sv) || app_pid(sv) <= 0)
     return;
+  if (sv->config->app.reload_mode == SV_RELOAD_REPLACE) {
+    start_replacement(sv);
+    return;
+  }
   int reload_signal = sv->config->app.reload_signal;
   g_autofree char *pidf = pid_field(app_pid(sv));
   const char *fields[] = {pidf, NULL};
@@ -1024,14 +1068,18 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
 {
   SvAppConfig *old_app = &sv->config->app, *new_app = &new_config->app;
   g_autoptr(GPtrArray) kept = g_ptr_array_new();
+  /* A replacement starts a new instance: its command, directory and environment are the
+   * deploy, and apply to it. */
+  gboolean replace = new_app->reload_mode == SV_RELOAD_REPLACE;
 
-  if (!g_strv_equal((const char *const *)old_app->exec, (const char *const *)new_app->exec)) {
+  if (!replace &&
+      !g_strv_equal((const char *const *)old_app->exec, (const char *const *)new_app->exec)) {
     g_ptr_array_add(kept, "[app] exec");
     GStrv t = old_app->exec;
     old_app->exec = new_app->exec;
     new_app->exec = t;
   }
-  if (g_strcmp0(old_app->working_directory, new_app->working_directory) != 0) {
+  if (!replace && g_strcmp0(old_app->working_directory, new_app->working_directory) != 0) {
     g_ptr_array_add(kept, "[app] working-directory");
     char *t = old_app->working_directory;
     old_app->working_directory = new_app->working_directory;
@@ -1041,7 +1089,7 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
                       (old_app->environment && new_app->environment &&
                        g_strv_equal((const char *const *)old_app->environment,
                                     (const char *const *)new_app->environment));
-  if (!env_same) {
+  if (!replace && !env_same) {
     g_ptr_array_add(kept, "[app] environment");
     GStrv t = old_app->environment;
     old_app->environment = new_app->environment;
@@ -1125,6 +1173,277 @@ reload(SvSupervisor *sv)
     }
   }
   run_hooks(sv, SV_HOOK_RELOAD, -1, after_reload_hooks);
+}
+
+/* ---- replacement (reload-mode=replace) ------------------------------------------------------ */
+
+/* An instance that drains: the old one after a switch, or a new one that failed. */
+typedef struct {
+  SvSupervisor *sv;
+  SvInstance *instance;
+  SvNotifyProxy *proxy; /* its own, unless it is shared (NULL) */
+} SvDraining;
+
+static gboolean
+free_draining_idle(gpointer data)
+{
+  SvDraining *d = data;
+  sv_instance_free(d->instance);
+  g_clear_pointer(&d->proxy, sv_notify_proxy_free);
+  g_free(d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_draining_exit(SvInstance *instance, gpointer user_data)
+{
+  int code = sv_wait_status_to_exit_code(instance->status);
+  g_autofree char *pidf = pid_field(instance->pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_STOPPED, fields, "replaced app (pid %d) ended (%s %d)",
+              (int)instance->pid, sv_wait_status_kind(instance->status), code);
+}
+
+static void
+on_draining_gone(SvInstance *instance, gpointer user_data)
+{
+  SvDraining *d = user_data;
+  SvSupervisor *sv = d->sv;
+  g_ptr_array_remove(sv->draining, d);
+  /* Freed from an idle: this runs inside the instance's own callback. */
+  g_idle_add_full(G_PRIORITY_DEFAULT, free_draining_idle, d, NULL);
+  maybe_finish(sv);
+}
+
+static void
+on_draining_deadline(SvInstance *instance, gpointer user_data)
+{
+  SvDraining *d = user_data;
+  g_autofree char *timeout = sv_timespan_format(stop_timeout(d->sv));
+  g_autofree char *pidf = pid_field(instance->pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_WARNING, SV_MESSAGE_STOP_DEADLINE, fields,
+              "replaced app (pid %d) still running %s after %s: killing its process tree",
+              (int)instance->pid, timeout, sv_signal_name(d->sv->config->app.stop_signal));
+  sv_instance_kill(instance);
+}
+
+/* INSTANCE (with PROXY, its own, or NULL) gets the stop signal and stop-timeout to
+ * finish what it accepted, its whole tree as on a stop; sdvisor waits for it. */
+static void
+drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy)
+{
+  static const SvInstanceFuncs funcs = {
+      .exited = on_draining_exit,
+      .gone = on_draining_gone,
+      .deadline = on_draining_deadline,
+  };
+  SvDraining *d = g_new0(SvDraining, 1);
+  d->sv = sv;
+  d->instance = instance;
+  d->proxy = proxy;
+  g_clear_pointer(&instance->ready_probe, sv_probe_free);
+  g_clear_pointer(&instance->health_probe, sv_probe_free);
+  if (instance->pid <= 0 || instance->gone) {
+    g_idle_add_full(G_PRIORITY_DEFAULT, free_draining_idle, d, NULL);
+    return;
+  }
+  sv_instance_set_funcs(instance, &funcs, d);
+  g_ptr_array_add(sv->draining, d);
+  sv_instance_stop(instance, sv->config->app.stop_signal, stop_timeout(sv));
+}
+
+/* The second SIGTERM (AT_ONCE) or the end: what drains is SIGKILLed, or told again. */
+static void
+stop_draining(SvSupervisor *sv, gboolean at_once)
+{
+  for (guint i = 0; i < sv->draining->len; i++) {
+    SvDraining *d = sv->draining->pdata[i];
+    if (at_once)
+      sv_instance_kill(d->instance);
+  }
+}
+
+/* The replacement ends without a switch: the new instance drains (it may have accepted
+ * connections on the shared sockets already), the old one keeps serving, READY=1 again. */
+static void
+replacement_failed(SvSupervisor *sv, const char *why)
+{
+  pid_t pid = sv->next != NULL ? sv->next->pid : 0;
+  g_autofree char *pidf = pid_field(app_pid(sv));
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_ERR, SV_MESSAGE_REPLACE_FAILED, fields,
+              "reload failed: the new instance (pid %d) %s; the app (pid %d) keeps serving",
+              (int)pid, why, (int)app_pid(sv));
+  g_autofree char *message =
+      g_strdup_printf("the new instance (pid %d) %s; the app (pid %d) keeps serving", (int)pid, why,
+                      (int)app_pid(sv));
+  drop_next(sv, NULL);
+  if (sv->state == SV_STATE_RELOADING) {
+    set_state(sv, SV_STATE_RUNNING);
+    g_autofree char *status = running_status(sv);
+    sv_notify_ready(status);
+  }
+  g_autoptr(GError) error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_FAILED, message);
+  reload_waiters_done(&sv->reload_current, error);
+}
+
+/* The new instance, if any, drains; WHY (may be NULL) says why, for the journal. */
+static void
+drop_next(SvSupervisor *sv, const char *why)
+{
+  g_clear_handle_id(&sv->next_timer, g_source_remove);
+  if (sv->next == NULL)
+    return;
+  if (why != NULL)
+    sv_log(LOG_NOTICE, "replacement abandoned (%s): stopping the new instance (pid %d)", why,
+           (int)sv->next->pid);
+  drain_instance(sv, g_steal_pointer(&sv->next), g_steal_pointer(&sv->next_proxy));
+}
+
+static void
+on_next_exit(SvInstance *instance, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  g_autofree char *why =
+      g_strdup_printf("exited before it was ready (%s %d)", sv_wait_status_kind(instance->status),
+                      sv_wait_status_to_exit_code(instance->status));
+  replacement_failed(sv, why);
+}
+
+static void
+on_next_gone(SvInstance *instance, gpointer user_data)
+{
+  /* Not before its exit, which hands it over to drain_instance(). */
+}
+
+static void
+on_next_deadline(SvInstance *instance, gpointer user_data)
+{
+  sv_instance_kill(instance);
+}
+
+static gboolean
+on_next_ready_deadline(gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  sv->next_timer = 0;
+  const char *detail = sv->next->ready_probe ? sv_probe_last_detail(sv->next->ready_probe) : NULL;
+  g_autofree char *timeout = sv_timespan_format(sv->config->ready.timeout_usec);
+  g_autofree char *why =
+      g_strdup_printf("was not ready after %s (%s)", timeout, detail ? detail : "no check passed");
+  replacement_failed(sv, why);
+  return G_SOURCE_REMOVE;
+}
+
+/* The new instance is ready by its own word: it becomes the app, the old one drains. */
+static void
+switch_to_next(SvSupervisor *sv, const char *detail)
+{
+  static const SvInstanceFuncs app_funcs = {
+      .exited = on_app_exit,
+      .gone = on_app_gone,
+      .deadline = on_app_deadline,
+  };
+  g_clear_handle_id(&sv->next_timer, g_source_remove);
+  g_clear_pointer(&sv->next->ready_probe, sv_probe_free);
+  SvInstance *old = sv->app;
+  SvNotifyProxy *old_proxy = sv->proxy;
+  sv->app = g_steal_pointer(&sv->next);
+  sv->proxy = g_steal_pointer(&sv->next_proxy);
+  sv_instance_set_funcs(sv->app, &app_funcs, sv);
+  sv->app_started_real = g_get_real_time();
+  g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
+  g_autofree char *pidf = pid_field(sv->app->pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_REPLACED, fields,
+              "replaced: the new instance (pid %d) serves; the old one (pid %d) gets %s and up "
+              "to %s to finish its requests",
+              (int)sv->app->pid, (int)old->pid, sv_signal_name(sv->config->app.stop_signal),
+              timeout);
+  drain_instance(sv, old, old_proxy);
+  start_health(sv);
+  became_ready(sv, detail);
+}
+
+static void
+on_next_ready_probe(SvProbe *probe, gboolean ready, const char *detail, gpointer user_data)
+{
+  SvSupervisor *sv = user_data;
+  if (ready)
+    switch_to_next(sv, detail);
+  else
+    sv_log(LOG_DEBUG, "new instance not ready yet: %s", detail ? detail : "");
+}
+
+/* What the new instance says before the switch: its READY=1 feeds its own checks; the
+ * rest (its STATUS=, WATCHDOG=1) is not the service's yet. */
+static void
+next_notify(SvSupervisor *sv, const SvNotifyMessage *msg)
+{
+  if ((msg->fields & SV_NOTIFY_FIELD_READY) && sv->next != NULL && sv->next->ready_probe != NULL)
+    sv_probe_notify_ready(sv->next->ready_probe);
+}
+
+/* After the reload hooks: a new instance of the app, with the configuration as now read,
+ * on the same sockets; the switch comes when its own readiness checks pass. */
+static void
+start_replacement(SvSupervisor *sv)
+{
+  static const SvInstanceFuncs funcs = {
+      .exited = on_next_exit,
+      .gone = on_next_gone,
+      .deadline = on_next_deadline,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = runtime_directory();
+  sv->next_proxy = sv_notify_proxy_new(dir, on_app_notify, on_app_notify_rejected, sv, &error);
+  if (sv->next_proxy == NULL) {
+    g_autofree char *why = g_strdup_printf("could not get a notify socket: %s", error->message);
+    replacement_failed(sv, why);
+    return;
+  }
+  sv->next = sv_instance_new(sv->next_proxy, &funcs, sv);
+  if (!spawn_instance(sv, sv->next, sv->next_proxy, &error) && sv->next->pid <= 0) {
+    g_autofree char *why = g_strdup_printf("could not start: %s", error->message);
+    replacement_failed(sv, why);
+    return;
+  }
+  /* An exec failure: the child exits 127 by itself, and on_next_exit() says so. */
+  pid_t pid = sv->next->pid;
+  g_autofree char *pidf = pid_field(pid);
+  const char *fields[] = {pidf, NULL};
+  sv_log_full(LOG_INFO, SV_MESSAGE_APP_STARTED, fields,
+              "reloading: started a new instance of %s (pid %d) to replace pid %d",
+              sv->config->app.name, (int)pid, (int)app_pid(sv));
+
+  const SvReadyConfig *r = &sv->config->ready;
+  g_autoptr(GPtrArray) checks = ready_checks(r->checks, FALSE);
+  SvProbeConfig pc = {
+      .mode = SV_PROBE_READINESS,
+      .checks = checks,
+      .interval_usec = r->interval_usec,
+      .timeout_usec = r->check_timeout_usec,
+      .failure_threshold = 1,
+      .success_threshold = 1,
+      .start_period_usec = 0,
+  };
+  sv->next->ready_probe = sv_probe_new(&pc, on_next_ready_probe, sv, &error);
+  if (sv->next->ready_probe == NULL) {
+    g_autofree char *why = g_strdup_printf("has no readiness check: %s", error->message);
+    replacement_failed(sv, why);
+    return;
+  }
+  sv_probe_set_log_streams(sv->next->ready_probe, sv->logs);
+  g_auto(GStrv) env = instance_environment(sv, sv->next_proxy);
+  sv_probe_set_environment(sv->next->ready_probe, env);
+  sv_probe_set_pid(sv->next->ready_probe, pid);
+  if (r->timeout_usec != G_MAXINT64)
+    sv->next_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
+                                        on_next_ready_deadline, sv, NULL);
+  sv_notify_status("reloading: waiting for the new instance (pid %d) to be ready; pid %d serves",
+                   (int)pid, (int)app_pid(sv));
+  sv_probe_start(sv->next->ready_probe);
 }
 
 /* ---- signals -------------------------------------------------------------------------------------- */
@@ -1376,6 +1695,7 @@ stop_at_once(SvSupervisor *sv, int signo)
   if (sv->hook_run != NULL)
     sv_hooks_cancel(sv->hook_run);
   g_clear_handle_id(&sv->stop_delay_timer, g_source_remove);
+  stop_draining(sv, TRUE);
   if (app_alive(sv))
     sv_instance_kill(sv->app);
 }
@@ -1389,6 +1709,7 @@ request_stop(SvSupervisor *sv, int signo)
   }
   sv->stop_trigger = signo;
   set_state(sv, SV_STATE_STOPPING);
+  drop_next(sv, "sdvisor is stopping");
   reload_waiters_fail_all(sv, "sdvisor is stopping");
   SvBudget budget;
   sv_budget_compute(sv->config, &budget);
@@ -1491,6 +1812,7 @@ on_app_exit(SvInstance *app, gpointer user_data)
     sv_log_full(code == 0 ? LOG_NOTICE : LOG_ERR, SV_MESSAGE_APP_EXITED, fields,
                 "app (pid %d) exited on its own with status %d", (int)pid, code);
   set_state(sv, SV_STATE_FAILED);
+  drop_next(sv, "the app exited");
   reload_waiters_fail_all(sv, "the app exited");
   sv_notify_stopping(NULL);
   sv_notify_status("app exited (%s %d)", kind, code);
@@ -1557,7 +1879,7 @@ finish(SvSupervisor *sv)
 static void
 maybe_finish(SvSupervisor *sv)
 {
-  if (sv->post_stop_done && sv->jobs_stopping == 0)
+  if (sv->post_stop_done && sv->jobs_stopping == 0 && sv->draining->len == 0)
     finish(sv);
 }
 
@@ -1637,6 +1959,17 @@ after_on_failure(SvSupervisor *sv, gboolean ok, const char *detail)
   run_post_stop(sv);
 }
 
+/* systemd's RuntimeDirectory= (the first of several), or NULL. */
+static char *
+runtime_directory(void)
+{
+  const char *runtime = g_getenv("RUNTIME_DIRECTORY");
+  char *dir = runtime ? g_strdup(runtime) : NULL;
+  if (dir != NULL && strchr(dir, ':') != NULL)
+    *strchr(dir, ':') = '\0';
+  return dir;
+}
+
 /* ---- object ---------------------------------------------------------------------------------------- */
 
 SvSupervisor *
@@ -1653,6 +1986,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv->state = SV_STATE_STARTING;
   sv->started_real = g_get_real_time();
   sv->retired_jobs = g_ptr_array_new();
+  sv->draining = g_ptr_array_new();
 
   if (!setup_signals(sv, error))
     return NULL;
@@ -1679,10 +2013,7 @@ sv_supervisor_new(SvConfig *config, GError **error)
   take_listen_fds(sv);
 
   /* The app's private NOTIFY_SOCKET, under systemd's RuntimeDirectory= when there is one. */
-  const char *runtime = g_getenv("RUNTIME_DIRECTORY");
-  g_autofree char *runtime_dir = runtime ? g_strdup(runtime) : NULL;
-  if (runtime_dir != NULL && strchr(runtime_dir, ':') != NULL)
-    *strchr(runtime_dir, ':') = '\0'; /* several directories: the first */
+  g_autofree char *runtime_dir = runtime_directory();
   g_autoptr(GError) local = NULL;
   sv->proxy = sv_notify_proxy_new(runtime_dir, on_app_notify, on_app_notify_rejected, sv, &local);
   if (sv->proxy == NULL)
@@ -1752,6 +2083,16 @@ sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer use
     done(error, user_data);
     return;
   }
+  if (sv->next != NULL) {
+    /* One replacement at a time: this one may have read the file before the change. */
+    g_autoptr(GError) error = g_error_new(
+        G_IO_ERROR, G_IO_ERROR_BUSY,
+        "a replacement is under way (new instance pid %d, not ready yet): reload again once "
+        "it is over",
+        (int)sv->next->pid);
+    done(error, user_data);
+    return;
+  }
   SvReloadWaiter *w = g_new0(SvReloadWaiter, 1);
   w->func = done;
   w->user_data = user_data;
@@ -1775,6 +2116,14 @@ sv_supervisor_free(SvSupervisor *sv)
   g_clear_handle_id(&sv->watchdog_timer, g_source_remove);
   g_clear_handle_id(&sv->signal_source, g_source_remove);
   g_clear_pointer(&sv->app, sv_instance_free);
+  g_clear_handle_id(&sv->next_timer, g_source_remove);
+  g_clear_pointer(&sv->next, sv_instance_free);
+  g_clear_pointer(&sv->next_proxy, sv_notify_proxy_free);
+  if (sv->draining != NULL) {
+    for (guint i = 0; i < sv->draining->len; i++)
+      (void)free_draining_idle(sv->draining->pdata[i]);
+    g_ptr_array_unref(sv->draining);
+  }
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);
   g_clear_pointer(&sv->jobs, sv_jobs_free);
   if (sv->retired_jobs != NULL) {

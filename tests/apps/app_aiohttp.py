@@ -65,6 +65,7 @@ async def on_startup(app):
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: log.info("received SIGHUP, reloading"))
     log.info("started, pid %d", os.getpid())
+    apptools.notify_ready()
 
 
 async def on_shutdown(app):

@@ -23,6 +23,7 @@ async def startup():
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: log.info("received SIGHUP, reloading"))
     log.info("started, pid %d", os.getpid())
+    apptools.notify_ready()
 
 
 @app.on_event("shutdown")

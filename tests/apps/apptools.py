@@ -6,6 +6,8 @@ The apps exist for sdvisor's system tests (tests/system): each serves /health
 the way a typical Python web app does.
 """
 import logging
+import os
+import socket
 import sys
 
 # /slow's body: large enough that a connection closed early shows up as a short
@@ -43,3 +45,17 @@ def echo(log, line):
     """Print LINE to stdout and log it (stderr): both must reach the journal."""
     print(f"echo stdout: {line}", flush=True)
     log.info("echo stderr: %s", line)
+
+
+def notify_ready():
+    """READY=1 on $NOTIFY_SOCKET, as a startup hook does (sd_notify(3)): the app's own word
+    that it serves, which sdvisor's [ready] check=notify waits for, and what tells a
+    replacement's new instance (reload-mode=replace) from the old one. Nothing without
+    NOTIFY_SOCKET."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    if path.startswith("@"):
+        path = "\0" + path[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(b"READY=1", path)

@@ -210,6 +210,11 @@ sv_run_count_messages(SvRun *run, const char *needle, guint timeout_ms)
   gint64 deadline = sv_now_ms() + timeout_ms;
   while (sv_now_ms() < deadline)
     (void)read_one(run, (int)(deadline - sv_now_ms()));
+  /* What is queued now counts too (TIMEOUT_MS 0 included), and leaves room in the
+   * socket's queue: a full one blocks sdvisor, as a service manager that stopped
+   * reading would. */
+  while (read_one(run, 0))
+    ;
   guint count = 0;
   for (guint i = 0; i < run->messages->len; i++)
     if (strstr(run->messages->pdata[i], needle))

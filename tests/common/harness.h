@@ -34,7 +34,8 @@ SvRun *sv_run_start_shell(const char *const *argv, const char *const *env);
 /* Waits up to TIMEOUT_MS for a datagram containing NEEDLE (reading and keeping every
  * datagram); returns it (owned by the run) or NULL. */
 const char *sv_run_wait_message(SvRun *run, const char *needle, guint timeout_ms);
-/* Reads datagrams for TIMEOUT_MS; returns how many contained NEEDLE in total. */
+/* Reads datagrams for TIMEOUT_MS, and what is queued at its end (with TIMEOUT_MS 0 too);
+ * returns how many contained NEEDLE in total. */
 guint sv_run_count_messages(SvRun *run, const char *needle, guint timeout_ms);
 
 /* Waits up to TIMEOUT_MS for sdvisor to exit; returns its exit code (128+N for a

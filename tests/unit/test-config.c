@@ -748,12 +748,37 @@ test_listen_errors(Fixture *f, gconstpointer data)
   }
 }
 
+/* reload-mode=replace switches when the new instance is ready by its own word: notify or
+ * an exec: check (given its pid), never a check the old instance could answer. */
+static void
+test_replace_readiness(Fixture *f, gconstpointer data)
+{
+  expect_error(f,
+               "[app]\nexec=/bin/true\nlisten=127.0.0.1:8000\nreload-mode=replace\n[ready]\n"
+               "check=http://127.0.0.1:8000/health\n",
+               NULL, SV_CONFIG_ERROR_INVALID, ":4: [app] reload-mode=replace needs", "check=notify",
+               "answered by the old instance", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nreload-mode=replace\n", NULL, SV_CONFIG_ERROR_INVALID,
+               ":3: [app] reload-mode=replace needs", NULL);
+  expect_error(f, "[app]\nexec=/bin/true\nreload-mode=swap\n", NULL, SV_CONFIG_ERROR_INVALID,
+               ":3: [app] reload-mode", NULL);
+  g_autoptr(SvConfig) notify =
+      load_ok(f, "[app]\nexec=/bin/true\nreload-mode=replace\n[ready]\ncheck=notify\n", NULL);
+  g_assert_cmpint(notify->app.reload_mode, ==, SV_RELOAD_REPLACE);
+  g_autoptr(SvConfig) exec = load_ok(
+      f, "[app]\nexec=/bin/true\nreload-mode=replace\n[ready]\ncheck=exec:/bin/true\n", NULL);
+  g_assert_cmpint(exec->app.reload_mode, ==, SV_RELOAD_REPLACE);
+  g_autoptr(SvConfig) plain = load_ok(f, "[app]\nexec=/bin/true\n", NULL);
+  g_assert_cmpint(plain->app.reload_mode, ==, SV_RELOAD_SIGNAL);
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
 #define T(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
   T("/config/app/defaults", test_defaults);
+  T("/config/app/replace-needs-own-readiness", test_replace_readiness);
   T("/config/app/every-key", test_every_key);
   T("/config/app/optional-environment-file", test_optional_environment_file);
   T("/config/env/overrides-file-and-defaults", test_env_overrides);
