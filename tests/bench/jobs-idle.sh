@@ -11,14 +11,15 @@
 # over WINDOW seconds, then the system calls strace counts over another WINDOW.
 # Target: less than 1 KiB more per job. Measures, never fails.
 #   BENCH_* environment: see lib.sh. SDVISOR_BENCH_JOBS (N, default 1000),
-#   SDVISOR_BENCH_WINDOW (default 10), SDVISOR_BENCH_SCALE_SETTLE (default 20: the
-#   checks' first round and GLib's idle worker threads retiring).
+#   SDVISOR_BENCH_WINDOW (default 10), SDVISOR_BENCH_SCALE_SETTLE (default 20, 5 with
+#   BENCH_QUICK=1: the checks' first round and GLib's idle worker threads retiring),
+#   SDVISOR_BENCH_SCALE_CHECKS (the numbers of checks to run each with, default "0 10").
 . "$(dirname "$0")/lib.sh"
 
 n=${SDVISOR_BENCH_JOBS:-1000}
 window=${SDVISOR_BENCH_WINDOW:-10}
 settle=${SDVISOR_BENCH_SCALE_SETTLE:-20}
-[ "$BENCH_QUICK" = 1 ] && settle=5 window=3
+[ "$BENCH_QUICK" = 1 ] && settle=${SDVISOR_BENCH_SCALE_SETTLE:-5} window=3
 port=$((20000 + RANDOM % 20000))
 abstract=sdvisor-bench-$$
 
@@ -44,7 +45,7 @@ echo "| configured | RSS | Private_Dirty | threads | fds | wake-ups | system cal
 echo "|---|---:|---:|---:|---:|---:|---:|---|"
 declare -A RSS DIRTY
 for jobs in 0 10 "$n"; do
-  for checks in 0 10; do
+  for checks in ${SDVISOR_BENCH_SCALE_CHECKS:-0 10}; do
     key=$jobs-$checks
     conf=$BENCH_WORK/scale-$key.conf
     config "$jobs" "$checks" > "$conf"
@@ -85,4 +86,8 @@ echo "RSS $(per "$n-10" 0-10 RSS $n), Private_Dirty $(per "$n-10" 0-10 DIRTY $n)
 echo "Per job, 10 to $n jobs: RSS $(per "$n-0" 10-0 RSS $((n - 10))), Private_Dirty $(per "$n-0" 10-0 DIRTY $((n - 10))) without checks;"
 echo "RSS $(per "$n-10" 10-10 RSS $((n - 10))), Private_Dirty $(per "$n-10" 10-10 DIRTY $((n - 10))) with the 10 checks."
 echo "(smaps_rollup counts whole 4 KiB pages, so these are ±4 bytes per job.)"
+for c in ${SDVISOR_BENCH_SCALE_CHECKS:-0 10}; do
+  gate "scale.rss.checks-$c" "$(per "$n-$c" "10-$c" RSS $((n - 10)) | cut -d' ' -f1)" bytes/job
+  gate "scale.private_dirty.checks-$c" "$(per "$n-$c" "10-$c" DIRTY $((n - 10)) | cut -d' ' -f1)" bytes/job
+done
 print_commands

@@ -12,12 +12,13 @@
 # second with posix_spawn() and nothing else, from one thread and from two; what sdvisor
 # cannot beat by any change of its own, since the job's exec is in both figures.
 #   BENCH_* environment: see lib.sh. SDVISOR_BENCH_LATE_JOBS (N, default 100),
-#   SDVISOR_BENCH_LATE_SECONDS (default 60).
+#   SDVISOR_BENCH_LATE_SECONDS (default 60; 10 with BENCH_QUICK=1), SDVISOR_BENCH_LATE_FLOOR=0
+#   (no floor).
 . "$(dirname "$0")/lib.sh"
 
 n=${SDVISOR_BENCH_LATE_JOBS:-100}
 seconds=${SDVISOR_BENCH_LATE_SECONDS:-60}
-[ "$BENCH_QUICK" = 1 ] && seconds=10
+[ "$BENCH_QUICK" = 1 ] && seconds=${SDVISOR_BENCH_LATE_SECONDS:-10}
 
 echo "### Job lateness: $n jobs every second for $seconds s"
 echo
@@ -62,10 +63,25 @@ for parent in "${TMPDIR:-/tmp}" /dev/shm; do
   skips=$(grep -c 'skipped: ' "$log" || true)
   row "$parent ($fs)" "$runs" "$skips" "sdvisor's log" "$BENCH_WORK/late-sdvisor"
   row "$parent ($fs)" "$runs" "$skips" "the job (jobstamp)" "$stamps"
+  # Runs lost: every job's run of every slot between the first and the last one seen (the
+  # first and the last are partial: start-up, TERM); a skipped slot is one of them.
+  gate "jobs.lost.$([ "$parent" = /dev/shm ] && echo shm || echo tmpdir)" "$(grep -o '^.*job j[0-9]* started (pid [0-9]*) for slot [^;]*;' "$log" |
+    awk -v n="$n" '
+      { job = $0; sub(/.* job /, "", job); sub(/ .*/, "", job)
+        slot = $0; sub(/.* for slot /, "", slot); sub(/;$/, "", slot)
+        ran[job " " slot] = 1; slots[slot] = 1 }
+      END {
+        m = 0; for (s in slots) list[++m] = s
+        if (m < 3) { print "-"; exit }
+        for (i = 1; i <= m; i++) for (k = i + 1; k <= m; k++) if (list[k] < list[i]) { t = list[i]; list[i] = list[k]; list[k] = t }
+        for (i = 2; i < m; i++) for (j = 1; j <= n; j++) if (!(("j" j " " list[i]) in ran)) lost++
+        print lost + 0 }')" runs
   rm -rf "$state"
 done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # sdvisor's own figure, per run"
-for t in 1 2; do
+floor_threads="1 2"
+[ "${SDVISOR_BENCH_LATE_FLOOR:-1}" = 1 ] || floor_threads=
+for t in $floor_threads; do
   stamps=$BENCH_WORK/lateness-stamps-floor-$t-$RANDOM
   cmd "$BENCH_BIN/spawnfloor -n $n -s $seconds -t $t -- $BENCH_BIN/jobstamp FILE   # no supervisor: posix_spawn() only, $t thread(s)"
   "$BENCH_BIN/spawnfloor" -n "$n" -s "$seconds" -t "$t" -- "$BENCH_BIN/jobstamp" "$stamps" || true

@@ -80,6 +80,11 @@ for v in send sdvisor stdout; do
   [ $v = send ] && send_rate=$rate
   rel=$([ -n "$send_rate" ] && awk -v r="$rate" -v s="$send_rate" 'BEGIN {printf "%.0f %%", 100 * r / s}')
   per() { awk -v t="$1" -v hz="$hz" -v n="$lines" 'BEGIN {printf "%.2f µs", t / hz * 1e6 / n}'; }
+  if [ $v = sdvisor ]; then
+    gate log.rate "${rel% %}" %
+    gate log.lost "$((lines - ${V[$v.unique]:-0}))" lines
+    gate log.cpu "$(per "${V[$v.cpu_ticks]}" | cut -d' ' -f1)" us/line
+  fi
   case $v in
   sdvisor) label="sdvisor (app stdout → pipe → sdvisor → native protocol)" sd=$(per "${V[$v.cpu_ticks]}") app="–" ;;
   send) label="sd_journal_send() in the app, same fields" sd="–" app=$(per "${V[$v.cpu_ticks]}") ;;
@@ -112,6 +117,8 @@ echo
 echo "| starts | failed | median | min | p90 | max |"
 echo "|---:|---:|---:|---:|---:|---:|"
 read -r n med p90 _ min max _ <<< "$(stats < "$results/ready-latency")"
+gate ready.median "$([ "$med" = - ] || awk -v u="$med" 'BEGIN {printf "%.1f", u / 1000}')" ms
+gate ready.failed "${V[ready.failed]:-}" starts
 msf() { [ "$1" = - ] && echo - || awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
 printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "${V[ready.failed]:-?}" "$(msf "$med")" "$(msf "$min")" "$(msf "$p90")" "$(msf "$max")"
 echo
@@ -121,4 +128,6 @@ echo "### Memory of an idle sdvisor under systemd"
 echo
 echo "sdvisor@idle (exec=/bin/sleep infinity) in the same boot, journal connected: RSS ${V[idle.rss_kb]:-?} kB,"
 echo "Private_Dirty ${V[idle.dirty_kb]:-?} kB, ${V[idle.threads]:-?} threads."
+gate memory.systemd.rss "${V[idle.rss_kb]:-}" kB
+gate memory.systemd.private_dirty "${V[idle.dirty_kb]:-}" kB
 print_commands

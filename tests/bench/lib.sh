@@ -5,11 +5,15 @@
 # The environment comes from run.sh: SDVISOR (the binary), BENCH_BIN (the helpers built
 # from tests/bench), BENCH_SRC (tests/bench), BENCH_WORK (scratch, removed afterwards),
 # BENCH_QUICK=1 (shorter windows and fewer runs: to try the harness, not for figures).
+# For the CI gate (gate.sh): BENCH_PEERS=0 measures sdvisor alone, and BENCH_GATE_OUT=FILE
+# collects the figures it checks, one `NAME VALUE UNIT` a line (`gate`); neither changes
+# what a benchmark prints.
 
 set -u
 
 : "${SDVISOR:?}" "${BENCH_BIN:?}" "${BENCH_SRC:?}" "${BENCH_WORK:?}"
 BENCH_QUICK=${BENCH_QUICK:-0}
+BENCH_PEERS=${BENCH_PEERS:-1}
 mkdir -p "$BENCH_WORK"
 _cmds=$BENCH_WORK/commands.$$
 : > "$_cmds"
@@ -24,6 +28,12 @@ print_commands() {
   awk '!seen[$0]++' "$_cmds"
   echo '```'
   : > "$_cmds"
+}
+
+# gate NAME VALUE UNIT: a figure for the CI gate, written only where it asks for them.
+gate() {
+  [ -n "${BENCH_GATE_OUT:-}" ] || return 0
+  printf '%s %s %s\n' "$1" "${2:--}" "$3" >> "$BENCH_GATE_OUT"
 }
 
 # kib PID FIELD: a field of /proc/PID/smaps_rollup, in KiB.
@@ -55,10 +65,14 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 
 # strace_count PID SECONDS OUT: system calls of every thread of PID for SECONDS, `strace
 # -c` summary in OUT; prints "TOTAL NAME:COUNT NAME:COUNT…" (0 and nothing when none).
+# OUT.counted exists when strace watched the whole window (timeout's 124): an empty OUT
+# is then a real 0, and not a strace that is missing or could not attach.
 strace_count() {
-  local pid=$1 secs=$2 out=$3
+  local pid=$1 secs=$2 out=$3 rc=0
   cmd "timeout -s INT $secs strace -c -f -p PID -o OUT   # PID: the supervisor"
-  timeout -s INT "$secs" strace -q -c -f -p "$pid" -o "$out" 2>/dev/null || true
+  rm -f "$out.counted"
+  timeout -s INT "$secs" strace -q -c -f -p "$pid" -o "$out" 2>/dev/null || rc=$?
+  [ $rc != 124 ] || : > "$out.counted"
   awk '
     /^-+/ { sep++; next }
     sep == 1 && NF >= 5 { list = list " " $NF ":" $4 }
@@ -132,6 +146,7 @@ stop_supervisor() {
 have() { command -v "$1" > /dev/null; }
 peers() {
   local p
+  [ "$BENCH_PEERS" = 1 ] || return 0
   for p in tini dumb-init supervisord; do
     if have "$p"; then echo "$p"; else echo "# $p is not installed: skipped" >&2; fi
   done

@@ -3,11 +3,12 @@
 # infinity`): RSS, PSS and Private_Dirty from /proc/PID/smaps_rollup, after SETTLE
 # seconds. sdvisor runs as `sdvisor run -- CMD` with nothing configured, its output
 # not a terminal (as under systemd or podman). Measures, never fails.
-#   BENCH_* environment: see lib.sh. SDVISOR_BENCH_SETTLE (seconds, default 5).
+#   BENCH_* environment: see lib.sh. SDVISOR_BENCH_SETTLE (seconds, default 5; 2 with
+#   BENCH_QUICK=1).
 . "$(dirname "$0")/lib.sh"
 
 settle=${SDVISOR_BENCH_SETTLE:-5}
-[ "$BENCH_QUICK" = 1 ] && settle=2
+[ "$BENCH_QUICK" = 1 ] && settle=${SDVISOR_BENCH_SETTLE:-2}
 
 echo "### Memory while supervising an idle app"
 echo
@@ -29,6 +30,8 @@ for name in sdvisor $(peers); do
   printf '| %s | %s (%s kB) | %s kB | %s kB | %s | %s |\n' "$name" "$(mib "$(kib "$pid" Rss)")" \
     "$(kib "$pid" Rss)" "$(kib "$pid" Pss)" "$(kib "$pid" Private_Dirty)" "$(threads "$pid")" "$libs"
   if [ "$name" = sdvisor ]; then
+    gate memory.rss "$(kib "$pid" Rss)" kB
+    gate memory.private_dirty "$(kib "$pid" Private_Dirty)" kB
     # Where sdvisor's private dirty memory is: the five largest mappings.
     awk '/^[0-9a-f]+-[0-9a-f]+ / {n = ($6 == "") ? "[anonymous]" : $6}
          /^Private_Dirty:/ {d[n] += $2}

@@ -4,8 +4,10 @@
 # BUILD/tests/bench/results.md (the source of BENCHMARKS.md).
 #
 # usage: run.sh --build-dir DIR --source-dir DIR --bindir DIR [--only NAMES] [--quick]
+#        run.sh --gate --build-dir DIR --source-dir DIR --bindir DIR
 #   `meson compile -C BUILD bench` (or `ninja -C BUILD bench`) runs it with the build's
-#   paths. Environment: SDVISOR_BENCH_ONLY="memory idle sigterm journal lateness scale"
+#   paths; --gate runs CI's gate instead (gate.sh: TAP, the `bench-gate` test).
+#   Environment: SDVISOR_BENCH_ONLY="memory idle sigterm journal lateness scale"
 #   (any subset, in that order), SDVISOR_BENCH_QUICK=1 (short windows, few runs: to try
 #   the harness, not for figures). Each benchmark's script has its own knobs at its top.
 #
@@ -14,7 +16,7 @@
 # A peer that is not installed is left out of the tables, and says so.
 set -u
 
-build='' source='' bindir='' only=${SDVISOR_BENCH_ONLY:-} quick=${SDVISOR_BENCH_QUICK:-0}
+build='' source='' bindir='' only=${SDVISOR_BENCH_ONLY:-} quick=${SDVISOR_BENCH_QUICK:-0} gate=0
 while [ $# -gt 0 ]; do
   case $1 in
   --build-dir) build=$2; shift ;;
@@ -22,13 +24,14 @@ while [ $# -gt 0 ]; do
   --bindir) bindir=$2; shift ;;
   --only) only=$2; shift ;;
   --quick) quick=1 ;;
+  --gate) gate=1 ;;
   -h | --help) sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
   *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [ -z "$build" ] || [ -z "$source" ] || [ -z "$bindir" ]; then
-  echo "usage: run.sh --build-dir DIR --source-dir DIR --bindir DIR [--only NAMES] [--quick]" >&2
+  echo "usage: run.sh [--gate] --build-dir DIR --source-dir DIR --bindir DIR [--only NAMES] [--quick]" >&2
   exit 2
 fi
 build=$(cd "$build" && pwd) source=$(cd "$source" && pwd)
@@ -41,6 +44,8 @@ export BENCH_SRC=$source/tests/bench
 export BENCH_BUILD=$build
 export BENCH_BINDIR=$bindir
 export BENCH_QUICK=$quick
+# The gate: its own scratch directories, its own checks of what it needs.
+[ $gate = 0 ] || exec bash "$BENCH_SRC/gate.sh"
 BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-XXXXXX")
 export BENCH_WORK
 trap 'rm -rf "$BENCH_WORK"' EXIT

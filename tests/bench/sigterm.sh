@@ -8,12 +8,12 @@
 # under systemd (RuntimeDirectory=, on /run, a tmpfs), where it puts the app's notify
 # socket; and without, when the socket's directory is made under $TMPDIR (/tmp), so
 # removing it at exit costs whatever the file system charges for an rmdir.
-#   BENCH_* environment: see lib.sh. SDVISOR_BENCH_RUNS (default 20).
+#   BENCH_* environment: see lib.sh. SDVISOR_BENCH_RUNS (default 20; 5 with BENCH_QUICK=1).
 . "$(dirname "$0")/lib.sh"
 
 runs=${SDVISOR_BENCH_RUNS:-20}
 phase=1000
-[ "$BENCH_QUICK" = 1 ] && runs=5 phase=200
+[ "$BENCH_QUICK" = 1 ] && runs=${SDVISOR_BENCH_RUNS:-5} phase=200
 app=$BENCH_BIN/termapp
 tmp_fs=$(stat -f -c %T "${TMPDIR:-/tmp}")
 rt=$(mktemp -d /dev/shm/sdvisor-bench-rt-XXXXXX)
@@ -37,6 +37,8 @@ measure() {
     "${p90_us:-?}" "${max_us:-?}" "${runs:-0}" "$([ "${bad_exits:-1}" = 0 ] && [ "${failed:-1}" = 0 ] && echo yes || echo "no: $out")"
 }
 measure "sdvisor (RUNTIME_DIRECTORY on tmpfs)" -- env RUNTIME_DIRECTORY="$rt" "$SDVISOR" run -- "$app" @FIFO@
+gate sigterm.median "${median_us:-}" us
+gate sigterm.bad_runs "$(( ${bad_exits:-0} + ${failed:-1} ))" runs
 measure "sdvisor (no RUNTIME_DIRECTORY: \$TMPDIR, $tmp_fs)" -- "$SDVISOR" run -- "$app" @FIFO@
 for name in $(peers); do
   case $name in
