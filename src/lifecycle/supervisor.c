@@ -294,6 +294,7 @@ static void start_replacement(SvSupervisor *sv);
 static void drop_next(SvSupervisor *sv, const char *why);
 static void stop_draining(SvSupervisor *sv, gboolean at_once);
 static char *runtime_directory(void);
+static guint draining_alive(SvSupervisor *sv);
 static void next_notify(SvSupervisor *sv, const SvNotifyMessage *msg);
 static void start_health(SvSupervisor *sv);
 static void start_watchdog(SvSupervisor *sv);
@@ -302,6 +303,8 @@ static void became_ready(SvSupervisor *sv, const char *detail);
 static void on_ready_probe(SvProbe *probe, gboolean healthy, const char *detail,
                            gpointer user_data);
 static gboolean on_ready_deadline(gpointer user_data);
+static SvProbe *ready_probe_new(SvSupervisor *sv, GPtrArray *checks, SvNotifyProxy *proxy,
+                                pid_t pid, SvProbeFunc func, GError **error);
 static void start_readiness(SvSupervisor *sv, gboolean after_reload);
 static void on_app_notify(SvNotifyProxy *proxy, const SvNotifyMessage *msg, pid_t sender,
                           const int *fds, guint n_fds, gpointer user_data);
@@ -580,6 +583,32 @@ on_ready_deadline(gpointer user_data)
 }
 
 /* Readiness checks for the app just spawned (or reloaded): READY once they pass. */
+/* A readiness probe of CHECKS for the instance PID, whose NOTIFY_SOCKET is PROXY's (exec:
+ * checks get its environment and pid); FUNC hears the verdict. */
+static SvProbe *
+ready_probe_new(SvSupervisor *sv, GPtrArray *checks, SvNotifyProxy *proxy, pid_t pid,
+                SvProbeFunc func, GError **error)
+{
+  const SvReadyConfig *r = &sv->config->ready;
+  SvProbeConfig pc = {
+      .mode = SV_PROBE_READINESS,
+      .checks = checks,
+      .interval_usec = r->interval_usec,
+      .timeout_usec = r->check_timeout_usec,
+      .failure_threshold = 1,
+      .success_threshold = 1,
+      .start_period_usec = 0,
+  };
+  SvProbe *probe = sv_probe_new(&pc, func, sv, error);
+  if (probe == NULL)
+    return NULL;
+  sv_probe_set_log_streams(probe, sv->logs);
+  g_auto(GStrv) env = instance_environment(sv, proxy);
+  sv_probe_set_environment(probe, env);
+  sv_probe_set_pid(probe, pid);
+  return probe;
+}
+
 static void
 start_readiness(SvSupervisor *sv, gboolean after_reload)
 {
@@ -592,26 +621,14 @@ start_readiness(SvSupervisor *sv, gboolean after_reload)
     became_ready(sv, NULL);
     return;
   }
-  SvProbeConfig pc = {
-      .mode = SV_PROBE_READINESS,
-      .checks = checks,
-      .interval_usec = r->interval_usec,
-      .timeout_usec = r->check_timeout_usec,
-      .failure_threshold = 1,
-      .success_threshold = 1,
-      .start_period_usec = 0,
-  };
   g_autoptr(GError) error = NULL;
-  sv->app->ready_probe = sv_probe_new(&pc, on_ready_probe, sv, &error);
+  sv->app->ready_probe =
+      ready_probe_new(sv, checks, sv->proxy, app_pid(sv), on_ready_probe, &error);
   if (sv->app->ready_probe == NULL) {
     sv_log(LOG_ERR, "[ready]: %s", error->message);
     became_ready(sv, NULL);
     return;
   }
-  sv_probe_set_log_streams(sv->app->ready_probe, sv->logs);
-  g_auto(GStrv) env = app_environment(sv);
-  sv_probe_set_environment(sv->app->ready_probe, env);
-  sv_probe_set_pid(sv->app->ready_probe, app_pid(sv));
   if (r->timeout_usec != G_MAXINT64)
     sv->ready_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
                                          on_ready_deadline, sv, NULL);
@@ -1182,16 +1199,45 @@ typedef struct {
   SvSupervisor *sv;
   SvInstance *instance;
   SvNotifyProxy *proxy; /* its own, unless it is shared (NULL) */
+  guint free_idle;      /* set once it is gone: freed from the loop */
 } SvDraining;
+
+static void
+draining_free(SvDraining *d)
+{
+  g_clear_handle_id(&d->free_idle, g_source_remove);
+  sv_instance_free(d->instance);
+  g_clear_pointer(&d->proxy, sv_notify_proxy_free);
+  g_free(d);
+}
 
 static gboolean
 free_draining_idle(gpointer data)
 {
   SvDraining *d = data;
-  sv_instance_free(d->instance);
-  g_clear_pointer(&d->proxy, sv_notify_proxy_free);
-  g_free(d);
+  d->free_idle = 0;
+  g_ptr_array_remove(d->sv->draining, d);
+  draining_free(d);
   return G_SOURCE_REMOVE;
+}
+
+/* Gone: freed from the loop (this may run inside the instance's own callback), and until
+ * then in sv->draining, so that sdvisor's end frees it if the loop ends first. */
+static void
+draining_done(SvDraining *d)
+{
+  if (d->free_idle == 0)
+    d->free_idle = g_idle_add(free_draining_idle, d);
+}
+
+/* Instances still draining (not gone). */
+static guint
+draining_alive(SvSupervisor *sv)
+{
+  guint n = 0;
+  for (guint i = 0; i < sv->draining->len; i++)
+    n += ((SvDraining *)sv->draining->pdata[i])->free_idle == 0;
+  return n;
 }
 
 static void
@@ -1208,11 +1254,8 @@ static void
 on_draining_gone(SvInstance *instance, gpointer user_data)
 {
   SvDraining *d = user_data;
-  SvSupervisor *sv = d->sv;
-  g_ptr_array_remove(sv->draining, d);
-  /* Freed from an idle: this runs inside the instance's own callback. */
-  g_idle_add_full(G_PRIORITY_DEFAULT, free_draining_idle, d, NULL);
-  maybe_finish(sv);
+  draining_done(d);
+  maybe_finish(d->sv);
 }
 
 static void
@@ -1244,12 +1287,12 @@ drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy)
   d->proxy = proxy;
   g_clear_pointer(&instance->ready_probe, sv_probe_free);
   g_clear_pointer(&instance->health_probe, sv_probe_free);
+  g_ptr_array_add(sv->draining, d);
   if (instance->pid <= 0 || instance->gone) {
-    g_idle_add_full(G_PRIORITY_DEFAULT, free_draining_idle, d, NULL);
+    draining_done(d);
     return;
   }
   sv_instance_set_funcs(instance, &funcs, d);
-  g_ptr_array_add(sv->draining, d);
   sv_instance_stop(instance, sv->config->app.stop_signal, stop_timeout(sv));
 }
 
@@ -1259,7 +1302,7 @@ stop_draining(SvSupervisor *sv, gboolean at_once)
 {
   for (guint i = 0; i < sv->draining->len; i++) {
     SvDraining *d = sv->draining->pdata[i];
-    if (at_once)
+    if (at_once && d->free_idle == 0)
       sv_instance_kill(d->instance);
   }
 }
@@ -1419,25 +1462,13 @@ start_replacement(SvSupervisor *sv)
 
   const SvReadyConfig *r = &sv->config->ready;
   g_autoptr(GPtrArray) checks = ready_checks(r->checks, FALSE);
-  SvProbeConfig pc = {
-      .mode = SV_PROBE_READINESS,
-      .checks = checks,
-      .interval_usec = r->interval_usec,
-      .timeout_usec = r->check_timeout_usec,
-      .failure_threshold = 1,
-      .success_threshold = 1,
-      .start_period_usec = 0,
-  };
-  sv->next->ready_probe = sv_probe_new(&pc, on_next_ready_probe, sv, &error);
+  sv->next->ready_probe =
+      ready_probe_new(sv, checks, sv->next_proxy, pid, on_next_ready_probe, &error);
   if (sv->next->ready_probe == NULL) {
     g_autofree char *why = g_strdup_printf("has no readiness check: %s", error->message);
     replacement_failed(sv, why);
     return;
   }
-  sv_probe_set_log_streams(sv->next->ready_probe, sv->logs);
-  g_auto(GStrv) env = instance_environment(sv, sv->next_proxy);
-  sv_probe_set_environment(sv->next->ready_probe, env);
-  sv_probe_set_pid(sv->next->ready_probe, pid);
   if (r->timeout_usec != G_MAXINT64)
     sv->next_timer = g_timeout_add_full(G_PRIORITY_HIGH, (guint)(r->timeout_usec / 1000),
                                         on_next_ready_deadline, sv, NULL);
@@ -1879,7 +1910,7 @@ finish(SvSupervisor *sv)
 static void
 maybe_finish(SvSupervisor *sv)
 {
-  if (sv->post_stop_done && sv->jobs_stopping == 0 && sv->draining->len == 0)
+  if (sv->post_stop_done && sv->jobs_stopping == 0 && draining_alive(sv) == 0)
     finish(sv);
 }
 
@@ -2121,7 +2152,7 @@ sv_supervisor_free(SvSupervisor *sv)
   g_clear_pointer(&sv->next_proxy, sv_notify_proxy_free);
   if (sv->draining != NULL) {
     for (guint i = 0; i < sv->draining->len; i++)
-      (void)free_draining_idle(sv->draining->pdata[i]);
+      draining_free(sv->draining->pdata[i]);
     g_ptr_array_unref(sv->draining);
   }
   g_clear_pointer(&sv->proxy, sv_notify_proxy_free);

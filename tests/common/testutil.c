@@ -25,6 +25,22 @@ sv_test_under_valgrind(void)
 }
 
 gboolean
+sv_test_have_python_module(const char *module)
+{
+  g_autofree char *code = g_strdup_printf("import %s", module);
+  const char *argv[] = {"/usr/bin/python3", "-c", code, NULL};
+  int status = 0;
+  if (g_spawn_sync(NULL, (char **)argv, NULL,
+                   G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                   &status, NULL) &&
+      g_spawn_check_wait_status(status, NULL))
+    return TRUE;
+  g_autofree char *why = g_strdup_printf("/usr/bin/python3 has no %s", module);
+  g_test_skip(why);
+  return FALSE;
+}
+
+gboolean
 sv_test_slow(void)
 {
   return sv_test_under_valgrind() || g_strcmp0(g_getenv("SDVISOR_TEST_SLOW"), "1") == 0;

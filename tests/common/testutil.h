@@ -14,6 +14,10 @@ gboolean sv_test_under_valgrind(void);
  * widened; what they bound from below still holds. */
 gboolean sv_test_slow(void);
 
+/* Whether /usr/bin/python3 imports MODULE; if not, the test is skipped (g_test_skip) with
+ * the reason. */
+gboolean sv_test_have_python_module(const char *module);
+
 /* Removes PATH and everything below it; symbolic links are removed, never followed. */
 void sv_test_rm_rf(const char *path);
 

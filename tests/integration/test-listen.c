@@ -20,24 +20,6 @@
 #define WAIT_MS (sv_test_slow() ? 60000 : 15000)
 #define PYTHON  "/usr/bin/python3"
 
-/* Whether Debian's python3 has MODULE; the test skips otherwise. */
-static gboolean
-have_module(const char *module)
-{
-  g_autofree char *code = g_strdup_printf("import %s", module);
-  const char *argv[] = {PYTHON, "-c", code, NULL};
-  int status = 0;
-  if (!g_spawn_sync(NULL, (char **)argv, NULL,
-                    G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                    &status, NULL))
-    return FALSE;
-  if (g_spawn_check_wait_status(status, NULL))
-    return TRUE;
-  g_autofree char *why = g_strdup_printf("%s has no %s", PYTHON, module);
-  g_test_skip(why);
-  return FALSE;
-}
-
 /* GET PATH on the connected FD (closed here); the body of a 200 answer, or NULL. */
 static char *
 http_get(int fd, const char *path)
@@ -149,7 +131,7 @@ test_serves(Fixture *f, gconstpointer data)
 {
   const Server *server = data;
   for (const char *const *m = server->modules; *m != NULL; m++)
-    if (!have_module(*m))
+    if (!sv_test_have_python_module(*m))
       return;
   int port = sv_free_port();
   g_autofree char *path = g_build_filename(f->dir, "http.sock", NULL);

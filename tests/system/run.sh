@@ -50,9 +50,9 @@ case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 
 filter=${SDVISOR_SYSTEM_TESTS_FILTER:-*}
 required=${SDVISOR_SYSTEM_TESTS_REQUIRED:-0}
-budget=300           # seconds the driver may spend starting scenarios (a guard: the suite takes about 2 min)
+budget=480           # seconds the driver may spend starting scenarios (a guard: the suite takes about 4 min)
 scenario_timeout=45  # per scenario, unless it says `# timeout: N`
-container_timeout=420
+container_timeout=600
 
 skip() {
     if [ "$required" = 1 ]; then
