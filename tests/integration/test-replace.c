@@ -113,19 +113,27 @@ reload(Fixture *f, char **out)
   return WEXITSTATUS(status);
 }
 
-/* The pid that answers /pid (gunicorn's answer "WORKER MASTER": the master). */
+/* The pid that answers /pid (gunicorn's answer "WORKER MASTER": the master). Asked right
+ * after a switch, the request may reach the old instance as it stops and be reset (the
+ * server's race that load_finish() allows): it is asked again, up to 3 times. */
 static pid_t
 serving_pid(Fixture *f)
 {
   g_autofree char *url = g_strdup_printf("http://127.0.0.1:%d/pid", f->port);
   const char *argv[] = {"curl", "-sS", "--max-time", "10", url, NULL};
-  g_autofree char *out = NULL;
-  int status = 0;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
-                             &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  g_auto(GStrv) words = g_strsplit(g_strstrip(out), " ", -1);
-  return (pid_t)g_ascii_strtoll(words[g_strv_length(words) - 1], NULL, 10);
+  for (guint attempt = 1;; attempt++) {
+    g_autofree char *out = NULL, *err = NULL;
+    int status = 0;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               &err, &status, NULL));
+    if (g_spawn_check_wait_status(status, NULL)) {
+      g_auto(GStrv) words = g_strsplit(g_strstrip(out), " ", -1);
+      return (pid_t)g_ascii_strtoll(words[g_strv_length(words) - 1], NULL, 10);
+    }
+    g_test_message("GET /pid, attempt %u: %s", attempt, g_strstrip(err));
+    g_assert_cmpuint(attempt, <, 3);
+    g_assert_null(strstr(err, "refused"));
+  }
 }
 
 /* hey(1) for SECONDS with 4 workers against /health, a new connection per request: what
@@ -148,10 +156,10 @@ load_start(Fixture *f, guint seconds)
 /* hey's report: the number of 200 answers. No other status and no refused connection
  * (the listening socket is never closed) may show; a connection reset while a stopping
  * server closes one it had just accepted, before it read the request (uvicorn, aiohttp:
- * about one in 80,000 here; docs/deploys.md), is allowed at one in 10,000 requests, and
- * printed: a handover that loses the socket fails thousands. */
+ * docs/deploys.md), is allowed once per instance that stopped (MAX_RESETS), and printed:
+ * a handover that loses the socket fails thousands. */
 static guint
-load_finish(GSubprocess *p)
+load_finish(GSubprocess *p, guint max_resets)
 {
   g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
@@ -182,7 +190,7 @@ load_finish(GSubprocess *p)
                  errors, resets, summary);
   g_assert_cmpuint(other, ==, 0);
   g_assert_cmpuint(errors, ==, resets); /* nothing refused, nothing timed out */
-  g_assert_cmpuint(resets * 10000, <=, ok);
+  g_assert_cmpuint(resets, <=, max_resets);
   return ok;
 }
 
@@ -262,7 +270,7 @@ test_replacements_under_load(Fixture *f, gconstpointer data)
   g_assert_true(g_subprocess_communicate_utf8(slow, NULL, NULL, &code, NULL, NULL));
   g_assert_cmpstr(code, ==, "200");
   g_autoptr(GSubprocess) owned_load = load;
-  guint ok = load_finish(load);
+  guint ok = load_finish(load, REPLACEMENTS);
   g_assert_cmpuint(ok, >, 100);
 
   /* The new pid is sdvisor's child; every replaced tree is gone. */
@@ -315,7 +323,7 @@ test_broken_version(Fixture *f, gconstpointer data)
   g_assert_cmpint(serving_pid(f), ==, first);
 
   g_autoptr(GSubprocess) owned_load = load;
-  (void)load_finish(load);
+  (void)load_finish(load, 2); /* the two versions that failed */
   /* The sleeper is gone (its tree stopped with the stop signal). */
   g_autofree char *err = sv_run_stderr(f->run);
   g_assert_nonnull(strstr(err, "reload failed: the new instance"));
