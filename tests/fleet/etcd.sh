@@ -87,12 +87,26 @@ etcd_start() {
   else
     ETCD_DATA=$ETCD_DIR
   fi
-  ETCD_BASE=$((20000 + RANDOM % 400 * 100))
-  local i
-  for i in 1 2 3; do etcd_member_start "$i"; done
-  for _ in $(seq 100); do
-    etcd_leader > /dev/null && return 0
-    sleep 0.2
+  local i attempt up
+  for attempt in 1 2 3; do
+    # Below the kernel's ephemeral range (32768–60999 on Debian): a port there may be the
+    # local end of some client's connection (the load tests make thousands), and a member
+    # that cannot bind its port never joins.
+    ETCD_BASE=$((20000 + RANDOM % 120 * 100))
+    for i in 1 2 3; do etcd_member_start "$i"; done
+    # Every member answers, and there is a leader.
+    for _ in $(seq 100); do
+      up=0
+      for i in 1 2 3; do
+        ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$((ETCD_BASE + i - 1))" --command-timeout 1s \
+          endpoint health > /dev/null 2>&1 && up=$((up + 1))
+      done
+      [ "$up" = 3 ] && etcd_leader > /dev/null && return 0
+      sleep 0.2
+    done
+    echo "# etcd: the cluster on ports $ETCD_BASE… did not come up (attempt $attempt); again" >&2
+    for i in 1 2 3; do [ -n "${ETCD_PIDS[i]:-}" ] && etcd_member_kill "$i"; done
+    rm -rf "${ETCD_DATA:?}"/* 2> /dev/null
   done
   return 1
 }
