@@ -47,7 +47,8 @@ http_get(int fd, const char *path)
 static pid_t
 answered_by(const char *body)
 {
-  g_auto(GStrv) words = g_strsplit(g_strstrip(g_strdup(body)), " ", -1);
+  g_autofree char *text = g_strdup(body);
+  g_auto(GStrv) words = g_strsplit(g_strstrip(text), " ", -1);
   const char *last = words[g_strv_length(words) - 1];
   return (pid_t)g_ascii_strtoll(last, NULL, 10);
 }
