@@ -57,11 +57,10 @@ config_path(const char *option, char **rest)
   return g_getenv("SDVISOR_CONFIG");
 }
 
-/* [app] listen=: the sockets, bound or taken over from the service manager, placed at 3…
- * with LISTEN_* set in sdvisor's own environment, where today's supervisor takes passed
- * sockets from for every start of the app (sv_listen_set_export). None without listen=.
- * Returns SV_EXIT_OK, or the exit status of the failure in ERROR: a configuration error
- * for an address that cannot be bound. */
+/* [app] listen=: the sockets, bound or taken over from the service manager, for the
+ * supervisor to hand to the app. None without listen=. Returns SV_EXIT_OK, or the exit
+ * status of the failure in ERROR: a configuration error for an address that cannot be
+ * bound. */
 static int
 open_listen_sockets(const SvConfig *config, SvListenSet **out, GError **error)
 {
@@ -74,8 +73,6 @@ open_listen_sockets(const SvConfig *config, SvListenSet **out, GError **error)
   if (set == NULL)
     return g_error_matches(*error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_FAILED) ? SV_EXIT_FAILURE
                                                                             : SV_EXIT_CONFIG;
-  if (!sv_listen_set_export(set, error))
-    return SV_EXIT_FAILURE;
   *out = g_steal_pointer(&set);
   return SV_EXIT_OK;
 }
@@ -131,8 +128,8 @@ cmd_run(int argc, char **argv)
     return SV_EXIT_CONFIG;
   }
 
-  /* [app] listen=: bound (or taken over from the service manager) before anything else
-   * opens an fd, since export places them at 3… (listen.h). */
+  /* [app] listen=: bound (or taken over from the service manager) first, so that an
+   * address that cannot be bound is a configuration error before anything starts. */
   g_autoptr(SvListenSet) sockets = NULL;
   int status = open_listen_sockets(config, &sockets, &error);
   if (status != SV_EXIT_OK) {
@@ -149,7 +146,8 @@ cmd_run(int argc, char **argv)
     sv_log(LOG_WARNING, "no %s for the app: %s", SV_DRAIN_ENV, error->message);
     g_clear_error(&error);
   }
-  g_autoptr(SvSupervisor) supervisor = sv_supervisor_new(g_steal_pointer(&config), &error);
+  g_autoptr(SvSupervisor) supervisor =
+      sv_supervisor_new(g_steal_pointer(&config), g_steal_pointer(&sockets), &error);
   if (supervisor == NULL) {
     sv_log(LOG_ERR, _("cannot set up: %s"), error->message);
     sv_drain_cleanup();

@@ -34,6 +34,7 @@
 #include "instance.h"
 #include "jobs.h"
 #include "journal.h"
+#include "listen.h"
 #include "log.h"
 #include "logstream.h"
 #include "message-ids.h"
@@ -75,13 +76,13 @@ struct SvSupervisor {
    * replacement (SvDraining*); sdvisor ends only once they are gone. */
   SvInstance *next;
   SvNotifyProxy *next_proxy;
+  SvListenSet *next_sockets; /* the new instance's (sv_listen_set_fork()) */
+  gboolean next_waiting;     /* for the instance replaced before to be gone (below) */
   guint next_timer;
   GPtrArray *draining;
 
-  /* Socket activation: fds systemd passed to sdvisor, handed to every app start. */
-  int *listen_fds;
-  guint n_listen_fds;
-  char *listen_fdnames;
+  /* [app] listen= or socket activation: the sockets the app gets, at every start. */
+  SvListenSet *sockets;
 
   SvNotifyProxy *proxy;
 
@@ -289,7 +290,7 @@ static GPtrArray *ready_checks(GPtrArray *checks, gboolean skip_notify);
 static char **app_environment(SvSupervisor *sv);
 static char **instance_environment(SvSupervisor *sv, SvNotifyProxy *proxy);
 static gboolean spawn_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy,
-                               GError **error);
+                               SvListenSet *sockets, GError **error);
 static void start_replacement(SvSupervisor *sv);
 static void drop_next(SvSupervisor *sv, const char *why);
 static void stop_draining(SvSupervisor *sv, gboolean at_once);
@@ -318,7 +319,6 @@ static void reload(SvSupervisor *sv);
 static void watchdog_abort(SvSupervisor *sv);
 static gboolean on_signal(int fd, GIOCondition condition, gpointer user_data);
 static gboolean setup_signals(SvSupervisor *sv, GError **error);
-static void take_listen_fds(SvSupervisor *sv);
 static SvInstance *new_instance(SvSupervisor *sv);
 static void start_app(SvSupervisor *sv);
 static void after_pre_start(SvSupervisor *sv, gboolean ok, const char *detail);
@@ -396,7 +396,7 @@ start_app(SvSupervisor *sv)
   sv_notify_status("starting %s", app->name);
 
   g_autoptr(GError) error = NULL;
-  gboolean spawned = spawn_instance(sv, sv->app, sv->proxy, &error);
+  gboolean spawned = spawn_instance(sv, sv->app, sv->proxy, sv->sockets, &error);
   pid_t pid = sv->app->pid;
   if (!spawned) {
     if (pid <= 0) {
@@ -418,21 +418,20 @@ start_app(SvSupervisor *sv)
   start_readiness(sv, FALSE);
 }
 
-/* Spawns the app as the configuration says into INSTANCE, with PROXY's NOTIFY_SOCKET,
- * its output read into the journal. FALSE with ERROR: with the pid still set, the child
- * exits 127/126 by itself (sv_spawn()). */
+/* Spawns the app as the configuration says into INSTANCE, with PROXY's NOTIFY_SOCKET and
+ * SOCKETS as systemd passes them, its output read into the journal. FALSE with ERROR: with
+ * the pid still set, the child exits 127/126 by itself (sv_spawn()). */
 static gboolean
-spawn_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy, GError **error)
+spawn_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy, SvListenSet *sockets,
+               GError **error)
 {
   const SvAppConfig *app = &sv->config->app;
-  g_auto(GStrv) env = instance_environment(sv, proxy);
   SvSpawnOptions options = SV_SPAWN_OPTIONS_INIT;
+  g_auto(GStrv) env =
+      sv_listen_set_prepare_spawn(sockets, &options, instance_environment(sv, proxy));
   options.argv = app->exec;
   options.envp = env;
   options.working_directory = app->working_directory;
-  options.pass_fds = sv->listen_fds;
-  options.n_pass_fds = sv->n_listen_fds;
-  options.set_listen_pid = sv->n_listen_fds > 0;
   options.set_watchdog_pid = sv_notify_watchdog_usec() > 0;
 
   /* The app's stdout and stderr are pipes sdvisor reads into the journal, each line
@@ -853,12 +852,6 @@ instance_environment(SvSupervisor *sv, SvNotifyProxy *proxy)
     g_autofree char *usec = g_strdup_printf("%" G_GINT64_FORMAT, watchdog);
     env = g_environ_setenv(env, "WATCHDOG_USEC", usec, TRUE);
   }
-  if (sv->n_listen_fds > 0) {
-    g_autofree char *n = g_strdup_printf("%u", sv->n_listen_fds);
-    env = g_environ_setenv(env, "LISTEN_FDS", n, TRUE);
-    if (sv->listen_fdnames != NULL)
-      env = g_environ_setenv(env, "LISTEN_FDNAMES", sv->listen_fdnames, TRUE);
-  }
   return g_steal_pointer(&env);
 }
 
@@ -1079,6 +1072,22 @@ apply_log_config(SvSupervisor *sv)
   sv_log(LOG_INFO, "reload: [log] settings apply to output read from now on");
 }
 
+/* The sockets as configured: addresses, and how unix socket files are made. */
+static gboolean
+listen_equal(const SvAppConfig *a, const SvAppConfig *b)
+{
+  guint na = a->listen != NULL ? a->listen->len : 0, nb = b->listen != NULL ? b->listen->len : 0;
+  if (na != nb || a->listen_mode != b->listen_mode ||
+      g_strcmp0(a->listen_user, b->listen_user) != 0 ||
+      g_strcmp0(a->listen_group, b->listen_group) != 0)
+    return FALSE;
+  for (guint i = 0; i < na; i++)
+    if (g_strcmp0(((SvListenSpec *)a->listen->pdata[i])->text,
+                  ((SvListenSpec *)b->listen->pdata[i])->text) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Takes what may change while the app runs from NEW; what needs a restart stays. */
 static void
 adopt_config(SvSupervisor *sv, SvConfig *new_config)
@@ -1111,6 +1120,20 @@ adopt_config(SvSupervisor *sv, SvConfig *new_config)
     GStrv t = old_app->environment;
     old_app->environment = new_app->environment;
     new_app->environment = t;
+  }
+  /* The sockets are bound once, before the app first starts (listen.h). */
+  if (!listen_equal(old_app, new_app)) {
+    g_ptr_array_add(kept, "[app] listen");
+    GPtrArray *l = old_app->listen;
+    old_app->listen = new_app->listen;
+    new_app->listen = l;
+    new_app->listen_mode = old_app->listen_mode;
+    char *t = old_app->listen_user;
+    old_app->listen_user = new_app->listen_user;
+    new_app->listen_user = t;
+    t = old_app->listen_group;
+    old_app->listen_group = new_app->listen_group;
+    new_app->listen_group = t;
   }
   if (g_strcmp0(old_app->name, new_app->name) != 0) {
     g_ptr_array_add(kept, "[app] name");
@@ -1198,16 +1221,33 @@ reload(SvSupervisor *sv)
 typedef struct {
   SvSupervisor *sv;
   SvInstance *instance;
-  SvNotifyProxy *proxy; /* its own, unless it is shared (NULL) */
-  guint free_idle;      /* set once it is gone: freed from the loop */
+  SvNotifyProxy *proxy;  /* its own, unless it is shared (NULL) */
+  SvListenSet *sockets;  /* its own sockets leave their groups when it is gone */
+  guint handover_timer;  /* before its stop signal: its accept queues empty (below) */
+  gint64 handover_start; /* monotonic µs */
+  gint64 quiet_since;    /* queues seen empty since; 0: not empty */
+  guint free_idle;       /* set once it is gone: freed from the loop */
 } SvDraining;
+
+/* After a switch the old instance gets no new connection on sockets of its own
+ * (sv_listen_set_steer()), but some may wait in its accept queues, and a server that
+ * stops closes what it accepted and has not read a request on yet. So its stop signal
+ * waits until its queues have been empty for HANDOVER_QUIET (time for the server to read
+ * what it accepted), polled every HANDOVER_POLL, for at most HANDOVER_MAX: a server that
+ * no longer accepts must not hold up its own stop. */
+#define HANDOVER_POLL_MS 10
+#define HANDOVER_QUIET   (100 * G_TIME_SPAN_MILLISECOND)
+#define HANDOVER_MAX     (5 * G_TIME_SPAN_SECOND)
 
 static void
 draining_free(SvDraining *d)
 {
   g_clear_handle_id(&d->free_idle, g_source_remove);
+  g_clear_handle_id(&d->handover_timer, g_source_remove);
   sv_instance_free(d->instance);
   g_clear_pointer(&d->proxy, sv_notify_proxy_free);
+  /* After the instance: its processes held the sockets too. */
+  g_clear_pointer(&d->sockets, sv_listen_set_free);
   g_free(d);
 }
 
@@ -1215,9 +1255,13 @@ static gboolean
 free_draining_idle(gpointer data)
 {
   SvDraining *d = data;
+  SvSupervisor *sv = d->sv;
   d->free_idle = 0;
-  g_ptr_array_remove(d->sv->draining, d);
+  g_ptr_array_remove(sv->draining, d);
   draining_free(d);
+  /* Its sockets have left their groups: a replacement that waited for that can start. */
+  if (sv->next_waiting)
+    start_replacement(sv);
   return G_SOURCE_REMOVE;
 }
 
@@ -1271,10 +1315,50 @@ on_draining_deadline(SvInstance *instance, gpointer user_data)
   sv_instance_kill(instance);
 }
 
-/* INSTANCE (with PROXY, its own, or NULL) gets the stop signal and stop-timeout to
- * finish what it accepted, its whole tree as on a stop; sdvisor waits for it. */
 static void
-drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy)
+draining_stop(SvDraining *d)
+{
+  g_clear_handle_id(&d->handover_timer, g_source_remove);
+  if (d->free_idle == 0 && !d->instance->stopped)
+    sv_instance_stop(d->instance, d->sv->config->app.stop_signal, stop_timeout(d->sv));
+}
+
+static gboolean
+on_handover_poll(gpointer user_data)
+{
+  SvDraining *d = user_data;
+  gint64 now = g_get_monotonic_time();
+  guint queued = sv_listen_set_get_queued(d->sockets);
+  if (queued > 0)
+    d->quiet_since = 0;
+  else if (d->quiet_since == 0)
+    d->quiet_since = now;
+  if (queued == 0 && now - d->quiet_since >= HANDOVER_QUIET) {
+    d->handover_timer = 0;
+    draining_stop(d);
+    return G_SOURCE_REMOVE;
+  }
+  if (now - d->handover_start >= HANDOVER_MAX) {
+    d->handover_timer = 0;
+    g_autofree char *pidf = pid_field(d->instance->pid);
+    const char *fields[] = {pidf, NULL};
+    sv_log_full(LOG_WARNING, NULL, fields,
+                "replaced app (pid %d) did not accept %u connection%s waiting for it: stopping "
+                "it anyway (they will be reset)",
+                (int)d->instance->pid, queued, queued == 1 ? "" : "s");
+    draining_stop(d);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* INSTANCE (with PROXY, its own, or NULL, and SOCKETS, which it no longer gets new
+ * connections on) gets the stop signal and stop-timeout to finish what it accepted, its
+ * whole tree as on a stop; sdvisor waits for it. With HANDOVER, the signal waits for what
+ * is queued on its sockets (above). */
+static void
+drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy, SvListenSet *sockets,
+               gboolean handover)
 {
   static const SvInstanceFuncs funcs = {
       .exited = on_draining_exit,
@@ -1285,6 +1369,7 @@ drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy)
   d->sv = sv;
   d->instance = instance;
   d->proxy = proxy;
+  d->sockets = sockets;
   g_clear_pointer(&instance->ready_probe, sv_probe_free);
   g_clear_pointer(&instance->health_probe, sv_probe_free);
   g_ptr_array_add(sv->draining, d);
@@ -1293,17 +1378,27 @@ drain_instance(SvSupervisor *sv, SvInstance *instance, SvNotifyProxy *proxy)
     return;
   }
   sv_instance_set_funcs(instance, &funcs, d);
-  sv_instance_stop(instance, sv->config->app.stop_signal, stop_timeout(sv));
+  if (handover && sv_listen_set_get_n_own(sockets) > 0) {
+    d->handover_start = g_get_monotonic_time();
+    d->handover_timer = g_timeout_add(HANDOVER_POLL_MS, on_handover_poll, d);
+    return;
+  }
+  draining_stop(d);
 }
 
-/* The second SIGTERM (AT_ONCE) or the end: what drains is SIGKILLed, or told again. */
+/* sdvisor stops: what drains gets its stop signal now if it waited for its hand-over, or
+ * (AT_ONCE: the second SIGTERM, the end) is SIGKILLed. */
 static void
 stop_draining(SvSupervisor *sv, gboolean at_once)
 {
   for (guint i = 0; i < sv->draining->len; i++) {
     SvDraining *d = sv->draining->pdata[i];
-    if (at_once && d->free_idle == 0)
+    if (d->free_idle != 0)
+      continue;
+    if (at_once)
       sv_instance_kill(d->instance);
+    else
+      draining_stop(d);
   }
 }
 
@@ -1335,13 +1430,15 @@ replacement_failed(SvSupervisor *sv, const char *why)
 static void
 drop_next(SvSupervisor *sv, const char *why)
 {
+  sv->next_waiting = FALSE;
   g_clear_handle_id(&sv->next_timer, g_source_remove);
   if (sv->next == NULL)
     return;
   if (why != NULL)
     sv_log(LOG_NOTICE, "replacement abandoned (%s): stopping the new instance (pid %d)", why,
            (int)sv->next->pid);
-  drain_instance(sv, g_steal_pointer(&sv->next), g_steal_pointer(&sv->next_proxy));
+  drain_instance(sv, g_steal_pointer(&sv->next), g_steal_pointer(&sv->next_proxy),
+                 g_steal_pointer(&sv->next_sockets), FALSE);
 }
 
 static void
@@ -1392,9 +1489,20 @@ switch_to_next(SvSupervisor *sv, const char *detail)
   g_clear_pointer(&sv->next->ready_probe, sv_probe_free);
   SvInstance *old = sv->app;
   SvNotifyProxy *old_proxy = sv->proxy;
+  SvListenSet *old_sockets = sv->sockets;
   sv->app = g_steal_pointer(&sv->next);
   sv->proxy = g_steal_pointer(&sv->next_proxy);
+  sv->sockets = g_steal_pointer(&sv->next_sockets);
   sv_instance_set_funcs(sv->app, &app_funcs, sv);
+  /* New connections go to the new instance's sockets; the fd store holds them instead of
+   * the old ones, which leave when the old instance is gone. */
+  int r = sv_listen_set_steer(sv->sockets);
+  if (r < 0)
+    sv_log(LOG_WARNING, "cannot send new connections to the new instance's sockets: %s",
+           g_strerror(-r));
+  r = sv_listen_set_store_switch(old_sockets, sv->sockets);
+  if (r < 0)
+    sv_log(LOG_WARNING, "cannot update the service manager's fd store: %s", g_strerror(-r));
   sv->app_started_real = g_get_real_time();
   g_autofree char *timeout = sv_timespan_format(stop_timeout(sv));
   g_autofree char *pidf = pid_field(sv->app->pid);
@@ -1404,7 +1512,7 @@ switch_to_next(SvSupervisor *sv, const char *detail)
               "to %s to finish its requests",
               (int)sv->app->pid, (int)old->pid, sv_signal_name(sv->config->app.stop_signal),
               timeout);
-  drain_instance(sv, old, old_proxy);
+  drain_instance(sv, old, old_proxy, old_sockets, TRUE);
   start_health(sv);
   became_ready(sv, detail);
 }
@@ -1438,6 +1546,18 @@ start_replacement(SvSupervisor *sv)
       .gone = on_next_gone,
       .deadline = on_next_deadline,
   };
+  /* A socket has one sibling at most (listen.h): the instance replaced before must be gone,
+   * and its sockets with it, before this one gets its own. That takes its drain, at most
+   * its stop-timeout; a reload asked for meanwhile is refused as during any replacement. */
+  if (sv_listen_set_has_siblings(sv->sockets)) {
+    if (!sv->next_waiting)
+      sv_log(LOG_INFO, "reloading: the new instance starts once the instance replaced before "
+                       "has finished draining");
+    sv->next_waiting = TRUE;
+    sv_notify_status("reloading: waiting for the instance replaced before to finish draining");
+    return;
+  }
+  sv->next_waiting = FALSE;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = runtime_directory();
   sv->next_proxy = sv_notify_proxy_new(dir, on_app_notify, on_app_notify_rejected, sv, &error);
@@ -1446,8 +1566,21 @@ start_replacement(SvSupervisor *sv)
     replacement_failed(sv, why);
     return;
   }
+  g_autofree char *shared = NULL;
+  sv->next_sockets = sv_listen_set_fork(sv->sockets, &shared, &error);
+  if (sv->next_sockets == NULL) {
+    g_autofree char *why = g_strdup_printf("could not get its sockets: %s", error->message);
+    replacement_failed(sv, why);
+    return;
+  }
+  if (shared != NULL)
+    sv_log(LOG_NOTICE,
+           "the new instance shares these sockets with the old one, which may close a "
+           "connection it has accepted as it stops: %s",
+           shared);
   sv->next = sv_instance_new(sv->next_proxy, &funcs, sv);
-  if (!spawn_instance(sv, sv->next, sv->next_proxy, &error) && sv->next->pid <= 0) {
+  if (!spawn_instance(sv, sv->next, sv->next_proxy, sv->next_sockets, &error) &&
+      sv->next->pid <= 0) {
     g_autofree char *why = g_strdup_printf("could not start: %s", error->message);
     replacement_failed(sv, why);
     return;
@@ -1596,22 +1729,6 @@ setup_signals(SvSupervisor *sv, GError **error)
   sv->signal_source =
       g_unix_fd_add_full(G_PRIORITY_HIGH, sv->signal_fd, G_IO_IN, on_signal, sv, NULL);
   return TRUE;
-}
-
-/* Socket activation: the fds systemd passed to sdvisor go to every app start. */
-static void
-take_listen_fds(SvSupervisor *sv)
-{
-  int n = sd_listen_fds(0);
-  if (n <= 0)
-    return;
-  sv->n_listen_fds = (guint)n;
-  sv->listen_fds = g_new(int, n);
-  for (int i = 0; i < n; i++)
-    sv->listen_fds[i] = SD_LISTEN_FDS_START + i;
-  const char *names = g_getenv("LISTEN_FDNAMES");
-  sv->listen_fdnames = g_strdup(names);
-  sv_log(LOG_INFO, "passing %d socket%s from the service manager to the app", n, n == 1 ? "" : "s");
 }
 
 static SvInstance *
@@ -2004,12 +2121,13 @@ runtime_directory(void)
 /* ---- object ---------------------------------------------------------------------------------------- */
 
 SvSupervisor *
-sv_supervisor_new(SvConfig *config, GError **error)
+sv_supervisor_new(SvConfig *config, SvListenSet *sockets, GError **error)
 {
   g_return_val_if_fail(config != NULL, NULL);
 
   g_autoptr(SvSupervisor) sv = g_new0(SvSupervisor, 1);
   sv->config = config;
+  sv->sockets = sockets;
   sv_config_trim_effective(config, effective_kept);
   sv->environ = g_get_environ();
   sv->signal_fd = -1;
@@ -2041,7 +2159,16 @@ sv_supervisor_new(SvConfig *config, GError **error)
   sv_log_set_write_func(sv_journal_log_func, sv->journal);
 
   sv_notify_init();
-  take_listen_fds(sv);
+  /* Socket activation without listen=: what systemd passed goes to the app as it is. */
+  if (sv->sockets == NULL) {
+    g_autoptr(GError) passed_error = NULL;
+    sv->sockets = sv_listen_set_open(NULL, NULL, &passed_error);
+    if (sv->sockets == NULL)
+      sv_log(LOG_WARNING, "the app gets no sockets: %s", passed_error->message);
+    else if (sv_listen_set_get_n(sv->sockets) > 0)
+      sv_log(LOG_INFO, "passing %u socket%s from the service manager to the app",
+             sv_listen_set_get_n(sv->sockets), sv_listen_set_get_n(sv->sockets) == 1 ? "" : "s");
+  }
 
   /* The app's private NOTIFY_SOCKET, under systemd's RuntimeDirectory= when there is one. */
   g_autofree char *runtime_dir = runtime_directory();
@@ -2114,13 +2241,15 @@ sv_supervisor_reload(SvSupervisor *sv, SvSupervisorReloadFunc done, gpointer use
     done(error, user_data);
     return;
   }
-  if (sv->next != NULL) {
+  if (sv->next != NULL || sv->next_waiting) {
     /* One replacement at a time: this one may have read the file before the change. */
-    g_autoptr(GError) error = g_error_new(
-        G_IO_ERROR, G_IO_ERROR_BUSY,
-        "a replacement is under way (new instance pid %d, not ready yet): reload again once "
-        "it is over",
-        (int)sv->next->pid);
+    g_autofree char *what =
+        sv->next != NULL
+            ? g_strdup_printf("new instance pid %d, not ready yet", (int)sv->next->pid)
+            : g_strdup("its new instance waits for the one replaced before to finish draining");
+    g_autoptr(GError) error =
+        g_error_new(G_IO_ERROR, G_IO_ERROR_BUSY,
+                    "a replacement is under way (%s): reload again once it is over", what);
     done(error, user_data);
     return;
   }
@@ -2173,8 +2302,8 @@ sv_supervisor_free(SvSupervisor *sv)
     close(sv->signal_fd);
   g_clear_pointer(&sv->loop, g_main_loop_unref);
   g_strfreev(sv->environ);
-  g_free(sv->listen_fds);
-  g_free(sv->listen_fdnames);
+  g_clear_pointer(&sv->next_sockets, sv_listen_set_free);
+  g_clear_pointer(&sv->sockets, sv_listen_set_free);
   g_free(sv->jobs_problem);
   g_slist_free_full(sv->reload_waiters, g_free);
   g_slist_free_full(sv->reload_current, g_free);

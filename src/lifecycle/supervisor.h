@@ -9,12 +9,14 @@
 
 #include "config.h"
 #include "lifecycle.h"
+#include "listen.h"
 
 typedef struct SvSupervisor SvSupervisor;
 
-/* Takes ownership of CONFIG. Blocks the signals it handles (call before anything starts
- * a thread) and sets up the reaper. */
-SvSupervisor *sv_supervisor_new(SvConfig *config, GError **error);
+/* Takes ownership of CONFIG and of SOCKETS, the app's ([app] listen=); NULL: those systemd
+ * passed by socket activation, if any. Blocks the signals it handles (call before anything
+ * starts a thread) and sets up the reaper. */
+SvSupervisor *sv_supervisor_new(SvConfig *config, SvListenSet *sockets, GError **error);
 
 /* Starts the app and runs the main loop until the app is gone and everything is
  * cleaned up. Returns sdvisor's exit status (exit-codes.h, or the app's). */

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <grp.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,15 +19,96 @@
 
 G_DEFINE_QUARK(sv - listen - error - quark, sv_listen_error)
 
+/* A TCP address's SO_REUSEPORT group as the kernel keeps it (socket(7),
+ * SO_ATTACH_REUSEPORT_CBPF): the sockets numbered in the order they started listening, a
+ * closed one's place taken by the last. sdvisor mirrors it to steer new connections: a
+ * classic BPF program of one instruction returns the place of the socket that is to get
+ * them. Sockets are told apart by inode, since sets hold dup()s of shared ones; a socket
+ * leaves the group when the last set holding it lets it go (nothing else may hold it then:
+ * the instance that had it is gone and the fd store let it go at the switch). At most two
+ * sockets are in a group (sv_listen_set_fork()), so that a socket's leaving can never send
+ * a connection to a third one by the kernel's hash. */
+typedef struct {
+  ino_t ino;
+  guint holders; /* sets holding it */
+} SvGroupMember;
+
+typedef struct {
+  gint refs;
+  GArray *members;  /* SvGroupMember, in the kernel's order */
+  guint generation; /* for the fd store names of new sockets */
+} SvListenGroup;
+
 /* Socket I is FDS[I], named NAMES[I]; parallel arrays, so that the fds can be handed to
  * sv_spawn() as they are. */
 struct SvListenSet {
-  GArray *fds;        /* int, in listen= order */
-  GPtrArray *names;   /* char* */
-  GPtrArray *shown;   /* char*: the address as configured, or the name of a passed socket */
-  GArray *inherited;  /* gboolean: from the service manager */
-  GPtrArray *dropped; /* char*, NULL-terminated */
+  GArray *fds;            /* int, in listen= order */
+  GPtrArray *names;       /* char*: LISTEN_FDNAMES, the app's names */
+  GPtrArray *store_names; /* char*: FDNAME= in the fd store, one per socket (not per name) */
+  GPtrArray *shown;       /* char*: the address as configured, or the name of a passed socket */
+  GArray *inherited;      /* gboolean: from the service manager */
+  GPtrArray *groups;      /* SvListenGroup* or NULL: not steerable (unix, not ours) */
+  GPtrArray *dropped;     /* char*, NULL-terminated */
 };
+
+/* ---- reuseport groups ----------------------------------------------------------------------- */
+
+static ino_t
+fd_inode(int fd)
+{
+  struct stat st;
+  return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+static SvListenGroup *
+group_new(int fd)
+{
+  SvListenGroup *group = g_new0(SvListenGroup, 1);
+  group->refs = 1;
+  group->members = g_array_new(FALSE, FALSE, sizeof(SvGroupMember));
+  SvGroupMember first = {fd_inode(fd), 1};
+  g_array_append_val(group->members, first);
+  return group;
+}
+
+static int
+group_index(const SvListenGroup *group, ino_t ino)
+{
+  for (guint i = 0; i < group->members->len; i++)
+    if (g_array_index(group->members, SvGroupMember, i).ino == ino)
+      return (int)i;
+  return -1;
+}
+
+/* A set lets go of FD: the socket leaves the group when no set holds it any more, the last
+ * member taking its place, as close() does in the kernel. */
+static void
+group_release(SvListenGroup *group, int fd)
+{
+  int i = group_index(group, fd_inode(fd));
+  if (i >= 0 && --g_array_index(group->members, SvGroupMember, i).holders == 0) {
+    guint last = group->members->len - 1;
+    g_array_index(group->members, SvGroupMember, i) =
+        g_array_index(group->members, SvGroupMember, last);
+    g_array_set_size(group->members, last);
+  }
+  if (g_atomic_int_dec_and_test(&group->refs)) {
+    g_array_unref(group->members);
+    g_free(group);
+  }
+}
+
+/* New connections to FD's address go to FD (a member) from now on. */
+static int
+group_steer(SvListenGroup *group, int fd)
+{
+  int i = group_index(group, fd_inode(fd));
+  if (i < 0)
+    return -ENOENT;
+  struct sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, (guint32)i)};
+  struct sock_fprog prog = {G_N_ELEMENTS(code), code};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? -errno : 0;
+}
 
 static SvListenSet *
 set_new(void)
@@ -33,6 +116,8 @@ set_new(void)
   SvListenSet *set = g_new0(SvListenSet, 1);
   set->fds = g_array_new(FALSE, FALSE, sizeof(int));
   set->names = g_ptr_array_new_with_free_func(g_free);
+  set->store_names = g_ptr_array_new_with_free_func(g_free);
+  set->groups = g_ptr_array_new();
   set->shown = g_ptr_array_new_with_free_func(g_free);
   set->inherited = g_array_new(FALSE, FALSE, sizeof(gboolean));
   set->dropped = g_ptr_array_new_with_free_func(g_free);
@@ -41,12 +126,31 @@ set_new(void)
 }
 
 static void
-set_add(SvListenSet *set, int fd, const char *name, const char *shown, gboolean inherited)
+set_add(SvListenSet *set, int fd, const char *name, const char *store_name, const char *shown,
+        gboolean inherited, SvListenGroup *group)
 {
   g_array_append_val(set->fds, fd);
   g_ptr_array_add(set->names, g_strdup(name));
+  g_ptr_array_add(set->store_names, g_strdup(store_name));
   g_ptr_array_add(set->shown, g_strdup(shown));
   g_array_append_val(set->inherited, inherited);
+  g_ptr_array_add(set->groups, group);
+}
+
+/* A TCP listening socket of sdvisor's user can have siblings in its SO_REUSEPORT group:
+ * sdvisor's own sockets are bound that way (bind_one()); a passed one is made so here, and
+ * if another user made it, sv_listen_set_fork() finds out and shares it instead. */
+static SvListenGroup *
+steerable_group(int fd)
+{
+  int domain = 0, one = 1;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+      (domain != AF_INET && domain != AF_INET6))
+    return NULL;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+    return NULL;
+  return group_new(fd);
 }
 
 void
@@ -54,10 +158,16 @@ sv_listen_set_free(SvListenSet *set)
 {
   if (set == NULL)
     return;
-  for (guint i = 0; i < set->fds->len; i++)
-    close(g_array_index(set->fds, int, i));
+  for (guint i = 0; i < set->fds->len; i++) {
+    int fd = g_array_index(set->fds, int, i);
+    if (set->groups->pdata[i] != NULL)
+      group_release(set->groups->pdata[i], fd);
+    close(fd);
+  }
   g_array_unref(set->fds);
   g_ptr_array_unref(set->names);
+  g_ptr_array_unref(set->store_names);
+  g_ptr_array_unref(set->groups);
   g_ptr_array_unref(set->shown);
   g_array_unref(set->inherited);
   g_ptr_array_unref(set->dropped);
@@ -251,8 +361,9 @@ bind_one(const SvListenSpec *spec, const SvListenOptions *options, GError **erro
     return -1;
   }
   /* A restarted sdvisor binds again while connections of the former one are in
-   * TIME_WAIT. Not SO_REUSEPORT: two sockets would split the accept queue, and closing one
-   * drops what is queued on it. */
+   * TIME_WAIT. SO_REUSEPORT comes after bind(), so that the bind still fails where any
+   * other socket has the port, and before listen(), which makes the socket a group that a
+   * replacement's socket can join (sv_listen_set_fork()). */
   int one = 1;
   if (family != AF_UNIX)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -298,6 +409,8 @@ bind_one(const SvListenSpec *spec, const SvListenOptions *options, GError **erro
       return -1;
     }
   }
+  if (family != AF_UNIX)
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (listen(fd, SOMAXCONN) < 0) {
     int err = errno;
     close(fd);
@@ -327,7 +440,7 @@ sv_listen_set_open_with(GPtrArray *specs, const SvListenOptions *options, const 
     for (guint i = 0; i < n_passed; i++) {
       (void)fcntl(taken[i], F_SETFD, FD_CLOEXEC);
       const char *name = names ? names[i] : "unknown";
-      set_add(set, taken[i], name, name, TRUE);
+      set_add(set, taken[i], name, name, name, TRUE, steerable_group(taken[i]));
     }
     return g_steal_pointer(&set);
   }
@@ -337,10 +450,12 @@ sv_listen_set_open_with(GPtrArray *specs, const SvListenOptions *options, const 
   g_autofree int *found = g_new(int, n_specs);
   for (guint k = 0; k < n_specs; k++)
     found[k] = -1;
+  g_autofree const char **found_names = g_new0(const char *, n_specs);
   for (guint i = 0; i < n_passed; i++) {
     for (guint k = 0; k < n_specs && taken[i] >= 0; k++)
       if (found[k] < 0 && fd_matches(taken[i], specs->pdata[k])) {
         found[k] = taken[i];
+        found_names[k] = names ? names[i] : NULL;
         taken[i] = -1;
       }
     if (taken[i] >= 0) {
@@ -366,7 +481,12 @@ sv_listen_set_open_with(GPtrArray *specs, const SvListenOptions *options, const 
       return NULL;
     }
     g_autofree char *name = sv_listenspec_fdname(spec);
-    set_add(set, fd, name, spec->text, inherited);
+    /* A passed socket keeps the name it has in the fd store (a replacement's socket has
+     * one of its own there), so that it can be taken out by it. */
+    const char *store_name = inherited && found_names[k] != NULL ? found_names[k] : name;
+    SvListenGroup *group =
+        spec->kind == SV_LISTEN_TCP ? (inherited ? steerable_group(fd) : group_new(fd)) : NULL;
+    set_add(set, fd, name, store_name, spec->text, inherited, group);
   }
   return g_steal_pointer(&set);
 }
@@ -473,7 +593,7 @@ sv_listen_set_store(const SvListenSet *set)
   int stored = 0;
   for (guint i = 0; i < set->fds->len; i++) {
     g_autofree char *text =
-        g_strdup_printf("FDSTORE=1\nFDNAME=%s", (const char *)set->names->pdata[i]);
+        g_strdup_printf("FDSTORE=1\nFDNAME=%s", (const char *)set->store_names->pdata[i]);
     int r = sd_pid_notify_with_fds(0, 0, text, &g_array_index(set->fds, int, i), 1);
     if (r <= 0)
       return r;
@@ -482,45 +602,171 @@ sv_listen_set_store(const SvListenSet *set)
   return stored;
 }
 
-gboolean
-sv_listen_set_export(SvListenSet *set, GError **error)
+/* ---- a replacement's sockets ------------------------------------------------------------- */
+
+/* A socket bound to FD's address in FD's SO_REUSEPORT group, listening; -1 with errno. It
+ * joins the group at listen(), so GROUP is steered to FD first: until
+ * sv_listen_set_steer(), no connection may wait on a socket whose app is not ready. */
+static int
+sibling_socket(SvListenGroup *group, int fd)
 {
-  guint n = set->fds->len;
-  int floor = SD_LISTEN_FDS_START + (int)n;
-  /* First every fd above the range, so that placing one never closes another of ours. */
-  for (guint i = 0; i < n; i++) {
-    int *fd = &g_array_index(set->fds, int, i);
-    if (*fd == SD_LISTEN_FDS_START + (int)i)
-      continue;
-    int moved = fcntl(*fd, F_DUPFD_CLOEXEC, floor);
-    if (moved < 0) {
-      int err = errno;
-      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_FAILED, "moving socket %s: %s",
-                  (const char *)set->names->pdata[i], g_strerror(err));
-      return FALSE;
-    }
-    close(*fd);
-    *fd = moved;
+  SvSockaddr addr;
+  socklen_t len = sizeof addr;
+  memset(&addr, 0, sizeof addr);
+  if (getsockname(fd, &addr.sa, &len) < 0)
+    return -1;
+  int s = socket(addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -1;
+  int one = 1, v6only = 0;
+  socklen_t v6len = sizeof v6only;
+  (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* A [::] socket must take IPv4 or not as the one it joins does. */
+  if (addr.sa.sa_family == AF_INET6 &&
+      getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &v6len) == 0)
+    (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  /* A passed socket that was listening before it got SO_REUSEPORT has no group until the
+   * sibling makes one: then it can only be steered once that is done. */
+  int steered = group_steer(group, fd);
+  if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 || bind(s, &addr.sa, len) < 0 ||
+      listen(s, SOMAXCONN) < 0) {
+    int err = errno;
+    close(s);
+    errno = err;
+    return -1;
   }
-  for (guint i = 0; i < n; i++) {
-    int *fd = &g_array_index(set->fds, int, i);
-    int target = SD_LISTEN_FDS_START + (int)i;
-    if (*fd == target)
-      continue;
-    if (dup3(*fd, target, O_CLOEXEC) < 0) {
-      int err = errno;
-      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_FAILED, "moving socket %s to fd %d: %s",
-                  (const char *)set->names->pdata[i], target, g_strerror(err));
-      return FALSE;
-    }
-    close(*fd);
-    *fd = target;
+  SvGroupMember member = {fd_inode(s), 1};
+  g_array_append_val(group->members, member);
+  if (steered < 0 && group_steer(group, fd) < 0) {
+    int err = errno;
+    g_array_set_size(group->members, group->members->len - 1);
+    close(s);
+    errno = err;
+    return -1;
   }
-  g_autofree char *count = g_strdup_printf("%u", n);
-  g_autofree char *pid = g_strdup_printf("%d", (int)getpid());
-  g_autofree char *names = joined_names(set);
-  g_setenv("LISTEN_FDS", count, TRUE);
-  g_setenv("LISTEN_PID", pid, TRUE);
-  g_setenv("LISTEN_FDNAMES", names, TRUE);
-  return TRUE;
+  return s;
+}
+
+SvListenSet *
+sv_listen_set_fork(SvListenSet *set, char **out_shared, GError **error)
+{
+  SvListenSet *next = set_new();
+  g_autoptr(GString) shared = g_string_new(NULL);
+  for (guint i = 0; i < set->fds->len; i++) {
+    int fd = g_array_index(set->fds, int, i);
+    SvListenGroup *group = set->groups->pdata[i];
+    const char *name = set->names->pdata[i];
+    const char *why = NULL;
+    int own = -1;
+    if (group == NULL)
+      why = _("not a TCP socket of sdvisor's user");
+    else if (group->members->len > 1)
+      why = _("the socket of the instance replaced before is still open");
+    else if ((own = sibling_socket(group, fd)) < 0)
+      why = g_strerror(errno);
+    if (own >= 0) {
+      g_autofree char *store_name = g_strdup_printf("%s+%u", name, ++group->generation);
+      g_atomic_int_inc(&group->refs);
+      set_add(next, own, name, store_name, set->shown->pdata[i], FALSE, group);
+      continue;
+    }
+    /* Shared: the same socket; both instances accept from it until the old one stops. */
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, SD_LISTEN_FDS_START);
+    if (copy < 0) {
+      int err = errno;
+      g_set_error(error, SV_LISTEN_ERROR, SV_LISTEN_ERROR_FAILED, "socket %s: %s",
+                  (const char *)set->shown->pdata[i], g_strerror(err));
+      sv_listen_set_free(next);
+      return NULL;
+    }
+    if (group != NULL) {
+      g_atomic_int_inc(&group->refs);
+      g_array_index(group->members, SvGroupMember, group_index(group, fd_inode(fd))).holders++;
+    }
+    set_add(next, copy, name, set->store_names->pdata[i], set->shown->pdata[i],
+            g_array_index(set->inherited, gboolean, i), group);
+    g_string_append_printf(shared, "%s%s (%s)", shared->len > 0 ? ", " : "",
+                           (const char *)set->shown->pdata[i], why);
+  }
+  if (out_shared != NULL)
+    *out_shared = shared->len > 0 ? g_strdup(shared->str) : NULL;
+  return next;
+}
+
+/* Whether socket I of SET is its own: in a group, and held by no other set. */
+static gboolean
+is_own(const SvListenSet *set, guint i)
+{
+  SvListenGroup *group = set->groups->pdata[i];
+  if (group == NULL)
+    return FALSE;
+  int k = group_index(group, fd_inode(g_array_index(set->fds, int, i)));
+  return k >= 0 && g_array_index(group->members, SvGroupMember, k).holders == 1;
+}
+
+gboolean
+sv_listen_set_has_siblings(const SvListenSet *set)
+{
+  for (guint i = 0; set != NULL && i < set->fds->len; i++) {
+    SvListenGroup *group = set->groups->pdata[i];
+    if (group != NULL && group->members->len > 1)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+guint
+sv_listen_set_get_n_own(const SvListenSet *set)
+{
+  guint n = 0;
+  for (guint i = 0; set != NULL && i < set->fds->len; i++)
+    n += is_own(set, i);
+  return n;
+}
+
+int
+sv_listen_set_steer(const SvListenSet *set)
+{
+  for (guint i = 0; i < set->fds->len; i++)
+    if (is_own(set, i)) {
+      int r = group_steer(set->groups->pdata[i], g_array_index(set->fds, int, i));
+      if (r < 0)
+        return r;
+    }
+  return 0;
+}
+
+guint
+sv_listen_set_get_queued(const SvListenSet *set)
+{
+  guint queued = 0;
+  for (guint i = 0; set != NULL && i < set->fds->len; i++) {
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    memset(&info, 0, sizeof info);
+    /* For a listening socket, tcpi_unacked is its accept queue's length. */
+    if (is_own(set, i) &&
+        getsockopt(g_array_index(set->fds, int, i), IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+      queued += info.tcpi_unacked;
+  }
+  return queued;
+}
+
+int
+sv_listen_set_store_switch(const SvListenSet *from, const SvListenSet *to)
+{
+  /* Out first: FileDescriptorStoreMax= need only be the number of addresses. */
+  for (guint i = 0; i < from->fds->len; i++) {
+    const char *name = from->store_names->pdata[i];
+    gboolean kept = FALSE;
+    for (guint k = 0; k < to->fds->len && !kept; k++)
+      kept = g_strcmp0(name, to->store_names->pdata[k]) == 0;
+    if (kept)
+      continue;
+    g_autofree char *text = g_strdup_printf("FDSTOREREMOVE=1\nFDNAME=%s", name);
+    int r = sd_pid_notify(0, 0, text);
+    if (r <= 0)
+      return r;
+  }
+  return sv_listen_set_store(to);
 }

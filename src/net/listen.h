@@ -4,7 +4,8 @@
  * app first starts — or takes over the ones its service manager passed it, by socket
  * activation or from its fd store after sdvisor itself was restarted — and hands the same
  * fds to every start of the app the way systemd would: fds 3…, LISTEN_FDS, LISTEN_PID =
- * the app's own pid, LISTEN_FDNAMES. They also go into systemd's fd store (FDSTORE=1),
+ * the app's own pid, LISTEN_FDNAMES; a replacement's new instance gets sockets of its own
+ * on the same addresses (below). They also go into systemd's fd store (FDSTORE=1),
  * so that a restart of sdvisor keeps the ports bound and connections wait in the backlog.
  *
  * sdvisor's own copies stay close-on-exec: only a spawn that asks for them
@@ -75,13 +76,33 @@ char **sv_listen_set_prepare_spawn(const SvListenSet *set, SvSpawnOptions *optio
  * (docs/deploys.md). Returns how many were sent (0: no NOTIFY_SOCKET) or -errno. */
 int sv_listen_set_store(const SvListenSet *set);
 
-/* Moves the set's fds to 3, 4, … in sdvisor itself and sets LISTEN_FDS, LISTEN_PID (sdvisor's
- * pid) and LISTEN_FDNAMES in its environment: the state socket activation leaves a
- * service in. The supervisor of today takes passed sockets from there for every start of
- * the app; once app instances spawn with sv_listen_set_prepare_spawn(), this goes.
- * Whatever other fd sits at 3… is closed: call it before anything else opens one (the
- * log writer, the main loop). */
-gboolean sv_listen_set_export(SvListenSet *set, GError **error);
+/* ---- replacement (reload-mode=replace; docs/deploys.md) ----
+ * The new instance gets sockets of its own where it can: a TCP socket on the same address
+ * in the same SO_REUSEPORT group, which gets no connection until the switch steers new
+ * connections to it (a classic BPF program attached to the group). The old instance then
+ * empties its accept queue and gets its stop signal with nothing new coming its way, so
+ * a stopping server never closes a connection it has not read yet. */
+
+/* The sockets for a new instance of the app that is to take over from the one SET serves:
+ * a sibling for each TCP socket; the same socket (dup'ed) for the others, listed in
+ * *OUT_SHARED with why ("unix:/run/shop.sock (not a TCP socket of sdvisor's user)"; NULL
+ * when none). A socket has one sibling at most: with more, one leaving could send a
+ * connection to another by the kernel's hash; a socket that has one is shared. Connections keep going to SET's sockets. NULL with ERROR only when out of
+ * fds. */
+SvListenSet *sv_listen_set_fork(SvListenSet *set, char **out_shared, GError **error);
+/* Whether a socket of SET still has a sibling in its group (the instance replaced before
+ * still holds its socket): a fork now would share that socket. */
+gboolean sv_listen_set_has_siblings(const SvListenSet *set);
+/* Sends new connections to SET's own sockets (not those it shares). 0 or -errno. */
+int sv_listen_set_steer(const SvListenSet *set);
+/* Sockets that are SET's own: no other set holds them. */
+guint sv_listen_set_get_n_own(const SvListenSet *set);
+/* Connections waiting in the accept queues of SET's own sockets. */
+guint sv_listen_set_get_queued(const SvListenSet *set);
+/* The fd store after a switch: FROM's own sockets taken out by name (each socket has a
+ * name of its own in the store, so that taking one out leaves the other), then TO's
+ * stored. Returns what sv_listen_set_store() returns. */
+int sv_listen_set_store_switch(const SvListenSet *from, const SvListenSet *to);
 
 void sv_listen_set_free(SvListenSet *set); /* NULL-safe; closes the fds */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvListenSet, sv_listen_set_free)

@@ -8,6 +8,7 @@ so the app installs one that logs: the tests use it to see a reload arrive.
 import asyncio
 import os
 import signal
+import sys
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse
@@ -60,9 +61,12 @@ async def slow(seconds: str = "1"):
     return apptools.slow_body(duration)
 
 
-# Which process answered: the socket sdvisor holds may be served by more than one.
+# Which process answered: the socket sdvisor holds may be served by more than one. As a
+# gunicorn worker (-k uvicorn.workers.UvicornWorker): "WORKER MASTER", as app_flask says.
 @app.get("/pid", response_class=PlainTextResponse)
 async def pid():
+    if "gunicorn" in sys.modules:
+        return "%d %d\n" % (os.getpid(), os.getppid())
     return "%d\n" % os.getpid()
 
 

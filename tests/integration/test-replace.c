@@ -1,5 +1,5 @@
-/* test-replace.c — [app] reload-mode=replace with real servers on the socket sdvisor
- * holds (issue 21): gunicorn (sync workers), uvicorn --fd 3 and
+/* test-replace.c — [app] reload-mode=replace with real servers on the address sdvisor
+ * holds (issue 21): gunicorn (sync workers, and uvicorn workers), uvicorn --fd 3 and
  * aiohttp, each under a steady load from hey(1) on loopback while it is replaced 10
  * times in a row: no request fails, none is refused or reset; a 3-second request in
  * flight on the old instance finishes with 200; the new pid serves afterwards and every
@@ -28,9 +28,12 @@ typedef struct {
  * aiohttp apps send READY=1 from their startup hooks (apptools.notify_ready()). */
 static const Server gunicorn_sync = {PYTHON " -m gunicorn -c gunicorn.conf.py app_flask:app",
                                      {"gunicorn", "flask"}};
-/* Not in the table: gunicorn with uvicorn workers. Its workers close a connection they
- * accepted but had no request on yet when they stop, and a request sent on it at that
- * moment gets no answer (seen once in about 10,000; docs/deploys.md). */
+/* Its workers, as uvicorn alone, close a connection they accepted but have not read a
+ * request on when they stop: only steering new connections away before the stop signal
+ * (docs/deploys.md) keeps that from being a reset. */
+static const Server gunicorn_uvicorn = {PYTHON " -m gunicorn -c gunicorn.conf.py -k "
+                                               "uvicorn.workers.UvicornWorker app_fastapi:app",
+                                        {"gunicorn", "uvicorn", "fastapi"}};
 static const Server uvicorn = {PYTHON " -m uvicorn --fd 3 app_fastapi:app", {"uvicorn", "fastapi"}};
 static const Server aiohttp = {PYTHON " app_aiohttp.py --fd 3", {"aiohttp"}};
 
@@ -113,27 +116,21 @@ reload(Fixture *f, char **out)
   return WEXITSTATUS(status);
 }
 
-/* The pid that answers /pid (gunicorn's answer "WORKER MASTER": the master). Asked right
- * after a switch, the request may reach the old instance as it stops and be reset (the
- * server's race that load_finish() allows): it is asked again, up to 3 times. */
+/* The pid that answers /pid (gunicorn's sync app answers "WORKER MASTER": the master;
+ * its uvicorn workers, the worker). */
 static pid_t
 serving_pid(Fixture *f)
 {
   g_autofree char *url = g_strdup_printf("http://127.0.0.1:%d/pid", f->port);
   const char *argv[] = {"curl", "-sS", "--max-time", "10", url, NULL};
-  for (guint attempt = 1;; attempt++) {
-    g_autofree char *out = NULL, *err = NULL;
-    int status = 0;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                               &err, &status, NULL));
-    if (g_spawn_check_wait_status(status, NULL)) {
-      g_auto(GStrv) words = g_strsplit(g_strstrip(out), " ", -1);
-      return (pid_t)g_ascii_strtoll(words[g_strv_length(words) - 1], NULL, 10);
-    }
-    g_test_message("GET /pid, attempt %u: %s", attempt, g_strstrip(err));
-    g_assert_cmpuint(attempt, <, 3);
-    g_assert_null(strstr(err, "refused"));
-  }
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                             &status, NULL));
+  if (!g_spawn_check_wait_status(status, NULL))
+    g_error("GET /pid failed: %s", err);
+  g_auto(GStrv) words = g_strsplit(g_strstrip(out), " ", -1);
+  return (pid_t)g_ascii_strtoll(words[g_strv_length(words) - 1], NULL, 10);
 }
 
 /* hey(1) for SECONDS with 4 workers against /health, a new connection per request: what
@@ -153,13 +150,11 @@ load_start(Fixture *f, guint seconds)
   return p;
 }
 
-/* hey's report: the number of 200 answers. No other status and no refused connection
- * (the listening socket is never closed) may show; a connection reset while a stopping
- * server closes one it had just accepted, before it read the request (uvicorn, aiohttp:
- * docs/deploys.md), is allowed once per instance that stopped (MAX_RESETS), and printed:
- * a handover that loses the socket fails thousands. */
+/* hey's report: the number of 200 answers. No other status, no refused connection (the
+ * address is never without a listening socket), no reset (a stopping server never has a
+ * connection it has not read yet: docs/deploys.md) and no time-out may show. */
 static guint
-load_finish(GSubprocess *p, guint max_resets)
+load_finish(GSubprocess *p)
 {
   g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
@@ -189,8 +184,7 @@ load_finish(GSubprocess *p, guint max_resets)
   g_test_message("load: %u answered 200, %u otherwise, %u errors (%u resets); %s", ok, other,
                  errors, resets, summary);
   g_assert_cmpuint(other, ==, 0);
-  g_assert_cmpuint(errors, ==, resets); /* nothing refused, nothing timed out */
-  g_assert_cmpuint(resets, <=, max_resets);
+  g_assert_cmpuint(errors, ==, 0);
   return ok;
 }
 
@@ -270,7 +264,7 @@ test_replacements_under_load(Fixture *f, gconstpointer data)
   g_assert_true(g_subprocess_communicate_utf8(slow, NULL, NULL, &code, NULL, NULL));
   g_assert_cmpstr(code, ==, "200");
   g_autoptr(GSubprocess) owned_load = load;
-  guint ok = load_finish(load, REPLACEMENTS);
+  guint ok = load_finish(load);
   g_assert_cmpuint(ok, >, 100);
 
   /* The new pid is sdvisor's child; every replaced tree is gone. */
@@ -323,7 +317,7 @@ test_broken_version(Fixture *f, gconstpointer data)
   g_assert_cmpint(serving_pid(f), ==, first);
 
   g_autoptr(GSubprocess) owned_load = load;
-  (void)load_finish(load, 2); /* the two versions that failed */
+  (void)load_finish(load);
   /* The sleeper is gone (its tree stopped with the stop signal). */
   g_autofree char *err = sv_run_stderr(f->run);
   g_assert_nonnull(strstr(err, "reload failed: the new instance"));
@@ -360,6 +354,8 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/replace/under-load/gunicorn-sync", Fixture, &gunicorn_sync, setup,
+             test_replacements_under_load, teardown);
+  g_test_add("/replace/under-load/gunicorn-uvicorn-workers", Fixture, &gunicorn_uvicorn, setup,
              test_replacements_under_load, teardown);
   g_test_add("/replace/under-load/uvicorn", Fixture, &uvicorn, setup, test_replacements_under_load,
              teardown);

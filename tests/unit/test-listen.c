@@ -1,7 +1,8 @@
 /* test-listen.c — the app's listening sockets: binding (TCP and unix, mode and owner,
  * stale files), errors that name file:line and key, taking over passed sockets, the fd
  * store messages, the hand-over to a real child (python3 accepts a connection on fd 3),
- * and the export into sdvisor's own environment. */
+ * and a replacement's sockets: a sibling in the socket's SO_REUSEPORT group that gets new
+ * connections from the switch on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -468,37 +469,139 @@ test_spawn_child_accepts(void)
   g_assert_false(options.set_listen_pid);
 }
 
-/* ---- export into sdvisor's own environment (in a child: it takes over fds 3…) ------------ */
+/* ---- a replacement's sockets: a sibling in the same SO_REUSEPORT group, steered -------- */
+
+/* Connects N clients to PORT (kept open in CLIENTS) and waits until WHERE's accept queues
+ * hold WANT connections, or 5 s. */
+static guint
+connect_and_count(int port, guint n, GPtrArray *clients, const SvListenSet *where, guint want)
+{
+  for (guint i = 0; i < n; i++) {
+    int c = sv_test_connect_tcp(port);
+    g_assert_cmpint(c, >=, 0);
+    g_ptr_array_add(clients, GINT_TO_POINTER(c));
+  }
+  gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+  while (sv_listen_set_get_queued(where) != want && g_get_monotonic_time() < deadline)
+    g_usleep(1000);
+  return sv_listen_set_get_queued(where);
+}
 
 static void
-test_export(void)
+close_clients(GPtrArray *clients)
 {
-  if (g_test_subprocess()) {
-    int port = sv_free_port();
-    g_autofree char *value = g_strdup_printf("127.0.0.1:%d unix:@sdvisor-test-%d", port, getpid());
-    g_autoptr(GPtrArray) specs = specs_of(value);
-    /* Something sits at 3 already: the export moves the sockets past it and over it. */
-    int low = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    g_assert_cmpint(low, >=, 0);
-    g_autoptr(GError) error = NULL;
-    g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
-    g_assert_no_error(error);
-    g_assert_true(sv_listen_set_export(set, &error));
-    g_assert_no_error(error);
-    g_assert_cmpint(sv_listen_set_get_fds(set)[0], ==, SD_LISTEN_FDS_START);
-    g_assert_cmpint(sv_listen_set_get_fds(set)[1], ==, SD_LISTEN_FDS_START + 1);
-    g_assert_true(fcntl(SD_LISTEN_FDS_START, F_GETFD) & FD_CLOEXEC);
-    /* What the supervisor reads back is what socket activation would have left. */
-    g_auto(GStrv) names = NULL;
-    g_assert_cmpint(sd_listen_fds_with_names(0, &names), ==, 2);
-    g_assert_cmpstr(names[0], ==, sv_listen_set_get_name(set, 0));
-    g_assert_cmpstr(names[1], ==, sv_listen_set_get_name(set, 1));
-    g_assert_cmpint(local_port(SD_LISTEN_FDS_START), ==, port);
-    g_assert_cmpint(sd_is_socket_unix(SD_LISTEN_FDS_START + 1, SOCK_STREAM, 1, NULL, 0), ==, 1);
-    return;
-  }
-  g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_passed();
+  for (guint i = 0; i < clients->len; i++)
+    close(GPOINTER_TO_INT(clients->pdata[i]));
+  g_ptr_array_set_size(clients, 0);
+}
+
+static void
+test_fork_steers(void)
+{
+  int port;
+  SvListenSet *old = bind_loopback(&port);
+  g_autoptr(GPtrArray) clients = g_ptr_array_new();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *shared = NULL;
+  SvListenSet *next = sv_listen_set_fork(old, &shared, &error);
+  g_assert_no_error(error);
+  g_assert_null(shared);
+  /* A socket of its own, on the same port, under the same name for the app. */
+  g_assert_cmpuint(sv_listen_set_get_n(next), ==, 1);
+  g_assert_cmpuint(sv_listen_set_get_n_own(next), ==, 1);
+  g_assert_cmpuint(sv_listen_set_get_n_own(old), ==, 1);
+  g_assert_false(same_file(sv_listen_set_get_fds(next)[0], sv_listen_set_get_fds(old)[0]));
+  g_assert_cmpint(local_port(sv_listen_set_get_fds(next)[0]), ==, port);
+  g_assert_cmpstr(sv_listen_set_get_name(next, 0), ==, sv_listen_set_get_name(old, 0));
+
+  /* Until the switch every connection waits for the old instance... */
+  g_assert_cmpuint(connect_and_count(port, 20, clients, old, 20), ==, 20);
+  g_assert_cmpuint(sv_listen_set_get_queued(next), ==, 0);
+  /* ...and after it, none does. */
+  g_assert_cmpint(sv_listen_set_steer(next), ==, 0);
+  g_assert_cmpuint(connect_and_count(port, 20, clients, next, 20), ==, 20);
+  g_assert_cmpuint(sv_listen_set_get_queued(old), ==, 20);
+
+  /* Another replacement while the old socket is still open shares the socket: a third
+   * socket in the group could get connections by the kernel's hash when one leaves. */
+  g_autofree char *why = NULL;
+  SvListenSet *third = sv_listen_set_fork(next, &why, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(why);
+  g_assert_nonnull(strstr(why, "still open"));
+  g_assert_true(sv_listen_set_has_siblings(next));
+  g_assert_true(same_file(sv_listen_set_get_fds(third)[0], sv_listen_set_get_fds(next)[0]));
+  g_assert_cmpuint(sv_listen_set_get_n_own(third), ==, 0);
+  g_assert_cmpuint(sv_listen_set_get_n_own(next), ==, 0);
+  sv_listen_set_free(third);
+  g_assert_cmpuint(sv_listen_set_get_n_own(next), ==, 1);
+
+  /* The old socket goes: its waiting connections with it, and the next replacement gets
+   * a socket of its own again, connections staying with NEXT until it is steered. */
+  sv_listen_set_free(old);
+  g_assert_false(sv_listen_set_has_siblings(next));
+  close_clients(clients);
+  g_assert_cmpuint(connect_and_count(port, 5, clients, next, 25), ==, 25);
+  g_autofree char *none = NULL;
+  SvListenSet *fourth = sv_listen_set_fork(next, &none, &error);
+  g_assert_no_error(error);
+  g_assert_null(none);
+  g_assert_cmpuint(connect_and_count(port, 5, clients, next, 30), ==, 30);
+  g_assert_cmpuint(sv_listen_set_get_queued(fourth), ==, 0);
+  close_clients(clients);
+  sv_listen_set_free(fourth);
+  sv_listen_set_free(next);
+}
+
+/* Unix sockets have no such group: the new instance shares the socket, and says so. */
+static void
+test_fork_shares_unix(UnixFixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) specs = specs_of(f->value);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvListenSet) set = sv_listen_set_open_with(specs, NULL, NULL, NULL, 0, &error);
+  g_assert_no_error(error);
+  g_autofree char *shared = NULL;
+  g_autoptr(SvListenSet) next = sv_listen_set_fork(set, &shared, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(shared);
+  g_assert_nonnull(strstr(shared, f->path));
+  g_assert_true(same_file(sv_listen_set_get_fds(next)[0], sv_listen_set_get_fds(set)[0]));
+  g_assert_cmpuint(sv_listen_set_get_n_own(next), ==, 0);
+}
+
+/* The fd store after a switch: the old socket taken out by its name, then the new one
+ * under a name of its own, so that the store never holds a socket of a gone instance. */
+static void
+test_store_switch(UnixFixture *f, gconstpointer data)
+{
+  int port;
+  g_autoptr(SvListenSet) old = bind_loopback(&port);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SvListenSet) next = sv_listen_set_fork(old, NULL, &error);
+  g_assert_no_error(error);
+
+  g_autofree char *notify_path = g_build_filename(f->dir, "notify", NULL);
+  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  g_strlcpy(sun.sun_path, notify_path, sizeof sun.sun_path);
+  g_assert_cmpint(bind(sock, (struct sockaddr *)&sun, sizeof sun), ==, 0);
+  g_setenv("NOTIFY_SOCKET", notify_path, TRUE);
+  g_assert_cmpint(sv_listen_set_store_switch(old, next), ==, 1);
+  g_unsetenv("NOTIFY_SOCKET");
+
+  int fd = -1;
+  const char *name = sv_listen_set_get_name(old, 0);
+  g_autofree char *removed = receive(sock, &fd);
+  g_autofree char *expected_removed = g_strdup_printf("FDSTOREREMOVE=1\nFDNAME=%s", name);
+  g_assert_cmpstr(removed, ==, expected_removed);
+  g_assert_cmpint(fd, ==, -1);
+  g_autofree char *stored = receive(sock, &fd);
+  g_autofree char *expected = g_strdup_printf("FDSTORE=1\nFDNAME=%s+1", name);
+  g_assert_cmpstr(stored, ==, expected);
+  g_assert_true(same_file(fd, sv_listen_set_get_fds(next)[0]));
+  close(fd);
+  close(sock);
 }
 
 int
@@ -521,6 +624,8 @@ main(int argc, char **argv)
   g_test_add_func("/listen/take-over/without-listen-keeps-all", test_take_over_without_listen);
   U("/listen/fd-store/remove-stale-then-store-each", test_store);
   g_test_add_func("/listen/spawn/child-accepts-on-fd-3", test_spawn_child_accepts);
-  g_test_add_func("/listen/export/as-socket-activation-leaves-it", test_export);
+  g_test_add_func("/listen/replace/sibling-steered-at-switch", test_fork_steers);
+  U("/listen/replace/unix-socket-shared", test_fork_shares_unix);
+  U("/listen/replace/fd-store-switch", test_store_switch);
   return g_test_run();
 }
