@@ -327,6 +327,19 @@ test_take_over_without_listen(void)
 
 /* ---- the fd store ------------------------------------------------------------------------ */
 
+/* A service manager's notify socket in F's directory, in NOTIFY_SOCKET until unset. */
+static int
+notify_receiver(UnixFixture *f)
+{
+  g_autofree char *path = g_build_filename(f->dir, "notify", NULL);
+  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+  g_assert_cmpint(bind(sock, (struct sockaddr *)&sun, sizeof sun), ==, 0);
+  g_setenv("NOTIFY_SOCKET", path, TRUE);
+  return sock;
+}
+
 /* Receives one datagram and its fd (-1: none). */
 static char *
 receive(int sock, int *out_fd)
@@ -368,12 +381,7 @@ test_store(UnixFixture *f, gconstpointer data)
   g_unsetenv("NOTIFY_SOCKET");
   g_assert_cmpint(sv_listen_set_store(set), ==, 0);
 
-  g_autofree char *notify_path = g_build_filename(f->dir, "notify", NULL);
-  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  g_strlcpy(sun.sun_path, notify_path, sizeof sun.sun_path);
-  g_assert_cmpint(bind(sock, (struct sockaddr *)&sun, sizeof sun), ==, 0);
-  g_setenv("NOTIFY_SOCKET", notify_path, TRUE);
+  int sock = notify_receiver(f);
   g_assert_cmpint(sv_listen_set_store(set), ==, 2);
   g_unsetenv("NOTIFY_SOCKET");
 
@@ -581,12 +589,7 @@ test_store_switch(UnixFixture *f, gconstpointer data)
   g_autoptr(SvListenSet) next = sv_listen_set_fork(old, NULL, &error);
   g_assert_no_error(error);
 
-  g_autofree char *notify_path = g_build_filename(f->dir, "notify", NULL);
-  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  g_strlcpy(sun.sun_path, notify_path, sizeof sun.sun_path);
-  g_assert_cmpint(bind(sock, (struct sockaddr *)&sun, sizeof sun), ==, 0);
-  g_setenv("NOTIFY_SOCKET", notify_path, TRUE);
+  int sock = notify_receiver(f);
   g_assert_cmpint(sv_listen_set_store_switch(old, next), ==, 1);
   g_unsetenv("NOTIFY_SOCKET");
 
