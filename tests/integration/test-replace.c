@@ -349,6 +349,31 @@ test_one_at_a_time(Fixture *f, gconstpointer data)
   g_assert_cmpint(sv_run_wait_exit(f->run, WAIT_MS), ==, 0);
 }
 
+/* listen= is bound once: a reload that changes it replaces the app on the sockets it has,
+ * and says that the new address takes a restart. */
+static void
+test_listen_change_needs_restart(Fixture *f, gconstpointer data)
+{
+  if (!have_tools() || !sv_test_have_python_module("uvicorn") ||
+      !sv_test_have_python_module("fastapi"))
+    return;
+  start(f, &uvicorn);
+  pid_t first = serving_pid(f);
+  int old_port = f->port;
+  f->port = sv_free_port();
+  write_config(f, uvicorn.exec, "60s");
+  g_autofree char *out = NULL;
+  g_assert_cmpint(reload(f, &out), ==, 0);
+  g_assert_true(sv_run_wait_stderr(f->run, "[app] listen changed; that takes a restart", WAIT_MS));
+  g_assert_cmpint(sv_test_connect_tcp(f->port), <, 0);
+  f->port = old_port;
+  pid_t now = serving_pid(f);
+  g_assert_cmpint(now, >, 0);
+  g_assert_cmpint(now, !=, first);
+  sv_run_kill(f->run, SIGTERM);
+  g_assert_cmpint(sv_run_wait_exit(f->run, WAIT_MS), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,5 +389,7 @@ main(int argc, char **argv)
   g_test_add("/replace/broken-version-keeps-the-old-one", Fixture, NULL, setup, test_broken_version,
              teardown);
   g_test_add("/replace/one-at-a-time", Fixture, NULL, setup, test_one_at_a_time, teardown);
+  g_test_add("/replace/listen-change-needs-restart", Fixture, NULL, setup,
+             test_listen_change_needs_restart, teardown);
   return g_test_run();
 }
