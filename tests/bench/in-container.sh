@@ -1,6 +1,6 @@
 #!/bin/bash
 # in-container.sh — the benchmarks that need real systemd and journald, run inside the
-# container journal.sh boots (as sdvisor-bench.service). Results go to /results as
+# container journal.sh boots (as sdvisor-bench@in-container.sh.service). Results go to /results as
 # KEY=VALUE lines (results.env) for journal.sh to turn into tables; progress to
 # /results/driver.log.
 #
