@@ -8,9 +8,10 @@
 #   systemd   a Type=notify unit running gunicorn itself; `systemctl restart`
 #   gunicorn  gunicorn alone (no supervisor): USR2, its new master's READY=1, WINCH and
 #             TERM to the old master
-# Each replacement starts once the previous one is over (the old instance gone: gunicorn
-# takes no USR2 before its new master is promoted, systemctl restart waits for the stop)
-# and both workers of the instance it replaces have answered (workers_up).
+# Each replacement starts once both workers of the instance it replaces have answered
+# (workers_up) and the previous one is over: for sdvisor, its switch (the old instances
+# drain meanwhile); for gunicorn, the old master gone (its new master takes no USR2
+# before it is promoted); systemctl restart waits for the stop itself.
 # Then the memory while two instances are alive (sdvisor and gunicorn's USR2): the old one
 # drains a SLOW-second request while the new one serves.
 # Results to /results: hey's report per case (hey-CASE.txt), each replacement's seconds
@@ -59,8 +60,6 @@ workers_up() {
   done
   return 1
 }
-children() { pgrep -P "$1" | wc -l; }
-has_children() { [ "$(children "$1")" = "$2" ]; }
 gone() { # PID: exited (a zombie counts)
   local s
   s=$(ps -o stat= -p "$1") || return 0
@@ -155,15 +154,25 @@ if systemctl start sdvisor@shop.service && until_true 60 serves 8401; then
   out sdvisor.start.rss_kb "$(kib "$sdv" Rss)"
   out sdvisor.start.dirty_kb "$(kib "$sdv" Private_Dirty)"
   load_start sdvisor 8401
-  : > "$R/times-sdvisor"
+  # sdvisor takes the next reload once the switch is done: the old instances drain
+  # meanwhile, each watched by a subshell until it is gone.
+  app=$(pgrep -P "$sdv")
+  watchers=()
   for i in $(seq 1 "$REPLACEMENTS"); do
-    workers_up 8401 "$(pgrep -P "$sdv")" || out sdvisor.workers_not_up."$i" 1
+    workers_up 8401 "$app" || out sdvisor.workers_not_up."$i" 1
     t0=$EPOCHREALTIME
     systemctl reload sdvisor@shop.service || out sdvisor.failed_reload."$i" "$(systemctl status sdvisor@shop.service | tail -n 3 | tr '\n' ' ')"
     switch=$(since "$t0")
-    until_true 60 has_children "$sdv" 1 || out sdvisor.not_gone."$i" 1
-    echo "$switch $(since "$t0")" >> "$R/times-sdvisor"
+    old=$app
+    app=$(pgrep -n -P "$sdv")
+    (
+      until_true 60 gone "$old" || out sdvisor.not_gone."$i" 1
+      echo "$switch $(since "$t0")" > "/run/bench/times-sdvisor.$i"
+    ) &
+    watchers+=($!)
   done
+  wait "${watchers[@]}"
+  for i in $(seq 1 "$REPLACEMENTS"); do cat "/run/bench/times-sdvisor.$i"; done > "$R/times-sdvisor"
   load_stop sdvisor
   out sdvisor.replaced "$(journalctl -q -o cat -u sdvisor@shop.service | grep -c 'replaced: the new instance')"
 

@@ -91,10 +91,13 @@ times_col() {
 }
 
 failed=""
-echo "The same app, $replacements replacements in a row, each once the one before is over (the old"
-echo "instance gone) and both workers of the current one have answered; load: hey, $conns connections at $qps requests/s each, a new connection per"
-echo "request, from ${tail} s before the first replacement to ${tail} s after the last, on loopback in"
-echo "the container. Latency of the requests answered (hey's figures); failed = no answer."
+echo "The same app, $replacements replacements in a row, each once both workers of the current"
+echo "instance have answered and the replacement before is over: for sdvisor its switch (old"
+echo "instances drain meanwhile), for gunicorn the old master gone (its new master ignores USR2"
+echo "until then), for systemd the restart. Load: hey, $conns connections at $qps requests/s each,"
+echo "a new connection per request, from ${tail} s before the first replacement until ${tail} s after"
+echo "the last one's old instance is gone, on loopback in the container. Latency of the requests"
+echo "answered (hey's figures); failed = no answer."
 echo
 echo "| replaced by | replacements | to the switch, median / max | to the old one gone | requests | 200 | refused | reset | other failed | p50 | p99 | max |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
