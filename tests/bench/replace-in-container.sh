@@ -17,17 +17,7 @@
 # Results to /results: hey's report per case (hey-CASE.txt), each replacement's seconds
 # (times-CASE: until the switch, until the old instance is gone), KEY=VALUE lines
 # (results.env); progress to /results/driver.log.
-set -u
-R=/results
-. "$R/bench.env" # REPLACEMENTS CONNS QPS TAIL SLOW APPS BENCH
-: > "$R/started"
-exec > "$R/driver.log" 2>&1
-out() { echo "$1=$2" >> "$R/results.env"; }
-export LC_ALL=C.UTF-8 PYTHONDONTWRITEBYTECODE=1
-# awk is an alternatives link through /etc, which --volatile=yes leaves empty.
-awk() { if [ -x /usr/bin/mawk ]; then /usr/bin/mawk "$@"; else /usr/bin/gawk "$@"; fi; }
-set -x
-mkdir -p /run/bench /etc/sdvisor
+. "$(dirname "$0")/container-common.sh" # REPLACEMENTS CONNS QPS TAIL SLOW APPS BENCH
 cd "$APPS" || exit 1
 gunicorn="/usr/bin/gunicorn -c gunicorn.conf.py --access-logfile /dev/null"
 
