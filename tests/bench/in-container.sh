@@ -1,6 +1,6 @@
 #!/bin/bash
 # in-container.sh — the benchmarks that need real systemd and journald, run inside the
-# container journal.sh boots (as sdvisor-bench.service). Results go to /results as
+# container journal.sh boots (as sdvisor-bench@in-container.sh.service). Results go to /results as
 # KEY=VALUE lines (results.env) for journal.sh to turn into tables; progress to
 # /results/driver.log.
 #
@@ -11,18 +11,7 @@
 #   receive time of its last, lines found in the journal, CPU of sdvisor and journald.
 #   readiness latency: as tests/system/scenarios/33-readiness-latency.sh.
 #   memory of an idle sdvisor under systemd, the journal connected.
-set -u
-R=/results
-. "$R/bench.env" # LINES READY_RUNS BIN APPS
-: > "$R/started"
-exec > "$R/driver.log" 2>&1
-out() { echo "$1=$2" >> "$R/results.env"; }
-export LC_ALL=C.UTF-8 PYTHONDONTWRITEBYTECODE=1
-# awk is an alternatives link through /etc, which --volatile=yes leaves empty.
-awk() { if [ -x /usr/bin/mawk ]; then /usr/bin/mawk "$@"; else /usr/bin/gawk "$@"; fi; }
-set -x
-
-mkdir -p /run/bench /etc/sdvisor
+. "$(dirname "$0")/container-common.sh" # LINES READY_RUNS BIN APPS
 echo "# systemd $(systemctl --version | head -n 1)"
 out systemd "$(systemctl --version | head -n 1 | cut -d' ' -f2)"
 jd=$(systemctl show -P MainPID systemd-journald)

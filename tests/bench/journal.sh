@@ -6,7 +6,8 @@
 # installed path (BENCH_BINDIR) and the built sdvisor@.service into /etc/systemd/system;
 # journald with Storage=volatile (/run is a tmpfs) and RateLimitIntervalSec=0
 # (journald-bench.conf), every unit with LogRateLimitBurst=1000000 per second. The
-# container boots into sdvisor-bench.service, which runs in-container.sh.
+# container boots into sdvisor-bench@in-container.sh.service (lib.sh, container_run),
+# which runs in-container.sh.
 #   BENCH_* environment: see lib.sh; also BENCH_BUILD (the build directory) and
 #   BENCH_BINDIR (where the unit expects sdvisor). SDVISOR_BENCH_LINES (default 1000000),
 #   SDVISOR_BENCH_READY_RUNS (default 20).
@@ -16,7 +17,6 @@
 lines=${SDVISOR_BENCH_LINES:-1000000}
 ready_runs=${SDVISOR_BENCH_READY_RUNS:-20}
 [ "$BENCH_QUICK" = 1 ] && lines=100000 ready_runs=5
-source_dir=$(cd "$BENCH_SRC/../.." && pwd)
 
 skip() {
   echo "### Log forwarding into journald, readiness latency"
@@ -24,12 +24,7 @@ skip() {
   echo "Not run: $*"
   exit 0
 }
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn)"
-have systemd-nspawn || skip "systemd-nspawn is not installed (Debian: systemd-container)"
-case $BENCH_BINDIR in /usr/bin | /usr/sbin | /bin) skip "bindir $BENCH_BINDIR: sdvisor cannot be bound over the host's (configure with a /usr/local prefix)" ;; esac
-[ -d "$BENCH_BINDIR" ] || skip "$BENCH_BINDIR does not exist here, so sdvisor cannot be bound there in the container"
-unit=$BENCH_BUILD/units/sdvisor@.service
-[ -f "$unit" ] || skip "$unit is not built"
+if why=$(container_unusable); then skip "$why"; fi
 
 here=$BENCH_BUILD/tests/bench
 results=$here/results
@@ -40,21 +35,7 @@ mkdir -p "$results"
   printf 'BIN=/srv/sdvisor-bench/bin\nAPPS=/srv/sdvisor-bench/apps\n'
 } > "$results/bench.env"
 
-nspawn=(systemd-nspawn --quiet --directory=/ --volatile=yes --register=no
-  --machine="sdvisor-bench-$$" --console=pipe --private-network
-  --bind-ro="$(dirname "$SDVISOR"):$BENCH_BINDIR"
-  --bind-ro="$unit:/etc/systemd/system/sdvisor@.service"
-  --bind-ro="$BENCH_SRC:/srv/sdvisor-bench/bench"
-  --bind-ro="$BENCH_BIN:/srv/sdvisor-bench/bin"
-  --bind-ro="$source_dir/tests/apps:/srv/sdvisor-bench/apps"
-  --bind-ro="$BENCH_SRC/sdvisor-bench.service:/etc/systemd/system/sdvisor-bench.service"
-  --bind-ro="$BENCH_SRC/journald-bench.conf:/etc/systemd/journald.conf.d/bench.conf"
-  --bind="$results:/results")
-[ -d /run/systemd/system ] || nspawn+=(--keep-unit)
-nspawn+=(--boot systemd.firstboot=off systemd.unit=sdvisor-bench.service)
-cmd "${nspawn[*]}"
-cmd "# inside: $BENCH_SRC/in-container.sh (every command it runs is in it)"
-timeout -k 15 900 "${nspawn[@]}" > "$results/nspawn.log" 2>&1 < /dev/null
+container_run in-container.sh "$results" 900
 rc=$?
 [ -e "$results/started" ] || skip "the container did not boot (systemd-nspawn exit status $rc; $results/nspawn.log)"
 [ -e "$results/done" ] || echo "(the in-container run did not finish: status $rc; see $results/driver.log)"

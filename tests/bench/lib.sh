@@ -162,3 +162,54 @@ stats() {
       printf "%d %s %s %s %s %s %.0f\n", NR, med, rank(90), rank(99), v[1], v[NR], s / NR
     }'
 }
+
+# Benchmarks under real systemd: one boot of systemd in systemd-nspawn, as
+# tests/system/run.sh does it: the host's /usr with an empty /etc and /var
+# (--volatile=yes), loopback only; the built sdvisor bound onto its installed path
+# (BENCH_BINDIR), the built sdvisor@.service into /etc/systemd/system, tests/apps at
+# /srv/sdvisor-bench/apps, tests/bench at /srv/sdvisor-bench/bench, the built helpers at
+# /srv/sdvisor-bench/bin; journald with Storage=volatile and no rate limit
+# (journald-bench.conf). The container boots into sdvisor-bench@SCRIPT.service, which
+# runs tests/bench/SCRIPT and powers the container off.
+# container_unusable: why that cannot run here (status 0), or nothing (status 1).
+container_unusable() {
+  : "${BENCH_BUILD:?}" "${BENCH_BINDIR:?}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "needs root (systemd-nspawn)"
+  elif ! have systemd-nspawn; then
+    echo "systemd-nspawn is not installed (Debian: systemd-container)"
+  elif case $BENCH_BINDIR in /*) false ;; *) true ;; esac then
+    echo "bindir $BENCH_BINDIR: the path sdvisor@.service runs sdvisor from, absolute (PREFIX/bin)"
+  elif case $BENCH_BINDIR in /usr/bin | /usr/sbin | /bin) true ;; *) false ;; esac then
+    echo "bindir $BENCH_BINDIR: sdvisor cannot be bound over the host's (configure with a /usr/local prefix)"
+  elif [ ! -d "$BENCH_BINDIR" ]; then
+    echo "$BENCH_BINDIR does not exist here, so sdvisor cannot be bound there in the container"
+  elif [ ! -f "$BENCH_BUILD/units/sdvisor@.service" ]; then
+    echo "$BENCH_BUILD/units/sdvisor@.service is not built"
+  else
+    return 1
+  fi
+}
+
+# container_run SCRIPT RESULTS SECONDS: boots the container into SCRIPT with the directory
+# RESULTS bound at /results, for SECONDS at most; nspawn's status, its console in
+# RESULTS/nspawn.log. The script writes /results/started first and /results/done last.
+container_run() {
+  local script=$1 results=$2 limit=$3 source_dir
+  source_dir=$(cd "$BENCH_SRC/../.." && pwd)
+  local nspawn=(systemd-nspawn --quiet --directory=/ --volatile=yes --register=no
+    --machine="sdvisor-bench-$$" --console=pipe --private-network
+    --bind-ro="$(dirname "$SDVISOR"):$BENCH_BINDIR"
+    --bind-ro="$BENCH_BUILD/units/sdvisor@.service:/etc/systemd/system/sdvisor@.service"
+    --bind-ro="$BENCH_SRC:/srv/sdvisor-bench/bench"
+    --bind-ro="$BENCH_BIN:/srv/sdvisor-bench/bin"
+    --bind-ro="$source_dir/tests/apps:/srv/sdvisor-bench/apps"
+    --bind-ro="$BENCH_SRC/sdvisor-bench@.service:/etc/systemd/system/sdvisor-bench@.service"
+    --bind-ro="$BENCH_SRC/journald-bench.conf:/etc/systemd/journald.conf.d/bench.conf"
+    --bind="$results:/results")
+  [ -d /run/systemd/system ] || nspawn+=(--keep-unit)
+  nspawn+=(--boot systemd.firstboot=off "systemd.unit=sdvisor-bench@$script.service")
+  cmd "${nspawn[*]}"
+  cmd "# inside: $BENCH_SRC/$script (every command it runs is in it)"
+  timeout -k 15 "$limit" "${nspawn[@]}" > "$results/nspawn.log" 2>&1 < /dev/null
+}

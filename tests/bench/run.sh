@@ -7,7 +7,7 @@
 #        run.sh --gate --build-dir DIR --source-dir DIR --bindir DIR
 #   `meson compile -C BUILD bench` (or `ninja -C BUILD bench`) runs it with the build's
 #   paths; --gate runs CI's gate instead (gate.sh: TAP, the `bench-gate` test).
-#   Environment: SDVISOR_BENCH_ONLY="memory idle sigterm journal lateness scale"
+#   Environment: SDVISOR_BENCH_ONLY="memory idle sigterm journal lateness scale fleet replace"
 #   (any subset, in that order), SDVISOR_BENCH_QUICK=1 (short windows, few runs: to try
 #   the harness, not for figures). Each benchmark's script has its own knobs at its top.
 #
@@ -35,7 +35,7 @@ if [ -z "$build" ] || [ -z "$source" ] || [ -z "$bindir" ]; then
   exit 2
 fi
 build=$(cd "$build" && pwd) source=$(cd "$source" && pwd)
-all="memory idle sigterm journal lateness scale fleet"
+all="memory idle sigterm journal lateness scale fleet replace"
 only=${only:-$all}
 
 export SDVISOR=$build/src/sdvisor
@@ -82,12 +82,18 @@ buildtype=$(sed -n "s/^ *buildtype *= *//p" "$build/meson-private/cmd_line.txt" 
     lateness) script=jobs-lateness.sh ;;
     scale) script=jobs-idle.sh ;;
     fleet) script=fleet.sh ;;
+    replace) script=replace.sh ;;
     esac
     start=$SECONDS
-    bash "$BENCH_SRC/$script"
+    # A benchmark that could not run at all says why and exits non-zero (replace.sh).
+    bash "$BENCH_SRC/$script" || echo "$name" >> "$BENCH_WORK/not-run"
     echo
     echo "($name: $((SECONDS - start)) s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
     echo
   done
 } 2>&1 | tee "$out"
 echo "# written to $out"
+if [ -s "$BENCH_WORK/not-run" ]; then
+  echo "run.sh: could not run: $(tr '\n' ' ' < "$BENCH_WORK/not-run")(their reasons are in $out)" >&2
+  exit 1
+fi
