@@ -38,11 +38,86 @@ typedef struct {
   gint64 timeout_usec;
   SoupSession *session;
   GTlsCertificate *client_certificate;
+  char *tls_ca;      /* [fleet] tls-ca=, for the errors that name it */
   guint current;     /* the member requests go to */
   gboolean down;     /* the last request found no member answering: logged once */
   GHashTable *held;  /* "job\nslot" -> SvEtcdHeld: our live claims */
   GHashTable *calls; /* SvEtcdCall* in flight */
 } SvEtcdStore;
+
+/* ---- one message ----------------------------------------------------------------------------- */
+
+/* Over TLS, libsoup 3.2 offers HTTP/2 and etcd takes it; a member that then refuses the
+ * connection (TLS 1.3 checks the client's certificate only after the client has finished
+ * its handshake) leaves libsoup's HTTP/2 message with no I/O ("soup_connection_setup_message_io:
+ * code should not be reached"): the request never ends, cancelled or not, and neither
+ * would the claim waiting for it. Offering HTTP/1.1 only, as over plain HTTP, the refusal
+ * is an error of the request ("Server required TLS certificate"). */
+static void
+on_network_event(SoupMessage *message, GSocketClientEvent event, GIOStream *connection,
+                 gpointer data)
+{
+  static const char *const http1[] = {"http/1.1", NULL};
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && G_IS_TLS_CONNECTION(connection))
+    g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(connection), http1);
+}
+
+/* Keeps what was wrong with a member's certificate, for the error (libsoup says only
+ * "Unacceptable TLS certificate"); the certificate is still refused. */
+static gboolean
+on_accept_certificate(SoupMessage *message, GTlsCertificate *certificate,
+                      GTlsCertificateFlags errors, gpointer data)
+{
+  g_object_set_data(G_OBJECT(message), "sv-peer-errors", GUINT_TO_POINTER(errors));
+  return FALSE;
+}
+
+/* A POST of BODY (JSON) to URL, with the client certificate, if any. */
+static SoupMessage *
+etcd_message_new(const SvSoup *soup, const char *url, GBytes *body, GTlsCertificate *certificate)
+{
+  SoupMessage *message = soup->message_new("POST", url);
+  soup->message_set_request_body_from_bytes(message, "application/json", body);
+  if (certificate != NULL)
+    soup->message_set_tls_client_certificate(message, certificate);
+  g_signal_connect(message, "network-event", G_CALLBACK(on_network_event), NULL);
+  g_signal_connect(message, "accept-certificate", G_CALLBACK(on_accept_certificate), NULL);
+  return message;
+}
+
+/* ERROR of MESSAGE, and for a TLS refusal what to look at: the CAs the member's
+ * certificate was checked against (TLS_CA; NULL: the system's), or the client certificate
+ * the member asked for (HAVE_CERTIFICATE: one was sent). */
+static char *
+etcd_error_text(SoupMessage *message, const GError *error, const char *tls_ca,
+                gboolean have_certificate)
+{
+  if (g_error_matches(error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
+    return have_certificate
+               ? g_strdup_printf(_("%s: the member refused [fleet] tls-certificate="),
+                                 error->message)
+               : g_strdup_printf(_("%s: the member requires a client certificate ([fleet] "
+                                   "tls-certificate=, tls-key=)"),
+                                 error->message);
+  guint flags = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(message), "sv-peer-errors"));
+  if (!g_error_matches(error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return g_strdup(error->message);
+  if (flags & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    return tls_ca != NULL
+               ? g_strdup_printf(_("%s: the member's certificate is not signed by a CA of "
+                                   "[fleet] tls-ca=%s"),
+                                 error->message, tls_ca)
+               : g_strdup_printf(_("%s: the member's certificate is not signed by a CA the "
+                                   "system trusts ([fleet] tls-ca=)"),
+                                 error->message);
+  if (flags & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    return g_strdup_printf(_("%s: the member's certificate is not for its address"),
+                           error->message);
+  if (flags & (G_TLS_CERTIFICATE_EXPIRED | G_TLS_CERTIFICATE_NOT_ACTIVATED))
+    return g_strdup_printf(_("%s: the member's certificate has expired or is not valid yet"),
+                           error->message);
+  return g_strdup(error->message);
+}
 
 /* ---- one request, with fail-over ------------------------------------------------------------ */
 
@@ -165,9 +240,12 @@ on_call_done(GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GError) reported = NULL;
   gboolean again = FALSE;
   if (body == NULL) {
-    reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: %s", member,
-                           c->timed_out ? _("no answer in time") : error->message);
-    again = TRUE;
+    g_autofree char *text =
+        c->timed_out ? g_strdup(_("no answer in time"))
+                     : etcd_error_text(c->message, error, s->tls_ca, s->client_certificate != NULL);
+    reported = g_error_new(SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, "%s: %s", member, text);
+    /* A TLS refusal is the configuration's, and stays: each member is asked once. */
+    again = c->timed_out || error->domain != G_TLS_ERROR || c->tries < n;
   } else if (status != 200) {
     gsize len = 0;
     const char *text = g_bytes_get_data(body, &len);
@@ -182,7 +260,9 @@ on_call_done(GObject *source, GAsyncResult *result, gpointer data)
      * quorum (unless another call moved on already). */
     if (s->current == c->member)
       s->current = (c->member + 1) % n;
-    gint64 pause = body == NULL && !c->timed_out && not_delivered(error) && c->tries % n != 0
+    gint64 pause = body == NULL && !c->timed_out &&
+                           (not_delivered(error) || error->domain == G_TLS_ERROR) &&
+                           c->tries % n != 0
                        ? 0
                        : SV_ETCD_PAUSE_USEC;
     if (again && g_get_monotonic_time() + pause + SV_ETCD_PAUSE_USEC < c->deadline) {
@@ -221,10 +301,7 @@ call_send(SvEtcdCall *c)
   g_autofree char *base = sv_etcd_uri_base(s->uri, c->member);
   g_autofree char *url = g_strconcat(base, c->path, NULL);
   g_clear_object(&c->message);
-  c->message = s->soup->message_new("POST", url);
-  s->soup->message_set_request_body_from_bytes(c->message, "application/json", c->body);
-  if (s->client_certificate != NULL)
-    s->soup->message_set_tls_client_certificate(c->message, s->client_certificate);
+  c->message = etcd_message_new(s->soup, url, c->body, s->client_certificate);
   /* With several members, one that holds a request (stopped, or cut off from its quorum)
    * gets half the call's time, so another can still answer within it. */
   gint64 left = MAX(c->deadline - g_get_monotonic_time(), SV_ETCD_PAUSE_USEC);
@@ -675,6 +752,7 @@ etcd_free(SvClaimStore *store)
   g_hash_table_unref(s->held);
   g_clear_object(&s->session);
   g_clear_object(&s->client_certificate);
+  g_free(s->tls_ca);
   sv_etcd_uri_free(s->uri);
   g_free(s->app);
 }
@@ -754,6 +832,7 @@ sv_etcd_store_new(const SvFleetConfig *config, const char *app, const char *node
   s->timeout_usec = timeout;
   s->session = session;
   s->client_certificate = g_steal_pointer(&certificate);
+  s->tls_ca = g_strdup(config->tls_ca);
   s->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   s->calls = g_hash_table_new(NULL, NULL);
   return &s->parent;
@@ -778,10 +857,7 @@ sv_etcd_store_last_runs(const SvFleetConfig *config, const char *app, gint64 tim
   for (guint i = 0; uri->endpoints[i] != NULL; i++) {
     g_autofree char *base = sv_etcd_uri_base(uri, i);
     g_autofree char *url = g_strconcat(base, "/v3/kv/range", NULL);
-    g_autoptr(SoupMessage) message = soup->message_new("POST", url);
-    soup->message_set_request_body_from_bytes(message, "application/json", request);
-    if (certificate != NULL)
-      soup->message_set_tls_client_certificate(message, certificate);
+    g_autoptr(SoupMessage) message = etcd_message_new(soup, url, request, certificate);
     g_autoptr(GError) e = NULL;
     g_autoptr(GBytes) body = soup->session_send_and_read(session, message, NULL, &e);
     if (body != NULL && soup->message_get_status(message) == 200) {
@@ -789,8 +865,9 @@ sv_etcd_store_last_runs(const SvFleetConfig *config, const char *app, gint64 tim
       const char *text = g_bytes_get_data(body, &len);
       return sv_etcd_last_runs(text, len, uri->prefix, app, error);
     }
-    g_string_append_printf(why, "%s%s: %s", why->len ? "; " : "", uri->endpoints[i],
-                           e ? e->message : soup->message_get_reason_phrase(message));
+    g_autofree char *text = e ? etcd_error_text(message, e, config->tls_ca, certificate != NULL)
+                              : g_strdup(soup->message_get_reason_phrase(message));
+    g_string_append_printf(why, "%s%s: %s", why->len ? "; " : "", uri->endpoints[i], text);
   }
   g_set_error(error, SV_FLEET_ERROR, SV_FLEET_ERROR_UNAVAILABLE, _("cannot reach etcd: %s"),
               why->str);

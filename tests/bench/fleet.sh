@@ -3,17 +3,25 @@
 # loopback PostgreSQL 15 (a unix socket, started here in $BENCH_WORK, tests/fleet/pg.sh)
 # and on a loopback 3-member etcd 3.4 cluster (tests/fleet/etcd.sh), against
 # once-per-host; the start lateness of 100 fleet jobs every second; and
-# sdvisor's memory with and without a [fleet] store (libpq is dlopen'ed only then).
+# sdvisor's memory (RSS, private dirty) with no [fleet] store, the PostgreSQL store and
+# the etcd store, idle and busy, in the same run (libpq and libsoup are dlopen'ed only
+# for their store).
 # Lateness = start − slot as sdvisor logs it ("…; NNNus after its time", taken right after
 # the fork: the claim, in a worker thread (host) or one round trip on the store's
 # connection (fleet), is inside it). Measures, never fails.
-#   SDVISOR_BENCH_FLEET_SECONDS (default 30) per configuration.
+#   SDVISOR_BENCH_FLEET_SECONDS (default 30) per configuration;
+#   SDVISOR_BENCH_FLEET_MEM_SECONDS (default 20) of a job every second before the busy
+#   memory figures.
+# By hand, as run.sh runs it (root; a built tree):
+#   SDVISOR=BUILD/src/sdvisor BENCH_BIN=BUILD/tests/bench BENCH_SRC=tests/bench \
+#     BENCH_WORK=$(mktemp -d) bash tests/bench/fleet.sh
 . "$(dirname "$0")/lib.sh"
 . "$BENCH_SRC/../fleet/pg.sh"
 . "$BENCH_SRC/../fleet/etcd.sh"
 
 seconds=${SDVISOR_BENCH_FLEET_SECONDS:-30}
-[ "$BENCH_QUICK" = 1 ] && seconds=8
+mem_seconds=${SDVISOR_BENCH_FLEET_MEM_SECONDS:-20}
+[ "$BENCH_QUICK" = 1 ] && seconds=8 mem_seconds=8
 
 echo "### Once per fleet: claim overhead, lateness, memory"
 echo
@@ -95,26 +103,37 @@ done
 cmd "grep -o '; [0-9-]*us after its time' LOG   # per run"
 
 echo
-echo "Memory of an idle sdvisor with one job (5 s after start):"
+# The same sdvisor, idle (a daily job: the store made, for PostgreSQL connected, nothing
+# claimed yet: libsoup is loaded but has no connection) and after claiming a slot every
+# second for a while (the store's connections, requests and answers in use).
+echo "Memory of one sdvisor with one job: idle (5 s after start, schedule=daily) and busy" \
+  "(after ${mem_seconds} s of schedule=every 1s):"
 echo
-echo "| configuration | RSS | private dirty | threads | libpq mapped |"
-echo "|---|---:|---:|---:|---|"
-for mode in host fleet; do
-  c=$BENCH_WORK/fleet-mem-$mode.conf
-  conf "$c" "$mode" 1
-  sed -i 's/^schedule=every 1s/schedule=daily/' "$c"
-  state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
-  STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$BENCH_WORK/mem.log" 2>&1 < /dev/null &
-  pid=$!
-  sleep 5
-  rss=$(kib "$pid" Rss) pd=$(kib "$pid" Private_Dirty) th=$(threads "$pid")
-  mapped=no
-  grep -q libpq "/proc/$pid/maps" && mapped=yes
-  label="one job once-per=host, no [fleet]"
-  [ "$mode" = fleet ] && label="one job once-per=fleet, [fleet] store= (connected)"
-  printf '| %s | %s KiB | %s KiB | %s | %s |\n' "$label" "$rss" "$pd" "$th" "$mapped"
-  cmd "awk '/^(Rss|Private_Dirty):/' /proc/PID/smaps_rollup; grep -c libpq /proc/PID/maps   # $label"
-  stop_supervisor "$pid"
-  rm -rf "$state"
+echo "| configuration | idle RSS | idle private dirty | busy RSS | busy private dirty | threads (busy) | libpq / libsoup mapped |"
+echo "|---|---:|---:|---:|---:|---:|---|"
+for mode in host fleet $etcd_modes; do
+  declare -A m=()
+  for phase in idle busy; do
+    c=$BENCH_WORK/fleet-mem-$mode-$phase.conf
+    conf "$c" "$mode" 1
+    [ "$phase" = idle ] && sed -i 's/^schedule=every 1s/schedule=daily/' "$c"
+    state=$(mktemp -d "${TMPDIR:-/tmp}/sdvisor-bench-state-XXXXXX")
+    STATE_DIRECTORY=$state setsid "$SDVISOR" run --config "$c" > "$BENCH_WORK/mem.log" 2>&1 < /dev/null &
+    pid=$!
+    sleep "$([ "$phase" = idle ] && echo 5 || echo "$mem_seconds")"
+    m[$phase-rss]=$(kib "$pid" Rss) m[$phase-pd]=$(kib "$pid" Private_Dirty)
+    m[threads]=$(threads "$pid")
+    m[libs]=$(for lib in libpq libsoup; do grep -q "$lib" "/proc/$pid/maps" && echo "$lib"; done | paste -sd, -)
+    stop_supervisor "$pid"
+    rm -rf "$state"
+  done
+  case $mode in
+  host) label="once-per=host, no [fleet]" ;;
+  fleet) label="once-per=fleet, store=postgresql://… (unix socket)" ;;
+  etcd) label="once-per=fleet, store=etcd://… (3 members)" ;;
+  esac
+  printf '| %s | %s KiB | %s KiB | %s KiB | %s KiB | %s | %s |\n' "$label" "${m[idle-rss]}" \
+    "${m[idle-pd]}" "${m[busy-rss]}" "${m[busy-pd]}" "${m[threads]}" "${m[libs]:-none}"
+  cmd "awk '/^(Rss|Private_Dirty):/' /proc/PID/smaps_rollup; grep -E 'libpq|libsoup' /proc/PID/maps   # $label"
 done
 print_commands

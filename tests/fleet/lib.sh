@@ -127,6 +127,14 @@ fleet_store_up() {
 # The URI of the test store.
 fleet_store_uri() { if [ "$FLEET_STORE_KIND" = etcd ]; then etcd_uri; else pg_uri; fi; }
 
+# The [fleet] TLS keys of the test store: the CA and the client certificate of an etcd
+# whose members require one (ETCD_TLS=1, etcd.sh); none otherwise.
+fleet_store_tls() {
+  [ "$FLEET_STORE_KIND" = etcd ] && [ "$ETCD_TLS" = 1 ] || return 0
+  printf 'tls-ca=%s\ntls-certificate=%s\ntls-key=%s\n' "$ETCD_TLS_DIR/ca.pem" \
+    "$ETCD_TLS_DIR/client.pem" "$ETCD_TLS_DIR/client-key.pem"
+}
+
 # fleet_records APP JOB: "SLOT NODE FENCE RESULT ATTEMPTS" of every slot the store holds
 # (RESULT "-" while unfinished), SLOT as SDVISOR_JOB_SLOT spells it, sorted by slot.
 fleet_records() {
@@ -141,14 +149,18 @@ fleet_records() {
 
 # fleet_conf FILE APP NODE LEASE [JOB-LINES…]: a configuration whose app waits for its
 # sdvisor to go (a SIGKILLed sdvisor leaves nothing behind) and whose [fleet] store is the
-# test server (or $FLEET_STORE); extra lines (the [job:…] groups) follow.
+# test server (or $FLEET_STORE), with its TLS keys (or the lines of $FLEET_STORE_TLS, if
+# set); extra lines (the [job:…] groups) follow.
 fleet_conf() {
-  local file=$1 app=$2 node=$3 lease=$4
+  local file=$1 app=$2 node=$3 lease=$4 tls
   shift 4
+  tls=${FLEET_STORE_TLS-$(fleet_store_tls)}
   {
     printf '[app]\nname=%s\n' "$app"
     printf "exec=/bin/sh -c 'while kill -0 \$PPID 2>/dev/null; do sleep 0.5; done'\n\n"
-    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n\n' "${FLEET_STORE:-$(fleet_store_uri)}" "$node" "$lease"
+    printf '[fleet]\nstore=%s\nnode=%s\nlease=%s\n' "${FLEET_STORE:-$(fleet_store_uri)}" "$node" "$lease"
+    [ -z "$tls" ] || printf '%s\n' "$tls"
+    printf '\n'
     printf '%s\n' "$@"
   } > "$file"
   chmod 0644 "$file"

@@ -5,10 +5,11 @@
 # node running it shows this node, the run's fence and the store's view of the slot
 # (node, pid, fence, running); the other node shows the same slot, and no fence of its
 # own; a once-per-host job has no fleet part. Once the run ended, the store's view says
-# finished, success. With PostgreSQL stopped, status still answers, at once, saying
-# that the store cannot be asked. Every journal entry of the run (started, its output,
-# finished) carries SDVISOR_JOB_FENCE and SDVISOR_FLEET_NODE, with the fence and node the
-# job saw in its environment.
+# finished, success. With the store down (PostgreSQL stopped; etcd's quorum lost,
+# FLEET_STORE_KIND=etcd), status still answers, at once, saying that the store cannot be
+# asked. Every journal entry of the run (started, its output, finished) carries
+# SDVISOR_JOB_FENCE and SDVISOR_FLEET_NODE, with the fence and node the job saw in its
+# environment.
 . "$(dirname "$0")/lib.sh"
 fleet_require
 fleet_require_journal
@@ -18,7 +19,7 @@ job=$(printf '[job:work]\nschedule=every 5s\nonce-per=fleet\n'
   printf "exec=/bin/sh -c 'echo \"start \$SDVISOR_JOB_SLOT \$SDVISOR_FLEET_NODE \$SDVISOR_JOB_FENCE\" >> %s; echo fleet-job-says-hello; sleep 3; echo \"end \$SDVISOR_JOB_SLOT \$SDVISOR_FLEET_NODE \$SDVISOR_JOB_FENCE\" >> %s'\n" "$out" "$out"
   printf '\n[job:local]\nschedule=every 1h\nexec=/bin/true\n')
 for node in a b; do
-  fleet_conf "$WORK/$node.conf" stat "node-$node" 3s "$job"
+  fleet_conf "$WORK/$node.conf" stat "node-$node" "$(fleet_lease)" "$job"
   fleet_start "$node" "$WORK/$node.conf"
 done
 
@@ -80,7 +81,7 @@ is "after the run: the store says finished, success, exit 0" \
 like "other node: the text says so" "$(status_text "$other")" \
   "^    fleet: node node-$other; last slot $slot: node $runner \(pid $pid\), fence $fence, success$"
 
-pg_stop "$WORK/pg"
+fleet_store_down
 t0=$(date +%s%N)
 status_json "$other"
 rc=$?
