@@ -247,9 +247,10 @@ EOF_CONF
 
     # Afterwards: the last instance serves, the former ones are gone.
     check "$label: /pid answers from the last instance ($serving)" wait_serving "$port" "$main" "$serving" 10
-    local p left=()
+    local p left=() deadline=$((SECONDS + 20))
     for p in "${old[@]}"; do
-        wait_until 20 0.1 sh -c "! kill -0 $p 2>/dev/null" || left+=("$p")
+        while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && left+=("$p")
     done
     is "$label: the ${#old[@]} former instances are gone" "${left[*]}" ""
     local cg root dir populated
