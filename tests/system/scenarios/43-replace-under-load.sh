@@ -22,10 +22,10 @@
 # Connection resets allowed per replacement, held against each server's total over its 10
 # replacements. A stopping server may close connections it accepted just before its stop
 # signal and had read no request on yet: the client sees a reset ("connection reset by
-# peer", or "EOF" when the close came before the request did), never a refusal
-# (docs/deploys.md). Both are counted, and printed per replacement: one replacement may
-# cut as many as hey has connections (seen: 2 in one of aiohttp, and of gunicorn with
-# uvicorn workers; 4 in 10 of uvicorn), hence the total rather than each one.
+# peer", or "EOF" and "server closed idle connection" when the close came before the
+# request did), never a refusal (docs/deploys.md). All count, printed per replacement:
+# one replacement may cut as many as hey has connections (seen: 3 in one of aiohttp, 2
+# of gunicorn with uvicorn workers; 4 in 10 of uvicorn), hence the total.
 # Steering new connections away from the old instance before its stop removes them; the
 # allowance becomes 0 then. run.sh passes SDVISOR_REPLACE_MAX_RESETS in from the host.
 max_resets=${SDVISOR_REPLACE_MAX_RESETS:-1}
@@ -208,10 +208,12 @@ EOF_CONF
         serving=$now
         load_stop "$hey_pid"
         rst=$(errors "$out/hey-$i" 'connection reset by peer')
-        eof=$(errors "$out/hey-$i" ': EOF$')
+        # hey (Go) says EOF, or "server closed idle connection" when the close came
+        # before it had written the request, on a new connection too.
+        eof=$(($(errors "$out/hey-$i" ': EOF$') + $(errors "$out/hey-$i" 'server closed idle connection')))
         resets=$((rst + eof))
         echo "# $label: replacement $i (pid $serving): reload $took ms; $(answered "$out/hey-$i" 200)" \
-            "answered 200, $resets resets ($rst reset by peer, $eof EOF); latency p50" \
+            "answered 200, $resets resets ($rst reset by peer, $eof closed); latency p50" \
             "$(latency "$out/hey-$i" 50) s, p99 $(latency "$out/hey-$i" 99) s, max" \
             "$(sed -n 's/^ *Slowest:[[:space:]]*\([0-9.]*\).*/\1/p' "$out/hey-$i") s"
         total=$((total + $(answered "$out/hey-$i" 200)))
