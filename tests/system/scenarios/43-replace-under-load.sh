@@ -24,8 +24,8 @@
 # signal and had read no request on yet: the client sees a reset ("connection reset by
 # peer", or "EOF" and "server closed idle connection" when the close came before the
 # request did), never a refusal (docs/deploys.md). All count, printed per replacement:
-# one replacement may cut as many as hey has connections (seen: 3 in one of aiohttp, 2
-# of gunicorn with uvicorn workers; 4 in 10 of uvicorn), hence the total.
+# one replacement may cut as many as hey has connections (seen: 4 in one of gunicorn
+# with uvicorn workers, 3 of aiohttp; at most 5 in a server's 10), hence the total.
 # Steering new connections away from the old instance before its stop removes them; the
 # allowance becomes 0 then. run.sh passes SDVISOR_REPLACE_MAX_RESETS in from the host.
 max_resets=${SDVISOR_REPLACE_MAX_RESETS:-1}
