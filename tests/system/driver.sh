@@ -15,6 +15,7 @@ RESULTS=/results
 . "$RESULTS/harness.env" # PREFIX BINDIR SCENARIO_FILTER SCENARIO_TIMEOUT BUDGET SDVISOR_SYSTEM_TESTS_REQUIRED
 : > "$RESULTS/started"
 export SDVISOR_SYSTEM_TESTS_REQUIRED
+[ -z "${SDVISOR_REPLACE_MAX_RESETS:-}" ] || export SDVISOR_REPLACE_MAX_RESETS
 
 export SYSTEM_TESTS=/srv/sdvisor-tests/system
 export APPS=/srv/sdvisor-tests/apps

@@ -24,7 +24,8 @@
 # here: not root, no systemd-nspawn, the apps' Python packages missing, or a
 # container that does not boot. SDVISOR_SYSTEM_TESTS_REQUIRED=1 (CI) makes every
 # one of those a failure instead. SDVISOR_SYSTEM_TESTS_FILTER=GLOB runs only the
-# scenarios whose name matches (e.g. '02-*').
+# scenarios whose name matches (e.g. '02-*'). SDVISOR_REPLACE_MAX_RESETS=N sets scenario
+# 43's allowance of connection resets per replacement (default 0).
 set -u
 
 build='' source='' prefix='' bindir='' meson=meson tree='' meson_tap=0
@@ -50,9 +51,9 @@ case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 
 filter=${SDVISOR_SYSTEM_TESTS_FILTER:-*}
 required=${SDVISOR_SYSTEM_TESTS_REQUIRED:-0}
-budget=480           # seconds the driver may spend starting scenarios (a guard: the suite takes about 4 min)
+budget=660           # seconds the driver may spend starting scenarios (a guard: the suite takes about 7 min)
 scenario_timeout=45  # per scenario, unless it says `# timeout: N`
-container_timeout=600
+container_timeout=780
 
 skip() {
     if [ "$required" = 1 ]; then
@@ -114,6 +115,9 @@ fi
     printf 'BUDGET=%q\n' "$budget"
     # A scenario that skips (exit 77) is then a failure, as this script's own skips are.
     printf 'SDVISOR_SYSTEM_TESTS_REQUIRED=%q\n' "$required"
+    # Scenario 43's allowance of connection resets per replacement, when set here.
+    [ -z "${SDVISOR_REPLACE_MAX_RESETS:-}" ] ||
+        printf 'SDVISOR_REPLACE_MAX_RESETS=%q\n' "$SDVISOR_REPLACE_MAX_RESETS"
 } > "$results/harness.env"
 
 machine=sdvisor-systest-$$
