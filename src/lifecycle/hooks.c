@@ -55,7 +55,7 @@ struct SvHookRun {
   int exec_errno;
   gboolean timed_out;
 
-  guint step_id;    /* idle: start the first hook, or finish without one */
+  guint step_id;    /* from the loop: start the first hook, or finish without one */
   guint timeout_id; /* the running hook's timeout */
   guint kill_id;    /* SIGKILL after the grace that follows SIGTERM */
   gboolean cancelled;
@@ -427,11 +427,23 @@ on_step_idle(gpointer user_data)
 {
   SvHookRun *run = user_data;
   run->step_id = 0;
-  if (run->cancelled)
+  /* Cancelled is a failure only when a hook is left out: a run with none left (none
+   * configured for the event) simply ends. */
+  if (run->cancelled && run->next < run->hooks->len)
     run_finish(run, FALSE, NULL, "cancelled");
   else
     run_step(run);
   return G_SOURCE_REMOVE;
+}
+
+/* The step comes on the loop's next turn at default priority, not when the loop is idle:
+ * a stop waits for it (a cancelled run reports from here), and it must not wait behind
+ * the app's output or a probe's I/O. */
+static void
+schedule_step(SvHookRun *run)
+{
+  if (run->step_id == 0)
+    run->step_id = g_idle_add_full(G_PRIORITY_DEFAULT, on_step_idle, run, NULL);
 }
 
 SvHookRun *
@@ -462,7 +474,7 @@ sv_hooks_run(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env,
   run->user_data = user_data;
 
   /* Everything from the loop: the caller has stored RUN before any callback can use it. */
-  run->step_id = g_idle_add(on_step_idle, run);
+  schedule_step(run);
   return run;
 }
 
@@ -490,6 +502,5 @@ sv_hooks_cancel(SvHookRun *run)
 
   /* Between hooks only before the first (each next one starts from the previous one's
    * end): the pending idle reports the cancellation. */
-  if (run->step_id == 0)
-    run->step_id = g_idle_add(on_step_idle, run);
+  schedule_step(run);
 }

@@ -706,7 +706,7 @@ test_demo_ctrl_c(void)
 
   /* A request that takes a while (longer where sdvisor is slowed down, so that the stop
    * still comes in the middle of it). */
-  int seconds = sv_test_slow() ? 5 : 1;
+  int seconds = sv_test_slow() ? 7 : 2;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET,
                            .sin_port = htons((guint16)port),
@@ -733,6 +733,8 @@ test_demo_ctrl_c(void)
   const char *term = strstr(err, "SIGTERM: finishing requests in flight");
   g_autofree char *logged = g_strdup_printf("\"GET /slow?seconds=%d HTTP/1.0\" 200", seconds);
   const char *answered = strstr(err, logged);
+  if (term == NULL || answered == NULL || term > answered)
+    g_test_message("sdvisor's stderr:\n%s", err);
   g_assert_nonnull(term);
   g_assert_nonnull(answered);
   g_assert_true(term < answered);

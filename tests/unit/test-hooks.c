@@ -670,7 +670,8 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   g_assert_null(log);
   result_clear(&r);
 
-  /* With no hook to run at all, cancel still ends in exactly one DONE. */
+  /* With no hook to run at all, cancel still ends in exactly one DONE, and nothing
+   * was left out: no failure to report. */
   result_init(&r);
   ctx.event = SV_HOOK_RELOAD;
   r.run = sv_hooks_run(f->hooks, &ctx, NULL, on_started, on_done, &r);
@@ -678,7 +679,40 @@ test_cancel_before_start(Fixture *f, gconstpointer data)
   g_main_loop_run(r.loop);
   sv_test_spin(50);
   g_assert_cmpuint(r.done_calls, ==, 1);
-  g_assert_false(r.ok);
+  g_assert_true(r.ok);
+  g_assert_null(r.detail);
+  result_clear(&r);
+}
+
+static gboolean
+busy_source(gpointer user_data)
+{
+  guint *turns = user_data;
+  (*turns)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A stop waits for a cancelled run's DONE: a loop that always has something to do at
+ * default priority (the app's output, a probe's I/O) must not hold it back. */
+static void
+test_cancel_busy_loop(Fixture *f, gconstpointer data)
+{
+  Result r;
+  result_init(&r);
+  guint turns = 0;
+  guint busy = g_idle_add_full(G_PRIORITY_DEFAULT, busy_source, &turns, NULL);
+  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
+  ctx.event = SV_HOOK_POST_START;
+  r.run = sv_hooks_run(f->hooks, &ctx, NULL, on_started, on_done, &r);
+  sv_hooks_cancel(r.run);
+  guint safety = g_timeout_add(SAFETY_MS, on_safety_timeout, NULL);
+  g_main_loop_run(r.loop);
+  g_source_remove(safety);
+  g_source_remove(busy);
+  g_assert_cmpuint(r.done_calls, ==, 1);
+  g_assert_true(r.ok);
+  /* DONE came within a few turns of the busy source, not at the safety timeout. */
+  g_assert_cmpuint(turns, <, 100);
   result_clear(&r);
 }
 
@@ -769,6 +803,7 @@ main(int argc, char **argv)
   ADD("/hooks/group/leftovers-killed-when-hook-exits", test_leftovers_killed);
   ADD("/hooks/cancel/running-hook", test_cancel_running);
   ADD("/hooks/cancel/before-start", test_cancel_before_start);
+  ADD("/hooks/cancel/busy-loop-does-not-delay-done", test_cancel_busy_loop);
   ADD("/hooks/count", test_count);
   ADD("/hooks/log/messages-without-env-values", test_log_messages);
   return g_test_run();
