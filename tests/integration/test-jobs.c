@@ -692,11 +692,15 @@ test_state_unreadable_mid_run(void)
   g_assert_cmpint(journal, >=, 0);
   g_autoptr(GPtrArray) entries = sv_journal_entries_new();
 
-  /* A tmpfs over /run keeps the host's journald out; ours is bound in its place. */
+  /* A tmpfs over /run keeps the host's journald out; ours is bound in its place. Root
+   * without DAC override: out of the bounding set and the inheritable set both (a
+   * container such as systemd-nspawn's gives root a full inheritable set, from which an
+   * exec would take the capabilities back). */
   const char *inner = "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
                       ": > /run/systemd/journal/socket && "
                       "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && "
-                      "exec setpriv --bounding-set=-dac_override,-dac_read_search "
+                      "exec setpriv --inh-caps=-dac_override,-dac_read_search "
+                      "--bounding-set=-dac_override,-dac_read_search "
                       "$SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_CONF\"";
   g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
   g_autofree char *journal_env = g_strconcat("SVTEST_JOURNAL=", sock, NULL);
@@ -757,6 +761,7 @@ test_state_unreadable_mid_run(void)
   /* And as a user who cannot read the directory either: non-zero, with the reason. */
   g_autofree char *out2 = NULL, *err2 = NULL;
   const char *denied_argv[] = {"setpriv",
+                               "--inh-caps=-dac_override,-dac_read_search",
                                "--bounding-set=-dac_override,-dac_read_search",
                                sv_test_binary(),
                                "jobs",
