@@ -13,7 +13,8 @@ others as OK, so the sub-test skips are read from each test's TAP output (GLib's
 
 --required (CI, where SDVISOR_*_TESTS_REQUIRED=1): a skip that the allow-list FILE does not
 name counts as a failure. --reasons: a skip without a reason counts as a failure.
---need-suites: a suite of the list in which no test passed counts as a failure.
+--need-suites: a suite of the list in which no test passed counts as a failure. A TESTLOG
+that cannot be read (its run ended before any test) counts as a failure.
 Exit status 1 if anything failed.
 """
 import argparse
@@ -90,9 +91,15 @@ def main():
     counts = {}
     skipped = []  # (run, test, sub, reason, verdict)
     suites_passed = set()
+    unread = []  # a run whose log is not there (it ended before its tests): a failure
     for spec in args.logs:
         run, _, path = spec.partition("=")
-        for line in open(path, encoding="utf-8"):
+        try:
+            log = open(path, encoding="utf-8")
+        except OSError as e:
+            unread.append(f"{run}: {path}: {e.strerror}")
+            continue
+        for line in log:
             if not line.strip():
                 continue
             result = json.loads(line)
@@ -120,10 +127,12 @@ def main():
             print(f"   (skips allowed in CI: {args.allow})")
     for suite in missing:
         print(f"== suite {suite}: no test ran and passed  [FAIL]")
+    for what in unread:
+        print(f"== no test log: {what}  [FAIL]")
 
     passed = counts.get("OK", 0) + counts.get("EXPECTEDFAIL", 0)
     failed = sum(counts.get(k, 0) for k in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"))
-    failed += len(refused) + len(missing)
+    failed += len(refused) + len(missing) + len(unread)
     print(f"{passed} passed, {failed} failed, {counts.get('SKIP', 0)} skipped")
     return 1 if failed else 0
 
