@@ -9,9 +9,7 @@
 name=slow-listen
 unit=sdvisor@$name.service
 port=8332
-stamps=/run/stamps-$name
-rm -rf "$stamps"
-mkdir -p "$stamps"
+stamps=$(stamps_dir $name)
 sv_conf $name <<EOF_CONF
 [app]
 exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --delay 5

@@ -14,9 +14,7 @@ name=ready-latency
 unit=sdvisor@$name.service
 port=8333
 runs=20
-stamps=/run/stamps-$name
-rm -rf "$stamps"
-mkdir -p "$stamps"
+stamps=$(stamps_dir $name)
 sv_conf $name <<EOF_CONF
 [app]
 exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --jitter 0.2
