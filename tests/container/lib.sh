@@ -42,18 +42,9 @@ WORK=
 TAP_NUMBERED=1
 TAP_REQUIRED_VAR=SDVISOR_CONTAINER_TESTS_REQUIRED
 TAP_TEST=container/$(basename "$0" .sh)
+TAP_MESON=${CT_MESON_TAP:-0}
 # shellcheck source=../common/tap.sh
 . "$CT_DIR/../common/tap.sh"
-
-skip_all() {
-    if [ "${SDVISOR_CONTAINER_TESTS_REQUIRED:-0}" = 1 ]; then
-        echo "Bail out! cannot run, and SDVISOR_CONTAINER_TESTS_REQUIRED=1: $*"
-        exit 1
-    fi
-    echo "1..0 # SKIP $*"
-    [ "${CT_MESON_TAP:-0}" = 1 ] && exit 0
-    exit 77
-}
 
 # ct_require [python-module...]: skip unless this host can run the suite.
 ct_require() {
@@ -102,12 +93,6 @@ ct_cleanup() {
         diag "logs, configs and roots are in $WORK"
     fi
     exit $rc
-}
-
-# finish: the plan, then exit 1 if a check failed.
-finish() {
-    echo "1..$_tap_n"
-    exit $_failed
 }
 
 # ct_rootfs NAME: a minimal root for one container: /usr comes from the host at run
