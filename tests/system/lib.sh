@@ -162,6 +162,13 @@ start_unit() {
 # start_or_finish UNIT: start_unit; where that fails, so does the scenario, and it ends.
 start_or_finish() { start_unit "$1" || { not_ok "systemctl start $1"; finish; }; }
 
+# start_serving UNIT PORT: start_or_finish UNIT, then check that the app answers
+# http://127.0.0.1:PORT/health within 20 s.
+start_serving() {
+    start_or_finish "$1"
+    check "the app answers /health" wait_http "http://127.0.0.1:$2/health" 20
+}
+
 # app_child UNIT PATTERN: sets main_pid (the unit's sdvisor) and app_pid (its child whose
 # command line matches PATTERN); without such a child, that fails and the scenario ends.
 app_child() {

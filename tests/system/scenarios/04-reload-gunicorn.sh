@@ -8,8 +8,7 @@
 unit=sdvisor@gunicorn-reload.service
 sv_app gunicorn-reload "/usr/bin/python3 -m gunicorn --config gunicorn.conf.py --bind 127.0.0.1:8142 app_flask:app" reload-signal=HUP
 
-start_or_finish "$unit"
-check "the app answers /health" wait_http http://127.0.0.1:8142/health 20
+start_serving "$unit" 8142
 main_pid=$(prop "$unit" MainPID)
 mark=$(journal_mark)
 

@@ -7,9 +7,8 @@
 unit=sdvisor@uvicorn-reload.service
 sv_app uvicorn-reload "$(fastapi_exec 8141)" reload-signal=HUP
 
-start_or_finish "$unit"
 # The app installs its SIGHUP handler at startup; until then SIGHUP would kill it.
-check "the app answers /health" wait_http http://127.0.0.1:8141/health 20
+start_serving "$unit" 8141
 main_pid=$(prop "$unit" MainPID)
 mark=$(journal_mark)
 

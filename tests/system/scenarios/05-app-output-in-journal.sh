@@ -7,8 +7,7 @@
 unit=sdvisor@uvicorn-output.service
 sv_app uvicorn-output "$(fastapi_exec 8151)"
 
-start_or_finish "$unit"
-check "the app answers /health" wait_http http://127.0.0.1:8151/health 20
+start_serving "$unit" 8151
 marker="line-$RANDOM$RANDOM"
 mark=$(journal_mark)
 check "the app echoes $marker" curl -fsS --max-time 5 "http://127.0.0.1:8151/echo?line=$marker"

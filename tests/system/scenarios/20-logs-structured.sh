@@ -35,8 +35,7 @@ exec=/bin/echo hook says $marker
 $(for n in 1 2 3 4 5 6 7 8; do printf '[hook:burst%s]\nwhen=pre-start\nexec=/bin/echo burst %s %s\n' $n $n "$marker"; done)
 EOF_CONF
 mark=$(journal_mark)
-start_or_finish "$unit"
-check "the app answers /health" wait_http http://127.0.0.1:8201/health 20
+start_serving "$unit" 8201
 check "uvicorn's INFO line on stderr has PRIORITY=6, SDVISOR_STREAM=stderr" \
     journal_wait "$unit" "$mark" 10 "^INFO: +Uvicorn running on" \
     PRIORITY=6 SDVISOR_STREAM=stderr SDVISOR_SOURCE=app SYSLOG_IDENTIFIER=shop DEPLOYMENT=systest

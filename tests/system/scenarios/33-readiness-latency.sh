@@ -15,14 +15,8 @@ unit=sdvisor@$name.service
 port=8333
 runs=20
 stamps=$(stamps_dir $name)
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --jitter 0.2
-working-directory=$APPS
-
-[ready]
-check=tcp://127.0.0.1:$port
-EOF_CONF
+sv_app $name "/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --jitter 0.2" \
+    "[ready]" "check=tcp://127.0.0.1:$port"
 track "$unit"
 
 lat=() failed=0 early=0
