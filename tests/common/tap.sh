@@ -1,10 +1,13 @@
 # shellcheck shell=bash
-# tap.sh — TAP output for the shell suites (tests/system scenarios, tests/container). Each
-# suite's lib.sh sources it after setting:
-#   TAP_NUMBERED=1|0   number the lines (container) or leave that to a driver (system)
+# tap.sh — TAP output for the shell suites (tests/system scenarios, tests/container,
+# tests/fleet). Each suite's lib.sh sources it after setting:
+#   TAP_NUMBERED=1|0   number the lines (container, fleet) or leave that to a driver (system)
 #   TAP_REQUIRED_VAR   the variable that makes a skip a failure, e.g.
 #                      SDVISOR_CONTAINER_TESTS_REQUIRED (CI sets it to 1)
 #   TAP_TEST           the test's name as tests/report.py names it, e.g. container/stop
+#   TAP_MESON=1        skip_all exits 0 after its `1..0 # SKIP` plan (meson counts exit 77
+#                      of a TAP test as an error); otherwise, as by hand, it exits 77
+# The system suite's driver plans and numbers, so its lib.sh has skip_all and finish of its own.
 # A skip of one check (skip_one) where the variable is 1 is a failure unless
 # .ci/skips-allowed lists it (tests/report.py --is-allowed, the list CI's report reads).
 
@@ -30,6 +33,24 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
 # tap_required: the suite's REQUIRED variable is 1.
 tap_required() { [ "${!TAP_REQUIRED_VAR:-0}" = 1 ]; }
+
+# skip_all REASON: the whole test cannot run here (a `Bail out!`, exit 1, where the
+# REQUIRED variable is 1).
+skip_all() {
+    if tap_required; then
+        echo "Bail out! cannot run, and $TAP_REQUIRED_VAR=1: $*"
+        exit 1
+    fi
+    echo "1..0 # SKIP $*"
+    [ "${TAP_MESON:-0}" = 1 ] && exit 0
+    exit 77
+}
+
+# finish: the plan, then exit 1 if a check failed.
+finish() {
+    echo "1..$_tap_n"
+    exit $_failed
+}
 
 # skip_one REASON: one check cannot run here.
 skip_one() {

@@ -12,34 +12,16 @@ ct_require fastapi uvicorn
 
 port=$(free_port)
 mark=mark-$$-$RANDOM
-ct_rootfs journal > /dev/null
-ct_config journal <<EOF
-[app]
-name=fastapi-journal
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
-working-directory=$C_APPS
-stop-timeout=10s
-[ready]
-check=http://127.0.0.1:$port/health
-timeout=30s
-[log]
-fields=DEPLOYMENT=container-test
-# A level word in the line wins over this: the INFO line must arrive as PRIORITY=6.
-priority-stderr=err
-EOF
+# A level word in the line wins over priority-stderr: the INFO line must arrive as PRIORITY=6.
+ct_http_app journal fastapi-journal "$port" 10s "$(fastapi_exec "$port")" \
+    "[log]" "fields=DEPLOYMENT=container-test" "priority-stderr=err"
 jsock=$WORK/journal/journal.sock
 jlog=$WORK/journal/journal.log
 : > "$jlog"
 $CTLIB journal-recv "$jsock" "$jlog" &
 _pids+=("$!")
 ct_wait_path "$jsock" 5
-ct_notify journal
-ct_start journal -v "$jsock:/run/systemd/journal/socket" --
-if ! notify_wait 40 '^READY=1$' > /dev/null; then
-    not_ok "the FastAPI container becomes ready"
-    show_output journal
-    finish
-fi
+ct_start_ready journal "the FastAPI container becomes ready" -v "$jsock:/run/systemd/journal/socket"
 check "GET /echo answers" curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$port/echo?line=$mark"
 
 # find FIELD=VALUE...: wait up to 5 s for an entry with all of them (a VALUE ending in

@@ -42,18 +42,9 @@ WORK=
 TAP_NUMBERED=1
 TAP_REQUIRED_VAR=SDVISOR_CONTAINER_TESTS_REQUIRED
 TAP_TEST=container/$(basename "$0" .sh)
+TAP_MESON=${CT_MESON_TAP:-0}
 # shellcheck source=../common/tap.sh
 . "$CT_DIR/../common/tap.sh"
-
-skip_all() {
-    if [ "${SDVISOR_CONTAINER_TESTS_REQUIRED:-0}" = 1 ]; then
-        echo "Bail out! cannot run, and SDVISOR_CONTAINER_TESTS_REQUIRED=1: $*"
-        exit 1
-    fi
-    echo "1..0 # SKIP $*"
-    [ "${CT_MESON_TAP:-0}" = 1 ] && exit 0
-    exit 77
-}
 
 # ct_require [python-module...]: skip unless this host can run the suite.
 ct_require() {
@@ -104,12 +95,6 @@ ct_cleanup() {
     exit $rc
 }
 
-# finish: the plan, then exit 1 if a check failed.
-finish() {
-    echo "1..$_tap_n"
-    exit $_failed
-}
-
 # ct_rootfs NAME: a minimal root for one container: /usr comes from the host at run
 # time; bin, lib, lib64 and sbin point into it. Prints the path.
 ct_rootfs() {
@@ -141,6 +126,23 @@ ct_notify() {
 
 ct_wait_path() { wait_until "$2" 0.02 test -e "$1"; }
 
+# fastapi_exec PORT: the command that serves the FastAPI test app (tests/apps) on PORT.
+fastapi_exec() { echo "/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $1"; }
+
+# ct_http_app NAME APP-NAME PORT STOP-TIMEOUT EXEC [LINE...]: NAME's root (ct_rootfs) and
+# its app.conf: EXEC in tests/apps, ready once http://127.0.0.1:PORT/health answers. The
+# LINEs follow [ready]'s keys: more of them, then other groups.
+ct_http_app() {
+    local name=$1 app=$2 port=$3 stop=$4 exec=$5
+    shift 5
+    ct_rootfs "$name" > /dev/null
+    {
+        printf '%s\n' "[app]" "name=$app" "exec=$exec" "working-directory=$C_APPS" \
+            "stop-timeout=$stop" "[ready]" "check=http://127.0.0.1:$port/health" "timeout=30s"
+        [ $# = 0 ] || printf '%s\n' "$@"
+    } | ct_config "$name"
+}
+
 # ct_start NAME [PODMAN-ARGS...] -- COMMAND...: `podman run` in the background, bounded
 # by CT_TIMEOUT seconds (default 60). Sets CT_PID (wait for it with ct_wait). The
 # container's output is in $WORK/NAME/out and err. The default command runs sdvisor
@@ -163,6 +165,21 @@ ct_start() {
     CT_PID=$!
     _pids+=("$CT_PID")
     eval "CT_PID_${name//-/_}=$CT_PID"
+}
+
+# ct_start_ready NAME DESCRIPTION [PODMAN-ARGS...]: ct_notify and ct_start NAME (sdvisor
+# with app.conf), then up to 40 s for READY=1; without it DESCRIPTION fails, NAME's output
+# is shown and the test ends.
+ct_start_ready() {
+    local name=$1 what=$2
+    shift 2
+    ct_notify "$name"
+    ct_start "$name" "$@" --
+    if ! notify_wait 40 '^READY=1$' > /dev/null; then
+        not_ok "$what"
+        show_output "$name"
+        finish
+    fi
 }
 
 # ct_name NAME: the container's name for podman stop/kill/exec.

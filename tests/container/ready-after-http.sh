@@ -41,32 +41,10 @@ ready_case() {
 }
 
 port=$(free_port)
-ct_rootfs fastapi > /dev/null
-ct_config fastapi <<EOF
-[app]
-name=fastapi-ready
-exec=/bin/sh -c 'sleep 2; exec /usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port'
-working-directory=$C_APPS
-stop-timeout=10s
-[ready]
-check=http://127.0.0.1:$port/health
-interval=100ms
-timeout=30s
-EOF
+ct_http_app fastapi fastapi-ready "$port" 10s "/bin/sh -c 'sleep 2; exec $(fastapi_exec "$port")'" interval=100ms
 ready_case fastapi "FastAPI, 2 s late"
 
 port=$(free_port)
-ct_rootfs status > /dev/null
-ct_config status <<EOF
-[app]
-name=status-ready
-exec=/usr/bin/python3 $C_CT/ctlib.py status-then-serve $port 2
-working-directory=$C_APPS
-stop-timeout=10s
-[ready]
-check=http://127.0.0.1:$port/health
-interval=100ms
-timeout=30s
-EOF
+ct_http_app status status-ready "$port" 10s "/usr/bin/python3 $C_CT/ctlib.py status-then-serve $port 2" interval=100ms
 ready_case status "an app whose STATUS= text says READY=1"
 finish

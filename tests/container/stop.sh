@@ -12,24 +12,8 @@
 ct_require fastapi uvicorn
 
 port=$(free_port)
-ct_rootfs inflight > /dev/null
-ct_config inflight <<EOF
-[app]
-name=fastapi-stop
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
-working-directory=$C_APPS
-stop-timeout=20s
-[ready]
-check=http://127.0.0.1:$port/health
-timeout=30s
-EOF
-ct_notify inflight
-ct_start inflight --
-if ! notify_wait 40 '^READY=1$' > /dev/null; then
-    not_ok "the FastAPI container becomes ready"
-    show_output inflight
-    finish
-fi
+ct_http_app inflight fastapi-stop "$port" 20s "$(fastapi_exec "$port")"
+ct_start_ready inflight "the FastAPI container becomes ready"
 
 ct_stop_in_flight inflight "$port"
 check "sdvisor passed SIGTERM on to the app" grep -q "sending SIGTERM to app (pid [0-9]*)" "$WORK/inflight/err"

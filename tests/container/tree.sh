@@ -8,24 +8,8 @@
 ct_require fastapi uvicorn
 
 port=$(free_port)
-ct_rootfs wrapper > /dev/null
-ct_config wrapper <<EOF
-[app]
-name=fastapi-wrapper
-exec=sh -c '/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port; echo after'
-working-directory=$C_APPS
-stop-timeout=20s
-[ready]
-check=http://127.0.0.1:$port/health
-timeout=30s
-EOF
-ct_notify wrapper
-ct_start wrapper --
-if ! notify_wait 40 '^READY=1$' > /dev/null; then
-    not_ok "the wrapped FastAPI container becomes ready"
-    show_output wrapper
-    finish
-fi
+ct_http_app wrapper fastapi-wrapper "$port" 20s "sh -c '$(fastapi_exec "$port"); echo after'"
+ct_start_ready wrapper "the wrapped FastAPI container becomes ready"
 
 ct_stop_in_flight wrapper "$port"
 check "sdvisor says it follows the tree through /proc" \

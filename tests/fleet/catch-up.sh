@@ -75,4 +75,4 @@ db=$(pg_psql -F ' ' -c "SELECT to_char(slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"
 mine=$(awk '{print $2, $3, $4, "success", 1}' "$out" | sort)
 is "the store holds one finished claim per slot, with the node and fence the job saw" "$db" "$mine"
 no_crashes
-fleet_done
+finish

@@ -12,7 +12,7 @@
 [ "$FLEET_STORE_KIND" = etcd ] || skip_all "an etcd scenario (FLEET_STORE_KIND=etcd)"
 fleet_require
 
-leader=$(etcd_leader) || { not_ok "the cluster has a leader"; fleet_done; }
+leader=$(etcd_leader) || { not_ok "the cluster has a leader"; finish; }
 cut=$(((leader % 3) + 1))
 rest=$(for i in 1 2 3; do [ "$i" != "$cut" ] && echo "$i"; done | tr '\n' ' ')
 diag "leader: member $leader; x's member (to be stopped): $cut; y's: $rest"
@@ -46,7 +46,7 @@ for _ in $(seq 150); do
 done
 if [ -z "${slot[retry]:-}" ] || [ -z "${slot[noretry]:-}" ]; then
   not_ok "both x nodes started their catch-up run"
-  fleet_done
+  finish
 fi
 # y's catch-up claim finds the slot taken (and, with retry, watches it).
 sleep 2
@@ -101,4 +101,4 @@ for v in retry noretry; do
 done
 crashes=$(cat "$WORK"/*.log | grep -cE 'AddressSanitizer|Segmentation|CRITICAL|assertion' || true)
 is "no sdvisor crashed or asserted" "$crashes" 0
-fleet_done
+finish

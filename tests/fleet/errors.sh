@@ -121,4 +121,4 @@ like "the slots are skipped with an error entry" "$(cat "$WORK/other-version-run
   '^<3>sdvisor: job tick: slot .* skipped: the fleet store cannot be used \(the fleet tables are of schema version 2'
 unlike "no password in any log" "$(cat "$WORK"/*.log)" 'right-pw|wrong-pw|np-pw'
 no_crashes
-fleet_done
+finish

@@ -36,4 +36,4 @@ diag "$kills instances SIGKILLed and restarted"
 
 fleet_check_once "$out" once tick
 diag "slots run by $(awk '{print $3}' "$out" | sort -u | wc -l) different nodes"
-fleet_done
+finish

@@ -8,7 +8,7 @@
 [ "$FLEET_STORE_KIND" = etcd ] || skip_all "an etcd scenario (FLEET_STORE_KIND=etcd)"
 fleet_require
 
-leader=$(etcd_leader) || { not_ok "the cluster has a leader"; fleet_done; }
+leader=$(etcd_leader) || { not_ok "the cluster has a leader"; finish; }
 others=$(for i in 1 2 3; do [ "$i" != "$leader" ] && echo "$i"; done | tr '\n' ' ')
 # shellcheck disable=SC2086
 FLEET_STORE=$(etcd_uri "$leader" $others)
@@ -43,4 +43,4 @@ diag "leader at the end: member ${new_leader:-none}"
 fleet_check_once "$out" leader tick unique
 unfinished=$(fleet_records leader tick | awk '$4 == "-"')
 is "no claim in the store is left without a result" "$unfinished" ""
-fleet_done
+finish

@@ -21,24 +21,15 @@ FLEET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FLEET_STORE_KIND=${FLEET_STORE_KIND:-pg}
 SDVISOR=${SDVISOR_BINARY:-}
 
-_n=0
-_failed=0
 _pids=()
 WORK=
 
-ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
-not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; _failed=1; }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-
-# is DESCRIPTION GOT EXPECTED
-is() {
-  if [ "$2" = "$3" ]; then
-    ok "$1"
-  else
-    not_ok "$1"
-    diag "got:      '$2'" "expected: '$3'"
-  fi
-}
+TAP_NUMBERED=1
+TAP_REQUIRED_VAR=SDVISOR_STORE_TESTS_REQUIRED
+TAP_TEST=fleet/fleet-$([ "$FLEET_STORE_KIND" = pg ] || echo etcd-)$(basename "$0" .sh)
+TAP_MESON=${FLEET_MESON_TAP:-0}
+# shellcheck source=../common/tap.sh
+. "$FLEET_DIR/../common/tap.sh"
 
 # like DESCRIPTION TEXT REGEX: ok when TEXT matches REGEX (grep -E)
 like() {
@@ -58,16 +49,6 @@ unlike() {
   else
     ok "$1"
   fi
-}
-
-skip_all() {
-  if [ "${SDVISOR_STORE_TESTS_REQUIRED:-0}" = 1 ]; then
-    echo "Bail out! cannot run, and SDVISOR_STORE_TESTS_REQUIRED=1: $*"
-    exit 1
-  fi
-  echo "1..0 # SKIP $*"
-  [ "${FLEET_MESON_TAP:-0}" = 1 ] && exit 0
-  exit 77
 }
 
 fleet_cleanup() {
@@ -324,7 +305,3 @@ fleet_check_once() {
   no_crashes
 }
 
-fleet_done() {
-  echo "1..$_n"
-  exit "$_failed"
-}

@@ -63,4 +63,4 @@ for v in skip local; do
   like "$v: and the recovery" "$(cat "$WORK/$v-x.log")" 'connected again|answering again'
   diag "$v: last fleet slot $last_fleet"
 done
-fleet_done
+finish

@@ -72,4 +72,4 @@ for v in skip queue; do
   fi
 done
 no_crashes
-fleet_done
+finish

@@ -83,4 +83,4 @@ for v in retry noretry; do
       "${jobs_out:-}" "^work +$s +$n \(pid [0-9]+\) +$f +interrupted"
   fi
 done
-fleet_done
+finish

@@ -108,4 +108,4 @@ is "journal: all $n entries of the run carry the fence" "$m" "$n"
 unlike "journal: the node that did not run it tags no entry with that fence" \
   "$(cat "$WORK/$other.journal")" "^SDVISOR_JOB_FENCE=$fence\$"
 no_crashes
-fleet_done
+finish

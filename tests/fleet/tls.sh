@@ -76,4 +76,4 @@ locals=$(awk 'NF == 2' "$WORK/no-cert.out" 2> /dev/null | wc -l)
 is "no client certificate: none with a fence" "$(awk 'NF != 2' "$WORK/no-cert.out" 2> /dev/null)" ""
 like "no client certificate: the fallback is logged" "$no_cert" \
   "the fleet store cannot be used \(127\.0\.0\.1:[0-9]+: .*${why[no-cert]}\); running it once per host instead"
-fleet_done
+finish

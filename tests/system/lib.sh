@@ -50,6 +50,53 @@ sv_conf() {
     (umask 022 && cat > "/etc/sdvisor/$1.conf")
 }
 
+# sv_app NAME EXEC [LINE...]: sv_conf NAME for EXEC, run in the test apps' directory; the
+# LINEs follow in [app] (more keys, then other groups).
+sv_app() {
+    local name=$1 exec=$2
+    shift 2
+    printf '%s\n' "[app]" "exec=$exec" "working-directory=$APPS" "$@" | sv_conf "$name"
+}
+
+# fastapi_exec PORT: the command that serves the FastAPI test app (app_fastapi.py) on PORT.
+fastapi_exec() { echo "/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $1"; }
+
+# fastapi_health_conf PORT STOP-TIMEOUT: for sv_conf, the FastAPI app on PORT, ready once
+# /health answers and unhealthy after it fails twice (checked every 500 ms); more lines
+# may follow in [health].
+fastapi_health_conf() {
+    cat <<EOF_CONF
+[app]
+exec=$(fastapi_exec "$1")
+working-directory=$APPS
+stop-timeout=$2
+
+[ready]
+check=http://127.0.0.1:$1/health
+timeout=30s
+
+[health]
+check=http://127.0.0.1:$1/health
+interval=500ms
+timeout=500ms
+failure-threshold=2
+EOF_CONF
+}
+
+# unit_drop_in UNIT NAME < CONTENT: /etc/systemd/system/UNIT.d/NAME.conf, then daemon-reload.
+unit_drop_in() {
+    install -d "/etc/systemd/system/$1.d"
+    cat > "/etc/systemd/system/$1.d/$2.conf"
+    systemctl daemon-reload
+}
+
+# stamps_dir NAME: an empty /run/stamps-NAME (for stamp_app.py and hooks); prints its path.
+stamps_dir() {
+    rm -rf "/run/stamps-$1"
+    mkdir -p "/run/stamps-$1"
+    echo "/run/stamps-$1"
+}
+
 # track UNIT: the driver dumps UNIT's journal if the scenario fails.
 track() { echo "$1" >> "$SCENARIO_RESULTS/units"; }
 
@@ -110,6 +157,27 @@ start_unit() {
     fi
     diag "systemctl start $1 failed:" "$(systemctl status --no-pager -n 30 "$1" 2>&1)"
     return 1
+}
+
+# start_or_finish UNIT: start_unit; where that fails, so does the scenario, and it ends.
+start_or_finish() { start_unit "$1" || { not_ok "systemctl start $1"; finish; }; }
+
+# start_serving UNIT PORT: start_or_finish UNIT, then check that the app answers
+# http://127.0.0.1:PORT/health within 20 s.
+start_serving() {
+    start_or_finish "$1"
+    check "the app answers /health" wait_http "http://127.0.0.1:$2/health" 20
+}
+
+# app_child UNIT PATTERN: sets main_pid (the unit's sdvisor) and app_pid (its child whose
+# command line matches PATTERN); without such a child, that fails and the scenario ends.
+app_child() {
+    main_pid=$(prop "$1" MainPID)
+    app_pid=$(pgrep -P "$main_pid" -f "$2" | head -n 1)
+    check "the app (a child of sdvisor, pid $main_pid) is found: '$app_pid'" test -n "$app_pid" || {
+        stop_quietly "$1"
+        finish
+    }
 }
 
 # stop_quietly UNIT...: clean-up at the end of a scenario.

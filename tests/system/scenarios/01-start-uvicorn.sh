@@ -5,14 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@uvicorn.service
-sv_conf uvicorn <<EOF_CONF
-[app]
-name=uvicorn
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port 8101
-working-directory=$APPS
-environment=PYTHONUNBUFFERED=1
-stop-timeout=20s
-EOF_CONF
+sv_app uvicorn "$(fastapi_exec 8101)" name=uvicorn environment=PYTHONUNBUFFERED=1 stop-timeout=20s
 mark=$(journal_mark)
 
 check "systemctl start $unit returns 0" start_unit "$unit"

@@ -13,7 +13,7 @@ stop-timeout=10s
 EOF_CONF
 mark=$(journal_mark)
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 check "systemctl stop returns 0" timeout 20 systemctl stop "$unit"
 check "sdvisor saw the app die of SIGTERM" journal_wait "$unit" "$mark" 5 "stopped by SIGTERM"
 is "the unit is inactive (dead), not failed" \

@@ -5,11 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@exit3.service
-sv_conf exit3 <<EOF_CONF
-[app]
-exec=/usr/bin/python3 exit_after.py 3 1.5
-working-directory=$APPS
-EOF_CONF
+sv_app exit3 "/usr/bin/python3 exit_after.py 3 1.5"
 mark=$(journal_mark)
 
 check "systemctl start $unit returns 0" start_unit "$unit"

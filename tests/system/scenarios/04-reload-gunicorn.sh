@@ -6,15 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@gunicorn-reload.service
-sv_conf gunicorn-reload <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m gunicorn --config gunicorn.conf.py --bind 127.0.0.1:8142 app_flask:app
-working-directory=$APPS
-reload-signal=HUP
-EOF_CONF
+sv_app gunicorn-reload "/usr/bin/python3 -m gunicorn --config gunicorn.conf.py --bind 127.0.0.1:8142 app_flask:app" reload-signal=HUP
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
-check "the app answers /health" wait_http http://127.0.0.1:8142/health 20
+start_serving "$unit" 8142
 main_pid=$(prop "$unit" MainPID)
 mark=$(journal_mark)
 

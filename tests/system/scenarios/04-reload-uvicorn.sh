@@ -5,16 +5,10 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@uvicorn-reload.service
-sv_conf uvicorn-reload <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port 8141
-working-directory=$APPS
-reload-signal=HUP
-EOF_CONF
+sv_app uvicorn-reload "$(fastapi_exec 8141)" reload-signal=HUP
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
 # The app installs its SIGHUP handler at startup; until then SIGHUP would kill it.
-check "the app answers /health" wait_http http://127.0.0.1:8141/health 20
+start_serving "$unit" 8141
 main_pid=$(prop "$unit" MainPID)
 mark=$(journal_mark)
 

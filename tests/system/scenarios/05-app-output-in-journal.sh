@@ -5,14 +5,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@uvicorn-output.service
-sv_conf uvicorn-output <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port 8151
-working-directory=$APPS
-EOF_CONF
+sv_app uvicorn-output "$(fastapi_exec 8151)"
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
-check "the app answers /health" wait_http http://127.0.0.1:8151/health 20
+start_serving "$unit" 8151
 marker="line-$RANDOM$RANDOM"
 mark=$(journal_mark)
 check "the app echoes $marker" curl -fsS --max-time 5 "http://127.0.0.1:8151/echo?line=$marker"

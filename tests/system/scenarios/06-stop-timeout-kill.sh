@@ -6,20 +6,13 @@
 
 name=stubborn
 unit=sdvisor@$name.service
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 stubborn.py
-working-directory=$APPS
-stop-timeout=2s
-EOF_CONF
-mkdir -p "/etc/systemd/system/$unit.d"
-cat > "/etc/systemd/system/$unit.d/timeout.conf" <<'EOF_DROPIN'
+sv_app $name "/usr/bin/python3 stubborn.py" stop-timeout=2s
+unit_drop_in "$unit" timeout <<'EOF_DROPIN'
 [Service]
 TimeoutStopSec=20s
 EOF_DROPIN
-systemctl daemon-reload
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 mark=$(journal_mark)
 check "the app is up (it logged its start)" journal_wait "$unit" "" 15 "stubborn: started"
 is "TimeoutStopSec is 20s" "$(prop "$unit" TimeoutStopUSec)" 20s

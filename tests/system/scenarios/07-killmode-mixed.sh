@@ -6,15 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@killmode.service
-sv_conf killmode <<EOF_CONF
-[app]
-exec=/usr/bin/python3 stubborn.py
-working-directory=$APPS
-stop-signal=INT
-stop-timeout=1s
-EOF_CONF
+sv_app killmode "/usr/bin/python3 stubborn.py" stop-signal=INT stop-timeout=1s
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 check "the app is up" journal_wait "$unit" "" 15 "stubborn: started"
 mark=$(journal_mark)
 check "systemctl stop returns 0" timeout 20 systemctl stop "$unit"

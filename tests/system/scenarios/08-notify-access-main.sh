@@ -6,14 +6,10 @@
 . "$(dirname "$0")/../lib.sh"
 
 unit=sdvisor@intruder.service
-sv_conf intruder <<EOF_CONF
-[app]
-exec=/usr/bin/python3 notify_intruder.py
-working-directory=$APPS
-EOF_CONF
+sv_app intruder "/usr/bin/python3 notify_intruder.py"
 mark=$(journal_mark)
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 check "the app sent its STATUS=" journal_wait "$unit" "$mark" 15 "sent STATUS= to /run/systemd/notify"
 check "systemd refused it" \
     journal_wait "$unit" "$mark" 5 "reception only permitted for main PID"

@@ -11,14 +11,10 @@
 lines=80000
 unit=sdvisor@burst.service
 marker="burst-$RANDOM"
-sv_conf burst <<EOF_CONF
-[app]
-exec=/usr/bin/python3 burst.py $lines $marker
-working-directory=$APPS
-EOF_CONF
+sv_app burst "/usr/bin/python3 burst.py $lines $marker"
 mark=$(journal_mark)
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 # The app's last line is the unit's last entry: reading the tail is cheap,
 # where journal.py would parse every one of the lines as JSON.
 done_line() { journalctl -q -u "$unit" -n 3 -o cat | grep -qx "$marker done"; }

@@ -35,8 +35,7 @@ exec=/bin/echo hook says $marker
 $(for n in 1 2 3 4 5 6 7 8; do printf '[hook:burst%s]\nwhen=pre-start\nexec=/bin/echo burst %s %s\n' $n $n "$marker"; done)
 EOF_CONF
 mark=$(journal_mark)
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
-check "the app answers /health" wait_http http://127.0.0.1:8201/health 20
+start_serving "$unit" 8201
 check "uvicorn's INFO line on stderr has PRIORITY=6, SDVISOR_STREAM=stderr" \
     journal_wait "$unit" "$mark" 10 "^INFO: +Uvicorn running on" \
     PRIORITY=6 SDVISOR_STREAM=stderr SDVISOR_SOURCE=app SYSLOG_IDENTIFIER=shop DEPLOYMENT=systest
@@ -78,13 +77,9 @@ sys.stderr.flush()
 print(f"after {marker}", flush=True)
 time.sleep(3600)
 EOF_PY
-sv_conf logs-json <<EOF_CONF
-[app]
-name=jsonapp
-exec=/usr/bin/python3 /run/sdvisor-logs-test/json_and_traceback.py $marker
-EOF_CONF
+sv_app logs-json "/usr/bin/python3 /run/sdvisor-logs-test/json_and_traceback.py $marker" name=jsonapp
 mark=$(journal_mark)
-start_unit "$unit2" || { not_ok "systemctl start $unit2"; finish; }
+start_or_finish "$unit2"
 check "the JSON line's message is MESSAGE, its level PRIORITY=4" \
     journal_wait "$unit2" "$mark" 10 "^order placed $marker\$" PRIORITY=4 SYSLOG_IDENTIFIER=jsonapp
 json=$(journalctl -q -u "$unit2" --cursor "$mark" -o json MESSAGE="order placed $marker")

@@ -56,14 +56,9 @@ cpu_ns() {
 # ---- 1. through sdvisor ---------------------------------------------------------------------
 marker="s$RANDOM"
 unit=sdvisor@logs-flood.service
-sv_conf logs-flood <<EOF_CONF
-[app]
-name=flood
-exec=/usr/bin/python3 burst.py $N $marker
-working-directory=$APPS
-EOF_CONF
+sv_app logs-flood "/usr/bin/python3 burst.py $N $marker" name=flood
 mark=$(journal_mark)
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 pid=$(prop "$unit" MainPID)
 check "the last line arrived" wait_done "$unit" "$marker" 60
 sv_cpu=$(cpu_ns "$pid")

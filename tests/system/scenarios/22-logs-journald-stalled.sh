@@ -39,14 +39,9 @@ trap 'kill -CONT "$journald" 2>/dev/null' EXIT
 N=300000
 marker="j$RANDOM"
 unit=sdvisor@logs-stall.service
-sv_conf logs-stall <<EOF_CONF
-[app]
-name=stall
-exec=/usr/bin/python3 burst.py $N $marker
-working-directory=$APPS
-EOF_CONF
+sv_app logs-stall "/usr/bin/python3 burst.py $N $marker" name=stall
 mark=$(journal_mark)
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 pid=$(prop "$unit" MainPID)
 kill -STOP "$journald"
 # journalctl reads the files, not journald: the flood's last line is not there yet, so
@@ -86,13 +81,9 @@ marker = sys.argv[1]
 for i in itertools.count():
     sys.stdout.write(f"{marker} {i}\n")
 EOF_PY
-sv_conf logs-stall2 <<EOF_CONF
-[app]
-name=stall2
-exec=/usr/bin/python3 /run/sdvisor-logs-test/endless.py $marker2
-EOF_CONF
+sv_app logs-stall2 "/usr/bin/python3 /run/sdvisor-logs-test/endless.py $marker2" name=stall2
 mark=$(journal_mark)
-start_unit "$unit2" || { not_ok "systemctl start $unit2"; finish; }
+start_or_finish "$unit2"
 pid=$(prop "$unit2" MainPID)
 # The app: sdvisor's child running endless.py (it may take a moment to appear).
 app=

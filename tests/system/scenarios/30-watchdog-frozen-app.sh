@@ -7,44 +7,23 @@
 # Without it, sdvisor's own pings would keep a frozen app "alive" forever.
 # A healthy app must not be killed: the unit first runs for 3 s (> WatchdogSec).
 # timeout: 30
+# shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 name=watchdog-freeze
 unit=sdvisor@$name.service
 port=8330
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
-working-directory=$APPS
-stop-timeout=5s
-
-[ready]
-check=http://127.0.0.1:$port/health
-timeout=30s
-
-[health]
-check=http://127.0.0.1:$port/health
-interval=500ms
-timeout=500ms
-failure-threshold=2
-EOF_CONF
-mkdir -p "/etc/systemd/system/$unit.d"
-cat > "/etc/systemd/system/$unit.d/watchdog.conf" <<'EOF_DROPIN'
+fastapi_health_conf $port 5s | sv_conf $name
+unit_drop_in "$unit" watchdog <<'EOF_DROPIN'
 [Service]
 WatchdogSec=2
 Restart=on-failure
 RestartSec=200ms
 EOF_DROPIN
-systemctl daemon-reload
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 is "WatchdogUSec is 2s" "$(prop "$unit" WatchdogUSec)" 2s
-main_pid=$(prop "$unit" MainPID)
-app_pid=$(pgrep -P "$main_pid" -f 'uvicorn app_fastapi' | head -n 1)
-check "the app (a child of sdvisor, pid $main_pid) is found: '$app_pid'" test -n "$app_pid" || {
-    stop_quietly "$unit"
-    finish
-}
+app_child "$unit" 'uvicorn app_fastapi'
 
 # Healthy: sdvisor's pings keep the unit alive past WatchdogSec.
 sleep 3

@@ -22,12 +22,7 @@ name=gunicorn-sock
 unit=sdvisor@$name.service
 socket=sdvisor@$name.socket
 port=8331
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m gunicorn --config gunicorn.conf.py --graceful-timeout 5 app_flask:app
-working-directory=$APPS
-stop-timeout=10s
-EOF_CONF
+sv_app $name "/usr/bin/python3 -m gunicorn --config gunicorn.conf.py --graceful-timeout 5 app_flask:app" stop-timeout=10s
 cat > "/etc/systemd/system/$socket" <<EOF_SOCKET
 [Unit]
 Description=sdvisor system test: socket for $unit

@@ -9,18 +9,9 @@
 name=slow-listen
 unit=sdvisor@$name.service
 port=8332
-stamps=/run/stamps-$name
-rm -rf "$stamps"
-mkdir -p "$stamps"
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --delay 5
-working-directory=$APPS
-
-[ready]
-check=tcp://127.0.0.1:$port
-timeout=20s
-EOF_CONF
+stamps=$(stamps_dir $name)
+sv_app $name "/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --delay 5" \
+    "[ready]" "check=tcp://127.0.0.1:$port" timeout=20s
 track "$unit"
 
 t0=$(date +%s%N)

@@ -14,17 +14,9 @@ name=ready-latency
 unit=sdvisor@$name.service
 port=8333
 runs=20
-stamps=/run/stamps-$name
-rm -rf "$stamps"
-mkdir -p "$stamps"
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --jitter 0.2
-working-directory=$APPS
-
-[ready]
-check=tcp://127.0.0.1:$port
-EOF_CONF
+stamps=$(stamps_dir $name)
+sv_app $name "/usr/bin/python3 stamp_app.py --port $port --stamps $stamps --jitter 0.2" \
+    "[ready]" "check=tcp://127.0.0.1:$port"
 track "$unit"
 
 lat=() failed=0 early=0

@@ -10,10 +10,8 @@
 name=reload-hook
 unit=sdvisor@$name.service
 port=8334
-stamps=/run/stamps-$name
+stamps=$(stamps_dir $name)
 marker=$stamps/marker
-rm -rf "$stamps"
-mkdir -p "$stamps"
 conf() {
     cat <<EOF_CONF
 [app]
@@ -28,7 +26,7 @@ EOF_CONF
 }
 conf | sv_conf $name
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 main_pid=$(prop "$unit" MainPID)
 app_pid=$(pgrep -P "$main_pid" -f stamp_app.py | head -n 1)
 

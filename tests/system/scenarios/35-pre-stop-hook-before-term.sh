@@ -10,9 +10,7 @@
 name=pre-stop-hook
 unit=sdvisor@$name.service
 port=8335
-stamps=/run/stamps-$name
-rm -rf "$stamps"
-mkdir -p "$stamps"
+stamps=$(stamps_dir $name)
 sv_conf $name <<EOF_CONF
 [app]
 exec=/usr/bin/python3 stamp_app.py --port $port --stamps $stamps
@@ -28,7 +26,7 @@ when=pre-stop
 exec=/bin/sh -c 'date +%s%N > $stamps/hook-start; sleep 2; date +%s%N > $stamps/hook-end'
 EOF_CONF
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 mark=$(journal_mark)
 t0=$(date +%s%N)
 timeout 30 systemctl stop "$unit"

@@ -27,7 +27,7 @@ schedule=@daily
 exec=/bin/sh -c 'echo "stamp manual=\$SDVISOR_JOB_MANUAL"'
 EOF_CONF
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 main_pid=$(prop "$unit" MainPID)
 sdvisor=$(command -v sdvisor || echo /usr/local/bin/sdvisor)
 

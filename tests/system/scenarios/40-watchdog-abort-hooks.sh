@@ -5,6 +5,7 @@
 # SIGKILLed, on-failure and post-stop hooks run, and the unit restarts (Restart=). Before,
 # sdvisor died of the SIGABRT (status=6/ABRT) and no hook ran.
 # timeout: 90
+# shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 name=watchdog-hooks
@@ -12,21 +13,9 @@ unit=sdvisor@$name.service
 port=8380
 marks=/run/$name-hooks
 rm -f "$marks"
-sv_conf $name <<EOF_CONF
-[app]
-exec=/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $port
-working-directory=$APPS
-stop-timeout=20s
-
-[ready]
-check=http://127.0.0.1:$port/health
-timeout=30s
-
-[health]
-check=http://127.0.0.1:$port/health
-interval=500ms
-timeout=500ms
-failure-threshold=2
+{
+    fastapi_health_conf $port 20s
+    cat <<EOF_CONF
 on-unhealthy=none
 
 [hook:failed]
@@ -37,22 +26,16 @@ exec=/bin/sh -c 'echo "on-failure \$SDVISOR_EXIT_STATUS" >> $marks'
 when=post-stop
 exec=/bin/sh -c 'echo post-stop >> $marks'
 EOF_CONF
-mkdir -p "/etc/systemd/system/$unit.d"
-cat > "/etc/systemd/system/$unit.d/watchdog.conf" <<'EOF_DROPIN'
+} | sv_conf $name
+unit_drop_in "$unit" watchdog <<'EOF_DROPIN'
 [Service]
 WatchdogSec=3
 Restart=on-failure
 RestartSec=200ms
 EOF_DROPIN
-systemctl daemon-reload
 
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
-main_pid=$(prop "$unit" MainPID)
-app_pid=$(pgrep -P "$main_pid" -f 'uvicorn app_fastapi' | head -n 1)
-check "the app (a child of sdvisor, pid $main_pid) is found: '$app_pid'" test -n "$app_pid" || {
-    stop_quietly "$unit"
-    finish
-}
+start_or_finish "$unit"
+app_child "$unit" 'uvicorn app_fastapi'
 mark=$(journal_mark)
 kill -STOP "$app_pid"
 diag "kill -STOP $app_pid"

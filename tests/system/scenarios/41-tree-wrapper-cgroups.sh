@@ -29,7 +29,7 @@ EOF_CONF
 }
 
 conf | sv_conf "$name"
-start_unit "$unit" || { not_ok "systemctl start $unit"; finish; }
+start_or_finish "$unit"
 track "$unit"
 check "the app answers /health" wait_http "http://127.0.0.1:8137/health" 20
 check "the journal says sdvisor uses its delegated cgroup" \

@@ -30,13 +30,11 @@ stop-timeout=10s
 [ready]
 check=http://127.0.0.1:$port/health
 EOF_CONF
-install -d "/etc/systemd/system/$unit.d"
-cat > "/etc/systemd/system/$unit.d/restart.conf" <<EOF_DROPIN
+unit_drop_in "$unit" restart <<EOF_DROPIN
 [Service]
 Restart=always
 RestartSec=2s
 EOF_DROPIN
-systemctl daemon-reload
 listeners() { ss -Hltn "sport = :$port" | wc -l; }
 app_pid() { curl -fsS --max-time "${1:-5}" "http://127.0.0.1:$port/pid"; }
 # load FILE: 8 s of requests in the background, each on a new connection.
