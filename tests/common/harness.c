@@ -32,6 +32,19 @@ sv_test_skip_unless_required(const char *reason)
     g_test_skip(reason);
 }
 
+gboolean
+sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms)
+{
+  if (sv_run_wait_message(run, "READY=1", timeout_ms) != NULL)
+    return TRUE;
+  g_autofree char *err = sv_run_stderr(run);
+  if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
+    sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
+    return FALSE;
+  }
+  g_error("sdvisor did not start: %s", err);
+}
+
 const char *
 sv_test_binary(void)
 {

@@ -66,6 +66,12 @@ const char *sv_test_binary(void);
 gboolean sv_test_required(void);
 void sv_test_skip_unless_required(const char *reason);
 
+/* For a run whose shell starts sdvisor in a mount namespace of its own (unshare -m, a
+ * tmpfs over /run or the state directory): waits up to TIMEOUT_MS for READY=1. FALSE,
+ * after sv_test_skip_unless_required(), where unshare or mount was refused (the caller
+ * returns); any other failure to start fails the test with sdvisor's stderr. */
+gboolean sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms);
+
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -74,6 +76,18 @@ sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
       return FALSE;
     g_usleep(10 * 1000);
   }
+}
+
+gboolean
+sv_test_pid_alive(pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents(path, &stat, NULL, NULL))
+    return FALSE;
+  /* the state follows the command name in parentheses, which may hold anything */
+  const char *end = strrchr(stat, ')');
+  return end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
 }
 
 void
@@ -154,6 +168,71 @@ sv_test_pid_ns_missing(void)
   const char *argv[] = {"/usr/bin/unshare", "--fork",    "--pid", "--mount-proc",
                         "--kill-child",     "/bin/true", NULL};
   return probe("a PID namespace", argv);
+}
+
+char *
+sv_test_mount_small_tmpfs(const char *dir)
+{
+  g_autofree char *mnt = g_build_filename(dir, "small", NULL);
+  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
+  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
+    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
+    g_test_skip(why);
+    return NULL;
+  }
+  return g_steal_pointer(&mnt);
+}
+
+char *
+sv_test_fill_up(const char *dir)
+{
+  char *filler = g_build_filename(dir, "filler", NULL);
+  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  g_assert_cmpint(fd, >=, 0);
+  char block[4096];
+  memset(block, 'f', sizeof block);
+  while (write(fd, block, sizeof block) > 0)
+    ;
+  g_assert_cmpint(errno, ==, ENOSPC);
+  close(fd);
+  return filler;
+}
+
+guint
+sv_test_count_hidden(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name(d)) != NULL)
+    if (name[0] == '.')
+      n++;
+  return n;
+}
+
+SvTestStateDir *
+sv_test_state_dir_new(const char *app)
+{
+  SvTestStateDir *dir = g_new0(SvTestStateDir, 1);
+  dir->base = g_dir_make_tmp("sdvisor-test-state-XXXXXX", NULL);
+  g_assert_nonnull(dir->base);
+  dir->state = g_build_filename(dir->base, "state", NULL);
+  dir->app_dir = g_build_filename(dir->state, app, NULL);
+  dir->env = g_strconcat("STATE_DIRECTORY=", dir->state, NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir->app_dir, 0700), ==, 0);
+  g_assert_cmpint(g_chmod(dir->state, 0700), ==, 0);
+  return dir;
+}
+
+void
+sv_test_state_dir_free(SvTestStateDir *dir)
+{
+  sv_test_rm_rf(dir->base);
+  g_free(dir->base);
+  g_free(dir->state);
+  g_free(dir->app_dir);
+  g_free(dir->env);
+  g_free(dir);
 }
 
 int

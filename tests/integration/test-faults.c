@@ -277,14 +277,8 @@ test_journal_absent_then_present(void)
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
                         NULL};
   g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_assert_not_reached();
-  }
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   /* Some lines on the console first. */
   g_assert_true(sv_run_wait_stderr(run, "numbered 20\n", WAIT_MS));
 
@@ -651,18 +645,6 @@ wait_lines(const char *path, guint n, guint timeout_ms)
   return count_lines(path) >= n;
 }
 
-static guint
-count_temporaries(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  guint n = 0;
-  const char *name;
-  while (d && (name = g_dir_read_name(d)) != NULL)
-    if (name[0] == '.' && strstr(name, ".state."))
-      n++;
-  return n;
-}
-
 /* The state file at PATH must parse (checksum and all). */
 static SvJobRecord *
 parse_state_file(const char *path)
@@ -699,14 +681,8 @@ test_state_directory_full(void)
       "exec unshare -m --propagation private /bin/sh -c "
       "'mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$STATE_DIRECTORY\" && " SV_EXEC_SDVISOR "'";
   g_autoptr(SvRun) run = start_config_full(job_config, NULL, pre, exec_line);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_assert_not_reached();
-  }
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   g_autofree char *slots = sv_run_path(run, "slots");
   g_autofree char *state = g_strdup_printf("/proc/%d/root%s/state", (int)run->pid, run->dir);
   g_autofree char *app_dir = g_build_filename(state, "faultjob", NULL);
@@ -729,15 +705,7 @@ test_state_directory_full(void)
     g_assert_cmpint(sv_now_ms(), <, settle);
     g_usleep(10 * 1000);
   }
-  g_autofree char *filler = g_build_filename(state, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  g_assert_cmpint(errno, ==, ENOSPC);
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(state);
   /* A run that claimed its slot before the fill may still be writing its result. */
   g_usleep(1200 * 1000);
   guint before = count_lines(slots);
@@ -766,7 +734,7 @@ test_state_directory_full(void)
   g_autoptr(SvJobRecord) record = parse_state_file(state_file);
   g_assert_false(record->running);
   g_assert_cmpint(record->result, ==, SV_JOB_RESULT_SUCCESS);
-  g_assert_cmpuint(count_temporaries(app_dir), ==, 0);
+  g_assert_cmpuint(sv_test_count_hidden(app_dir), ==, 0);
 
   /* Room again: the job runs again. */
   g_assert_cmpint(g_unlink(filler), ==, 0);
@@ -778,15 +746,10 @@ test_state_directory_full(void)
 static void
 test_corrupt_state_recovered(void)
 {
-  g_autofree char *base = g_dir_make_tmp("sdvisor-faults-state-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename(base, "state", NULL);
-  g_autofree char *app_dir = g_build_filename(state, "faultjob", NULL);
-  g_autofree char *state_file = g_build_filename(app_dir, "tick.state", NULL);
-  g_autofree char *corrupt = g_build_filename(app_dir, "tick.state.corrupt", NULL);
-  g_autofree char *state_env = g_strconcat("STATE_DIRECTORY=", state, NULL);
-  const char *env[] = {state_env, NULL};
-  g_assert_cmpint(g_mkdir_with_parents(app_dir, 0700), ==, 0);
-  g_assert_cmpint(g_chmod(state, 0700), ==, 0);
+  g_autoptr(SvTestStateDir) dir = sv_test_state_dir_new("faultjob");
+  g_autofree char *state_file = g_build_filename(dir->app_dir, "tick.state", NULL);
+  g_autofree char *corrupt = g_build_filename(dir->app_dir, "tick.state.corrupt", NULL);
+  const char *env[] = {dir->env, NULL};
 
   /* Garbage first, then a good file cut in half. */
   static const char garbage[] = "\x7f"
@@ -822,13 +785,6 @@ test_corrupt_state_recovered(void)
     g_assert_cmpstr(record->job, ==, "tick");
     g_assert_false(record->running);
   }
-  g_unlink(corrupt);
-  g_unlink(state_file);
-  g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
-  g_unlink(lock);
-  g_rmdir(app_dir);
-  g_rmdir(state);
-  g_rmdir(base);
 }
 
 /* ---- 1,000 reloads, 1,000 restarts: fds and memory ------------------------------------------------- */

@@ -706,14 +706,8 @@ test_state_unreadable_mid_run(void)
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
                         NULL};
   g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_error("sdvisor did not start: %s", err);
-  }
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   g_assert_true(wait_lines(s, "slots", 2, WAIT_MS));
 
   /* The app is named for its file: sdvisor.conf → state/sdvisor. */

@@ -223,15 +223,7 @@ fake_journal_start(FakeJournal *j, const char *config)
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
                         NULL};
   j->run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(j->run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(j->run);
-    if (sv_run_wait_exit(j->run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return FALSE;
-    }
-    g_error("sdvisor did not start: %s", err);
-  }
-  return TRUE;
+  return sv_run_wait_ready_in_mount_ns(j->run, WAIT_MS);
 }
 
 /* Reads until an entry has MESSAGE=MESSAGE; returns it (owned by J) or NULL. */

@@ -566,17 +566,13 @@ test_state_private_under_umask(void)
 static void
 test_state_symlinks_not_followed(void)
 {
-  g_autofree char *base = g_dir_make_tmp("sdvisor-security-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename(base, "state", NULL);
-  g_autofree char *app_dir = g_build_filename(state, "faultsec", NULL);
+  g_autoptr(SvTestStateDir) dir = sv_test_state_dir_new("faultsec");
+  const char *base = dir->base, *app_dir = dir->app_dir;
   g_autofree char *victim_lock = g_build_filename(base, "victim-lock", NULL);
   g_autofree char *victim_state = g_build_filename(base, "victim-state", NULL);
   g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
   g_autofree char *st = g_build_filename(app_dir, "tick.state", NULL);
-  g_autofree char *state_env = g_strconcat("STATE_DIRECTORY=", state, NULL);
-  const char *env[] = {state_env, NULL};
-  g_assert_cmpint(g_mkdir_with_parents(app_dir, 0700), ==, 0);
-  g_assert_cmpint(g_chmod(state, 0700), ==, 0);
+  const char *env[] = {dir->env, NULL};
   static const char precious[] = "precious, not a state file\n";
   g_assert_true(g_file_set_contents(victim_state, precious, -1, NULL));
 
@@ -633,7 +629,6 @@ test_state_symlinks_not_followed(void)
   }
   g_autoptr(GDir) d = g_dir_open(elsewhere, 0, NULL);
   g_assert_null(g_dir_read_name(d));
-  sv_test_rm_rf(base);
 }
 
 int

@@ -984,13 +984,9 @@ test_corrupt_state(Fixture *f, gconstpointer data)
 static void
 test_full_state_directory(Fixture *f, gconstpointer data)
 {
-  g_autofree char *mnt = g_build_filename(f->dir, "small", NULL);
-  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
-    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
-    g_test_skip(why);
+  g_autofree char *mnt = sv_test_mount_small_tmpfs(f->dir);
+  if (mnt == NULL)
     return;
-  }
   add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
   g_autoptr(GError) error = NULL;
   SvJobs *jobs = sv_jobs_new("web", f->configs, mnt, NULL, &error);
@@ -999,14 +995,7 @@ test_full_state_directory(Fixture *f, gconstpointer data)
   g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
   spin(300000);
 
-  g_autofree char *filler = g_build_filename(mnt, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(mnt);
   g_autofree char *before = read_out(f, "slots");
   spin(2 * SEC + 200000);
   g_autofree char *during = read_out(f, "slots");

@@ -818,18 +818,6 @@ test_claim_abandon(Fixture *f, gconstpointer data)
   g_assert_cmpint(c4->status, ==, SV_JOB_CLAIM_OK);
 }
 
-static guint
-count_temporaries(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  guint n = 0;
-  const char *name;
-  while (d && (name = g_dir_read_name(d)) != NULL)
-    if (name[0] == '.')
-      n++;
-  return n;
-}
-
 static void
 test_clean_temporaries(Fixture *f, gconstpointer data)
 {
@@ -851,13 +839,9 @@ test_clean_temporaries(Fixture *f, gconstpointer data)
 static void
 test_store_full(Fixture *f, gconstpointer data)
 {
-  g_autofree char *mnt = g_build_filename(f->dir, "small", NULL);
-  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
-    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
-    g_test_skip(why);
+  g_autofree char *mnt = sv_test_mount_small_tmpfs(f->dir);
+  if (mnt == NULL)
     return;
-  }
   g_autoptr(GError) error = NULL;
   SvJobStore *store = sv_job_store_open(mnt, "web", TRUE, &error);
   g_assert_no_error(error);
@@ -867,14 +851,7 @@ test_store_full(Fixture *f, gconstpointer data)
   sv_job_claim_free(c);
 
   /* Fill it. */
-  g_autofree char *filler = g_build_filename(mnt, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(mnt);
 
   c = sv_job_store_claim(store, "backup", T0 + SEC, f->template_record);
   g_assert_cmpint(c->status, ==, SV_JOB_CLAIM_ERROR);
@@ -888,7 +865,7 @@ test_store_full(Fixture *f, gconstpointer data)
   g_assert_cmpint(r->slot_usec, ==, T0);
   g_assert_false(r->running);
   g_autofree char *app = g_build_filename(mnt, "web", NULL);
-  g_assert_cmpuint(count_temporaries(app), ==, 0);
+  g_assert_cmpuint(sv_test_count_hidden(app), ==, 0);
 
   /* Room again: it works again. */
   g_unlink(filler);
