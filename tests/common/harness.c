@@ -59,6 +59,44 @@ sv_test_app(const char *name)
   return g_test_build_filename(G_TEST_DIST, "apps", name, NULL);
 }
 
+static gboolean
+expand_app(const GMatchInfo *match, GString *result, gpointer user_data)
+{
+  g_autofree char *name = g_match_info_fetch(match, 1);
+  g_autofree char *path = sv_test_app(name);
+  g_string_append(result, path);
+  return FALSE;
+}
+
+char *
+sv_test_expand_apps(const char *text)
+{
+  g_autoptr(GRegex) app = g_regex_new("@([A-Za-z0-9_.-]+\\.(?:sh|py))@", 0, 0, NULL);
+  char *expanded = g_regex_replace_eval(app, text, -1, 0, 0, expand_app, NULL, NULL);
+  g_assert_nonnull(expanded);
+  return expanded;
+}
+
+SvRun *
+sv_run_start_config_full(const char *text, const char *const *env, const char *pre,
+                         const char *exec_line)
+{
+  g_autofree char *config = sv_test_expand_apps(text);
+  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
+  g_autofree char *script =
+      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+                      "\"$SVTEST_DIR/sdvisor.conf\" "
+                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
+                      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
+  g_autoptr(GPtrArray) envp = g_ptr_array_new();
+  g_ptr_array_add(envp, config_env);
+  for (const char *const *e = env; e && *e; e++)
+    g_ptr_array_add(envp, (gpointer)*e);
+  g_ptr_array_add(envp, NULL);
+  const char *argv[] = {"-c", script, NULL};
+  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
+}
+
 char *
 sv_run_path(SvRun *run, const char *name)
 {

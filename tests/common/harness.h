@@ -58,6 +58,23 @@ void sv_run_write_config(SvRun *run, const char *text);
 
 /* Path of a test app (tests/apps). */
 char *sv_test_app(const char *name);
+/* TEXT with every "@NAME@" of a test app (NAME ending in .sh or .py, as
+ * "@fault-steady.sh@") replaced by the app's path. */
+char *sv_test_expand_apps(const char *text);
+
+/* The last step of sv_run_start_config_full()'s shell: exec sdvisor (under memcheck
+ * with valgrind) on the run's sdvisor.conf, so that run->pid is sdvisor's. */
+#define SV_EXEC_SDVISOR                                                                            \
+  "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
+
+/* Starts sdvisor with TEXT as its configuration file: test apps expanded
+ * (sv_test_expand_apps) and "@DIR@" the run's directory. PRE, if not NULL, is shell run
+ * after the file is written and before sdvisor is exec'd (umask, ulimit, export, each
+ * ending in "&&"); EXEC_LINE (NULL = SV_EXEC_SDVISOR) execs sdvisor. ENV: extra
+ * NAME=VALUE entries. */
+SvRun *sv_run_start_config_full(const char *text, const char *const *env, const char *pre,
+                                const char *exec_line);
+#define sv_run_start_config(text, env, pre) sv_run_start_config_full((text), (env), (pre), NULL)
 const char *sv_test_binary(void);
 
 /* For a test that needs what a machine may lack (root, unshare(1), a mount namespace): a

@@ -77,57 +77,6 @@ zombies_count(pid_t parent)
   return zombies->len;
 }
 
-static const char *const app_names[] = {
-    "fault-close-stdout.sh", "fault-exit-on-cue.sh", "fault-fork-storm.sh", "fault-hook.sh",
-    "fault-numbered.sh",     "fault-steady.sh",      "job-append-slot.sh",
-};
-
-/* "@fault-steady.sh@" and the like become the apps' paths. */
-static char *
-expand_apps(const char *text)
-{
-  g_autoptr(GString) s = g_string_new(text);
-  for (gsize i = 0; i < G_N_ELEMENTS(app_names); i++) {
-    g_autofree char *token = g_strdup_printf("@%s@", app_names[i]);
-    g_autofree char *path = sv_test_app(app_names[i]);
-    g_string_replace(s, token, path, 0);
-  }
-  return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-#define SV_EXEC_SDVISOR                                                                            \
-  "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
-
-/* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
- * directory). PRE, if not NULL, is shell run after the file is written and before
- * sdvisor is exec'd (umask, ulimit, touch, each ending in "&&"); EXEC_LINE (NULL =
- * SV_EXEC_SDVISOR) execs sdvisor, so run->pid is sdvisor's pid. ENV: extra NAME=VALUE
- * entries. */
-static SvRun *
-start_config_full(const char *text, const char *const *env, const char *pre, const char *exec_line)
-{
-  g_autofree char *config = expand_apps(text);
-  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script =
-      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
-                      "\"$SVTEST_DIR/sdvisor.conf\" "
-                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
-                      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
-  g_autoptr(GPtrArray) envp = g_ptr_array_new();
-  g_ptr_array_add(envp, config_env);
-  for (const char *const *e = env; e && *e; e++)
-    g_ptr_array_add(envp, (gpointer)*e);
-  g_ptr_array_add(envp, NULL);
-  const char *argv[] = {"-c", script, NULL};
-  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
-}
-
-static SvRun *
-start_config(const char *text, const char *const *env, const char *pre)
-{
-  return start_config_full(text, env, pre, NULL);
-}
-
 static guint
 count_substrings(const char *text, const char *needle)
 {
@@ -478,7 +427,7 @@ test_app_exits_during_hook(void)
                                               "when=on-failure post-stop\n"
                                               "exec=@fault-hook.sh@\n",
                                               c->when);
-    g_autoptr(SvRun) run = start_config(config, NULL, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(config, NULL, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     if (c->trigger != 0) {
       g_autofree char *pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
@@ -580,7 +529,7 @@ test_emfile_at_runtime(void)
                                "[hook:r]\n"
                                "when=reload\n"
                                "exec=/bin/true\n";
-  g_autoptr(SvRun) run = start_config(config, NULL, "touch \"$SVTEST_DIR/healthy\" &&");
+  g_autoptr(SvRun) run = sv_run_start_config(config, NULL, "touch \"$SVTEST_DIR/healthy\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(sv_run_wait_stderr(run, "is ready", WAIT_MS));
   (void)sv_run_count_messages(run, "", 300);
@@ -680,7 +629,7 @@ test_state_directory_full(void)
   const char *exec_line =
       "exec unshare -m --propagation private /bin/sh -c "
       "'mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$STATE_DIRECTORY\" && " SV_EXEC_SDVISOR "'";
-  g_autoptr(SvRun) run = start_config_full(job_config, NULL, pre, exec_line);
+  g_autoptr(SvRun) run = sv_run_start_config_full(job_config, NULL, pre, exec_line);
   if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
     return;
   g_autofree char *slots = sv_run_path(run, "slots");
@@ -766,7 +715,7 @@ test_corrupt_state_recovered(void)
     }
     g_assert_cmpint(g_chmod(state_file, 0600), ==, 0);
 
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     g_autofree char *slots = sv_run_path(run, "slots");
     g_assert_true(wait_lines(slots, 1, WAIT_MS));
@@ -898,7 +847,7 @@ test_many_reloads(void)
   g_autofree char *asan_env = leak_asan_env();
   const char *env[] = {asan_env, NULL};
   g_autoptr(SvRun) run =
-      start_config(config, env, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&");
+      sv_run_start_config(config, env, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   Usage start = usage_of(run, NULL);
   print_usage("after start", &start);
@@ -975,7 +924,7 @@ test_many_restarts(void)
   guint n = iterations();
   g_autofree char *asan_env = leak_asan_env();
   const char *env[] = {asan_env, NULL};
-  g_autoptr(SvRun) run = start_config(config, env, "touch \"$SVTEST_DIR/healthy\" &&");
+  g_autoptr(SvRun) run = sv_run_start_config(config, env, "touch \"$SVTEST_DIR/healthy\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *healthy = sv_run_path(run, "healthy");
   Usage start = usage_of(run, NULL);

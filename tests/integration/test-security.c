@@ -37,45 +37,10 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static char *
-expand_apps(const char *text)
-{
-  static const char *const names[] = {"fault-steady.sh", "job-append-slot.sh"};
-  g_autoptr(GString) s = g_string_new(text);
-  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-    g_autofree char *token = g_strdup_printf("@%s@", names[i]);
-    g_autofree char *path = sv_test_app(names[i]);
-    g_string_replace(s, token, path, 0);
-  }
-  return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-/* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
- * directory); PRE is shell run just before sdvisor is exec'd ("umask 000 &&"). */
-static SvRun *
-start_config(const char *text, const char *const *env, const char *pre)
-{
-  g_autofree char *config = expand_apps(text);
-  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script = g_strdup_printf(
-      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
-      "\"$SVTEST_DIR/sdvisor.conf\" "
-      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
-      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
-      pre ? pre : "");
-  g_autoptr(GPtrArray) envp = g_ptr_array_new();
-  g_ptr_array_add(envp, config_env);
-  for (const char *const *e = env; e && *e; e++)
-    g_ptr_array_add(envp, (gpointer)*e);
-  g_ptr_array_add(envp, NULL);
-  const char *argv[] = {"-c", script, NULL};
-  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
-}
-
 static void
 rewrite_config(SvRun *run, const char *text)
 {
-  g_autofree char *expanded = expand_apps(text);
+  g_autofree char *expanded = sv_test_expand_apps(text);
   g_autoptr(GString) s = g_string_new(expanded);
   g_string_replace(s, "@DIR@", run->dir, 0);
   sv_run_write_config(run, s->str);
@@ -210,7 +175,7 @@ test_systemd_variables_stay(void)
 {
   const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" WATCHDOG_PID=$$ "
                     "WATCHDOG_USEC=30000000 LISTEN_PID=$$ LISTEN_FDS=0 && ";
-  g_autoptr(SvRun) run = start_config(systemd_env_config, NULL, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(systemd_env_config, NULL, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   /* sdvisor took the watchdog as its own: it pings. */
   g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
@@ -254,7 +219,7 @@ test_values_never_logged(void)
   const char *pre = "printf 'API_KEY=" SECRET "-env-file\\nexport OTHER=\"" SECRET " quoted\"\\n' "
                     "> \"$SVTEST_DIR/secrets.env\" && chmod 0600 \"$SVTEST_DIR/secrets.env\" && "
                     "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
-  g_autoptr(SvRun) run = start_config(env_config, env, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(env_config, env, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(sv_run_wait_stderr(run, "(post-start)", WAIT_MS));
 
@@ -386,7 +351,7 @@ test_reload_error_keeps_values(void)
                                "environment=GOOD=1 TOKEN='" SECRET "-reload\n"
                                "[ready]\n"
                                "check=file:@DIR@/app.ready\n";
-  g_autoptr(SvRun) run = start_config(good, NULL, NULL);
+  g_autoptr(SvRun) run = sv_run_start_config(good, NULL, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   rewrite_config(run, broken);
   reload_and_wait(run);
@@ -526,7 +491,7 @@ static void
 test_state_private_under_umask(void)
 {
   const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state/deeper\" && umask 000 &&";
-  g_autoptr(SvRun) run = start_config(job_config, NULL, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(job_config, NULL, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *slots = sv_run_path(run, "slots");
   gint64 deadline = sv_now_ms() + WAIT_MS;
@@ -583,7 +548,7 @@ test_state_symlinks_not_followed(void)
   for (int round = 0; round < 2; round++) {
     if (round == 0)
       g_assert_cmpint(symlink(victim_lock, lock), ==, 0);
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     (void)sv_run_count_messages(run, "", 2500);
     g_autofree char *slots = sv_run_path(run, "slots");
@@ -614,7 +579,7 @@ test_state_symlinks_not_followed(void)
   g_assert_cmpint(g_mkdir(elsewhere, 0700), ==, 0);
   g_assert_cmpint(symlink(elsewhere, app_dir), ==, 0);
   {
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     int code = sv_run_wait_exit(run, WAIT_MS);
     if (code == -1) {
       /* Up and running: then it must at least not have used the directory. */
