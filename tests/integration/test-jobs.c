@@ -352,16 +352,8 @@ killed_mid_run(gboolean retry)
   /* The next start reports it. */
   g_autoptr(SvRun) next = start_instance(s);
   g_autofree char *slot_text = iso(slot);
-  gint64 end = sv_now_ms() + WAIT_MS;
-  g_autofree char *err = NULL;
-  do {
-    g_free(err);
-    err = sv_run_stderr(next);
-    if (strstr(err, "was interrupted"))
-      break;
-    g_usleep(20000);
-  } while (sv_now_ms() < end);
-  g_assert_nonnull(strstr(err, "was interrupted"));
+  g_assert_true(sv_run_wait_stderr(next, "was interrupted", WAIT_MS));
+  g_autofree char *err = sv_run_stderr(next);
   g_assert_nonnull(strstr(err, slot_text));
   g_autofree char *killed_pid = g_strdup_printf("sdvisor pid %d", (int)victim->pid);
   g_assert_nonnull(strstr(err, killed_pid));
@@ -544,16 +536,8 @@ test_state_directory_refused(void)
   g_assert_cmpint(chown(s->state, 65534, 65534), ==, 0);
   /* The app runs; the jobs are refused, loudly. */
   SvRun *run = start_instance(s);
-  g_autofree char *err = NULL;
-  gint64 end = sv_now_ms() + WAIT_MS;
-  do {
-    g_free(err);
-    err = sv_run_stderr(run);
-    if (strstr(err, "(uid 65534)"))
-      break;
-    g_usleep(20000);
-  } while (sv_now_ms() < end);
-  g_assert_nonnull(strstr(err, "(uid 65534)"));
+  g_assert_true(sv_run_wait_stderr(run, "(uid 65534)", WAIT_MS));
+  g_autofree char *err = sv_run_stderr(run);
   g_usleep(2 * G_USEC_PER_SEC);
   g_assert_cmpuint(count_lines(s, "slots"), ==, 0);
   g_autofree char *app_dir = g_build_filename(s->state, "jobtest", NULL);
