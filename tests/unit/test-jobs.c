@@ -217,6 +217,25 @@ int_nonzero(gpointer p)
   return *(int *)p != 0;
 }
 
+/* The jobs of F's configuration, for app "web", its state in F's directory. */
+static SvJobs *
+jobs_new(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(jobs);
+  return jobs;
+}
+
+static SvJobs *
+start_jobs(Fixture *f)
+{
+  SvJobs *jobs = jobs_new(f);
+  sv_jobs_start(jobs);
+  return jobs;
+}
+
 static void
 stop_and_free(SvJobs *jobs)
 {
@@ -403,10 +422,8 @@ test_every_second_two_instances(Fixture *f, gconstpointer data)
           "echo \"$SDVISOR_JOB_SLOT $SDVISOR_JOB $SDVISOR_APP_NAME\" >> \"$OUT/slots\"");
   g_autoptr(GError) error = NULL;
   /* Two instances in one process: two stores, two open file descriptions per lock. */
-  SvJobs *a = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  SvJobs *b = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
+  SvJobs *a = jobs_new(f);
+  SvJobs *b = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(a);
   sv_jobs_start(b);
@@ -457,10 +474,8 @@ test_not_once_per_host(Fixture *f, gconstpointer data)
 {
   SvJobConfig *c = add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
   c->once_per_host = FALSE;
-  g_autoptr(GError) error = NULL;
-  SvJobs *a = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  SvJobs *b = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
+  SvJobs *a = jobs_new(f);
+  SvJobs *b = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(a);
   sv_jobs_start(b);
@@ -517,10 +532,7 @@ test_timeout(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "slow", "every 1s",
                            "sleep 30 & echo $! > \"$OUT/bg\"; echo $$ > \"$OUT/pid\"; wait");
   c->timeout_usec = 1 * SEC;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "slow", SV_JOB_RESULT_TIMEOUT};
   g_assert_true(spin_until(has_result, &w, 5 * SEC));
   g_autofree char *bg = read_out(f, "bg");
@@ -551,10 +563,7 @@ test_timeout_kill(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "stubborn", "every 1s",
                            "trap '' TERM; echo $$ > \"$OUT/pid\"; while :; do sleep 0.1; done");
   c->timeout_usec = 1 * SEC;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "stubborn", SV_JOB_RESULT_TIMEOUT};
   g_assert_true(spin_until(has_result, &w, 15 * SEC));
   g_autoptr(SvJobRecord) r = read_state(f, "stubborn");
@@ -572,9 +581,7 @@ test_exec_failed(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "missing", "every 1s", "true");
   g_free(c->exec[0]);
   c->exec[0] = g_strdup("/nonexistent/program");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "missing", SV_JOB_RESULT_EXEC_FAILED};
   g_assert_true(spin_until(has_result, &w, 3 * SEC));
   g_autoptr(SvJobRecord) r = read_state(f, "missing");
@@ -636,8 +643,7 @@ static void
 test_overlap_skip(Fixture *f, gconstpointer data)
 {
   add_job(f, "long", "every 1s", RUN_LOG_SCRIPT("1.5"));
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(jobs);
   spin(5 * SEC);
@@ -662,8 +668,7 @@ test_overlap_queue(Fixture *f, gconstpointer data)
 {
   SvJobConfig *c = add_job(f, "long", "every 1s", RUN_LOG_SCRIPT("1.5"));
   c->overlap = SV_OVERLAP_QUEUE;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(jobs);
   spin(4 * SEC);
@@ -693,9 +698,7 @@ test_stop_signals_job(Fixture *f, gconstpointer data)
   add_job(f, "graceful", "every 1s",
           "trap 'echo term >> \"$OUT/term\"; exit 3' TERM; touch \"$OUT/started\"; "
           "sleep 30 & wait");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   spin(100000);
@@ -719,9 +722,7 @@ test_stop_deadline(Fixture *f, gconstpointer data)
 {
   add_job(f, "deaf", "every 1s",
           "trap '' TERM; touch \"$OUT/started\"; while :; do sleep 0.1; done");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
 
@@ -744,9 +745,7 @@ static void
 test_stop_retire(Fixture *f, gconstpointer data)
 {
   add_job(f, "slow", "every 1s", "touch \"$OUT/started\"; sleep 0.7; echo done >> \"$OUT/done\"");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   int done = 0;
@@ -763,8 +762,7 @@ test_stop_retire(Fixture *f, gconstpointer data)
 
   /* Retired, then stopped for real while the run still runs. */
   g_unlink(started);
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   done = 0;
   sv_jobs_stop(jobs, 0, G_MAXINT64, on_done, &done);
@@ -779,14 +777,13 @@ static void
 test_stop_idle(Fixture *f, gconstpointer data)
 {
   add_job(f, "hourly", "every 1h", "true");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   stop_and_free(jobs);
 
   /* No jobs at all: no state directory is needed or created. */
   g_autoptr(GPtrArray) none = g_ptr_array_new();
   g_autofree char *missing = g_build_filename(f->dir, "not-created", NULL);
+  g_autoptr(GError) error = NULL;
   SvJobs *empty = sv_jobs_new("web", none, missing, NULL, &error);
   g_assert_no_error(error);
   sv_jobs_start(empty);
@@ -831,9 +828,7 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   write_record(f, "persistent", latest - 5 * hour, FALSE);
   write_record(f, "plain", latest - 5 * hour, FALSE);
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "p", 1, 3 * SEC));
   spin(500000);
   stop_and_free(jobs);
@@ -850,8 +845,7 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   g_assert_cmpstr(fresh_text, ==, "");
 
   /* Started again: up to date now, nothing more. */
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   spin(500000);
   stop_and_free(jobs);
   g_autofree char *again = read_out(f, "p");
@@ -879,10 +873,7 @@ test_many_start_checks(Fixture *f, gconstpointer data)
     write_record(f, name, latest - 2 * hour, FALSE);
   }
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "quick", 12, 5 * SEC));
   spin(300000);
   g_assert_cmpuint(sv_jobs_get_n_running(jobs), ==, 6); /* the six sleeps */
@@ -897,9 +888,7 @@ test_many_start_checks(Fixture *f, gconstpointer data)
 
   /* Started and stopped at once: the waiting checks are dropped, the stop completes,
    * nothing runs (the catch-ups are done). */
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   stop_and_free(jobs);
   g_autofree char *after = read_out(f, "quick");
   g_assert_cmpstr(after, ==, text);
@@ -917,9 +906,7 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
   write_record(f, "retry", slot, TRUE);
   write_record(f, "noretry", slot, TRUE);
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "retry", 1, 3 * SEC));
   spin(500000);
   stop_and_free(jobs);
@@ -944,8 +931,7 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
 
   /* Started again: nothing more to report or retry. */
   g_ptr_array_set_size(entries, 0);
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   spin(500000);
   stop_and_free(jobs);
   g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, NULL, NULL), ==, 0);
@@ -962,8 +948,7 @@ test_corrupt_state(Fixture *f, gconstpointer data)
   g_autofree char *st = g_build_filename(f->dir, "web", "tick.state", NULL);
   g_assert_true(g_file_set_contents(st, "version=1\napp=web\njob=ti", -1, NULL));
 
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
   spin(300000);
   stop_and_free(jobs);
@@ -1032,8 +1017,7 @@ test_clock_set(Fixture *f, gconstpointer data)
     return;
   }
   add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(300000);
   sv_jobs_start(jobs);
   struct timespec now;
