@@ -175,6 +175,15 @@ iso(gint64 sec)
 
 /* ---- every slot exactly once across N instances ------------------------------------------- */
 
+/* An app with job tick, every second, appending its slot to @OUT@/slots. */
+static const char tick_config[] = "[app]\n"
+                                  "name=jobtest\n"
+                                  "exec=/bin/sleep infinity\n"
+                                  "\n"
+                                  "[job:tick]\n"
+                                  "schedule=every 1s\n"
+                                  "exec=@JOB@ @OUT@/slots\n";
+
 static void
 test_many_instances(void)
 {
@@ -186,13 +195,7 @@ test_many_instances(void)
   }
   guint n = env_uint("SVTEST_JOBS_INSTANCES", 8);
   guint seconds = env_uint("SVTEST_JOBS_SECONDS", 30);
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func((GDestroyNotify)sv_run_free);
   for (guint i = 0; i < n; i++)
     g_ptr_array_add(runs, start_instance(s));
@@ -525,13 +528,7 @@ test_state_directory_refused(void)
     sv_test_skip_unless_required("needs root to give the state directory to another user");
     return;
   }
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_assert_cmpint(g_mkdir(s->state, 0700), ==, 0);
   g_assert_cmpint(chown(s->state, 65534, 65534), ==, 0);
   /* The app runs; the jobs are refused, loudly. */
@@ -778,13 +775,7 @@ test_state_unreadable_mid_run(void)
 static void
 network_fs_case(const char *magic, const char *name)
 {
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_assert_cmpint(g_mkdir(s->state, 0700), ==, 0);
   g_autofree char *path_env = g_strconcat("SVTEST_FAKE_FS_PATH=", s->state, NULL);
   g_autofree char *magic_env = g_strconcat("SVTEST_FAKE_FS_MAGIC=", magic, NULL);
