@@ -117,40 +117,31 @@ count_lines(const char *path)
 
 /* ---- environment values are never logged ----------------------------------------------------- */
 
-static const char env_config[] =
-    "[app]\n"
-    "exec=@fault-steady.sh@\n"
-    "environment=PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'\n"
-    "environment-file=@DIR@/secrets.env\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.ready\n"
-    "[hook:h]\n"
-    "when=pre-start post-start reload pre-stop post-stop\n"
-    "exec=/bin/sh -c 'exit 1'\n"
-    "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env\n"
-    "[job:j]\n"
-    "schedule=every 1s\n"
-    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
-    "environment=JOB_TOKEN=" SECRET "-job-env\n";
+/* Every kind of environment carries a secret: APP_ENV is the app's environment=, SUFFIX
+ * ends the hook's and the job's values. */
+#define ENV_CONFIG(app_env, suffix)                                                                \
+  "[app]\n"                                                                                        \
+  "exec=@fault-steady.sh@\n"                                                                       \
+  "environment=" app_env "\n"                                                                      \
+  "environment-file=@DIR@/secrets.env\n"                                                           \
+  "[ready]\n"                                                                                      \
+  "check=file:@DIR@/app.ready\n"                                                                   \
+  "[hook:h]\n"                                                                                     \
+  "when=pre-start post-start reload pre-stop post-stop\n"                                          \
+  "exec=/bin/sh -c 'exit 1'\n"                                                                     \
+  "on-error=ignore\n"                                                                              \
+  "environment=HOOK_TOKEN=" SECRET "-hook-env" suffix "\n"                                         \
+  "[job:j]\n"                                                                                      \
+  "schedule=every 1s\n"                                                                            \
+  "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"                         \
+  "environment=JOB_TOKEN=" SECRET "-job-env" suffix "\n"
 
-/* The same with another value: a reload sees the environment changed. */
+static const char env_config[] =
+    ENV_CONFIG("PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'", "");
+
+/* The same with other values: a reload sees the environment changed. */
 static const char env_config_changed[] =
-    "[app]\n"
-    "exec=@fault-steady.sh@\n"
-    "environment=PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed\n"
-    "environment-file=@DIR@/secrets.env\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.ready\n"
-    "[hook:h]\n"
-    "when=pre-start post-start reload pre-stop post-stop\n"
-    "exec=/bin/sh -c 'exit 1'\n"
-    "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n"
-    "[job:j]\n"
-    "schedule=every 1s\n"
-    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
-    "environment=JOB_TOKEN=" SECRET "-job-env-changed\n";
+    ENV_CONFIG("PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed", "-changed");
 
 /* ---- systemd's variables for sdvisor stay with sdvisor ------------------------------------------------ */
 
