@@ -531,6 +531,18 @@ test_missing_executable(Fixture *f, gconstpointer data)
   result_clear(&r);
 }
 
+/* The one hook of R that started and the child it left in its process group (its pid in
+ * child.pid) are gone, and the hook after it (LOG_SELF) never ran. */
+static void
+assert_hook_and_child_gone(Fixture *f, Result *r)
+{
+  g_assert_cmpuint(r->started_pids->len, ==, 1);
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r->started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_autofree char *log = read_out(f, "log");
+  g_assert_null(log);
+}
+
 /* ---- timeouts and process groups ------------------------------------------------------ */
 
 static void
@@ -550,11 +562,7 @@ test_timeout_kills_group(Fixture *f, gconstpointer data)
   g_assert_cmpint(elapsed, <, 300 * MSEC + 100 * MSEC + 1500 * MSEC);
 
   /* Nothing of the hook outlives it: its background child went with its group. */
-  g_assert_cmpuint(r.started_pids->len, ==, 1);
-  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
-  g_autofree char *log = read_out(f, "log");
-  g_assert_null(log);
+  assert_hook_and_child_gone(f, &r);
   result_clear(&r);
 }
 
@@ -622,10 +630,7 @@ test_cancel_running(Fixture *f, gconstpointer data)
   /* SIGTERM did it: well before the 2 s grace of a 30 s timeout ran out. */
   g_assert_cmpint(r.ended_at - r.began_at, <, 1500 * MSEC);
   g_assert_cmpuint(r.started->len, ==, 1);
-  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
-  g_autofree char *log = read_out(f, "log");
-  g_assert_null(log);
+  assert_hook_and_child_gone(f, &r);
   result_clear(&r);
 }
 
