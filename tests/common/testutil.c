@@ -78,16 +78,29 @@ sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
   }
 }
 
-gboolean
-sv_test_pid_alive(pid_t pid)
+char
+sv_test_pid_state(pid_t pid, pid_t *ppid)
 {
   g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
   g_autofree char *stat = NULL;
   if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return FALSE;
-  /* the state follows the command name in parentheses, which may hold anything */
-  const char *end = strrchr(stat, ')');
-  return end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+    return 0;
+  /* after the command name in parentheses, which may hold anything: state, ppid */
+  const char *close = strrchr(stat, ')');
+  char state;
+  int parent;
+  if (close == NULL || sscanf(close + 2, "%c %d", &state, &parent) != 2)
+    return 0;
+  if (ppid != NULL)
+    *ppid = parent;
+  return state;
+}
+
+gboolean
+sv_test_pid_alive(pid_t pid)
+{
+  char state = sv_test_pid_state(pid, NULL);
+  return state != 0 && state != 'Z' && state != 'X';
 }
 
 void
@@ -110,18 +123,10 @@ sv_test_zombies_of(pid_t parent)
   while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
     if (!g_ascii_isdigit(name[0]))
       continue;
-    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-    g_autofree char *stat = NULL;
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-      continue;
-    /* after the command name in parentheses, which may hold anything: state, ppid */
-    const char *close = strrchr(stat, ')');
-    char state;
-    int ppid;
-    if (close && sscanf(close + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' && ppid == parent) {
-      int pid = atoi(name);
+    int pid = atoi(name);
+    pid_t ppid = 0;
+    if (sv_test_pid_state(pid, &ppid) == 'Z' && ppid == parent)
       g_array_append_val(zombies, pid);
-    }
   }
   return zombies;
 }

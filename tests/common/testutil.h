@@ -26,6 +26,9 @@ void sv_test_rm_rf(const char *path);
  * went. */
 gboolean sv_test_wait_pid_gone(pid_t pid, guint timeout_ms);
 
+/* The state letter of PID ('R', 'S', 'Z' for a zombie…) and, if PPID is not NULL, its
+ * parent's pid, from /proc/PID/stat; 0 once PID is gone. */
+char sv_test_pid_state(pid_t pid, pid_t *ppid);
 /* Whether PID is alive: in /proc and neither a zombie nor dead. */
 gboolean sv_test_pid_alive(pid_t pid);
 

@@ -245,18 +245,6 @@ child_with_nspid(pid_t parent, int nspid)
   return 0;
 }
 
-/* 'Z' for a zombie, another state letter for a live process, 0 once it is gone. */
-static char
-process_state(pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return 0;
-  const char *close = strrchr(stat, ')');
-  return close != NULL ? close[2] : 0;
-}
-
 /* Runs orphan.sh's orphan to its end under PID1 (seen from here), the first process of
  * RUN's PID namespace: checks that the orphan existed and was handed to PID 1, lets it
  * exit, and returns its state after up to TIMEOUT_MS: 0 once it is gone (reaped), 'Z'
@@ -271,13 +259,13 @@ orphan_fate(SvRun *run, pid_t pid1, guint timeout_ms)
   g_assert_cmpint(nsppid, ==, 1); /* handed to the namespace's PID 1 */
   pid_t pid = child_with_nspid(pid1, nspid);
   g_assert_cmpint(pid, >, 0); /* alive, PID 1's child */
-  g_assert_cmpint(process_state(pid), !=, 'Z');
+  g_assert_cmpint(sv_test_pid_state(pid, NULL), !=, 'Z');
 
   g_autofree char *go = sv_run_path(run, "orphan.go");
   g_assert_true(g_file_set_contents(go, "", 0, NULL));
   gint64 deadline = sv_now_ms() + timeout_ms;
   char state;
-  while ((state = process_state(pid)) != 0 && sv_now_ms() < deadline)
+  while ((state = sv_test_pid_state(pid, NULL)) != 0 && sv_now_ms() < deadline)
     g_usleep(10000);
   return state;
 }

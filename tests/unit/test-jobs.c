@@ -495,19 +495,6 @@ test_not_once_per_host(Fixture *f, gconstpointer data)
   g_assert_cmpint(r->result, ==, SV_JOB_RESULT_SUCCESS);
 }
 
-static gboolean
-process_gone(pid_t pid)
-{
-  if (kill(pid, 0) < 0 && errno == ESRCH)
-    return TRUE;
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return TRUE;
-  const char *close_paren = strrchr(stat, ')');
-  return close_paren != NULL && close_paren[2] == 'Z';
-}
-
 typedef struct {
   Fixture *f;
   const char *job;
@@ -539,7 +526,7 @@ test_timeout(Fixture *f, gconstpointer data)
   pid_t bg_pid = (pid_t)atoi(bg);
   g_assert_cmpint(bg_pid, >, 0);
   spin(200000);
-  g_assert_true(process_gone(bg_pid));
+  g_assert_false(sv_test_pid_alive(bg_pid));
   g_autoptr(SvJobRecord) r = read_state(f, "slow");
   g_assert_cmpint(r->exit_code, ==, 128 + SIGTERM);
   g_assert_cmpint(r->duration_usec, >=, 900000);
@@ -571,7 +558,7 @@ test_timeout_kill(Fixture *f, gconstpointer data)
   g_assert_cmpint(r->duration_usec, >=, 6 * SEC);
   g_assert_cmpint(r->duration_usec, <, 9 * SEC);
   g_autofree char *pid = read_out(f, "pid");
-  g_assert_true(process_gone((pid_t)atoi(pid)));
+  g_assert_false(sv_test_pid_alive((pid_t)atoi(pid)));
   stop_and_free(jobs);
 }
 
