@@ -32,6 +32,24 @@ sv_test_skip_unless_required(const char *reason)
     g_test_skip(reason);
 }
 
+gint64
+sv_run_reload(SvRun *run, guint timeout_ms)
+{
+  guint before = sv_run_count_messages(run, "READY=1", 0);
+  sv_run_kill(run, SIGHUP);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  while (sv_run_count_messages(run, "READY=1", 10) == before && sv_now_ms() < deadline)
+    ;
+  gint64 seen = g_get_real_time();
+  guint after = sv_run_count_messages(run, "READY=1", 0);
+  if (after != before + 1) {
+    g_autofree char *err = sv_run_stderr(run);
+    g_test_message("%u READY=1 after SIGHUP; sdvisor's stderr:\n%s", after - before, err);
+  }
+  g_assert_cmpuint(after, ==, before + 1);
+  return seen;
+}
+
 gboolean
 sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms)
 {

@@ -52,6 +52,10 @@ char *sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms);
 /* Waits up to TIMEOUT_MS (draining the notify socket meanwhile) until sdvisor's stderr,
  * its log in these tests, has NEEDLE. */
 gboolean sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms);
+/* Sends SIGHUP and waits up to TIMEOUT_MS for the READY=1 that ends the reload; the test
+ * fails (with sdvisor's stderr in its log) unless exactly one more came. Returns the
+ * wall-clock time (µs) at which it was seen. */
+gint64 sv_run_reload(SvRun *run, guint timeout_ms);
 /* Writes TEXT as the run's sdvisor.conf (0644, renamed into place, as an administrator's
  * editor would: a reload never reads half a file). */
 void sv_run_write_config(SvRun *run, const char *text);

@@ -645,19 +645,10 @@ static const char reload_config_broken[] = "[app]\n"
 static void
 reload_and_wait(SvRun *run, guint n)
 {
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 50) == before && sv_now_ms() < deadline)
-    ;
-  if (sv_run_count_messages(run, "READY=1", 0) != before + 1) {
-    g_autofree char *err = sv_run_stderr(run);
-    g_test_message("no READY=1 after SIGHUP; sdvisor's stderr:\n%s", err);
-  }
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_cmpuint(sv_run_count_messages(run, "RELOADING=1", 0), ==, n);
   /* The app's own trap runs between its 50 ms sleeps: wait for its line too. */
-  deadline = sv_now_ms() + WAIT_MS;
+  gint64 deadline = sv_now_ms() + WAIT_MS;
   for (;;) {
     g_autoptr(GPtrArray) events = read_events(run, FALSE);
     guint hups = 0;
@@ -732,21 +723,6 @@ test_reload_during_hooks(void)
 }
 
 /* ---- reload: what changes live and what stays -------------------------------------------- */
-
-/* The reload signal goes out; READY=1 follows once the readiness checks pass again.
- * Returns the wall-clock time (µs) at which the test saw the new READY=1. */
-static gint64
-reload_and_wait_ready(SvRun *run)
-{
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 10) == before && sv_now_ms() < deadline)
-    ;
-  gint64 seen = g_get_real_time();
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
-  return seen;
-}
 
 /* Waits until the events file has WHAT (e.g. "app hup") COUNT times. */
 static gboolean
@@ -881,7 +857,7 @@ test_reload_log_settings(void)
 
   g_autofree char *app_pid = read_run_file(run, "app.pid");
   rewrite_config(run, log_reload_config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
 
   /* The running app, on its old pipe. */
@@ -954,7 +930,7 @@ test_reload_restart_only_kept(void)
   g_autofree char *pid_before = read_run_file(run, "app.pid");
 
   rewrite_config(run, config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
   g_assert_true(
       sv_run_wait_stderr(run,
@@ -1004,7 +980,7 @@ test_reload_adds_job(void)
   assert_events(run, "app start");
 
   rewrite_config(run, config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "job x", 2, WAIT_MS));
   g_autofree char *pid_after = read_run_file(run, "app.pid");
   g_assert_cmpstr(pid_before, ==, pid_after);
@@ -1036,7 +1012,7 @@ test_reload_ready_waits_for_checks(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   guint reloading_before = sv_run_count_messages(run, "RELOADING=1", 0);
 
-  gint64 ready_seen = reload_and_wait_ready(run);
+  gint64 ready_seen = sv_run_reload(run, WAIT_MS);
   g_assert_cmpuint(sv_run_count_messages(run, "RELOADING=1", 0), ==, reloading_before + 1);
   g_assert_true(wait_event_count(run, "app reready", 1, WAIT_MS));
   g_autoptr(GPtrArray) events = read_events(run, FALSE);

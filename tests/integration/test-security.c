@@ -46,17 +46,6 @@ rewrite_config(SvRun *run, const char *text)
   sv_run_write_config(run, s->str);
 }
 
-static void
-reload_and_wait(SvRun *run)
-{
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 20) == before && sv_now_ms() < deadline)
-    ;
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
-}
-
 /* FALSE, showing where, if TEXT has the secret in it. */
 static gboolean
 keeps_secret(const char *what, const char *text)
@@ -235,7 +224,7 @@ test_values_never_logged(void)
 
   /* A reload that changes the environment: the warning may name the key, not the value. */
   rewrite_config(run, env_config_changed);
-  reload_and_wait(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(sv_run_wait_stderr(run, "[app] environment changed", WAIT_MS));
   /* The job runs (and fails) again with its new value. */
   g_autofree char *token_path = sv_run_path(run, "job.token");
@@ -345,7 +334,7 @@ test_reload_error_keeps_values(void)
   g_autoptr(SvRun) run = sv_run_start_config(good, NULL, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   rewrite_config(run, broken);
-  reload_and_wait(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(sv_run_wait_stderr(run, "keeping the running configuration", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
