@@ -32,6 +32,30 @@ sv_test_skip_unless_required(const char *reason)
     g_test_skip(reason);
 }
 
+SvRun *
+sv_run_start_with_journal(const char *journal_socket, const char *config, const char *pre,
+                          const char *wrapper, const char *const *env)
+{
+  g_autofree char *inner =
+      g_strdup_printf("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
+                      ": > /run/systemd/journal/socket && "
+                      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && %s "
+                      "exec %s $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config "
+                      "\"$SVTEST_CONF\"",
+                      pre ? pre : "", wrapper ? wrapper : "");
+  g_autoptr(GPtrArray) envp = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(envp, g_strconcat("SVTEST_INNER=", inner, NULL));
+  g_ptr_array_add(envp, g_strconcat("SVTEST_JOURNAL=", journal_socket, NULL));
+  g_ptr_array_add(envp, g_strconcat("SVTEST_CONF=", config, NULL));
+  for (const char *const *e = env; e && *e; e++)
+    g_ptr_array_add(envp, g_strdup(*e));
+  g_ptr_array_add(envp, NULL);
+  /* unshare execs the inner shell in its own place: run->pid stays sdvisor's. */
+  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
+                        NULL};
+  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
+}
+
 gint64
 sv_run_reload(SvRun *run, guint timeout_ms)
 {

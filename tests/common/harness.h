@@ -93,6 +93,15 @@ void sv_test_skip_unless_required(const char *reason);
  * returns); any other failure to start fails the test with sdvisor's stderr. */
 gboolean sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms);
 
+/* Starts sdvisor on the configuration file CONFIG in a mount namespace of its own, a tmpfs
+ * over /run (none of the host's journald) where /run/systemd/journal/socket is
+ * JOURNAL_SOCKET, the test's fake journald (sv_fake_journal_bind()) bound in its place:
+ * every entry sdvisor writes arrives at the test. PRE, if not NULL, is shell run before
+ * sdvisor is exec'd ("export … &&"), WRAPPER a command put before it (setpriv …); ENV
+ * holds extra NAME=VALUE entries. Wait with sv_run_wait_ready_in_mount_ns(). */
+SvRun *sv_run_start_with_journal(const char *journal_socket, const char *config, const char *pre,
+                                 const char *wrapper, const char *const *env);
+
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)
 

@@ -215,20 +215,8 @@ fake_journal_start(FakeJournal *j, const char *sections)
   g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
   g_assert_cmpint(g_chmod(conf, 0644), ==, 0);
 
-  /* A tmpfs over /run keeps the host's /run (and its journald, if any) out. */
-  const char *inner =
-      "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
-      ": > /run/systemd/journal/socket && "
-      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && "
-      "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" && "
-      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_CONF\"";
-  g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
-  g_autofree char *journal_env = g_strconcat("SVTEST_JOURNAL=", sock, NULL);
-  g_autofree char *conf_env = g_strconcat("SVTEST_CONF=", conf, NULL);
-  const char *env[] = {inner_env, journal_env, conf_env, NULL};
-  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
-                        NULL};
-  j->run = sv_run_start_shell(argv, env);
+  j->run = sv_run_start_with_journal(sock, conf, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&",
+                                     NULL, NULL);
   if (sv_run_wait_ready_in_mount_ns(j->run, WAIT_MS))
     return TRUE;
   fake_journal_free(j);
