@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,23 @@ sv_test_state_dir_free(SvTestStateDir *dir)
   g_free(dir->app_dir);
   g_free(dir->env);
   g_free(dir);
+}
+
+char *
+sv_test_read_until_quiet(int fd, int timeout_ms)
+{
+  GString *out = g_string_new(NULL);
+  for (;;) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+      break;
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    g_string_append_len(out, buf, n);
+  }
+  return g_string_free(out, FALSE);
 }
 
 int

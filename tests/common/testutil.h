@@ -70,6 +70,9 @@ SvTestStateDir *sv_test_state_dir_new(const char *app);
 void sv_test_state_dir_free(SvTestStateDir *dir);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvTestStateDir, sv_test_state_dir_free)
 
+/* Everything readable from FD until its write end closes or TIMEOUT_MS pass in silence. */
+char *sv_test_read_until_quiet(int fd, int timeout_ms);
+
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int sv_free_port(void);
 

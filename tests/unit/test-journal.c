@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include "journal.h"
 #include "log.h"
 #include "fakejournal.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -43,18 +43,7 @@ console_open(Console *c)
 static char *
 console_read(Console *c, int timeout_ms)
 {
-  GString *out = g_string_new(NULL);
-  for (;;) {
-    struct pollfd pfd = {.fd = c->fds[0], .events = POLLIN};
-    if (poll(&pfd, 1, timeout_ms) <= 0)
-      break;
-    char buf[65536];
-    ssize_t n = read(c->fds[0], buf, sizeof buf);
-    if (n <= 0)
-      break;
-    g_string_append_len(out, buf, n);
-  }
-  return g_string_free(out, FALSE);
+  return sv_test_read_until_quiet(c->fds[0], timeout_ms);
 }
 
 static void
