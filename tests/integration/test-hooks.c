@@ -27,6 +27,23 @@
 
 #define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
+/* How most configurations here begin: the app, ready once it has written app.pid. */
+#define APP_READY_ON_PID                                                                           \
+  "[app]\n"                                                                                        \
+  "exec=@APP@\n"                                                                                   \
+  "[ready]\n"                                                                                      \
+  "check=file:@DIR@/app.pid\n"
+
+/* How the configurations of failures end: hook alert on-failure, hook cleanup at
+ * post-stop. */
+#define FAILURE_HOOKS                                                                              \
+  "[hook:alert]\n"                                                                                 \
+  "when=on-failure\n"                                                                              \
+  "exec=@HOOK@\n"                                                                                  \
+  "[hook:cleanup]\n"                                                                               \
+  "when=post-stop\n"                                                                               \
+  "exec=@HOOK@\n"
+
 static char *scripts_dir;
 static char *hook_script;
 static char *app_script;
@@ -500,22 +517,18 @@ test_pre_start_failure(void)
 static void
 test_on_error_ignore(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:broken]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_EXIT=3\n"
-                               "on-error=ignore\n"
-                               "[hook:missing]\n"
-                               "when=pre-start\n"
-                               "exec=/nonexistent/hook\n"
-                               "on-error=ignore\n"
-                               "[hook:after]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n";
+  static const char config[] = APP_READY_ON_PID "[hook:broken]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_EXIT=3\n"
+                                                "on-error=ignore\n"
+                                                "[hook:missing]\n"
+                                                "when=pre-start\n"
+                                                "exec=/nonexistent/hook\n"
+                                                "on-error=ignore\n"
+                                                "[hook:after]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   sv_run_kill(run, SIGTERM);
@@ -530,16 +543,12 @@ test_on_error_ignore(void)
 static void
 test_hanging_hook_killed(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:hang]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_HANG=1\n"
-                               "timeout=300ms\n"
-                               "on-error=ignore\n";
+  static const char config[] = APP_READY_ON_PID "[hook:hang]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_HANG=1\n"
+                                                "timeout=300ms\n"
+                                                "on-error=ignore\n";
   gint64 started = sv_now_ms();
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
@@ -566,19 +575,15 @@ test_hanging_hook_killed(void)
 static void
 test_on_unhealthy_before_watchdog_trigger(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[health]\n"
-                               "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
-                               "interval=100ms\n"
-                               "timeout=1s\n"
-                               "failure-threshold=2\n"
-                               "[hook:page]\n"
-                               "when=on-unhealthy\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_SLEEP=0.3\n";
+  static const char config[] = APP_READY_ON_PID "[health]\n"
+                                                "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
+                                                "interval=100ms\n"
+                                                "timeout=1s\n"
+                                                "failure-threshold=2\n"
+                                                "[hook:page]\n"
+                                                "when=on-unhealthy\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_SLEEP=0.3\n";
   g_autoptr(SvRun) run = start_config(config, 2000000);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
@@ -607,40 +612,28 @@ test_on_unhealthy_before_watchdog_trigger(void)
 
 /* ---- reload --------------------------------------------------------------------------- */
 
-static const char reload_config_1[] = "[app]\n"
-                                      "exec=@APP@\n"
-                                      "[ready]\n"
-                                      "check=file:@DIR@/app.pid\n"
-                                      "[hook:up]\n"
-                                      "when=post-start\n"
-                                      "exec=@HOOK@\n"
-                                      "[hook:first]\n"
-                                      "when=reload\n"
-                                      "exec=@HOOK@\n";
+static const char reload_config_1[] = APP_READY_ON_PID "[hook:up]\n"
+                                                       "when=post-start\n"
+                                                       "exec=@HOOK@\n"
+                                                       "[hook:first]\n"
+                                                       "when=reload\n"
+                                                       "exec=@HOOK@\n";
 
-static const char reload_config_2[] = "[app]\n"
-                                      "exec=@APP@\n"
-                                      "[ready]\n"
-                                      "check=file:@DIR@/app.pid\n"
-                                      "[hook:up]\n"
-                                      "when=post-start\n"
-                                      "exec=@HOOK@\n"
-                                      "[hook:second]\n"
-                                      "when=reload\n"
-                                      "exec=@HOOK@\n";
+static const char reload_config_2[] = APP_READY_ON_PID "[hook:up]\n"
+                                                       "when=post-start\n"
+                                                       "exec=@HOOK@\n"
+                                                       "[hook:second]\n"
+                                                       "when=reload\n"
+                                                       "exec=@HOOK@\n";
 
 /* Line 10 is wrong: a broken file must not replace the one in use. */
-static const char reload_config_broken[] = "[app]\n"
-                                           "exec=@APP@\n"
-                                           "[ready]\n"
-                                           "check=file:@DIR@/app.pid\n"
-                                           "[hook:up]\n"
-                                           "when=post-start\n"
-                                           "exec=@HOOK@\n"
-                                           "[hook:third]\n"
-                                           "when=reload\n"
-                                           "timeout=soon\n"
-                                           "exec=@HOOK@\n";
+static const char reload_config_broken[] = APP_READY_ON_PID "[hook:up]\n"
+                                                            "when=post-start\n"
+                                                            "exec=@HOOK@\n"
+                                                            "[hook:third]\n"
+                                                            "when=reload\n"
+                                                            "timeout=soon\n"
+                                                            "exec=@HOOK@\n";
 
 static void
 reload_and_wait(SvRun *run, guint n)
@@ -701,17 +694,13 @@ test_reload(void)
 static void
 test_reload_during_hooks(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:warm]\n"
-                               "when=post-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_SLEEP=0.5\n"
-                               "[hook:r]\n"
-                               "when=reload\n"
-                               "exec=@HOOK@\n";
+  static const char config[] = APP_READY_ON_PID "[hook:warm]\n"
+                                                "when=post-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_SLEEP=0.5\n"
+                                                "[hook:r]\n"
+                                                "when=reload\n"
+                                                "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "running hook warm", WAIT_MS));
   sv_run_kill(run, SIGHUP);
@@ -962,18 +951,12 @@ test_reload_restart_only_kept(void)
 static void
 test_reload_adds_job(void)
 {
-  static const char config_1[] = "[app]\n"
-                                 "exec=@APP@\n"
-                                 "[ready]\n"
-                                 "check=file:@DIR@/app.pid\n";
-  static const char config_2[] = "[app]\n"
-                                 "exec=@APP@\n"
-                                 "[ready]\n"
-                                 "check=file:@DIR@/app.pid\n"
-                                 "[job:x]\n"
-                                 "schedule=every 1s\n"
-                                 "exec=/bin/sh -c 'echo \"job x $$ $(date +%s%N)\" >> "
-                                 "\"$SVTEST_DIR/events\"'\n";
+  static const char config_1[] = APP_READY_ON_PID;
+  static const char config_2[] =
+      APP_READY_ON_PID "[job:x]\n"
+                       "schedule=every 1s\n"
+                       "exec=/bin/sh -c 'echo \"job x $$ $(date +%s%N)\" >> "
+                       "\"$SVTEST_DIR/events\"'\n";
   g_autoptr(SvRun) run = start_config(config_1, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *pid_before = read_run_file(run, "app.pid");
@@ -1055,13 +1038,7 @@ test_ready_deadline_failure_hooks(void)
                                "exec=@APP@\n"
                                "[ready]\n"
                                "check=file:@DIR@/never\n"
-                               "timeout=500ms\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "timeout=500ms\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 124);
   assert_events(run, "app start, on-failure alert, app term, post-stop cleanup");
@@ -1090,13 +1067,7 @@ test_pre_start_failure_post_stop(void)
                                "[hook:broken]\n"
                                "when=pre-start\n"
                                "exec=@HOOK@\n"
-                               "environment=HOOK_EXIT=3\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "environment=HOOK_EXIT=3\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 125);
   /* No app, so nothing that it did could fail: no on-failure. */
@@ -1112,13 +1083,7 @@ static void
 test_exec_failure_post_stop(void)
 {
   static const char config[] = "[app]\n"
-                               "exec=@DIR@/no-such-app\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "exec=@DIR@/no-such-app\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 127);
   assert_events(run, "on-failure alert, post-stop cleanup");
