@@ -629,6 +629,7 @@ free_runs(GArray *runs)
 static void
 test_overlap_skip(Fixture *f, gconstpointer data)
 {
+#define ADD(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
   add_job(f, "long", "every 1s", RUN_LOG_SCRIPT("1.5"));
   SvJobs *jobs = jobs_new(f);
   align_to_second(200000);
@@ -1071,34 +1072,25 @@ main(int argc, char **argv)
   sv_log_set_write_func(capture, NULL);
 
   g_test_add_func("/jobs/randomized-delay", test_randomized_delay);
-  g_test_add("/jobs/next-runs", Fixture, NULL, setup, test_next_runs, teardown);
-  g_test_add("/jobs/describe", Fixture, NULL, setup, test_describe, teardown);
-  g_test_add("/jobs/run/every-second-two-instances", Fixture, NULL, setup,
-             test_every_second_two_instances, teardown);
-  g_test_add("/jobs/run/not-once-per-host", Fixture, NULL, setup, test_not_once_per_host, teardown);
-  g_test_add("/jobs/run/timeout-term", Fixture, NULL, setup, test_timeout, teardown);
-  g_test_add("/jobs/run/timeout-kill", Fixture, NULL, setup, test_timeout_kill, teardown);
-  g_test_add("/jobs/run/exec-failed", Fixture, NULL, setup, test_exec_failed, teardown);
-  g_test_add("/jobs/run/environment-and-directory", Fixture, NULL, setup,
-             test_environment_and_directory, teardown);
-  g_test_add("/jobs/overlap/skip", Fixture, NULL, setup, test_overlap_skip, teardown);
-  g_test_add("/jobs/overlap/queue", Fixture, NULL, setup, test_overlap_queue, teardown);
-  g_test_add("/jobs/stop/signals-running-job", Fixture, NULL, setup, test_stop_signals_job,
-             teardown);
-  g_test_add("/jobs/stop/kills-at-deadline", Fixture, NULL, setup, test_stop_deadline, teardown);
-  g_test_add("/jobs/stop/idle", Fixture, NULL, setup, test_stop_idle, teardown);
-  g_test_add("/jobs/stop/retire-lets-runs-finish", Fixture, NULL, setup, test_stop_retire,
-             teardown);
-  g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up,
-             teardown);
-  g_test_add("/jobs/start/more-checks-than-run-at-once", Fixture, NULL, setup,
-             test_many_start_checks, teardown);
-  g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry,
-             teardown);
-  g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state,
-             teardown);
-  g_test_add("/jobs/state/full-directory", Fixture, NULL, setup, test_full_state_directory,
-             teardown);
-  g_test_add("/jobs/timer/clock-set", Fixture, NULL, setup, test_clock_set, teardown);
+  ADD("/jobs/next-runs", test_next_runs);
+  ADD("/jobs/describe", test_describe);
+  ADD("/jobs/run/every-second-two-instances", test_every_second_two_instances);
+  ADD("/jobs/run/not-once-per-host", test_not_once_per_host);
+  ADD("/jobs/run/timeout-term", test_timeout);
+  ADD("/jobs/run/timeout-kill", test_timeout_kill);
+  ADD("/jobs/run/exec-failed", test_exec_failed);
+  ADD("/jobs/run/environment-and-directory", test_environment_and_directory);
+  ADD("/jobs/overlap/skip", test_overlap_skip);
+  ADD("/jobs/overlap/queue", test_overlap_queue);
+  ADD("/jobs/stop/signals-running-job", test_stop_signals_job);
+  ADD("/jobs/stop/kills-at-deadline", test_stop_deadline);
+  ADD("/jobs/stop/idle", test_stop_idle);
+  ADD("/jobs/stop/retire-lets-runs-finish", test_stop_retire);
+  ADD("/jobs/start/persistent-catch-up", test_persistent_catch_up);
+  ADD("/jobs/start/more-checks-than-run-at-once", test_many_start_checks);
+  ADD("/jobs/start/interrupted-retry", test_interrupted_retry);
+  ADD("/jobs/state/corrupt-reported-and-replaced", test_corrupt_state);
+  ADD("/jobs/state/full-directory", test_full_state_directory);
+  ADD("/jobs/timer/clock-set", test_clock_set);
   return g_test_run();
 }

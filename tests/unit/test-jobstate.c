@@ -889,29 +889,20 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/escape-name", test_escape);
   g_test_add_func("/jobstate/remote-fs-refused", test_remote_fs);
   g_test_add_func("/jobstate/default-dir", test_default_dir);
-  g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
-             teardown);
-  g_test_add("/jobstate/failures/published-and-found", Fixture, NULL, setup,
-             test_failures_published, teardown);
-  g_test_add("/jobstate/store/app-directory-or-root", Fixture, NULL, setup, test_app_dir_resolution,
-             teardown);
-  g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
-             test_store_foreign_owner, teardown);
-  g_test_add("/jobstate/store/writable-by-others-refused", Fixture, NULL, setup,
-             test_store_writable_by_others, teardown);
-  g_test_add("/jobstate/store/relative-and-missing", Fixture, NULL, setup,
-             test_store_relative_and_missing, teardown);
-  g_test_add("/jobstate/store/symlinks-never-followed", Fixture, NULL, setup, test_store_symlinks,
-             teardown);
-  g_test_add("/jobstate/store/full-file-system", Fixture, NULL, setup, test_store_full, teardown);
-  g_test_add("/jobstate/store/clean-temporaries", Fixture, NULL, setup, test_clean_temporaries,
-             teardown);
-  g_test_add("/jobstate/claim/two-instances", Fixture, NULL, setup, test_claim_two_instances,
-             teardown);
-  g_test_add("/jobstate/claim/interrupted", Fixture, NULL, setup, test_claim_interrupted, teardown);
-  g_test_add("/jobstate/claim/catch-up", Fixture, NULL, setup, test_claim_catch_up, teardown);
-  g_test_add("/jobstate/claim/corrupt-recovered", Fixture, NULL, setup,
-             test_claim_corrupt_recovered, teardown);
-  g_test_add("/jobstate/claim/abandon", Fixture, NULL, setup, test_claim_abandon, teardown);
+#define ADD(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
+  ADD("/jobstate/store/private-permissions", test_store_permissions);
+  ADD("/jobstate/failures/published-and-found", test_failures_published);
+  ADD("/jobstate/store/app-directory-or-root", test_app_dir_resolution);
+  ADD("/jobstate/store/foreign-owner-refused", test_store_foreign_owner);
+  ADD("/jobstate/store/writable-by-others-refused", test_store_writable_by_others);
+  ADD("/jobstate/store/relative-and-missing", test_store_relative_and_missing);
+  ADD("/jobstate/store/symlinks-never-followed", test_store_symlinks);
+  ADD("/jobstate/store/full-file-system", test_store_full);
+  ADD("/jobstate/store/clean-temporaries", test_clean_temporaries);
+  ADD("/jobstate/claim/two-instances", test_claim_two_instances);
+  ADD("/jobstate/claim/interrupted", test_claim_interrupted);
+  ADD("/jobstate/claim/catch-up", test_claim_catch_up);
+  ADD("/jobstate/claim/corrupt-recovered", test_claim_corrupt_recovered);
+  ADD("/jobstate/claim/abandon", test_claim_abandon);
   return g_test_run();
 }
