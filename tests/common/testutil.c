@@ -64,6 +64,21 @@ sv_test_rm_rf(const char *path)
   (void)g_rmdir(path);
 }
 
+SvTestDir *
+sv_test_dir_new(const char *template)
+{
+  char *dir = g_dir_make_tmp(template, NULL);
+  g_assert_nonnull(dir);
+  return dir;
+}
+
+void
+sv_test_dir_free(SvTestDir *dir)
+{
+  sv_test_rm_rf(dir);
+  g_free(dir);
+}
+
 gboolean
 sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
 {

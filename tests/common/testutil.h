@@ -21,6 +21,13 @@ gboolean sv_test_have_python_module(const char *module);
 /* Removes PATH and everything below it; symbolic links are removed, never followed. */
 void sv_test_rm_rf(const char *path);
 
+/* A temporary directory of the test's own (g_dir_make_tmp(TEMPLATE)), its path; freeing
+ * it, as g_autoptr(SvTestDir) does when the test returns, removes it and all it holds. */
+typedef char SvTestDir;
+SvTestDir *sv_test_dir_new(const char *template);
+void sv_test_dir_free(SvTestDir *dir);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvTestDir, sv_test_dir_free)
+
 /* Waits up to TIMEOUT_MS for PID to be gone entirely (a zombie is not), iterating the
  * default main context meanwhile (so a reaper on it collects its children); TRUE if it
  * went. */

@@ -104,15 +104,13 @@ test_missing_executable(void)
 static void
 test_not_executable(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-noexec-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-noexec-XXXXXX");
   g_autofree char *path = g_build_filename(dir, "app", NULL);
   g_assert_true(g_file_set_contents(path, "#!/bin/sh\nexit 0\n", -1, NULL));
   g_chmod(path, 0644);
   const char *argv[] = {"run", "--", path, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 126);
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 static void
@@ -347,7 +345,7 @@ test_pid1_reaps_orphans(void)
 static void
 test_bad_config(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-badconf-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-badconf-XXXXXX");
   g_autofree char *path = g_build_filename(dir, "bad.conf", NULL);
   g_assert_true(
       g_file_set_contents(path, "[app]\nexec=/bin/true\nstop-timeout=forever\n", -1, NULL));
@@ -373,9 +371,6 @@ test_bad_config(void)
   const char *env[] = {var, NULL};
   g_autoptr(SvRun) run3 = sv_run_start(run_env, env);
   g_assert_cmpint(sv_run_wait_exit(run3, WAIT_MS), ==, 78);
-
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* DIR/NAME with TEXT, mode 0644 (sdvisor refuses a configuration others can write). */
@@ -391,7 +386,7 @@ write_conf(const char *dir, const char *name, const char *text)
 static void
 test_check_prints_effective(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "ok.conf", "[app]\nexec=/bin/sleep 5\n");
   const char *argv[] = {"check", path, NULL};
   const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=7s", NULL};
@@ -411,8 +406,6 @@ test_check_prints_effective(void)
   g_assert_nonnull(strstr(cmd_out, "SDVISOR_APP_NAME"));
   /* In the schema's order: what the app is first, defaults after it. */
   g_assert_nonnull(strstr(out, "[app]\nname=ok\nexec=/bin/sleep 5\nstop-signal=SIGTERM\n"));
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* check --unit: a file that is not there is no input (66), not a configuration error,
@@ -421,7 +414,7 @@ test_check_prints_effective(void)
 static void
 test_check_unit_missing_and_container(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "ok.conf",
                                      "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
                                      "[health]\ncheck=tcp://127.0.0.1:1\n");
@@ -450,16 +443,13 @@ test_check_unit_missing_and_container(void)
   g_autofree char *out3 = sv_run_stderr(run3);
   g_assert_nonnull(strstr(out3, "--env=WATCHDOG_USEC"));
   g_assert_nonnull(strstr(out3, "PodmanArgs=--stop-timeout=35"));
-  g_unlink(quadlet);
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* `sdvisor check` lists the next five runs of every job, in order, after now. */
 static void
 test_check_prints_next_runs(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "jobs.conf",
                                      "[app]\nexec=/bin/sleep 5\n"
                                      "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
@@ -499,8 +489,6 @@ test_check_prints_next_runs(void)
   g_auto(GStrv) pieces = g_strsplit(seoul_line, "T03:30:00+09:00", -1);
   g_assert_cmpuint(g_strv_length(pieces), ==, 6); /* five runs, all at 03:30 Seoul time */
   g_assert_true(g_str_has_suffix(seoul_line, "(time zone Asia/Seoul)"));
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* GLib < 2.76: `run` executes itself again with G_SLICE=always-malloc (main.c); the
