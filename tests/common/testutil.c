@@ -235,8 +235,7 @@ SvTestStateDir *
 sv_test_state_dir_new(const char *app)
 {
   SvTestStateDir *dir = g_new0(SvTestStateDir, 1);
-  dir->base = g_dir_make_tmp("sdvisor-test-state-XXXXXX", NULL);
-  g_assert_nonnull(dir->base);
+  dir->base = sv_test_dir_new("sdvisor-test-state-XXXXXX");
   dir->state = g_build_filename(dir->base, "state", NULL);
   dir->app_dir = g_build_filename(dir->state, app, NULL);
   dir->env = g_strconcat("STATE_DIRECTORY=", dir->state, NULL);
@@ -248,8 +247,7 @@ sv_test_state_dir_new(const char *app)
 void
 sv_test_state_dir_free(SvTestStateDir *dir)
 {
-  sv_test_rm_rf(dir->base);
-  g_free(dir->base);
+  sv_test_dir_free(dir->base);
   g_free(dir->state);
   g_free(dir->app_dir);
   g_free(dir->env);

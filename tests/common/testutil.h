@@ -68,7 +68,7 @@ guint sv_test_count_hidden(const char *dir);
  * temporary directory, STATE = BASE/state (0700, as systemd makes it), APP_DIR =
  * STATE/APP, made. Freeing it removes BASE and everything below. */
 typedef struct {
-  char *base;
+  SvTestDir *base;
   char *state;
   char *app_dir;
   char *env; /* STATE_DIRECTORY=STATE */
