@@ -32,6 +32,61 @@ sv_test_skip_unless_required(const char *reason)
     g_test_skip(reason);
 }
 
+SvRun *
+sv_run_start_with_journal(const char *journal_socket, const char *config, const char *pre,
+                          const char *wrapper, const char *const *env)
+{
+  g_autofree char *inner =
+      g_strdup_printf("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
+                      ": > /run/systemd/journal/socket && "
+                      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && %s "
+                      "exec %s $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config "
+                      "\"$SVTEST_CONF\"",
+                      pre ? pre : "", wrapper ? wrapper : "");
+  g_autoptr(GPtrArray) envp = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(envp, g_strconcat("SVTEST_INNER=", inner, NULL));
+  g_ptr_array_add(envp, g_strconcat("SVTEST_JOURNAL=", journal_socket, NULL));
+  g_ptr_array_add(envp, g_strconcat("SVTEST_CONF=", config, NULL));
+  for (const char *const *e = env; e && *e; e++)
+    g_ptr_array_add(envp, g_strdup(*e));
+  g_ptr_array_add(envp, NULL);
+  /* unshare execs the inner shell in its own place: run->pid stays sdvisor's. */
+  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
+                        NULL};
+  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
+}
+
+gint64
+sv_run_reload(SvRun *run, guint timeout_ms)
+{
+  guint before = sv_run_count_messages(run, "READY=1", 0);
+  sv_run_kill(run, SIGHUP);
+  gint64 deadline = sv_now_ms() + timeout_ms;
+  while (sv_run_count_messages(run, "READY=1", 10) == before && sv_now_ms() < deadline)
+    ;
+  gint64 seen = g_get_real_time();
+  guint after = sv_run_count_messages(run, "READY=1", 0);
+  if (after != before + 1) {
+    g_autofree char *err = sv_run_stderr(run);
+    g_test_message("%u READY=1 after SIGHUP; sdvisor's stderr:\n%s", after - before, err);
+  }
+  g_assert_cmpuint(after, ==, before + 1);
+  return seen;
+}
+
+gboolean
+sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms)
+{
+  if (sv_run_wait_message(run, "READY=1", timeout_ms) != NULL)
+    return TRUE;
+  g_autofree char *err = sv_run_stderr(run);
+  if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
+    sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
+    return FALSE;
+  }
+  g_error("sdvisor did not start: %s", err);
+}
+
 const char *
 sv_test_binary(void)
 {
@@ -44,6 +99,44 @@ char *
 sv_test_app(const char *name)
 {
   return g_test_build_filename(G_TEST_DIST, "apps", name, NULL);
+}
+
+static gboolean
+expand_app(const GMatchInfo *match, GString *result, gpointer user_data)
+{
+  g_autofree char *name = g_match_info_fetch(match, 1);
+  g_autofree char *path = sv_test_app(name);
+  g_string_append(result, path);
+  return FALSE;
+}
+
+char *
+sv_test_expand_apps(const char *text)
+{
+  g_autoptr(GRegex) app = g_regex_new("@([A-Za-z0-9_.-]+\\.(?:sh|py))@", 0, 0, NULL);
+  char *expanded = g_regex_replace_eval(app, text, -1, 0, 0, expand_app, NULL, NULL);
+  g_assert_nonnull(expanded);
+  return expanded;
+}
+
+SvRun *
+sv_run_start_config_full(const char *text, const char *const *env, const char *pre,
+                         const char *exec_line)
+{
+  g_autofree char *config = sv_test_expand_apps(text);
+  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
+  g_autofree char *script =
+      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
+                      "\"$SVTEST_DIR/sdvisor.conf\" "
+                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
+                      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
+  g_autoptr(GPtrArray) envp = g_ptr_array_new();
+  g_ptr_array_add(envp, config_env);
+  for (const char *const *e = env; e && *e; e++)
+    g_ptr_array_add(envp, (gpointer)*e);
+  g_ptr_array_add(envp, NULL);
+  const char *argv[] = {"-c", script, NULL};
+  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
 }
 
 char *

@@ -52,12 +52,33 @@ char *sv_run_wait_file(SvRun *run, const char *name, guint timeout_ms);
 /* Waits up to TIMEOUT_MS (draining the notify socket meanwhile) until sdvisor's stderr,
  * its log in these tests, has NEEDLE. */
 gboolean sv_run_wait_stderr(SvRun *run, const char *needle, guint timeout_ms);
+/* Sends SIGHUP and waits up to TIMEOUT_MS for the READY=1 that ends the reload; the test
+ * fails (with sdvisor's stderr in its log) unless exactly one more came. Returns the
+ * wall-clock time (µs) at which it was seen. */
+gint64 sv_run_reload(SvRun *run, guint timeout_ms);
 /* Writes TEXT as the run's sdvisor.conf (0644, renamed into place, as an administrator's
  * editor would: a reload never reads half a file). */
 void sv_run_write_config(SvRun *run, const char *text);
 
 /* Path of a test app (tests/apps). */
 char *sv_test_app(const char *name);
+/* TEXT with every "@NAME@" of a test app (NAME ending in .sh or .py, as
+ * "@fault-steady.sh@") replaced by the app's path. */
+char *sv_test_expand_apps(const char *text);
+
+/* The last step of sv_run_start_config_full()'s shell: exec sdvisor (under memcheck
+ * with valgrind) on the run's sdvisor.conf, so that run->pid is sdvisor's. */
+#define SV_EXEC_SDVISOR                                                                            \
+  "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
+
+/* Starts sdvisor with TEXT as its configuration file: test apps expanded
+ * (sv_test_expand_apps) and "@DIR@" the run's directory. PRE, if not NULL, is shell run
+ * after the file is written and before sdvisor is exec'd (umask, ulimit, export, each
+ * ending in "&&"); EXEC_LINE (NULL = SV_EXEC_SDVISOR) execs sdvisor. ENV: extra
+ * NAME=VALUE entries. */
+SvRun *sv_run_start_config_full(const char *text, const char *const *env, const char *pre,
+                                const char *exec_line);
+#define sv_run_start_config(text, env, pre) sv_run_start_config_full((text), (env), (pre), NULL)
 const char *sv_test_binary(void);
 
 /* For a test that needs what a machine may lack (root, unshare(1), a mount namespace): a
@@ -65,6 +86,21 @@ const char *sv_test_binary(void);
  * root), a failure that says why. The caller returns after it. */
 gboolean sv_test_required(void);
 void sv_test_skip_unless_required(const char *reason);
+
+/* For a run whose shell starts sdvisor in a mount namespace of its own (unshare -m, a
+ * tmpfs over /run or the state directory): waits up to TIMEOUT_MS for READY=1. FALSE,
+ * after sv_test_skip_unless_required(), where unshare or mount was refused (the caller
+ * returns); any other failure to start fails the test with sdvisor's stderr. */
+gboolean sv_run_wait_ready_in_mount_ns(SvRun *run, guint timeout_ms);
+
+/* Starts sdvisor on the configuration file CONFIG in a mount namespace of its own, a tmpfs
+ * over /run (none of the host's journald) where /run/systemd/journal/socket is
+ * JOURNAL_SOCKET, the test's fake journald (sv_fake_journal_bind()) bound in its place:
+ * every entry sdvisor writes arrives at the test. PRE, if not NULL, is shell run before
+ * sdvisor is exec'd ("export … &&"), WRAPPER a command put before it (setpriv …); ENV
+ * holds extra NAME=VALUE entries. Wait with sv_run_wait_ready_in_mount_ns(). */
+SvRun *sv_run_start_with_journal(const char *journal_socket, const char *config, const char *pre,
+                                 const char *wrapper, const char *const *env);
 
 void sv_run_free(SvRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvRun, sv_run_free)

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -61,6 +64,21 @@ sv_test_rm_rf(const char *path)
   (void)g_rmdir(path);
 }
 
+SvTestDir *
+sv_test_dir_new(const char *template)
+{
+  char *dir = g_dir_make_tmp(template, NULL);
+  g_assert_nonnull(dir);
+  return dir;
+}
+
+void
+sv_test_dir_free(SvTestDir *dir)
+{
+  sv_test_rm_rf(dir);
+  g_free(dir);
+}
+
 gboolean
 sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
 {
@@ -74,6 +92,31 @@ sv_test_wait_pid_gone(pid_t pid, guint timeout_ms)
       return FALSE;
     g_usleep(10 * 1000);
   }
+}
+
+char
+sv_test_pid_state(pid_t pid, pid_t *ppid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents(path, &stat, NULL, NULL))
+    return 0;
+  /* after the command name in parentheses, which may hold anything: state, ppid */
+  const char *close = strrchr(stat, ')');
+  char state;
+  int parent;
+  if (close == NULL || sscanf(close + 2, "%c %d", &state, &parent) != 2)
+    return 0;
+  if (ppid != NULL)
+    *ppid = parent;
+  return state;
+}
+
+gboolean
+sv_test_pid_alive(pid_t pid)
+{
+  char state = sv_test_pid_state(pid, NULL);
+  return state != 0 && state != 'Z' && state != 'X';
 }
 
 void
@@ -96,18 +139,10 @@ sv_test_zombies_of(pid_t parent)
   while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
     if (!g_ascii_isdigit(name[0]))
       continue;
-    g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-    g_autofree char *stat = NULL;
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-      continue;
-    /* after the command name in parentheses, which may hold anything: state, ppid */
-    const char *close = strrchr(stat, ')');
-    char state;
-    int ppid;
-    if (close && sscanf(close + 2, "%c %d", &state, &ppid) == 2 && state == 'Z' && ppid == parent) {
-      int pid = atoi(name);
+    int pid = atoi(name);
+    pid_t ppid = 0;
+    if (sv_test_pid_state(pid, &ppid) == 'Z' && ppid == parent)
       g_array_append_val(zombies, pid);
-    }
   }
   return zombies;
 }
@@ -154,6 +189,86 @@ sv_test_pid_ns_missing(void)
   const char *argv[] = {"/usr/bin/unshare", "--fork",    "--pid", "--mount-proc",
                         "--kill-child",     "/bin/true", NULL};
   return probe("a PID namespace", argv);
+}
+
+char *
+sv_test_mount_small_tmpfs(const char *dir)
+{
+  g_autofree char *mnt = g_build_filename(dir, "small", NULL);
+  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
+  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
+    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
+    g_test_skip(why);
+    return NULL;
+  }
+  return g_steal_pointer(&mnt);
+}
+
+char *
+sv_test_fill_up(const char *dir)
+{
+  char *filler = g_build_filename(dir, "filler", NULL);
+  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  g_assert_cmpint(fd, >=, 0);
+  char block[4096];
+  memset(block, 'f', sizeof block);
+  while (write(fd, block, sizeof block) > 0)
+    ;
+  g_assert_cmpint(errno, ==, ENOSPC);
+  close(fd);
+  return filler;
+}
+
+guint
+sv_test_count_hidden(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name(d)) != NULL)
+    if (name[0] == '.')
+      n++;
+  return n;
+}
+
+SvTestStateDir *
+sv_test_state_dir_new(const char *app)
+{
+  SvTestStateDir *dir = g_new0(SvTestStateDir, 1);
+  dir->base = sv_test_dir_new("sdvisor-test-state-XXXXXX");
+  dir->state = g_build_filename(dir->base, "state", NULL);
+  dir->app_dir = g_build_filename(dir->state, app, NULL);
+  dir->env = g_strconcat("STATE_DIRECTORY=", dir->state, NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir->app_dir, 0700), ==, 0);
+  g_assert_cmpint(g_chmod(dir->state, 0700), ==, 0);
+  return dir;
+}
+
+void
+sv_test_state_dir_free(SvTestStateDir *dir)
+{
+  sv_test_dir_free(dir->base);
+  g_free(dir->state);
+  g_free(dir->app_dir);
+  g_free(dir->env);
+  g_free(dir);
+}
+
+char *
+sv_test_read_until_quiet(int fd, int timeout_ms)
+{
+  GString *out = g_string_new(NULL);
+  for (;;) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+      break;
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    g_string_append_len(out, buf, n);
+  }
+  return g_string_free(out, FALSE);
 }
 
 int

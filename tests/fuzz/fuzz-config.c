@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "config.h"
-
-int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
 static char *path;
 

@@ -12,20 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "config.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 #define PATH "/etc/sdvisor/app.env"
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-  /* a g_return_if_fail() tripping (g_environ_setenv() given a name with '=') is a bug too */
-  g_log_set_always_fatal(G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  return 0;
-}
 
 /* The harness's own statement of the rule, not config.c's: [A-Za-z_][A-Za-z0-9_]*. */
 static gboolean

@@ -11,9 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "jobstate.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 check(const char *text, gsize len)
@@ -42,11 +41,6 @@ check(const char *text, gsize len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static gboolean initialized;
-  if (!initialized) {
-    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-    initialized = TRUE;
-  }
   if (size > 2 * SV_JOBSTATE_MAX_SIZE)
     return 0;
   check((const char *)data, size);

@@ -16,10 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "logstream.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
   gsize line_max;
@@ -27,13 +25,6 @@ typedef struct {
   GArray *pieces;     /* guint64 each: length << 2 | flags */
   gboolean last_partial;
 } Pieces;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-  g_log_set_always_fatal(G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  return 0;
-}
 
 static void
 on_line(const guint8 *line, gsize len, guint flags, gpointer user_data)

@@ -3,9 +3,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "timespan.h"
-
-int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)

@@ -19,11 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "config.h"
 #include "unitgen.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* systemd's DefaultTimeoutStartSec= and DefaultTimeoutStopSec= */
 #define DEFAULT_TIMEOUT_USEC (90 * SV_USEC_PER_SEC)
@@ -49,7 +47,7 @@ load(const char *text)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-  g_log_set_always_fatal(G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  sv_fuzz_fatal_warnings();
   configs[0] = load("[app]\nexec=/bin/true\nstop-timeout=7s\nstop-delay=3s\n"
                     "[ready]\ncheck=tcp://127.0.0.1:1\ntimeout=40s\n"
                     "[health]\ncheck=tcp://127.0.0.1:1\ninterval=20s\ntimeout=4s\n"

@@ -77,57 +77,6 @@ zombies_count(pid_t parent)
   return zombies->len;
 }
 
-static const char *const app_names[] = {
-    "fault-close-stdout.sh", "fault-exit-on-cue.sh", "fault-fork-storm.sh", "fault-hook.sh",
-    "fault-numbered.sh",     "fault-steady.sh",      "job-append-slot.sh",
-};
-
-/* "@fault-steady.sh@" and the like become the apps' paths. */
-static char *
-expand_apps(const char *text)
-{
-  g_autoptr(GString) s = g_string_new(text);
-  for (gsize i = 0; i < G_N_ELEMENTS(app_names); i++) {
-    g_autofree char *token = g_strdup_printf("@%s@", app_names[i]);
-    g_autofree char *path = sv_test_app(app_names[i]);
-    g_string_replace(s, token, path, 0);
-  }
-  return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-#define SV_EXEC_SDVISOR                                                                            \
-  "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\""
-
-/* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
- * directory). PRE, if not NULL, is shell run after the file is written and before
- * sdvisor is exec'd (umask, ulimit, touch, each ending in "&&"); EXEC_LINE (NULL =
- * SV_EXEC_SDVISOR) execs sdvisor, so run->pid is sdvisor's pid. ENV: extra NAME=VALUE
- * entries. */
-static SvRun *
-start_config_full(const char *text, const char *const *env, const char *pre, const char *exec_line)
-{
-  g_autofree char *config = expand_apps(text);
-  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script =
-      g_strdup_printf("printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
-                      "\"$SVTEST_DIR/sdvisor.conf\" "
-                      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s %s",
-                      pre ? pre : "", exec_line ? exec_line : SV_EXEC_SDVISOR);
-  g_autoptr(GPtrArray) envp = g_ptr_array_new();
-  g_ptr_array_add(envp, config_env);
-  for (const char *const *e = env; e && *e; e++)
-    g_ptr_array_add(envp, (gpointer)*e);
-  g_ptr_array_add(envp, NULL);
-  const char *argv[] = {"-c", script, NULL};
-  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
-}
-
-static SvRun *
-start_config(const char *text, const char *const *env, const char *pre)
-{
-  return start_config_full(text, env, pre, NULL);
-}
-
 static guint
 count_substrings(const char *text, const char *needle)
 {
@@ -277,14 +226,8 @@ test_journal_absent_then_present(void)
   const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
                         NULL};
   g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_assert_not_reached();
-  }
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   /* Some lines on the console first. */
   g_assert_true(sv_run_wait_stderr(run, "numbered 20\n", WAIT_MS));
 
@@ -484,7 +427,7 @@ test_app_exits_during_hook(void)
                                               "when=on-failure post-stop\n"
                                               "exec=@fault-hook.sh@\n",
                                               c->when);
-    g_autoptr(SvRun) run = start_config(config, NULL, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(config, NULL, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     if (c->trigger != 0) {
       g_autofree char *pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
@@ -586,7 +529,7 @@ test_emfile_at_runtime(void)
                                "[hook:r]\n"
                                "when=reload\n"
                                "exec=/bin/true\n";
-  g_autoptr(SvRun) run = start_config(config, NULL, "touch \"$SVTEST_DIR/healthy\" &&");
+  g_autoptr(SvRun) run = sv_run_start_config(config, NULL, "touch \"$SVTEST_DIR/healthy\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(sv_run_wait_stderr(run, "is ready", WAIT_MS));
   (void)sv_run_count_messages(run, "", 300);
@@ -610,12 +553,7 @@ test_emfile_at_runtime(void)
 
   /* Room again: the next reload works as ever, hook and all. */
   set_nofile(run->pid, original.rlim_cur);
-  guint ready_before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 50) == ready_before && sv_now_ms() < deadline)
-    ;
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, ready_before + 1);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(sv_run_wait_stderr(run, "hook r (reload) finished", WAIT_MS));
 
   /* Out of fds when the app must be restarted: no way to run it, so sdvisor stops
@@ -649,18 +587,6 @@ wait_lines(const char *path, guint n, guint timeout_ms)
   while (count_lines(path) < n && sv_now_ms() < deadline)
     g_usleep(50 * 1000);
   return count_lines(path) >= n;
-}
-
-static guint
-count_temporaries(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  guint n = 0;
-  const char *name;
-  while (d && (name = g_dir_read_name(d)) != NULL)
-    if (name[0] == '.' && strstr(name, ".state."))
-      n++;
-  return n;
 }
 
 /* The state file at PATH must parse (checksum and all). */
@@ -698,15 +624,9 @@ test_state_directory_full(void)
   const char *exec_line =
       "exec unshare -m --propagation private /bin/sh -c "
       "'mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$STATE_DIRECTORY\" && " SV_EXEC_SDVISOR "'";
-  g_autoptr(SvRun) run = start_config_full(job_config, NULL, pre, exec_line);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_assert_not_reached();
-  }
+  g_autoptr(SvRun) run = sv_run_start_config_full(job_config, NULL, pre, exec_line);
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   g_autofree char *slots = sv_run_path(run, "slots");
   g_autofree char *state = g_strdup_printf("/proc/%d/root%s/state", (int)run->pid, run->dir);
   g_autofree char *app_dir = g_build_filename(state, "faultjob", NULL);
@@ -729,15 +649,7 @@ test_state_directory_full(void)
     g_assert_cmpint(sv_now_ms(), <, settle);
     g_usleep(10 * 1000);
   }
-  g_autofree char *filler = g_build_filename(state, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  g_assert_cmpint(errno, ==, ENOSPC);
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(state);
   /* A run that claimed its slot before the fill may still be writing its result. */
   g_usleep(1200 * 1000);
   guint before = count_lines(slots);
@@ -766,7 +678,7 @@ test_state_directory_full(void)
   g_autoptr(SvJobRecord) record = parse_state_file(state_file);
   g_assert_false(record->running);
   g_assert_cmpint(record->result, ==, SV_JOB_RESULT_SUCCESS);
-  g_assert_cmpuint(count_temporaries(app_dir), ==, 0);
+  g_assert_cmpuint(sv_test_count_hidden(app_dir), ==, 0);
 
   /* Room again: the job runs again. */
   g_assert_cmpint(g_unlink(filler), ==, 0);
@@ -778,15 +690,10 @@ test_state_directory_full(void)
 static void
 test_corrupt_state_recovered(void)
 {
-  g_autofree char *base = g_dir_make_tmp("sdvisor-faults-state-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename(base, "state", NULL);
-  g_autofree char *app_dir = g_build_filename(state, "faultjob", NULL);
-  g_autofree char *state_file = g_build_filename(app_dir, "tick.state", NULL);
-  g_autofree char *corrupt = g_build_filename(app_dir, "tick.state.corrupt", NULL);
-  g_autofree char *state_env = g_strconcat("STATE_DIRECTORY=", state, NULL);
-  const char *env[] = {state_env, NULL};
-  g_assert_cmpint(g_mkdir_with_parents(app_dir, 0700), ==, 0);
-  g_assert_cmpint(g_chmod(state, 0700), ==, 0);
+  g_autoptr(SvTestStateDir) dir = sv_test_state_dir_new("faultjob");
+  g_autofree char *state_file = g_build_filename(dir->app_dir, "tick.state", NULL);
+  g_autofree char *corrupt = g_build_filename(dir->app_dir, "tick.state.corrupt", NULL);
+  const char *env[] = {dir->env, NULL};
 
   /* Garbage first, then a good file cut in half. */
   static const char garbage[] = "\x7f"
@@ -803,7 +710,7 @@ test_corrupt_state_recovered(void)
     }
     g_assert_cmpint(g_chmod(state_file, 0600), ==, 0);
 
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     g_autofree char *slots = sv_run_path(run, "slots");
     g_assert_true(wait_lines(slots, 1, WAIT_MS));
@@ -822,13 +729,6 @@ test_corrupt_state_recovered(void)
     g_assert_cmpstr(record->job, ==, "tick");
     g_assert_false(record->running);
   }
-  g_unlink(corrupt);
-  g_unlink(state_file);
-  g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
-  g_unlink(lock);
-  g_rmdir(app_dir);
-  g_rmdir(state);
-  g_rmdir(base);
 }
 
 /* ---- 1,000 reloads, 1,000 restarts: fds and memory ------------------------------------------------- */
@@ -942,7 +842,7 @@ test_many_reloads(void)
   g_autofree char *asan_env = leak_asan_env();
   const char *env[] = {asan_env, NULL};
   g_autoptr(SvRun) run =
-      start_config(config, env, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&");
+      sv_run_start_config(config, env, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   Usage start = usage_of(run, NULL);
   print_usage("after start", &start);
@@ -1019,7 +919,7 @@ test_many_restarts(void)
   guint n = iterations();
   g_autofree char *asan_env = leak_asan_env();
   const char *env[] = {asan_env, NULL};
-  g_autoptr(SvRun) run = start_config(config, env, "touch \"$SVTEST_DIR/healthy\" &&");
+  g_autoptr(SvRun) run = sv_run_start_config(config, env, "touch \"$SVTEST_DIR/healthy\" &&");
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *healthy = sv_run_path(run, "healthy");
   Usage start = usage_of(run, NULL);

@@ -27,6 +27,23 @@
 
 #define WAIT_MS (sv_test_slow() ? 60000 : 10000)
 
+/* How most configurations here begin: the app, ready once it has written app.pid. */
+#define APP_READY_ON_PID                                                                           \
+  "[app]\n"                                                                                        \
+  "exec=@APP@\n"                                                                                   \
+  "[ready]\n"                                                                                      \
+  "check=file:@DIR@/app.pid\n"
+
+/* How the configurations of failures end: hook alert on-failure, hook cleanup at
+ * post-stop. */
+#define FAILURE_HOOKS                                                                              \
+  "[hook:alert]\n"                                                                                 \
+  "when=on-failure\n"                                                                              \
+  "exec=@HOOK@\n"                                                                                  \
+  "[hook:cleanup]\n"                                                                               \
+  "when=post-stop\n"                                                                               \
+  "exec=@HOOK@\n"
+
 static char *scripts_dir;
 static char *hook_script;
 static char *app_script;
@@ -500,22 +517,18 @@ test_pre_start_failure(void)
 static void
 test_on_error_ignore(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:broken]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_EXIT=3\n"
-                               "on-error=ignore\n"
-                               "[hook:missing]\n"
-                               "when=pre-start\n"
-                               "exec=/nonexistent/hook\n"
-                               "on-error=ignore\n"
-                               "[hook:after]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n";
+  static const char config[] = APP_READY_ON_PID "[hook:broken]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_EXIT=3\n"
+                                                "on-error=ignore\n"
+                                                "[hook:missing]\n"
+                                                "when=pre-start\n"
+                                                "exec=/nonexistent/hook\n"
+                                                "on-error=ignore\n"
+                                                "[hook:after]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   sv_run_kill(run, SIGTERM);
@@ -530,16 +543,12 @@ test_on_error_ignore(void)
 static void
 test_hanging_hook_killed(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:hang]\n"
-                               "when=pre-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_HANG=1\n"
-                               "timeout=300ms\n"
-                               "on-error=ignore\n";
+  static const char config[] = APP_READY_ON_PID "[hook:hang]\n"
+                                                "when=pre-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_HANG=1\n"
+                                                "timeout=300ms\n"
+                                                "on-error=ignore\n";
   gint64 started = sv_now_ms();
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
@@ -566,19 +575,15 @@ test_hanging_hook_killed(void)
 static void
 test_on_unhealthy_before_watchdog_trigger(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[health]\n"
-                               "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
-                               "interval=100ms\n"
-                               "timeout=1s\n"
-                               "failure-threshold=2\n"
-                               "[hook:page]\n"
-                               "when=on-unhealthy\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_SLEEP=0.3\n";
+  static const char config[] = APP_READY_ON_PID "[health]\n"
+                                                "check=\"exec:test ! -e @DIR@/unhealthy\"\n"
+                                                "interval=100ms\n"
+                                                "timeout=1s\n"
+                                                "failure-threshold=2\n"
+                                                "[hook:page]\n"
+                                                "when=on-unhealthy\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_SLEEP=0.3\n";
   g_autoptr(SvRun) run = start_config(config, 2000000);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
@@ -607,57 +612,36 @@ test_on_unhealthy_before_watchdog_trigger(void)
 
 /* ---- reload --------------------------------------------------------------------------- */
 
-static const char reload_config_1[] = "[app]\n"
-                                      "exec=@APP@\n"
-                                      "[ready]\n"
-                                      "check=file:@DIR@/app.pid\n"
-                                      "[hook:up]\n"
-                                      "when=post-start\n"
-                                      "exec=@HOOK@\n"
-                                      "[hook:first]\n"
-                                      "when=reload\n"
-                                      "exec=@HOOK@\n";
+static const char reload_config_1[] = APP_READY_ON_PID "[hook:up]\n"
+                                                       "when=post-start\n"
+                                                       "exec=@HOOK@\n"
+                                                       "[hook:first]\n"
+                                                       "when=reload\n"
+                                                       "exec=@HOOK@\n";
 
-static const char reload_config_2[] = "[app]\n"
-                                      "exec=@APP@\n"
-                                      "[ready]\n"
-                                      "check=file:@DIR@/app.pid\n"
-                                      "[hook:up]\n"
-                                      "when=post-start\n"
-                                      "exec=@HOOK@\n"
-                                      "[hook:second]\n"
-                                      "when=reload\n"
-                                      "exec=@HOOK@\n";
+static const char reload_config_2[] = APP_READY_ON_PID "[hook:up]\n"
+                                                       "when=post-start\n"
+                                                       "exec=@HOOK@\n"
+                                                       "[hook:second]\n"
+                                                       "when=reload\n"
+                                                       "exec=@HOOK@\n";
 
 /* Line 10 is wrong: a broken file must not replace the one in use. */
-static const char reload_config_broken[] = "[app]\n"
-                                           "exec=@APP@\n"
-                                           "[ready]\n"
-                                           "check=file:@DIR@/app.pid\n"
-                                           "[hook:up]\n"
-                                           "when=post-start\n"
-                                           "exec=@HOOK@\n"
-                                           "[hook:third]\n"
-                                           "when=reload\n"
-                                           "timeout=soon\n"
-                                           "exec=@HOOK@\n";
+static const char reload_config_broken[] = APP_READY_ON_PID "[hook:up]\n"
+                                                            "when=post-start\n"
+                                                            "exec=@HOOK@\n"
+                                                            "[hook:third]\n"
+                                                            "when=reload\n"
+                                                            "timeout=soon\n"
+                                                            "exec=@HOOK@\n";
 
 static void
 reload_and_wait(SvRun *run, guint n)
 {
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 50) == before && sv_now_ms() < deadline)
-    ;
-  if (sv_run_count_messages(run, "READY=1", 0) != before + 1) {
-    g_autofree char *err = sv_run_stderr(run);
-    g_test_message("no READY=1 after SIGHUP; sdvisor's stderr:\n%s", err);
-  }
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_cmpuint(sv_run_count_messages(run, "RELOADING=1", 0), ==, n);
   /* The app's own trap runs between its 50 ms sleeps: wait for its line too. */
-  deadline = sv_now_ms() + WAIT_MS;
+  gint64 deadline = sv_now_ms() + WAIT_MS;
   for (;;) {
     g_autoptr(GPtrArray) events = read_events(run, FALSE);
     guint hups = 0;
@@ -710,17 +694,13 @@ test_reload(void)
 static void
 test_reload_during_hooks(void)
 {
-  static const char config[] = "[app]\n"
-                               "exec=@APP@\n"
-                               "[ready]\n"
-                               "check=file:@DIR@/app.pid\n"
-                               "[hook:warm]\n"
-                               "when=post-start\n"
-                               "exec=@HOOK@\n"
-                               "environment=HOOK_SLEEP=0.5\n"
-                               "[hook:r]\n"
-                               "when=reload\n"
-                               "exec=@HOOK@\n";
+  static const char config[] = APP_READY_ON_PID "[hook:warm]\n"
+                                                "when=post-start\n"
+                                                "exec=@HOOK@\n"
+                                                "environment=HOOK_SLEEP=0.5\n"
+                                                "[hook:r]\n"
+                                                "when=reload\n"
+                                                "exec=@HOOK@\n";
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_nonnull(sv_run_wait_message(run, "running hook warm", WAIT_MS));
   sv_run_kill(run, SIGHUP);
@@ -732,21 +712,6 @@ test_reload_during_hooks(void)
 }
 
 /* ---- reload: what changes live and what stays -------------------------------------------- */
-
-/* The reload signal goes out; READY=1 follows once the readiness checks pass again.
- * Returns the wall-clock time (µs) at which the test saw the new READY=1. */
-static gint64
-reload_and_wait_ready(SvRun *run)
-{
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 10) == before && sv_now_ms() < deadline)
-    ;
-  gint64 seen = g_get_real_time();
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
-  return seen;
-}
 
 /* Waits until the events file has WHAT (e.g. "app hup") COUNT times. */
 static gboolean
@@ -881,7 +846,7 @@ test_reload_log_settings(void)
 
   g_autofree char *app_pid = read_run_file(run, "app.pid");
   rewrite_config(run, log_reload_config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
 
   /* The running app, on its old pipe. */
@@ -954,7 +919,7 @@ test_reload_restart_only_kept(void)
   g_autofree char *pid_before = read_run_file(run, "app.pid");
 
   rewrite_config(run, config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "app hup", 1, WAIT_MS));
   g_assert_true(
       sv_run_wait_stderr(run,
@@ -986,25 +951,19 @@ test_reload_restart_only_kept(void)
 static void
 test_reload_adds_job(void)
 {
-  static const char config_1[] = "[app]\n"
-                                 "exec=@APP@\n"
-                                 "[ready]\n"
-                                 "check=file:@DIR@/app.pid\n";
-  static const char config_2[] = "[app]\n"
-                                 "exec=@APP@\n"
-                                 "[ready]\n"
-                                 "check=file:@DIR@/app.pid\n"
-                                 "[job:x]\n"
-                                 "schedule=every 1s\n"
-                                 "exec=/bin/sh -c 'echo \"job x $$ $(date +%s%N)\" >> "
-                                 "\"$SVTEST_DIR/events\"'\n";
+  static const char config_1[] = APP_READY_ON_PID;
+  static const char config_2[] =
+      APP_READY_ON_PID "[job:x]\n"
+                       "schedule=every 1s\n"
+                       "exec=/bin/sh -c 'echo \"job x $$ $(date +%s%N)\" >> "
+                       "\"$SVTEST_DIR/events\"'\n";
   g_autoptr(SvRun) run = start_config(config_1, 0);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *pid_before = read_run_file(run, "app.pid");
   assert_events(run, "app start");
 
   rewrite_config(run, config_2);
-  (void)reload_and_wait_ready(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(wait_event_count(run, "job x", 2, WAIT_MS));
   g_autofree char *pid_after = read_run_file(run, "app.pid");
   g_assert_cmpstr(pid_before, ==, pid_after);
@@ -1036,7 +995,7 @@ test_reload_ready_waits_for_checks(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   guint reloading_before = sv_run_count_messages(run, "RELOADING=1", 0);
 
-  gint64 ready_seen = reload_and_wait_ready(run);
+  gint64 ready_seen = sv_run_reload(run, WAIT_MS);
   g_assert_cmpuint(sv_run_count_messages(run, "RELOADING=1", 0), ==, reloading_before + 1);
   g_assert_true(wait_event_count(run, "app reready", 1, WAIT_MS));
   g_autoptr(GPtrArray) events = read_events(run, FALSE);
@@ -1079,13 +1038,7 @@ test_ready_deadline_failure_hooks(void)
                                "exec=@APP@\n"
                                "[ready]\n"
                                "check=file:@DIR@/never\n"
-                               "timeout=500ms\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "timeout=500ms\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 124);
   assert_events(run, "app start, on-failure alert, app term, post-stop cleanup");
@@ -1114,13 +1067,7 @@ test_pre_start_failure_post_stop(void)
                                "[hook:broken]\n"
                                "when=pre-start\n"
                                "exec=@HOOK@\n"
-                               "environment=HOOK_EXIT=3\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "environment=HOOK_EXIT=3\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 125);
   /* No app, so nothing that it did could fail: no on-failure. */
@@ -1136,13 +1083,7 @@ static void
 test_exec_failure_post_stop(void)
 {
   static const char config[] = "[app]\n"
-                               "exec=@DIR@/no-such-app\n"
-                               "[hook:alert]\n"
-                               "when=on-failure\n"
-                               "exec=@HOOK@\n"
-                               "[hook:cleanup]\n"
-                               "when=post-stop\n"
-                               "exec=@HOOK@\n";
+                               "exec=@DIR@/no-such-app\n" FAILURE_HOOKS;
   g_autoptr(SvRun) run = start_config(config, 0);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 127);
   assert_events(run, "on-failure alert, post-stop cleanup");

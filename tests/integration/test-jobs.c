@@ -175,6 +175,15 @@ iso(gint64 sec)
 
 /* ---- every slot exactly once across N instances ------------------------------------------- */
 
+/* An app with job tick, every second, appending its slot to @OUT@/slots. */
+static const char tick_config[] = "[app]\n"
+                                  "name=jobtest\n"
+                                  "exec=/bin/sleep infinity\n"
+                                  "\n"
+                                  "[job:tick]\n"
+                                  "schedule=every 1s\n"
+                                  "exec=@JOB@ @OUT@/slots\n";
+
 static void
 test_many_instances(void)
 {
@@ -186,13 +195,7 @@ test_many_instances(void)
   }
   guint n = env_uint("SVTEST_JOBS_INSTANCES", 8);
   guint seconds = env_uint("SVTEST_JOBS_SECONDS", 30);
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func((GDestroyNotify)sv_run_free);
   for (guint i = 0; i < n; i++)
     g_ptr_array_add(runs, start_instance(s));
@@ -352,16 +355,8 @@ killed_mid_run(gboolean retry)
   /* The next start reports it. */
   g_autoptr(SvRun) next = start_instance(s);
   g_autofree char *slot_text = iso(slot);
-  gint64 end = sv_now_ms() + WAIT_MS;
-  g_autofree char *err = NULL;
-  do {
-    g_free(err);
-    err = sv_run_stderr(next);
-    if (strstr(err, "was interrupted"))
-      break;
-    g_usleep(20000);
-  } while (sv_now_ms() < end);
-  g_assert_nonnull(strstr(err, "was interrupted"));
+  g_assert_true(sv_run_wait_stderr(next, "was interrupted", WAIT_MS));
+  g_autofree char *err = sv_run_stderr(next);
   g_assert_nonnull(strstr(err, slot_text));
   g_autofree char *killed_pid = g_strdup_printf("sdvisor pid %d", (int)victim->pid);
   g_assert_nonnull(strstr(err, killed_pid));
@@ -533,27 +528,13 @@ test_state_directory_refused(void)
     sv_test_skip_unless_required("needs root to give the state directory to another user");
     return;
   }
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_assert_cmpint(g_mkdir(s->state, 0700), ==, 0);
   g_assert_cmpint(chown(s->state, 65534, 65534), ==, 0);
   /* The app runs; the jobs are refused, loudly. */
   SvRun *run = start_instance(s);
-  g_autofree char *err = NULL;
-  gint64 end = sv_now_ms() + WAIT_MS;
-  do {
-    g_free(err);
-    err = sv_run_stderr(run);
-    if (strstr(err, "(uid 65534)"))
-      break;
-    g_usleep(20000);
-  } while (sv_now_ms() < end);
-  g_assert_nonnull(strstr(err, "(uid 65534)"));
+  g_assert_true(sv_run_wait_stderr(run, "(uid 65534)", WAIT_MS));
+  g_autofree char *err = sv_run_stderr(run);
   g_usleep(2 * G_USEC_PER_SEC);
   g_assert_cmpuint(count_lines(s, "slots"), ==, 0);
   g_autofree char *app_dir = g_build_filename(s->state, "jobtest", NULL);
@@ -692,32 +673,19 @@ test_state_unreadable_mid_run(void)
   g_assert_cmpint(journal, >=, 0);
   g_autoptr(GPtrArray) entries = sv_journal_entries_new();
 
-  /* A tmpfs over /run keeps the host's journald out; ours is bound in its place. Root
-   * without DAC override: out of the bounding set and the inheritable set both (a
-   * container such as systemd-nspawn's gives root a full inheritable set, from which an
-   * exec would take the capabilities back). */
-  const char *inner = "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
-                      ": > /run/systemd/journal/socket && "
-                      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && "
-                      "exec setpriv --inh-caps=-dac_override,-dac_read_search "
-                      "--bounding-set=-dac_override,-dac_read_search "
-                      "$SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_CONF\"";
-  g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
-  g_autofree char *journal_env = g_strconcat("SVTEST_JOURNAL=", sock, NULL);
-  g_autofree char *conf_env = g_strconcat("SVTEST_CONF=", s->config, NULL);
+  /* sdvisor without the capabilities that would let root ignore the permission bits: out
+   * of the bounding set and the inheritable set both (a container such as
+   * systemd-nspawn's gives root a full inheritable set, from which an exec would take
+   * them back). */
   g_autofree char *runtime_env = g_strconcat("RUNTIME_DIRECTORY=", runtime, NULL);
-  const char *env[] = {inner_env, journal_env, conf_env, s->state_env, runtime_env, NULL};
-  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
-                        NULL};
-  g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(run);
-    if (sv_run_wait_exit(run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      g_test_skip("a private mount namespace with a tmpfs is not permitted here");
-      return;
-    }
-    g_error("sdvisor did not start: %s", err);
-  }
+  const char *env[] = {s->state_env, runtime_env, NULL};
+  g_autoptr(SvRun) run =
+      sv_run_start_with_journal(sock, s->config, NULL,
+                                "setpriv --inh-caps=-dac_override,-dac_read_search "
+                                "--bounding-set=-dac_override,-dac_read_search",
+                                env);
+  if (!sv_run_wait_ready_in_mount_ns(run, WAIT_MS))
+    return;
   g_assert_true(wait_lines(s, "slots", 2, WAIT_MS));
 
   /* The app is named for its file: sdvisor.conf → state/sdvisor. */
@@ -805,13 +773,7 @@ test_state_unreadable_mid_run(void)
 static void
 network_fs_case(const char *magic, const char *name)
 {
-  g_autoptr(Shared) s = shared_new("[app]\n"
-                                   "name=jobtest\n"
-                                   "exec=/bin/sleep infinity\n"
-                                   "\n"
-                                   "[job:tick]\n"
-                                   "schedule=every 1s\n"
-                                   "exec=@JOB@ @OUT@/slots\n");
+  g_autoptr(Shared) s = shared_new(tick_config);
   g_assert_cmpint(g_mkdir(s->state, 0700), ==, 0);
   g_autofree char *path_env = g_strconcat("SVTEST_FAKE_FS_PATH=", s->state, NULL);
   g_autofree char *magic_env = g_strconcat("SVTEST_FAKE_FS_MAGIC=", magic, NULL);

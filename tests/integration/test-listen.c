@@ -53,22 +53,6 @@ answered_by(const char *body)
   return (pid_t)g_ascii_strtoll(last, NULL, 10);
 }
 
-/* The parent of PID, from /proc. */
-static pid_t
-parent_of(pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return 0;
-  const char *close_paren = strrchr(stat, ')');
-  int ppid = 0;
-  char state;
-  if (close_paren == NULL || sscanf(close_paren + 2, "%c %d", &state, &ppid) != 2)
-    return 0;
-  return ppid;
-}
-
 typedef struct {
   char *dir;
   char *config;
@@ -174,7 +158,9 @@ test_serves(Fixture *f, gconstpointer data)
   g_assert_nonnull(early_body);
   pid_t app = answered_by(early_body);
   g_assert_cmpint(app, >, 0);
-  g_assert_cmpint(parent_of(app), ==, run->pid);
+  pid_t parent = 0;
+  g_assert_cmpint(sv_test_pid_state(app, &parent), !=, 0);
+  g_assert_cmpint(parent, ==, run->pid);
   /* The environment the app was started with (gunicorn unsets LISTEN_* in os.environ,
    * /proc keeps the original): LISTEN_PID is the app's own pid, not sdvisor's. */
   g_autofree char *environ_path = g_strdup_printf("/proc/%d/environ", (int)app);

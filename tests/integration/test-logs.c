@@ -183,16 +183,20 @@ fake_journal_read(FakeJournal *j, int timeout_ms)
   (void)sv_fake_journal_read(j->fd, j->entries, timeout_ms);
 }
 
-/* Starts sdvisor with CONFIG ("@DIR@" becomes the test's directory, "@APP@" sleeper.sh)
- * in a mount namespace of its own where /run/systemd/journal/socket is the test's socket:
- * every entry arrives here with its fields. FALSE (the test skipped) where that
+static void fake_journal_free(FakeJournal *j);
+
+/* Starts sdvisor, app "logfields" (sleeper.sh) logging to the journal, with SECTIONS
+ * added to its configuration ("@DIR@" becomes the test's directory), in a mount
+ * namespace of its own where /run/systemd/journal/socket is the test's socket: every
+ * entry arrives here with its fields. FALSE (the test skipped, J freed) where that
  * namespace cannot be made. */
 static gboolean
-fake_journal_start(FakeJournal *j, const char *config)
+fake_journal_start(FakeJournal *j, const char *sections)
 {
   g_autofree char *missing = sv_test_mount_ns_missing();
   if (missing != NULL) {
     sv_test_skip_unless_required(missing);
+    fake_journal_free(j);
     return FALSE;
   }
   j->dir = g_dir_make_tmp("sv-logs-XXXXXX", NULL);
@@ -203,35 +207,20 @@ fake_journal_start(FakeJournal *j, const char *config)
 
   g_autofree char *conf = g_build_filename(j->dir, "sdvisor.conf", NULL);
   g_autofree char *app = sv_test_app("sleeper.sh");
-  g_autoptr(GString) text = g_string_new(config);
+  g_autoptr(GString) text =
+      g_string_new("[app]\nname=logfields\nexec=@APP@\n[log]\ntarget=journal\n");
+  g_string_append(text, sections);
   g_string_replace(text, "@DIR@", j->dir, 0);
   g_string_replace(text, "@APP@", app, 0);
   g_assert_true(g_file_set_contents(conf, text->str, -1, NULL));
   g_assert_cmpint(g_chmod(conf, 0644), ==, 0);
 
-  /* A tmpfs over /run keeps the host's /run (and its journald, if any) out. */
-  const char *inner =
-      "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/systemd/journal && "
-      ": > /run/systemd/journal/socket && "
-      "mount --bind \"$SVTEST_JOURNAL\" /run/systemd/journal/socket && "
-      "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" && "
-      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_CONF\"";
-  g_autofree char *inner_env = g_strconcat("SVTEST_INNER=", inner, NULL);
-  g_autofree char *journal_env = g_strconcat("SVTEST_JOURNAL=", sock, NULL);
-  g_autofree char *conf_env = g_strconcat("SVTEST_CONF=", conf, NULL);
-  const char *env[] = {inner_env, journal_env, conf_env, NULL};
-  const char *argv[] = {"-c", "exec unshare -m --propagation private /bin/sh -c \"$SVTEST_INNER\"",
-                        NULL};
-  j->run = sv_run_start_shell(argv, env);
-  if (sv_run_wait_message(j->run, "READY=1", WAIT_MS) == NULL) {
-    g_autofree char *err = sv_run_stderr(j->run);
-    if (sv_run_wait_exit(j->run, 0) >= 0 && (strstr(err, "unshare") || strstr(err, "mount"))) {
-      sv_test_skip_unless_required("a private mount namespace with a tmpfs is not permitted here");
-      return FALSE;
-    }
-    g_error("sdvisor did not start: %s", err);
-  }
-  return TRUE;
+  j->run = sv_run_start_with_journal(sock, conf, "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&",
+                                     NULL, NULL);
+  if (sv_run_wait_ready_in_mount_ns(j->run, WAIT_MS))
+    return TRUE;
+  fake_journal_free(j);
+  return FALSE;
 }
 
 /* Reads until an entry has MESSAGE=MESSAGE; returns it (owned by J) or NULL. */
@@ -288,12 +277,8 @@ static void
 test_fields_check_output(void)
 {
   FakeJournal j = {0};
-  if (!fake_journal_start(&j, "[app]\nname=logfields\nexec=@APP@\n"
-                              "[log]\ntarget=journal\n"
-                              "[health]\ncheck='exec:/bin/echo check-MARK'\ninterval=200ms\n")) {
-    fake_journal_free(&j);
+  if (!fake_journal_start(&j, "[health]\ncheck='exec:/bin/echo check-MARK'\ninterval=200ms\n"))
     return;
-  }
   GHashTable *e = fake_journal_wait(&j, "check-MARK");
   g_assert_nonnull(e);
   assert_field(e, "SDVISOR_SOURCE", "check");
@@ -314,12 +299,8 @@ static void
 test_fields_job_output(void)
 {
   FakeJournal j = {0};
-  if (!fake_journal_start(&j, "[app]\nname=logfields\nexec=@APP@\n"
-                              "[log]\ntarget=journal\n"
-                              "[job:t]\nschedule=every 1s\nexec=/bin/echo job-MARK\n")) {
-    fake_journal_free(&j);
+  if (!fake_journal_start(&j, "[job:t]\nschedule=every 1s\nexec=/bin/echo job-MARK\n"))
     return;
-  }
   GHashTable *e = fake_journal_wait(&j, "job-MARK");
   g_assert_nonnull(e);
   assert_field(e, "SDVISOR_SOURCE", "job");
@@ -420,23 +401,33 @@ plumbing_start(Plumbing *p, const char *config, guint watchdog_usec)
   close(fds[1]);
 }
 
+/* Reads the next notify datagram into BUF (NUL-terminated) before DEADLINE (monotonic
+ * µs); FALSE if none came by then. */
+static gboolean
+plumbing_recv_notify(Plumbing *p, char *buf, gsize size, gint64 deadline)
+{
+  while (g_get_monotonic_time() < deadline) {
+    struct pollfd pfd = {.fd = p->notify_fd, .events = POLLIN};
+    if (poll(&pfd, 1, 10) <= 0)
+      continue;
+    ssize_t n = recv(p->notify_fd, buf, size - 1, 0);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    return TRUE;
+  }
+  return FALSE;
+}
+
 /* Waits for a notify datagram containing NEEDLE; the time it came, or -1. */
 static gint64
 plumbing_wait_notify(Plumbing *p, const char *needle, guint timeout_ms)
 {
   gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
-  while (g_get_monotonic_time() < deadline) {
-    struct pollfd pfd = {.fd = p->notify_fd, .events = POLLIN};
-    if (poll(&pfd, 1, 10) <= 0)
-      continue;
-    char buf[4096];
-    ssize_t n = recv(p->notify_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
+  char buf[4096];
+  while (plumbing_recv_notify(p, buf, sizeof buf, deadline))
     if (strstr(buf, needle) != NULL)
       return g_get_monotonic_time();
-  }
   return -1;
 }
 
@@ -446,18 +437,10 @@ plumbing_count_notify(Plumbing *p, const char *needle, guint ms)
 {
   guint count = 0;
   gint64 deadline = g_get_monotonic_time() + ms * 1000;
-  while (g_get_monotonic_time() < deadline) {
-    struct pollfd pfd = {.fd = p->notify_fd, .events = POLLIN};
-    if (poll(&pfd, 1, 10) <= 0)
-      continue;
-    char buf[4096];
-    ssize_t n = recv(p->notify_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
+  char buf[4096];
+  while (plumbing_recv_notify(p, buf, sizeof buf, deadline))
     if (strstr(buf, needle) != NULL)
       count++;
-  }
   return count;
 }
 

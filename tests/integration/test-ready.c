@@ -153,33 +153,39 @@ wait_more(SvRun *run, const char *needle, guint before, guint timeout_ms)
   return TRUE;
 }
 
+/* The environment of http-app.py on PORT under a tcp [ready] check of that port and an
+ * http [health] check of its /health; the caller adds more, then the NULL. */
+static GPtrArray *
+http_app_env(int port)
+{
+  GPtrArray *env = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(env, g_strdup_printf("PORT=%d", port));
+  g_ptr_array_add(env, g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port));
+  g_ptr_array_add(env, g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port));
+  return env;
+}
+
 static void
 test_watchdog_follows_health(void)
 {
   int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
-  g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health =
-      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
-  g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
+  g_autoptr(GPtrArray) env = http_app_env(port);
   g_autofree char *script =
       g_strdup_printf("export WATCHDOG_PID=$$; exec $SVTEST_SDVISOR_PREFIX \"%s\" run -- \"%s\"",
                       sv_test_binary(), app);
   /* Under memcheck sdvisor's first HTTP checks take longer than their timeout: they are
    * forgiven until one passes. */
-  const char *start_period = sv_test_slow() ? "SDVISOR_HEALTH_START_PERIOD=20s" : NULL;
+  if (sv_test_slow())
+    g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_START_PERIOD=20s"));
   /* A 400 ms watchdog: pings every 200 ms while healthy. */
-  const char *env[] = {portv,
-                       health,
-                       ready,
-                       "WATCHDOG_USEC=400000",
-                       "SDVISOR_HEALTH_INTERVAL=100ms",
-                       "SDVISOR_HEALTH_TIMEOUT=300ms",
-                       "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
-                       start_period,
-                       NULL};
+  g_ptr_array_add(env, g_strdup("WATCHDOG_USEC=400000"));
+  g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_INTERVAL=100ms"));
+  g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_TIMEOUT=300ms"));
+  g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_FAILURE_THRESHOLD=2"));
+  g_ptr_array_add(env, NULL);
   const char *argv[] = {"-c", script, NULL};
-  g_autoptr(SvRun) run = sv_run_start_shell(argv, env);
+  g_autoptr(SvRun) run = sv_run_start_shell(argv, (const char *const *)env->pdata);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_cmpuint(count_new(run, "WATCHDOG=1", SLOW_X5(1000)), >=, 2);
 
@@ -235,16 +241,13 @@ start_without_watchdog(const char *on_unhealthy)
 {
   int port = sv_free_port();
   g_autofree char *app = sv_test_app("http-app.py");
-  g_autofree char *portv = g_strdup_printf("PORT=%d", port);
-  g_autofree char *health =
-      g_strdup_printf("SDVISOR_HEALTH_CHECK=http://127.0.0.1:%d/health", port);
-  g_autofree char *ready = g_strdup_printf("SDVISOR_READY_CHECK=tcp://127.0.0.1:%d", port);
-  g_autofree char *policy = g_strconcat("SDVISOR_HEALTH_ON_UNHEALTHY=", on_unhealthy, NULL);
-  const char *env[] = {
-      portv,  health, ready, "SDVISOR_HEALTH_INTERVAL=100ms", "SDVISOR_HEALTH_FAILURE_THRESHOLD=2",
-      policy, NULL};
+  g_autoptr(GPtrArray) env = http_app_env(port);
+  g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_INTERVAL=100ms"));
+  g_ptr_array_add(env, g_strdup("SDVISOR_HEALTH_FAILURE_THRESHOLD=2"));
+  g_ptr_array_add(env, g_strconcat("SDVISOR_HEALTH_ON_UNHEALTHY=", on_unhealthy, NULL));
+  g_ptr_array_add(env, NULL);
   const char *argv[] = {"run", "--", app, NULL};
-  return sv_run_start(argv, env);
+  return sv_run_start(argv, (const char *const *)env->pdata);
 }
 
 static void
@@ -303,6 +306,22 @@ app_says(SvRun *run, const char *text)
   g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* The EXTEND_TIMEOUT_USEC= values of RUN's datagrams so far, in order (each logged). */
+static GArray *
+extend_timeouts(SvRun *run)
+{
+  GArray *values = g_array_new(FALSE, FALSE, sizeof(gint64));
+  for (guint i = 0; i < run->messages->len; i++) {
+    const char *m = run->messages->pdata[i];
+    if (!strstr(m, "EXTEND_TIMEOUT_USEC="))
+      continue;
+    gint64 usec = sv_message_number(m, "EXTEND_TIMEOUT_USEC");
+    g_test_message("EXTEND_TIMEOUT_USEC=%" G_GINT64_FORMAT, usec);
+    g_array_append_val(values, usec);
+  }
+  return values;
+}
+
 /* While [ready] checks are pending, systemd is asked to wait at least [ready] timeout:
  * its TimeoutStartSec= must not fire before sdvisor's own deadline. */
 static void
@@ -315,18 +334,13 @@ test_extend_timeout_covers_ready_timeout(void)
   const char *argv[] = {"run", "--", app, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, env);
   g_assert_nonnull(sv_run_wait_message(run, "STATUS=starting: waiting for 1 check", WAIT_MS));
-  guint seen = 0;
-  for (guint i = 0; i < run->messages->len; i++) {
-    const char *m = run->messages->pdata[i];
-    if (!strstr(m, "EXTEND_TIMEOUT_USEC="))
-      continue;
-    gint64 usec = sv_message_number(m, "EXTEND_TIMEOUT_USEC");
-    g_test_message("EXTEND_TIMEOUT_USEC=%" G_GINT64_FORMAT, usec);
+  g_autoptr(GArray) extends = extend_timeouts(run);
+  g_assert_cmpuint(extends->len, >=, 1);
+  for (guint i = 0; i < extends->len; i++) {
+    gint64 usec = g_array_index(extends, gint64, i);
     g_assert_cmpint(usec, >=, 40 * G_USEC_PER_SEC);
     g_assert_cmpint(usec, <=, 40 * G_USEC_PER_SEC + 10 * 60 * G_USEC_PER_SEC);
-    seen++;
   }
-  g_assert_cmpuint(seen, >=, 1);
   g_assert_null(sv_run_wait_message(run, "READY=1", 0));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -345,18 +359,13 @@ test_empty_check_extends_by_nothing(void)
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
-  guint seen = 0;
-  for (guint i = 0; i < run->messages->len; i++) {
-    const char *m = run->messages->pdata[i];
-    if (!strstr(m, "EXTEND_TIMEOUT_USEC="))
-      continue;
-    gint64 usec = sv_message_number(m, "EXTEND_TIMEOUT_USEC");
-    g_test_message("EXTEND_TIMEOUT_USEC=%" G_GINT64_FORMAT, usec);
+  g_autoptr(GArray) extends = extend_timeouts(run);
+  g_assert_cmpuint(extends->len, >=, 1);
+  for (guint i = 0; i < extends->len; i++) {
+    gint64 usec = g_array_index(extends, gint64, i);
     /* The stop's: stop-timeout 30 s and the margin, far below 40 min. */
     g_assert_cmpint(usec, <, G_GINT64_CONSTANT(40) * 60 * G_USEC_PER_SEC);
-    seen++;
   }
-  g_assert_cmpuint(seen, >=, 1);
 }
 
 /* Without a watchdog, on-unhealthy=stop stops the app at the failure threshold, and

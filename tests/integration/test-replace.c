@@ -386,10 +386,9 @@ main(int argc, char **argv)
              teardown);
   g_test_add("/replace/under-load/aiohttp", Fixture, &aiohttp, setup, test_replacements_under_load,
              teardown);
-  g_test_add("/replace/broken-version-keeps-the-old-one", Fixture, NULL, setup, test_broken_version,
-             teardown);
-  g_test_add("/replace/one-at-a-time", Fixture, NULL, setup, test_one_at_a_time, teardown);
-  g_test_add("/replace/listen-change-needs-restart", Fixture, NULL, setup,
-             test_listen_change_needs_restart, teardown);
+#define ADD(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
+  ADD("/replace/broken-version-keeps-the-old-one", test_broken_version);
+  ADD("/replace/one-at-a-time", test_one_at_a_time);
+  ADD("/replace/listen-change-needs-restart", test_listen_change_needs_restart);
   return g_test_run();
 }

@@ -104,15 +104,13 @@ test_missing_executable(void)
 static void
 test_not_executable(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-noexec-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-noexec-XXXXXX");
   g_autofree char *path = g_build_filename(dir, "app", NULL);
   g_assert_true(g_file_set_contents(path, "#!/bin/sh\nexit 0\n", -1, NULL));
   g_chmod(path, 0644);
   const char *argv[] = {"run", "--", path, NULL};
   g_autoptr(SvRun) run = sv_run_start(argv, NULL);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 126);
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 static void
@@ -245,18 +243,6 @@ child_with_nspid(pid_t parent, int nspid)
   return 0;
 }
 
-/* 'Z' for a zombie, another state letter for a live process, 0 once it is gone. */
-static char
-process_state(pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return 0;
-  const char *close = strrchr(stat, ')');
-  return close != NULL ? close[2] : 0;
-}
-
 /* Runs orphan.sh's orphan to its end under PID1 (seen from here), the first process of
  * RUN's PID namespace: checks that the orphan existed and was handed to PID 1, lets it
  * exit, and returns its state after up to TIMEOUT_MS: 0 once it is gone (reaped), 'Z'
@@ -271,13 +257,13 @@ orphan_fate(SvRun *run, pid_t pid1, guint timeout_ms)
   g_assert_cmpint(nsppid, ==, 1); /* handed to the namespace's PID 1 */
   pid_t pid = child_with_nspid(pid1, nspid);
   g_assert_cmpint(pid, >, 0); /* alive, PID 1's child */
-  g_assert_cmpint(process_state(pid), !=, 'Z');
+  g_assert_cmpint(sv_test_pid_state(pid, NULL), !=, 'Z');
 
   g_autofree char *go = sv_run_path(run, "orphan.go");
   g_assert_true(g_file_set_contents(go, "", 0, NULL));
   gint64 deadline = sv_now_ms() + timeout_ms;
   char state;
-  while ((state = process_state(pid)) != 0 && sv_now_ms() < deadline)
+  while ((state = sv_test_pid_state(pid, NULL)) != 0 && sv_now_ms() < deadline)
     g_usleep(10000);
   return state;
 }
@@ -359,7 +345,7 @@ test_pid1_reaps_orphans(void)
 static void
 test_bad_config(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-badconf-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-badconf-XXXXXX");
   g_autofree char *path = g_build_filename(dir, "bad.conf", NULL);
   g_assert_true(
       g_file_set_contents(path, "[app]\nexec=/bin/true\nstop-timeout=forever\n", -1, NULL));
@@ -385,9 +371,6 @@ test_bad_config(void)
   const char *env[] = {var, NULL};
   g_autoptr(SvRun) run3 = sv_run_start(run_env, env);
   g_assert_cmpint(sv_run_wait_exit(run3, WAIT_MS), ==, 78);
-
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* DIR/NAME with TEXT, mode 0644 (sdvisor refuses a configuration others can write). */
@@ -403,7 +386,7 @@ write_conf(const char *dir, const char *name, const char *text)
 static void
 test_check_prints_effective(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "ok.conf", "[app]\nexec=/bin/sleep 5\n");
   const char *argv[] = {"check", path, NULL};
   const char *env[] = {"SDVISOR_APP_STOP_TIMEOUT=7s", NULL};
@@ -423,8 +406,6 @@ test_check_prints_effective(void)
   g_assert_nonnull(strstr(cmd_out, "SDVISOR_APP_NAME"));
   /* In the schema's order: what the app is first, defaults after it. */
   g_assert_nonnull(strstr(out, "[app]\nname=ok\nexec=/bin/sleep 5\nstop-signal=SIGTERM\n"));
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* check --unit: a file that is not there is no input (66), not a configuration error,
@@ -433,7 +414,7 @@ test_check_prints_effective(void)
 static void
 test_check_unit_missing_and_container(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "ok.conf",
                                      "[app]\nexec=/bin/sleep 5\nstop-timeout=30s\n"
                                      "[health]\ncheck=tcp://127.0.0.1:1\n");
@@ -462,16 +443,13 @@ test_check_unit_missing_and_container(void)
   g_autofree char *out3 = sv_run_stderr(run3);
   g_assert_nonnull(strstr(out3, "--env=WATCHDOG_USEC"));
   g_assert_nonnull(strstr(out3, "PodmanArgs=--stop-timeout=35"));
-  g_unlink(quadlet);
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* `sdvisor check` lists the next five runs of every job, in order, after now. */
 static void
 test_check_prints_next_runs(void)
 {
-  g_autofree char *dir = g_dir_make_tmp("sdvisor-check-XXXXXX", NULL);
+  g_autoptr(SvTestDir) dir = sv_test_dir_new("sdvisor-check-XXXXXX");
   g_autofree char *path = write_conf(dir, "jobs.conf",
                                      "[app]\nexec=/bin/sleep 5\n"
                                      "[job:hourly]\nschedule=17 * * * *\ntimezone=UTC\n"
@@ -511,8 +489,6 @@ test_check_prints_next_runs(void)
   g_auto(GStrv) pieces = g_strsplit(seoul_line, "T03:30:00+09:00", -1);
   g_assert_cmpuint(g_strv_length(pieces), ==, 6); /* five runs, all at 03:30 Seoul time */
   g_assert_true(g_str_has_suffix(seoul_line, "(time zone Asia/Seoul)"));
-  g_unlink(path);
-  g_rmdir(dir);
 }
 
 /* GLib < 2.76: `run` executes itself again with G_SLICE=always-malloc (main.c); the

@@ -37,59 +37,13 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static char *
-expand_apps(const char *text)
-{
-  static const char *const names[] = {"fault-steady.sh", "job-append-slot.sh"};
-  g_autoptr(GString) s = g_string_new(text);
-  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-    g_autofree char *token = g_strdup_printf("@%s@", names[i]);
-    g_autofree char *path = sv_test_app(names[i]);
-    g_string_replace(s, token, path, 0);
-  }
-  return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-/* Starts sdvisor with TEXT as its configuration file ("@DIR@" becomes the run's
- * directory); PRE is shell run just before sdvisor is exec'd ("umask 000 &&"). */
-static SvRun *
-start_config(const char *text, const char *const *env, const char *pre)
-{
-  g_autofree char *config = expand_apps(text);
-  g_autofree char *config_env = g_strconcat("SVTEST_CONFIG=", config, NULL);
-  g_autofree char *script = g_strdup_printf(
-      "printf '%%s\\n' \"$SVTEST_CONFIG\" | sed \"s|@DIR@|$SVTEST_DIR|g\" > "
-      "\"$SVTEST_DIR/sdvisor.conf\" "
-      "&& chmod 0644 \"$SVTEST_DIR/sdvisor.conf\" && unset SVTEST_CONFIG && %s "
-      "exec $SVTEST_SDVISOR_PREFIX \"$SDVISOR_BINARY\" run --config \"$SVTEST_DIR/sdvisor.conf\"",
-      pre ? pre : "");
-  g_autoptr(GPtrArray) envp = g_ptr_array_new();
-  g_ptr_array_add(envp, config_env);
-  for (const char *const *e = env; e && *e; e++)
-    g_ptr_array_add(envp, (gpointer)*e);
-  g_ptr_array_add(envp, NULL);
-  const char *argv[] = {"-c", script, NULL};
-  return sv_run_start_shell(argv, (const char *const *)envp->pdata);
-}
-
 static void
 rewrite_config(SvRun *run, const char *text)
 {
-  g_autofree char *expanded = expand_apps(text);
+  g_autofree char *expanded = sv_test_expand_apps(text);
   g_autoptr(GString) s = g_string_new(expanded);
   g_string_replace(s, "@DIR@", run->dir, 0);
   sv_run_write_config(run, s->str);
-}
-
-static void
-reload_and_wait(SvRun *run)
-{
-  guint before = sv_run_count_messages(run, "READY=1", 0);
-  sv_run_kill(run, SIGHUP);
-  gint64 deadline = sv_now_ms() + WAIT_MS;
-  while (sv_run_count_messages(run, "READY=1", 20) == before && sv_now_ms() < deadline)
-    ;
-  g_assert_cmpuint(sv_run_count_messages(run, "READY=1", 0), ==, before + 1);
 }
 
 /* FALSE, showing where, if TEXT has the secret in it. */
@@ -152,40 +106,31 @@ count_lines(const char *path)
 
 /* ---- environment values are never logged ----------------------------------------------------- */
 
-static const char env_config[] =
-    "[app]\n"
-    "exec=@fault-steady.sh@\n"
-    "environment=PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'\n"
-    "environment-file=@DIR@/secrets.env\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.ready\n"
-    "[hook:h]\n"
-    "when=pre-start post-start reload pre-stop post-stop\n"
-    "exec=/bin/sh -c 'exit 1'\n"
-    "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env\n"
-    "[job:j]\n"
-    "schedule=every 1s\n"
-    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
-    "environment=JOB_TOKEN=" SECRET "-job-env\n";
+/* Every kind of environment carries a secret: APP_ENV is the app's environment=, SUFFIX
+ * ends the hook's and the job's values. */
+#define ENV_CONFIG(app_env, suffix)                                                                \
+  "[app]\n"                                                                                        \
+  "exec=@fault-steady.sh@\n"                                                                       \
+  "environment=" app_env "\n"                                                                      \
+  "environment-file=@DIR@/secrets.env\n"                                                           \
+  "[ready]\n"                                                                                      \
+  "check=file:@DIR@/app.ready\n"                                                                   \
+  "[hook:h]\n"                                                                                     \
+  "when=pre-start post-start reload pre-stop post-stop\n"                                          \
+  "exec=/bin/sh -c 'exit 1'\n"                                                                     \
+  "on-error=ignore\n"                                                                              \
+  "environment=HOOK_TOKEN=" SECRET "-hook-env" suffix "\n"                                         \
+  "[job:j]\n"                                                                                      \
+  "schedule=every 1s\n"                                                                            \
+  "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"                         \
+  "environment=JOB_TOKEN=" SECRET "-job-env" suffix "\n"
 
-/* The same with another value: a reload sees the environment changed. */
+static const char env_config[] =
+    ENV_CONFIG("PUBLIC_FLAG=1 DB_PASSWORD=" SECRET "-app-env 'QUOTED=" SECRET " with spaces'", "");
+
+/* The same with other values: a reload sees the environment changed. */
 static const char env_config_changed[] =
-    "[app]\n"
-    "exec=@fault-steady.sh@\n"
-    "environment=PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed\n"
-    "environment-file=@DIR@/secrets.env\n"
-    "[ready]\n"
-    "check=file:@DIR@/app.ready\n"
-    "[hook:h]\n"
-    "when=pre-start post-start reload pre-stop post-stop\n"
-    "exec=/bin/sh -c 'exit 1'\n"
-    "on-error=ignore\n"
-    "environment=HOOK_TOKEN=" SECRET "-hook-env-changed\n"
-    "[job:j]\n"
-    "schedule=every 1s\n"
-    "exec=/bin/sh -c 'printf %s \"$JOB_TOKEN\" > @DIR@/job.token; exit 3'\n"
-    "environment=JOB_TOKEN=" SECRET "-job-env-changed\n";
+    ENV_CONFIG("PUBLIC_FLAG=2 DB_PASSWORD=" SECRET "-app-env-changed", "-changed");
 
 /* ---- systemd's variables for sdvisor stay with sdvisor ------------------------------------------------ */
 
@@ -210,7 +155,7 @@ test_systemd_variables_stay(void)
 {
   const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" WATCHDOG_PID=$$ "
                     "WATCHDOG_USEC=30000000 LISTEN_PID=$$ LISTEN_FDS=0 && ";
-  g_autoptr(SvRun) run = start_config(systemd_env_config, NULL, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(systemd_env_config, NULL, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   /* sdvisor took the watchdog as its own: it pings. */
   g_assert_nonnull(sv_run_wait_message(run, "WATCHDOG=1", WAIT_MS));
@@ -254,7 +199,7 @@ test_values_never_logged(void)
   const char *pre = "printf 'API_KEY=" SECRET "-env-file\\nexport OTHER=\"" SECRET " quoted\"\\n' "
                     "> \"$SVTEST_DIR/secrets.env\" && chmod 0600 \"$SVTEST_DIR/secrets.env\" && "
                     "export STATE_DIRECTORY=\"$SVTEST_DIR/state\" &&";
-  g_autoptr(SvRun) run = start_config(env_config, env, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(env_config, env, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_true(sv_run_wait_stderr(run, "(post-start)", WAIT_MS));
 
@@ -279,7 +224,7 @@ test_values_never_logged(void)
 
   /* A reload that changes the environment: the warning may name the key, not the value. */
   rewrite_config(run, env_config_changed);
-  reload_and_wait(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(sv_run_wait_stderr(run, "[app] environment changed", WAIT_MS));
   /* The job runs (and fails) again with its new value. */
   g_autofree char *token_path = sv_run_path(run, "job.token");
@@ -386,10 +331,10 @@ test_reload_error_keeps_values(void)
                                "environment=GOOD=1 TOKEN='" SECRET "-reload\n"
                                "[ready]\n"
                                "check=file:@DIR@/app.ready\n";
-  g_autoptr(SvRun) run = start_config(good, NULL, NULL);
+  g_autoptr(SvRun) run = sv_run_start_config(good, NULL, NULL);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   rewrite_config(run, broken);
-  reload_and_wait(run);
+  (void)sv_run_reload(run, WAIT_MS);
   g_assert_true(sv_run_wait_stderr(run, "keeping the running configuration", WAIT_MS));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
@@ -526,7 +471,7 @@ static void
 test_state_private_under_umask(void)
 {
   const char *pre = "export STATE_DIRECTORY=\"$SVTEST_DIR/state/deeper\" && umask 000 &&";
-  g_autoptr(SvRun) run = start_config(job_config, NULL, pre);
+  g_autoptr(SvRun) run = sv_run_start_config(job_config, NULL, pre);
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_autofree char *slots = sv_run_path(run, "slots");
   gint64 deadline = sv_now_ms() + WAIT_MS;
@@ -566,17 +511,13 @@ test_state_private_under_umask(void)
 static void
 test_state_symlinks_not_followed(void)
 {
-  g_autofree char *base = g_dir_make_tmp("sdvisor-security-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename(base, "state", NULL);
-  g_autofree char *app_dir = g_build_filename(state, "faultsec", NULL);
+  g_autoptr(SvTestStateDir) dir = sv_test_state_dir_new("faultsec");
+  const char *base = dir->base, *app_dir = dir->app_dir;
   g_autofree char *victim_lock = g_build_filename(base, "victim-lock", NULL);
   g_autofree char *victim_state = g_build_filename(base, "victim-state", NULL);
   g_autofree char *lock = g_build_filename(app_dir, "tick.lock", NULL);
   g_autofree char *st = g_build_filename(app_dir, "tick.state", NULL);
-  g_autofree char *state_env = g_strconcat("STATE_DIRECTORY=", state, NULL);
-  const char *env[] = {state_env, NULL};
-  g_assert_cmpint(g_mkdir_with_parents(app_dir, 0700), ==, 0);
-  g_assert_cmpint(g_chmod(state, 0700), ==, 0);
+  const char *env[] = {dir->env, NULL};
   static const char precious[] = "precious, not a state file\n";
   g_assert_true(g_file_set_contents(victim_state, precious, -1, NULL));
 
@@ -587,7 +528,7 @@ test_state_symlinks_not_followed(void)
   for (int round = 0; round < 2; round++) {
     if (round == 0)
       g_assert_cmpint(symlink(victim_lock, lock), ==, 0);
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
     (void)sv_run_count_messages(run, "", 2500);
     g_autofree char *slots = sv_run_path(run, "slots");
@@ -618,7 +559,7 @@ test_state_symlinks_not_followed(void)
   g_assert_cmpint(g_mkdir(elsewhere, 0700), ==, 0);
   g_assert_cmpint(symlink(elsewhere, app_dir), ==, 0);
   {
-    g_autoptr(SvRun) run = start_config(job_config, env, NULL);
+    g_autoptr(SvRun) run = sv_run_start_config(job_config, env, NULL);
     int code = sv_run_wait_exit(run, WAIT_MS);
     if (code == -1) {
       /* Up and running: then it must at least not have used the directory. */
@@ -633,7 +574,6 @@ test_state_symlinks_not_followed(void)
   }
   g_autoptr(GDir) d = g_dir_open(elsewhere, 0, NULL);
   g_assert_null(g_dir_read_name(d));
-  sv_test_rm_rf(base);
 }
 
 int

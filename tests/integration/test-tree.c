@@ -12,18 +12,6 @@
 
 #define WAIT_MS (sv_test_slow() ? 60000 : 15000)
 
-/* Alive: in /proc and not a zombie. */
-static gboolean
-pid_alive(pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return FALSE;
-  const char *p = strrchr(stat, ')');
-  return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 static pid_t
 wait_pid_file(SvRun *run, const char *name)
 {
@@ -120,7 +108,7 @@ test_grandchild_cleanup_finishes(void)
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   g_autofree char *cleanup = sv_run_path(run, "gc.cleanup");
   g_assert_true(g_file_test(cleanup, G_FILE_TEST_EXISTS));
-  g_assert_false(pid_alive(gc));
+  g_assert_false(sv_test_pid_alive(gc));
 }
 
 static void
@@ -131,10 +119,10 @@ test_setsid_daemon_gone(void)
   pid_t daemon = wait_pid_file(run, "gc.pid");
   g_autofree char *app_pid = sv_run_wait_file(run, "app.pid", WAIT_MS);
   g_assert_nonnull(app_pid);
-  g_assert_true(pid_alive(daemon));
+  g_assert_true(sv_test_pid_alive(daemon));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
-  g_assert_false(pid_alive(daemon));
+  g_assert_false(sv_test_pid_alive(daemon));
 }
 
 static void
@@ -150,13 +138,13 @@ test_stubborn_grandchild_killed_at_deadline(void)
   sv_run_kill(run, SIGTERM);
   /* Alive well into the stop-timeout: SIGTERM reached it, SIGKILL did not yet. */
   g_usleep(2000 * 1000);
-  g_assert_true(pid_alive(gc));
+  g_assert_true(sv_test_pid_alive(gc));
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   gint64 took = sv_now_ms() - t0;
   g_test_message("stop took %" G_GINT64_FORMAT " ms for stop-timeout=3s", took);
   g_assert_cmpint(took, >=, 2700);
   g_assert_cmpint(took, <=, sv_test_slow() ? 10000 : 3300);
-  g_assert_false(pid_alive(gc));
+  g_assert_false(sv_test_pid_alive(gc));
   g_autofree char *err = sv_run_stderr(run);
   g_assert_nonnull(strstr(err, "left still running 3s after SIGTERM: killing them"));
 }
@@ -172,7 +160,7 @@ test_exit_on_own_leftover_gets_stop_signal(void)
   g_autofree char *how = NULL;
   g_assert_true(g_file_get_contents(signal_file, &how, NULL, NULL));
   g_assert_cmpstr(g_strstrip(how), ==, "TERM");
-  g_assert_false(pid_alive(gc));
+  g_assert_false(sv_test_pid_alive(gc));
 }
 
 /* ---- hooks and jobs ------------------------------------------------------------------------ */
@@ -212,11 +200,11 @@ test_hook_tree_killed_at_timeout(void)
                                       "on-error=ignore\n");
   gint64 t0 = sv_now_ms();
   pid_t gc = wait_pid_file(run, "gc.pid");
-  g_assert_true(pid_alive(gc));
+  g_assert_true(sv_test_pid_alive(gc));
   /* The app starts once the hook has timed out and its whole tree is gone. */
   g_assert_nonnull(sv_run_wait_message(run, "READY=1", WAIT_MS));
   g_assert_cmpint(sv_now_ms() - t0, >=, 900);
-  g_assert_false(pid_alive(gc));
+  g_assert_false(sv_test_pid_alive(gc));
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
   g_autofree char *err = sv_run_stderr(run);
@@ -237,12 +225,12 @@ test_job_tree_killed_at_timeout(void)
   /* The first run's stubborn child, alive until the run's timeout takes the tree. */
   pid_t gc = wait_pid_file(run, "gc.pid");
   gint64 t0 = sv_now_ms();
-  g_assert_true(pid_alive(gc));
-  while (pid_alive(gc) && sv_now_ms() - t0 < WAIT_MS)
+  g_assert_true(sv_test_pid_alive(gc));
+  while (sv_test_pid_alive(gc) && sv_now_ms() - t0 < WAIT_MS)
     g_usleep(20 * 1000);
   gint64 took = sv_now_ms() - t0;
   g_test_message("the job's child was gone %" G_GINT64_FORMAT " ms after it started", took);
-  g_assert_false(pid_alive(gc));
+  g_assert_false(sv_test_pid_alive(gc));
   /* At the timeout (1 s from the run's start), not at the next slot or the stop. */
   g_assert_cmpint(took, >=, 700);
   g_assert_cmpint(took, <=, sv_test_slow() ? 10000 : 2500);

@@ -58,6 +58,17 @@ test_validate_bad(void)
       {"postgresql://db/app%g1", "percent escape"},
       {"postgresql://db/app?sslmode", "name=value"},
       {"postgresql://db/app?=x", "name=value"},
+      /* etcd's, refused by its own parser (etcd.c) */
+      {"etcd:///x", "no endpoint"},
+      {"etcd://e1/x", "'e1' is not host:port"},
+      {"etcd://e1:0/x", "not host:port"},
+      {"etcd://e1:2379,e2:99999/x", "'e2:99999'"},
+      {"etcd://e1:2379/", "key prefix"},
+      {"etcd://e1:2379/a//b", "key prefix"},
+      {"etcd://u@e1:2379/x", "'@'"},
+      {"etcd://e1:2379/x?y=1", "'?'"},
+      {"etcd://e1:2379/a b", "spaces"},
+      {"etcd://[::1:2379/x", "not host:port"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autoptr(GError) error = NULL;

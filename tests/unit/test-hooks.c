@@ -178,6 +178,18 @@ run_hooks(GPtrArray *hooks, const SvHookContext *ctx, char *const *base_env, Res
   g_assert_cmpuint(r->done_calls, ==, 1);
 }
 
+/* Runs F's hooks for EVENT, with a context that sets nothing else, into R (initialized
+ * here); CANCEL_AFTER_MS, if not 0, cancels the run that long after it began. */
+static void
+run_event(Fixture *f, SvHookEvent event, guint cancel_after_ms, Result *r)
+{
+  result_init(r);
+  r->cancel_after_ms = cancel_after_ms;
+  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
+  ctx.event = event;
+  run_hooks(f->hooks, &ctx, NULL, r);
+}
+
 static char *
 read_out(Fixture *f, const char *name)
 {
@@ -441,10 +453,7 @@ test_on_error_fail_stops(Fixture *f, gconstpointer data)
   add_hook(f, "d", SV_HOOK_PRE_STOP, 5 * G_USEC_PER_SEC, TRUE, LOG_SELF, NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_PRE_STOP;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_STOP, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "c");
   g_assert_cmpstr(r.detail, ==, "exited with status 2");
@@ -466,10 +475,7 @@ test_on_error_ignore_continues(Fixture *f, gconstpointer data)
   add_hook(f, "z", SV_HOOK_POST_STOP, 5 * G_USEC_PER_SEC, FALSE, LOG_SELF, NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_POST_STOP;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_POST_STOP, 0, &r);
   g_assert_true(r.ok);
   g_assert_null(r.failed);
   g_autofree char *log = read_out(f, "log");
@@ -485,10 +491,7 @@ test_killed_by_signal(Fixture *f, gconstpointer data)
 {
   add_hook(f, "k", SV_HOOK_POST_START, 5 * G_USEC_PER_SEC, TRUE, "sh -c 'kill -KILL $$'", NULL);
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_POST_START;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_POST_START, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "k");
   g_assert_cmpstr(r.detail, ==, "killed by SIGKILL");
@@ -503,10 +506,7 @@ test_missing_executable(Fixture *f, gconstpointer data)
   add_hook(f, "after", SV_HOOK_PRE_START, 5 * G_USEC_PER_SEC, TRUE, LOG_SELF, NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_PRE_START;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_START, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "missing");
   g_assert_nonnull(strstr(r.detail, "/nonexistent/hook"));
@@ -523,13 +523,24 @@ test_missing_executable(Fixture *f, gconstpointer data)
   SvHookConfig *hook = f->hooks->pdata[0];
   g_free(hook->exec[0]);
   hook->exec[0] = g_strdup(script);
-  result_init(&r);
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_START, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "missing");
   /* root can read anything but not execute a file without x bits either */
   g_assert_nonnull(strstr(r.detail, g_strerror(EACCES)));
   result_clear(&r);
+}
+
+/* The one hook of R that started and the child it left in its process group (its pid in
+ * child.pid) are gone, and the hook after it (LOG_SELF) never ran. */
+static void
+assert_hook_and_child_gone(Fixture *f, Result *r)
+{
+  g_assert_cmpuint(r->started_pids->len, ==, 1);
+  g_assert_true(sv_test_wait_pid_gone(g_array_index(r->started_pids, pid_t, 0), 2000));
+  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
+  g_autofree char *log = read_out(f, "log");
+  g_assert_null(log);
 }
 
 /* ---- timeouts and process groups ------------------------------------------------------ */
@@ -542,10 +553,7 @@ test_timeout_kills_group(Fixture *f, gconstpointer data)
   add_hook(f, "never", SV_HOOK_PRE_START, 5 * G_USEC_PER_SEC, TRUE, LOG_SELF, NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_PRE_START;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_START, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "hang");
   g_assert_cmpstr(r.detail, ==, "timed out after 300ms (killed by SIGTERM)");
@@ -554,11 +562,7 @@ test_timeout_kills_group(Fixture *f, gconstpointer data)
   g_assert_cmpint(elapsed, <, 300 * MSEC + 100 * MSEC + 1500 * MSEC);
 
   /* Nothing of the hook outlives it: its background child went with its group. */
-  g_assert_cmpuint(r.started_pids->len, ==, 1);
-  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
-  g_autofree char *log = read_out(f, "log");
-  g_assert_null(log);
+  assert_hook_and_child_gone(f, &r);
   result_clear(&r);
 }
 
@@ -571,10 +575,7 @@ test_timeout_sigkill_after_grace(Fixture *f, gconstpointer data)
            NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_PRE_STOP;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_STOP, 0, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.detail, ==, "timed out after 300ms (killed by SIGKILL)");
   /* The grace for a 300 ms timeout is its tenth, raised to the 100 ms floor. */
@@ -593,10 +594,7 @@ test_leftovers_killed(Fixture *f, gconstpointer data)
            "sh -c 'sleep 100 & echo $! > \"$OUT/child.pid\"'", NULL);
 
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_POST_START;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_POST_START, 0, &r);
   g_assert_true(r.ok);
   g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
   result_clear(&r);
@@ -608,10 +606,7 @@ test_timeout_zero_is_none(Fixture *f, gconstpointer data)
   add_hook(f, "patient", SV_HOOK_RELOAD, 0, TRUE, "sh -c 'sleep 0.3; echo ok > \"$OUT/log\"'",
            NULL);
   Result r;
-  result_init(&r);
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_RELOAD;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_RELOAD, 0, &r);
   g_assert_true(r.ok);
   g_autofree char *log = read_out(f, "log");
   g_assert_cmpstr(log, ==, "ok\n");
@@ -628,21 +623,14 @@ test_cancel_running(Fixture *f, gconstpointer data)
   add_hook(f, "never", SV_HOOK_PRE_START, 5 * G_USEC_PER_SEC, TRUE, LOG_SELF, NULL);
 
   Result r;
-  result_init(&r);
-  r.cancel_after_ms = 200;
-  SvHookContext ctx = SV_HOOK_CONTEXT_INIT;
-  ctx.event = SV_HOOK_PRE_START;
-  run_hooks(f->hooks, &ctx, NULL, &r);
+  run_event(f, SV_HOOK_PRE_START, 200, &r);
   g_assert_false(r.ok);
   g_assert_cmpstr(r.failed, ==, "slow");
   g_assert_cmpstr(r.detail, ==, "cancelled");
   /* SIGTERM did it: well before the 2 s grace of a 30 s timeout ran out. */
   g_assert_cmpint(r.ended_at - r.began_at, <, 1500 * MSEC);
   g_assert_cmpuint(r.started->len, ==, 1);
-  g_assert_true(sv_test_wait_pid_gone(g_array_index(r.started_pids, pid_t, 0), 2000));
-  g_assert_true(sv_test_wait_pid_gone(read_pid(f, "child.pid"), 2000));
-  g_autofree char *log = read_out(f, "log");
-  g_assert_null(log);
+  assert_hook_and_child_gone(f, &r);
   result_clear(&r);
 }
 

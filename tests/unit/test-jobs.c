@@ -217,6 +217,25 @@ int_nonzero(gpointer p)
   return *(int *)p != 0;
 }
 
+/* The jobs of F's configuration, for app "web", its state in F's directory. */
+static SvJobs *
+jobs_new(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(jobs);
+  return jobs;
+}
+
+static SvJobs *
+start_jobs(Fixture *f)
+{
+  SvJobs *jobs = jobs_new(f);
+  sv_jobs_start(jobs);
+  return jobs;
+}
+
 static void
 stop_and_free(SvJobs *jobs)
 {
@@ -403,10 +422,8 @@ test_every_second_two_instances(Fixture *f, gconstpointer data)
           "echo \"$SDVISOR_JOB_SLOT $SDVISOR_JOB $SDVISOR_APP_NAME\" >> \"$OUT/slots\"");
   g_autoptr(GError) error = NULL;
   /* Two instances in one process: two stores, two open file descriptions per lock. */
-  SvJobs *a = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  SvJobs *b = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
+  SvJobs *a = jobs_new(f);
+  SvJobs *b = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(a);
   sv_jobs_start(b);
@@ -457,10 +474,8 @@ test_not_once_per_host(Fixture *f, gconstpointer data)
 {
   SvJobConfig *c = add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
   c->once_per_host = FALSE;
-  g_autoptr(GError) error = NULL;
-  SvJobs *a = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  SvJobs *b = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
+  SvJobs *a = jobs_new(f);
+  SvJobs *b = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(a);
   sv_jobs_start(b);
@@ -478,19 +493,6 @@ test_not_once_per_host(Fixture *f, gconstpointer data)
   g_autoptr(SvJobRecord) r = read_state(f, "tick");
   g_assert_nonnull(r);
   g_assert_cmpint(r->result, ==, SV_JOB_RESULT_SUCCESS);
-}
-
-static gboolean
-process_gone(pid_t pid)
-{
-  if (kill(pid, 0) < 0 && errno == ESRCH)
-    return TRUE;
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return TRUE;
-  const char *close_paren = strrchr(stat, ')');
-  return close_paren != NULL && close_paren[2] == 'Z';
 }
 
 typedef struct {
@@ -517,17 +519,14 @@ test_timeout(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "slow", "every 1s",
                            "sleep 30 & echo $! > \"$OUT/bg\"; echo $$ > \"$OUT/pid\"; wait");
   c->timeout_usec = 1 * SEC;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "slow", SV_JOB_RESULT_TIMEOUT};
   g_assert_true(spin_until(has_result, &w, 5 * SEC));
   g_autofree char *bg = read_out(f, "bg");
   pid_t bg_pid = (pid_t)atoi(bg);
   g_assert_cmpint(bg_pid, >, 0);
   spin(200000);
-  g_assert_true(process_gone(bg_pid));
+  g_assert_false(sv_test_pid_alive(bg_pid));
   g_autoptr(SvJobRecord) r = read_state(f, "slow");
   g_assert_cmpint(r->exit_code, ==, 128 + SIGTERM);
   g_assert_cmpint(r->duration_usec, >=, 900000);
@@ -551,10 +550,7 @@ test_timeout_kill(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "stubborn", "every 1s",
                            "trap '' TERM; echo $$ > \"$OUT/pid\"; while :; do sleep 0.1; done");
   c->timeout_usec = 1 * SEC;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "stubborn", SV_JOB_RESULT_TIMEOUT};
   g_assert_true(spin_until(has_result, &w, 15 * SEC));
   g_autoptr(SvJobRecord) r = read_state(f, "stubborn");
@@ -562,7 +558,7 @@ test_timeout_kill(Fixture *f, gconstpointer data)
   g_assert_cmpint(r->duration_usec, >=, 6 * SEC);
   g_assert_cmpint(r->duration_usec, <, 9 * SEC);
   g_autofree char *pid = read_out(f, "pid");
-  g_assert_true(process_gone((pid_t)atoi(pid)));
+  g_assert_false(sv_test_pid_alive((pid_t)atoi(pid)));
   stop_and_free(jobs);
 }
 
@@ -572,9 +568,7 @@ test_exec_failed(Fixture *f, gconstpointer data)
   SvJobConfig *c = add_job(f, "missing", "every 1s", "true");
   g_free(c->exec[0]);
   c->exec[0] = g_strdup("/nonexistent/program");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   WaitResult w = {f, "missing", SV_JOB_RESULT_EXEC_FAILED};
   g_assert_true(spin_until(has_result, &w, 3 * SEC));
   g_autoptr(SvJobRecord) r = read_state(f, "missing");
@@ -635,9 +629,9 @@ free_runs(GArray *runs)
 static void
 test_overlap_skip(Fixture *f, gconstpointer data)
 {
+#define ADD(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
   add_job(f, "long", "every 1s", RUN_LOG_SCRIPT("1.5"));
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(jobs);
   spin(5 * SEC);
@@ -662,8 +656,7 @@ test_overlap_queue(Fixture *f, gconstpointer data)
 {
   SvJobConfig *c = add_job(f, "long", "every 1s", RUN_LOG_SCRIPT("1.5"));
   c->overlap = SV_OVERLAP_QUEUE;
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(200000);
   sv_jobs_start(jobs);
   spin(4 * SEC);
@@ -693,9 +686,7 @@ test_stop_signals_job(Fixture *f, gconstpointer data)
   add_job(f, "graceful", "every 1s",
           "trap 'echo term >> \"$OUT/term\"; exit 3' TERM; touch \"$OUT/started\"; "
           "sleep 30 & wait");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   spin(100000);
@@ -719,9 +710,7 @@ test_stop_deadline(Fixture *f, gconstpointer data)
 {
   add_job(f, "deaf", "every 1s",
           "trap '' TERM; touch \"$OUT/started\"; while :; do sleep 0.1; done");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
 
@@ -744,9 +733,7 @@ static void
 test_stop_retire(Fixture *f, gconstpointer data)
 {
   add_job(f, "slow", "every 1s", "touch \"$OUT/started\"; sleep 0.7; echo done >> \"$OUT/done\"");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_autofree char *started = out_path(f, "started");
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   int done = 0;
@@ -763,8 +750,7 @@ test_stop_retire(Fixture *f, gconstpointer data)
 
   /* Retired, then stopped for real while the run still runs. */
   g_unlink(started);
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   g_assert_true(spin_until(file_exists, started, 3 * SEC));
   done = 0;
   sv_jobs_stop(jobs, 0, G_MAXINT64, on_done, &done);
@@ -779,14 +765,13 @@ static void
 test_stop_idle(Fixture *f, gconstpointer data)
 {
   add_job(f, "hourly", "every 1h", "true");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   stop_and_free(jobs);
 
   /* No jobs at all: no state directory is needed or created. */
   g_autoptr(GPtrArray) none = g_ptr_array_new();
   g_autofree char *missing = g_build_filename(f->dir, "not-created", NULL);
+  g_autoptr(GError) error = NULL;
   SvJobs *empty = sv_jobs_new("web", none, missing, NULL, &error);
   g_assert_no_error(error);
   sv_jobs_start(empty);
@@ -831,9 +816,7 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   write_record(f, "persistent", latest - 5 * hour, FALSE);
   write_record(f, "plain", latest - 5 * hour, FALSE);
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "p", 1, 3 * SEC));
   spin(500000);
   stop_and_free(jobs);
@@ -850,8 +833,7 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
   g_assert_cmpstr(fresh_text, ==, "");
 
   /* Started again: up to date now, nothing more. */
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   spin(500000);
   stop_and_free(jobs);
   g_autofree char *again = read_out(f, "p");
@@ -879,10 +861,7 @@ test_many_start_checks(Fixture *f, gconstpointer data)
     write_record(f, name, latest - 2 * hour, FALSE);
   }
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "quick", 12, 5 * SEC));
   spin(300000);
   g_assert_cmpuint(sv_jobs_get_n_running(jobs), ==, 6); /* the six sleeps */
@@ -897,9 +876,7 @@ test_many_start_checks(Fixture *f, gconstpointer data)
 
   /* Started and stopped at once: the waiting checks are dropped, the stop completes,
    * nothing runs (the catch-ups are done). */
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  g_assert_no_error(error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   stop_and_free(jobs);
   g_autofree char *after = read_out(f, "quick");
   g_assert_cmpstr(after, ==, text);
@@ -917,9 +894,7 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
   write_record(f, "retry", slot, TRUE);
   write_record(f, "noretry", slot, TRUE);
 
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "retry", 1, 3 * SEC));
   spin(500000);
   stop_and_free(jobs);
@@ -944,8 +919,7 @@ test_interrupted_retry(Fixture *f, gconstpointer data)
 
   /* Started again: nothing more to report or retry. */
   g_ptr_array_set_size(entries, 0);
-  jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  jobs = start_jobs(f);
   spin(500000);
   stop_and_free(jobs);
   g_assert_cmpuint(count_entries(SV_MESSAGE_JOB_INTERRUPTED, NULL, NULL), ==, 0);
@@ -962,8 +936,7 @@ test_corrupt_state(Fixture *f, gconstpointer data)
   g_autofree char *st = g_build_filename(f->dir, "web", "tick.state", NULL);
   g_assert_true(g_file_set_contents(st, "version=1\napp=web\njob=ti", -1, NULL));
 
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
-  sv_jobs_start(jobs);
+  SvJobs *jobs = start_jobs(f);
   g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
   spin(300000);
   stop_and_free(jobs);
@@ -984,13 +957,9 @@ test_corrupt_state(Fixture *f, gconstpointer data)
 static void
 test_full_state_directory(Fixture *f, gconstpointer data)
 {
-  g_autofree char *mnt = g_build_filename(f->dir, "small", NULL);
-  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
-    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
-    g_test_skip(why);
+  g_autofree char *mnt = sv_test_mount_small_tmpfs(f->dir);
+  if (mnt == NULL)
     return;
-  }
   add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
   g_autoptr(GError) error = NULL;
   SvJobs *jobs = sv_jobs_new("web", f->configs, mnt, NULL, &error);
@@ -999,14 +968,7 @@ test_full_state_directory(Fixture *f, gconstpointer data)
   g_assert_true(wait_lines(f, "slots", 1, 3 * SEC));
   spin(300000);
 
-  g_autofree char *filler = g_build_filename(mnt, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(mnt);
   g_autofree char *before = read_out(f, "slots");
   spin(2 * SEC + 200000);
   g_autofree char *during = read_out(f, "slots");
@@ -1043,8 +1005,7 @@ test_clock_set(Fixture *f, gconstpointer data)
     return;
   }
   add_job(f, "tick", "every 1s", "echo \"$SDVISOR_JOB_SLOT\" >> \"$OUT/slots\"");
-  g_autoptr(GError) error = NULL;
-  SvJobs *jobs = sv_jobs_new("web", f->configs, f->dir, NULL, &error);
+  SvJobs *jobs = jobs_new(f);
   align_to_second(300000);
   sv_jobs_start(jobs);
   struct timespec now;
@@ -1111,34 +1072,25 @@ main(int argc, char **argv)
   sv_log_set_write_func(capture, NULL);
 
   g_test_add_func("/jobs/randomized-delay", test_randomized_delay);
-  g_test_add("/jobs/next-runs", Fixture, NULL, setup, test_next_runs, teardown);
-  g_test_add("/jobs/describe", Fixture, NULL, setup, test_describe, teardown);
-  g_test_add("/jobs/run/every-second-two-instances", Fixture, NULL, setup,
-             test_every_second_two_instances, teardown);
-  g_test_add("/jobs/run/not-once-per-host", Fixture, NULL, setup, test_not_once_per_host, teardown);
-  g_test_add("/jobs/run/timeout-term", Fixture, NULL, setup, test_timeout, teardown);
-  g_test_add("/jobs/run/timeout-kill", Fixture, NULL, setup, test_timeout_kill, teardown);
-  g_test_add("/jobs/run/exec-failed", Fixture, NULL, setup, test_exec_failed, teardown);
-  g_test_add("/jobs/run/environment-and-directory", Fixture, NULL, setup,
-             test_environment_and_directory, teardown);
-  g_test_add("/jobs/overlap/skip", Fixture, NULL, setup, test_overlap_skip, teardown);
-  g_test_add("/jobs/overlap/queue", Fixture, NULL, setup, test_overlap_queue, teardown);
-  g_test_add("/jobs/stop/signals-running-job", Fixture, NULL, setup, test_stop_signals_job,
-             teardown);
-  g_test_add("/jobs/stop/kills-at-deadline", Fixture, NULL, setup, test_stop_deadline, teardown);
-  g_test_add("/jobs/stop/idle", Fixture, NULL, setup, test_stop_idle, teardown);
-  g_test_add("/jobs/stop/retire-lets-runs-finish", Fixture, NULL, setup, test_stop_retire,
-             teardown);
-  g_test_add("/jobs/start/persistent-catch-up", Fixture, NULL, setup, test_persistent_catch_up,
-             teardown);
-  g_test_add("/jobs/start/more-checks-than-run-at-once", Fixture, NULL, setup,
-             test_many_start_checks, teardown);
-  g_test_add("/jobs/start/interrupted-retry", Fixture, NULL, setup, test_interrupted_retry,
-             teardown);
-  g_test_add("/jobs/state/corrupt-reported-and-replaced", Fixture, NULL, setup, test_corrupt_state,
-             teardown);
-  g_test_add("/jobs/state/full-directory", Fixture, NULL, setup, test_full_state_directory,
-             teardown);
-  g_test_add("/jobs/timer/clock-set", Fixture, NULL, setup, test_clock_set, teardown);
+  ADD("/jobs/next-runs", test_next_runs);
+  ADD("/jobs/describe", test_describe);
+  ADD("/jobs/run/every-second-two-instances", test_every_second_two_instances);
+  ADD("/jobs/run/not-once-per-host", test_not_once_per_host);
+  ADD("/jobs/run/timeout-term", test_timeout);
+  ADD("/jobs/run/timeout-kill", test_timeout_kill);
+  ADD("/jobs/run/exec-failed", test_exec_failed);
+  ADD("/jobs/run/environment-and-directory", test_environment_and_directory);
+  ADD("/jobs/overlap/skip", test_overlap_skip);
+  ADD("/jobs/overlap/queue", test_overlap_queue);
+  ADD("/jobs/stop/signals-running-job", test_stop_signals_job);
+  ADD("/jobs/stop/kills-at-deadline", test_stop_deadline);
+  ADD("/jobs/stop/idle", test_stop_idle);
+  ADD("/jobs/stop/retire-lets-runs-finish", test_stop_retire);
+  ADD("/jobs/start/persistent-catch-up", test_persistent_catch_up);
+  ADD("/jobs/start/more-checks-than-run-at-once", test_many_start_checks);
+  ADD("/jobs/start/interrupted-retry", test_interrupted_retry);
+  ADD("/jobs/state/corrupt-reported-and-replaced", test_corrupt_state);
+  ADD("/jobs/state/full-directory", test_full_state_directory);
+  ADD("/jobs/timer/clock-set", test_clock_set);
   return g_test_run();
 }

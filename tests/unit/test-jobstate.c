@@ -818,18 +818,6 @@ test_claim_abandon(Fixture *f, gconstpointer data)
   g_assert_cmpint(c4->status, ==, SV_JOB_CLAIM_OK);
 }
 
-static guint
-count_temporaries(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  guint n = 0;
-  const char *name;
-  while (d && (name = g_dir_read_name(d)) != NULL)
-    if (name[0] == '.')
-      n++;
-  return n;
-}
-
 static void
 test_clean_temporaries(Fixture *f, gconstpointer data)
 {
@@ -851,13 +839,9 @@ test_clean_temporaries(Fixture *f, gconstpointer data)
 static void
 test_store_full(Fixture *f, gconstpointer data)
 {
-  g_autofree char *mnt = g_build_filename(f->dir, "small", NULL);
-  g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-  if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0) {
-    g_autofree char *why = g_strdup_printf("cannot mount a tmpfs here: %s", g_strerror(errno));
-    g_test_skip(why);
+  g_autofree char *mnt = sv_test_mount_small_tmpfs(f->dir);
+  if (mnt == NULL)
     return;
-  }
   g_autoptr(GError) error = NULL;
   SvJobStore *store = sv_job_store_open(mnt, "web", TRUE, &error);
   g_assert_no_error(error);
@@ -867,14 +851,7 @@ test_store_full(Fixture *f, gconstpointer data)
   sv_job_claim_free(c);
 
   /* Fill it. */
-  g_autofree char *filler = g_build_filename(mnt, "filler", NULL);
-  int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  g_assert_cmpint(fd, >=, 0);
-  char block[4096];
-  memset(block, 'f', sizeof block);
-  while (write(fd, block, sizeof block) > 0)
-    ;
-  close(fd);
+  g_autofree char *filler = sv_test_fill_up(mnt);
 
   c = sv_job_store_claim(store, "backup", T0 + SEC, f->template_record);
   g_assert_cmpint(c->status, ==, SV_JOB_CLAIM_ERROR);
@@ -888,7 +865,7 @@ test_store_full(Fixture *f, gconstpointer data)
   g_assert_cmpint(r->slot_usec, ==, T0);
   g_assert_false(r->running);
   g_autofree char *app = g_build_filename(mnt, "web", NULL);
-  g_assert_cmpuint(count_temporaries(app), ==, 0);
+  g_assert_cmpuint(sv_test_count_hidden(app), ==, 0);
 
   /* Room again: it works again. */
   g_unlink(filler);
@@ -912,29 +889,20 @@ main(int argc, char **argv)
   g_test_add_func("/jobstate/escape-name", test_escape);
   g_test_add_func("/jobstate/remote-fs-refused", test_remote_fs);
   g_test_add_func("/jobstate/default-dir", test_default_dir);
-  g_test_add("/jobstate/store/private-permissions", Fixture, NULL, setup, test_store_permissions,
-             teardown);
-  g_test_add("/jobstate/failures/published-and-found", Fixture, NULL, setup,
-             test_failures_published, teardown);
-  g_test_add("/jobstate/store/app-directory-or-root", Fixture, NULL, setup, test_app_dir_resolution,
-             teardown);
-  g_test_add("/jobstate/store/foreign-owner-refused", Fixture, NULL, setup,
-             test_store_foreign_owner, teardown);
-  g_test_add("/jobstate/store/writable-by-others-refused", Fixture, NULL, setup,
-             test_store_writable_by_others, teardown);
-  g_test_add("/jobstate/store/relative-and-missing", Fixture, NULL, setup,
-             test_store_relative_and_missing, teardown);
-  g_test_add("/jobstate/store/symlinks-never-followed", Fixture, NULL, setup, test_store_symlinks,
-             teardown);
-  g_test_add("/jobstate/store/full-file-system", Fixture, NULL, setup, test_store_full, teardown);
-  g_test_add("/jobstate/store/clean-temporaries", Fixture, NULL, setup, test_clean_temporaries,
-             teardown);
-  g_test_add("/jobstate/claim/two-instances", Fixture, NULL, setup, test_claim_two_instances,
-             teardown);
-  g_test_add("/jobstate/claim/interrupted", Fixture, NULL, setup, test_claim_interrupted, teardown);
-  g_test_add("/jobstate/claim/catch-up", Fixture, NULL, setup, test_claim_catch_up, teardown);
-  g_test_add("/jobstate/claim/corrupt-recovered", Fixture, NULL, setup,
-             test_claim_corrupt_recovered, teardown);
-  g_test_add("/jobstate/claim/abandon", Fixture, NULL, setup, test_claim_abandon, teardown);
+#define ADD(path, func) g_test_add(path, Fixture, NULL, setup, func, teardown)
+  ADD("/jobstate/store/private-permissions", test_store_permissions);
+  ADD("/jobstate/failures/published-and-found", test_failures_published);
+  ADD("/jobstate/store/app-directory-or-root", test_app_dir_resolution);
+  ADD("/jobstate/store/foreign-owner-refused", test_store_foreign_owner);
+  ADD("/jobstate/store/writable-by-others-refused", test_store_writable_by_others);
+  ADD("/jobstate/store/relative-and-missing", test_store_relative_and_missing);
+  ADD("/jobstate/store/symlinks-never-followed", test_store_symlinks);
+  ADD("/jobstate/store/full-file-system", test_store_full);
+  ADD("/jobstate/store/clean-temporaries", test_clean_temporaries);
+  ADD("/jobstate/claim/two-instances", test_claim_two_instances);
+  ADD("/jobstate/claim/interrupted", test_claim_interrupted);
+  ADD("/jobstate/claim/catch-up", test_claim_catch_up);
+  ADD("/jobstate/claim/corrupt-recovered", test_claim_corrupt_recovered);
+  ADD("/jobstate/claim/abandon", test_claim_abandon);
   return g_test_run();
 }

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include "journal.h"
 #include "log.h"
 #include "fakejournal.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -43,18 +43,7 @@ console_open(Console *c)
 static char *
 console_read(Console *c, int timeout_ms)
 {
-  GString *out = g_string_new(NULL);
-  for (;;) {
-    struct pollfd pfd = {.fd = c->fds[0], .events = POLLIN};
-    if (poll(&pfd, 1, timeout_ms) <= 0)
-      break;
-    char buf[65536];
-    ssize_t n = read(c->fds[0], buf, sizeof buf);
-    if (n <= 0)
-      break;
-    g_string_append_len(out, buf, n);
-  }
-  return g_string_free(out, FALSE);
+  return sv_test_read_until_quiet(c->fds[0], timeout_ms);
 }
 
 static void
@@ -67,14 +56,32 @@ console_close(Console *c)
 
 /* ---- console ------------------------------------------------------------------------------- */
 
+/* A journal of identifier "app" that writes to the console C alone (opened here). */
+static SvJournal *
+console_journal_new(Console *c)
+{
+  console_open(c);
+  SvJournalOptions o = {
+      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c->fds[1]};
+  return sv_journal_new(&o, NULL);
+}
+
+/* A journal of identifier "app" that writes to FJ alone. */
+static SvJournal *
+journal_new(SvFakeJournal *fj)
+{
+  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
+                        .identifier = "app",
+                        .journal_socket = fj->path,
+                        .console_fd = -1};
+  return sv_journal_new(&o, NULL);
+}
+
 static void
 test_console_each_line_prefixed(void)
 {
   Console c;
-  console_open(&c);
-  SvJournalOptions o = {
-      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = console_journal_new(&c);
   g_assert_cmpint(sv_journal_get_target(j), ==, SV_JOURNAL_TARGET_CONSOLE);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDERR, NULL);
@@ -109,10 +116,7 @@ static void
 test_console_keeps_bytes(void)
 {
   Console c;
-  console_open(&c);
-  SvJournalOptions o = {
-      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = console_journal_new(&c);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   static const char bytes[] = "a\0b\xff\xfe"
@@ -198,11 +202,7 @@ static void
 test_native_many_in_order(void)
 {
   SvFakeJournal *fj = sv_fake_journal_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
-                        .identifier = "app",
-                        .journal_socket = fj->path,
-                        .console_fd = -1};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = journal_new(fj);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   const guint n = 3000;
@@ -243,11 +243,7 @@ static void
 test_native_large_entry_memfd(void)
 {
   SvFakeJournal *fj = sv_fake_journal_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
-                        .identifier = "app",
-                        .journal_socket = fj->path,
-                        .console_fd = -1};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = journal_new(fj);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   /* Larger than any send buffer sdvisor can get (8 MiB with CAP_NET_ADMIN). */
@@ -280,11 +276,7 @@ static void
 test_native_child_credentials(void)
 {
   SvFakeJournal *fj = sv_fake_journal_new(TRUE);
-  SvJournalOptions o = {.target = SV_JOURNAL_TARGET_JOURNAL,
-                        .identifier = "app",
-                        .journal_socket = fj->path,
-                        .console_fd = -1};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = journal_new(fj);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   pid_t child = fork();
@@ -510,10 +502,7 @@ static void
 test_log_from_threads(void)
 {
   Console c;
-  console_open(&c);
-  SvJournalOptions o = {
-      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = console_journal_new(&c);
   GThread *t = g_thread_new("logger", log_from_thread, j);
   for (int i = 0; i < 100; i++) {
     g_autofree char *text = g_strdup_printf("main %d", i);
@@ -543,10 +532,7 @@ static void
 test_log_c_routed(void)
 {
   Console c;
-  console_open(&c);
-  SvJournalOptions o = {
-      .target = SV_JOURNAL_TARGET_CONSOLE, .identifier = "app", .console_fd = c.fds[1]};
-  g_autoptr(SvJournal) j = sv_journal_new(&o, NULL);
+  g_autoptr(SvJournal) j = console_journal_new(&c);
   g_autoptr(SvJournalTags) tags =
       sv_journal_tags_new(j, SV_LOG_SOURCE_APP, SV_LOG_STREAM_STDOUT, NULL);
   sv_log_set_write_func(sv_journal_log_func, j);

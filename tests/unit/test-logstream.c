@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -104,18 +103,7 @@ write_str(int fd, const char *s, gssize len)
 static char *
 console_take(Fixture *f)
 {
-  GString *out = g_string_new(NULL);
-  for (;;) {
-    struct pollfd pfd = {.fd = f->console[0], .events = POLLIN};
-    if (poll(&pfd, 1, 50) <= 0)
-      break;
-    char buf[65536];
-    ssize_t n = read(f->console[0], buf, sizeof buf);
-    if (n <= 0)
-      break;
-    g_string_append_len(out, buf, n);
-  }
-  return g_string_free(out, FALSE);
+  return sv_test_read_until_quiet(f->console[0], 50);
 }
 
 static SvLogPipes

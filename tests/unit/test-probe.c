@@ -788,18 +788,6 @@ test_exec_not_found(Fixture *f, gconstpointer data)
   assert_detail_contains(f, 0, "No such file or directory");
 }
 
-static gboolean
-pid_alive(pid_t pid)
-{
-  /* A zombie counts as dead: it has been killed, the reaper may not have run yet. */
-  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents(path, &stat, NULL, NULL))
-    return FALSE;
-  const char *end = strrchr(stat, ')');
-  return end != NULL && end[1] == ' ' && end[2] != 'Z';
-}
-
 /* Waits for the shell to have written the whole line (the file exists, empty, first). */
 static pid_t
 read_pid_file(const char *path)
@@ -828,9 +816,9 @@ test_exec_timeout_kills(Fixture *f, gconstpointer data)
   g_autofree char *expected = g_strdup_printf("%s: timed out after 200ms (killed)", check);
   g_assert_cmpstr(verdict(f, 0)->detail, ==, expected);
   pid_t sleeper = read_pid_file(pid_file);
-  for (int i = 0; i < 100 && pid_alive(sleeper); i++)
+  for (int i = 0; i < 100 && sv_test_pid_alive(sleeper); i++)
     iterate_for(10);
-  g_assert_false(pid_alive(sleeper));
+  g_assert_false(sv_test_pid_alive(sleeper));
 }
 
 static void
@@ -945,12 +933,12 @@ test_stop_in_flight(Fixture *f, gconstpointer data)
   s.timeout_ms = 5000;
   start_probe(f, &s, url, exec, tcp, NULL);
   pid_t child = read_pid_file(pid_file); /* the attempt is in flight */
-  g_assert_true(pid_alive(child));
+  g_assert_true(sv_test_pid_alive(child));
 
   sv_probe_stop(f->probe);
   iterate_for(300);
   g_assert_cmpuint(f->verdicts->len, ==, 0);
-  g_assert_false(pid_alive(child));
+  g_assert_false(sv_test_pid_alive(child));
   g_assert_cmpint(sv_probe_get_state(f->probe), ==, SV_PROBE_STATE_UNKNOWN);
 
   /* And freeing with everything in flight. */
@@ -960,7 +948,7 @@ test_stop_in_flight(Fixture *f, gconstpointer data)
   g_clear_pointer(&f->probe, sv_probe_free);
   iterate_for(300);
   g_assert_cmpuint(f->verdicts->len, ==, 0);
-  g_assert_false(pid_alive(child));
+  g_assert_false(sv_test_pid_alive(child));
 }
 
 static void
