@@ -72,6 +72,18 @@ on_accept_certificate(SoupMessage *message, GTlsCertificate *certificate,
   return FALSE;
 }
 
+/* Notes that the member asked for a client certificate. Without one, the refusal that
+ * follows is "certificate required" when the TLS library sees it during the handshake,
+ * but a bare "bad certificate" alert when it comes after the client's last handshake
+ * message (TLS 1.3): either way the member wants a certificate. FALSE: the handshake goes
+ * on without one. */
+static gboolean
+on_request_certificate(SoupMessage *message, GTlsClientConnection *connection, gpointer data)
+{
+  g_object_set_data(G_OBJECT(message), "sv-certificate-requested", GINT_TO_POINTER(TRUE));
+  return FALSE;
+}
+
 /* A POST of BODY (JSON) to URL, with the client certificate, if any. */
 static SoupMessage *
 etcd_message_new(const SvSoup *soup, const char *url, GBytes *body, GTlsCertificate *certificate)
@@ -82,6 +94,8 @@ etcd_message_new(const SvSoup *soup, const char *url, GBytes *body, GTlsCertific
     soup->message_set_tls_client_certificate(message, certificate);
   g_signal_connect(message, "network-event", G_CALLBACK(on_network_event), NULL);
   g_signal_connect(message, "accept-certificate", G_CALLBACK(on_accept_certificate), NULL);
+  if (certificate == NULL)
+    g_signal_connect(message, "request-certificate", G_CALLBACK(on_request_certificate), NULL);
   return message;
 }
 
@@ -92,7 +106,9 @@ static char *
 etcd_error_text(SoupMessage *message, const GError *error, const char *tls_ca,
                 gboolean have_certificate)
 {
-  if (g_error_matches(error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
+  gboolean requested = g_object_get_data(G_OBJECT(message), "sv-certificate-requested") != NULL;
+  if (g_error_matches(error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED) ||
+      (requested && !have_certificate && error->domain == G_TLS_ERROR))
     return have_certificate
                ? g_strdup_printf(_("%s: the member refused [fleet] tls-certificate="),
                                  error->message)
