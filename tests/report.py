@@ -95,11 +95,12 @@ def main():
     for spec in args.logs:
         run, _, path = spec.partition("=")
         try:
-            log = open(path, encoding="utf-8")
+            with open(path, encoding="utf-8") as log:
+                lines = log.readlines()
         except OSError as e:
             unread.append(f"{run}: {path}: {e.strerror}")
             continue
-        for line in log:
+        for line in lines:
             if not line.strip():
                 continue
             result = json.loads(line)

@@ -423,7 +423,7 @@ run_step(SvHookRun *run)
 }
 
 static gboolean
-on_step_idle(gpointer user_data)
+on_step(gpointer user_data)
 {
   SvHookRun *run = user_data;
   run->step_id = 0;
@@ -443,7 +443,7 @@ static void
 schedule_step(SvHookRun *run)
 {
   if (run->step_id == 0)
-    run->step_id = g_idle_add_full(G_PRIORITY_DEFAULT, on_step_idle, run, NULL);
+    run->step_id = g_idle_add_full(G_PRIORITY_DEFAULT, on_step, run, NULL);
 }
 
 SvHookRun *
@@ -501,6 +501,6 @@ sv_hooks_cancel(SvHookRun *run)
     return;
 
   /* Between hooks only before the first (each next one starts from the previous one's
-   * end): the pending idle reports the cancellation. */
+   * end): the pending step reports the cancellation. */
   schedule_step(run);
 }

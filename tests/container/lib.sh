@@ -45,6 +45,8 @@ TAP_TEST=container/$(basename "$0" .sh)
 TAP_MESON=${CT_MESON_TAP:-0}
 # shellcheck source=../common/tap.sh
 . "$CT_DIR/../common/tap.sh"
+# shellcheck source=../common/apps.sh
+. "$CT_DIR/../common/apps.sh"
 
 # ct_require [python-module...]: skip unless this host can run the suite.
 ct_require() {
@@ -126,8 +128,6 @@ ct_notify() {
 
 ct_wait_path() { wait_until "$2" 0.02 test -e "$1"; }
 
-# fastapi_exec PORT: the command that serves the FastAPI test app (tests/apps) on PORT.
-fastapi_exec() { echo "/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $1"; }
 
 # ct_http_app NAME APP-NAME PORT STOP-TIMEOUT EXEC [LINE...]: NAME's root (ct_rootfs) and
 # its app.conf: EXEC in tests/apps, ready once http://127.0.0.1:PORT/health answers. The

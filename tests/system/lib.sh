@@ -40,6 +40,8 @@ TAP_REQUIRED_VAR=SDVISOR_SYSTEM_TESTS_REQUIRED
 TAP_TEST=system/system
 # shellcheck source=../common/tap.sh
 . "$SYSTEM_TESTS/../common/tap.sh"
+# shellcheck source=../common/apps.sh
+. "$SYSTEM_TESTS/../common/apps.sh"
 
 skip_all() { echo "# SKIP $*"; exit 77; }
 finish() { exit $_failed; }
@@ -58,8 +60,6 @@ sv_app() {
     printf '%s\n' "[app]" "exec=$exec" "working-directory=$APPS" "$@" | sv_conf "$name"
 }
 
-# fastapi_exec PORT: the command that serves the FastAPI test app (app_fastapi.py) on PORT.
-fastapi_exec() { echo "/usr/bin/python3 -m uvicorn app_fastapi:app --host 127.0.0.1 --port $1"; }
 
 # fastapi_health_conf PORT STOP-TIMEOUT: for sv_conf, the FastAPI app on PORT, ready once
 # /health answers and unhealthy after it fails twice (checked every 500 ms); more lines
