@@ -130,10 +130,11 @@ sv_test_spin(guint ms)
   }
 }
 
-GArray *
-sv_test_zombies_of(pid_t parent)
+/* The pids of PARENT's children; ZOMBIES: only those not reaped yet, else only the living. */
+static GArray *
+children_of(pid_t parent, gboolean zombies)
 {
-  GArray *zombies = g_array_new(FALSE, FALSE, sizeof(int));
+  GArray *children = g_array_new(FALSE, FALSE, sizeof(int));
   g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
   const char *name;
   while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
@@ -141,10 +142,23 @@ sv_test_zombies_of(pid_t parent)
       continue;
     int pid = atoi(name);
     pid_t ppid = 0;
-    if (sv_test_pid_state(pid, &ppid) == 'Z' && ppid == parent)
-      g_array_append_val(zombies, pid);
+    char state = sv_test_pid_state(pid, &ppid);
+    if (ppid == parent && state != 0 && (state == 'Z') == zombies && state != 'X')
+      g_array_append_val(children, pid);
   }
-  return zombies;
+  return children;
+}
+
+GArray *
+sv_test_zombies_of(pid_t parent)
+{
+  return children_of(parent, TRUE);
+}
+
+GArray *
+sv_test_children_of(pid_t parent)
+{
+  return children_of(parent, FALSE);
 }
 
 /* NULL if ARGV runs and exits 0, else WHAT and its last line of output. */

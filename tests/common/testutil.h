@@ -45,6 +45,8 @@ void sv_test_spin(guint ms);
 
 /* The pids of PARENT's children that are zombies (not reaped yet). */
 GArray *sv_test_zombies_of(pid_t parent);
+/* The pids of PARENT's living children (a test that SIGKILLs sdvisor ends its app too). */
+GArray *sv_test_children_of(pid_t parent);
 
 /* Probes, doing what the test needs once in a throwaway child: NULL where it works here,
  * else why not (unshare's or mount's own words), for g_test_skip(). */

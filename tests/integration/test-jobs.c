@@ -342,11 +342,15 @@ killed_mid_run(gboolean retry)
     g_usleep(20000);
   }
 
-  /* SIGKILL: no stop sequence, no result written. Its job is orphaned; end it too, as
-   * systemd would when it cleans up the unit's cgroup. */
+  /* SIGKILL: no stop sequence, no result written. Its job and its app are orphaned; end
+   * them too, as systemd would when it cleans up the unit's cgroup (the app, `sleep
+   * infinity`, would outlive the test run otherwise). */
+  g_autoptr(GArray) orphans = sv_test_children_of(victim->pid);
   sv_run_kill(victim, SIGKILL);
   g_assert_cmpint(sv_run_wait_exit(victim, WAIT_MS), ==, 128 + SIGKILL);
   (void)kill(-first.job, SIGKILL);
+  for (guint i = 0; i < orphans->len; i++)
+    (void)kill(g_array_index(orphans, int, i), SIGKILL);
 
   /* Nobody runs the slot again. */
   g_usleep(2 * G_USEC_PER_SEC);
