@@ -1555,6 +1555,10 @@ sv_config_load(const char *path, char *const *envp, GError **error)
                     scan_line_of(&scan, *g, *k), *g, *k, local->message);
         return NULL;
       }
+      /* An escape GKeyFile does not know (\d, \$) comes back as written, with an error
+       * beside the value. The value is kept (sdvisor.conf(5) says so), and the error must
+       * go before the next key's can be set. */
+      g_clear_error(&local);
       g_key_file_set_string(config->effective, *g, *k, value);
     }
   }
