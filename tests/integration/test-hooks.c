@@ -967,10 +967,15 @@ test_reload_adds_job(void)
   g_assert_true(wait_event_count(run, "job x", 2, WAIT_MS));
   g_autofree char *pid_after = read_run_file(run, "app.pid");
   g_assert_cmpstr(pid_before, ==, pid_after);
+  /* The app was signalled, never stopped or started again. Its "hup" may come after the
+   * job's first run: that run is at the next whole second, which can be sooner than the
+   * app's trap, which waits for its `sleep 0.05` (CI saw it once). */
   g_autoptr(GPtrArray) events = read_events(run, FALSE);
   g_assert_cmpstr(((Event *)events->pdata[0])->what, ==, "app start");
-  g_assert_cmpstr(((Event *)events->pdata[1])->what, ==, "app hup");
+  g_assert_nonnull(find_event(events, "app hup"));
   g_assert_null(find_event(events, "app term"));
+  for (guint i = 1; i < events->len; i++)
+    g_assert_cmpstr(((Event *)events->pdata[i])->what, !=, "app start");
 
   sv_run_kill(run, SIGTERM);
   g_assert_cmpint(sv_run_wait_exit(run, WAIT_MS), ==, 0);
