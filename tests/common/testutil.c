@@ -143,7 +143,10 @@ children_of(pid_t parent, gboolean zombies)
     int pid = atoi(name);
     pid_t ppid = 0;
     char state = sv_test_pid_state(pid, &ppid);
-    if (ppid == parent && state != 0 && (state == 'Z') == zombies && state != 'X')
+    if (ppid != parent)
+      continue;
+    gboolean alive = state != 0 && state != 'Z' && state != 'X';
+    if (zombies ? state == 'Z' : alive)
       g_array_append_val(children, pid);
   }
   return children;

@@ -205,19 +205,17 @@ align_to_second(gint64 offset_usec)
   spin(next - now);
 }
 
-/* How long the tests of hourly jobs take, with room for a slowed-down run (valgrind). */
-#define HOUR_TEST_MARGIN (30 * SEC)
-
-/* Waits past the next hour when it is less than MARGIN µs away. The tests of hourly jobs
- * take the latest slot once, at their start: a regular run on the hour during the test
- * (CI crossed one) would add a slot they do not expect. */
+/* Waits past the next hour when it is less than 30 s away (what the tests of hourly jobs
+ * take, with room for a slowed-down run). They take the latest slot once, at their start:
+ * a regular run on the hour during the test (CI crossed one) would add a slot they do not
+ * expect. */
 static void
-clear_of_the_hour(gint64 margin)
+clear_of_the_hour(void)
 {
   gint64 hour = 3600 * SEC;
   gint64 now = g_get_real_time();
   gint64 next = (now / hour + 1) * hour;
-  if (next - now < margin)
+  if (next - now < 30 * SEC)
     spin(next - now + SEC);
 }
 
@@ -819,7 +817,7 @@ write_record(Fixture *f, const char *job, gint64 slot, gboolean running)
 static void
 test_persistent_catch_up(Fixture *f, gconstpointer data)
 {
-  clear_of_the_hour(HOUR_TEST_MARGIN);
+  clear_of_the_hour();
   gint64 hour = 3600 * SEC;
   gint64 now = g_get_real_time();
   gint64 latest = now / hour * hour;
@@ -863,7 +861,7 @@ test_persistent_catch_up(Fixture *f, gconstpointer data)
 static void
 test_many_start_checks(Fixture *f, gconstpointer data)
 {
-  clear_of_the_hour(HOUR_TEST_MARGIN);
+  clear_of_the_hour();
   gint64 hour = 3600 * SEC;
   gint64 latest = g_get_real_time() / hour * hour;
   for (int i = 0; i < 6; i++) {
@@ -903,7 +901,7 @@ test_many_start_checks(Fixture *f, gconstpointer data)
 static void
 test_interrupted_retry(Fixture *f, gconstpointer data)
 {
-  clear_of_the_hour(HOUR_TEST_MARGIN);
+  clear_of_the_hour();
   gint64 hour = 3600 * SEC;
   gint64 slot = g_get_real_time() / hour * hour;
   SvJobConfig *retry =
