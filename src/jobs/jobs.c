@@ -92,8 +92,10 @@ typedef struct {
   gboolean fenced;    /* killed by the self-fence: its result is not recorded */
   gboolean recheck;   /* a second look at a slot (fleet_again): skips are not news */
   guint finish_attempts;
-  gboolean manual; /* sdvisor run-job: SDVISOR_JOB_MANUAL=1 in its entries and environment */
-  char *refused;   /* manual: why it does not run */
+  gboolean detached; /* in jobs->finishing: its process ended, the store does not have its
+                      * result yet, and the job went on to its next slots */
+  gboolean manual;   /* sdvisor run-job: SDVISOR_JOB_MANUAL=1 in its entries and environment */
+  char *refused;     /* manual: why it does not run */
   SvJobsRunFunc run_func;
   gpointer run_data;
 } SvJobRun;
@@ -150,7 +152,8 @@ struct SvJobs {
   SvJobsDoneFunc done;
   gpointer done_data;
   guint done_idle;
-  guint n_runs;
+  guint n_runs;     /* job->run of every job, and the runs in finishing */
+  GQueue finishing; /* SvJobRun*: fleet runs that are over, their results not yet stored */
 
   SvJobsOutputFunc output_func;
   gpointer output_data;
@@ -486,22 +489,11 @@ start_checks_begin(SvJobs *jobs)
   }
 }
 
-/* The run is over (or never started): the job is free for its next slot. */
+/* The job is free again: the slots held while it was busy, in turn. */
 static void
-run_end(SvJobRun *run)
+job_fire_held(SvJob *job)
 {
-  SvJob *job = run->job;
   SvJobs *jobs = job->jobs;
-  g_assert(job->run == run);
-  job->run = NULL;
-  jobs->n_runs--;
-  gboolean at_start = run->at_start;
-  run_free(run);
-  /* With many jobs, the start-up checks leave some of sdvisor's heap free but mapped:
-   * give it back once they are all over. */
-  if (at_start && --jobs->n_start_checks == 0)
-    (void)malloc_trim(0);
-
   while (job->queued_slot >= 0 && !jobs->stopping) {
     gint64 slot = job->queued_slot;
     gint64 last = job->waiting_last;
@@ -518,13 +510,37 @@ run_end(SvJobRun *run)
     if (last >= 0 && jobs->claim_store != NULL && late > jobs->claim_store->lease_usec / 2) {
       /* Its claim would come later than a claim may take: the store is away or slow. */
       log_skip(job, slot, SV_SKIP_STORE_UNAVAILABLE,
-               "the fleet store kept the claim of an earlier slot waiting past this slot's time "
-               "by more than half the lease");
+               "the fleet store kept the claim or the result of an earlier slot waiting past "
+               "this slot's time by more than half the lease");
       continue;
     }
     job_fire(job, slot);
     break;
   }
+}
+
+/* The run is over (or never started): the job is free for its next slot. */
+static void
+run_end(SvJobRun *run)
+{
+  SvJob *job = run->job;
+  SvJobs *jobs = job->jobs;
+  gboolean detached = run->detached;
+  if (detached) {
+    g_queue_remove(&jobs->finishing, run);
+  } else {
+    g_assert(job->run == run);
+    job->run = NULL;
+  }
+  jobs->n_runs--;
+  gboolean at_start = run->at_start;
+  run_free(run);
+  /* With many jobs, the start-up checks leave some of sdvisor's heap free but mapped:
+   * give it back once they are all over. */
+  if (at_start && --jobs->n_start_checks == 0)
+    (void)malloc_trim(0);
+  if (!detached) /* a detached run's job went on without it */
+    job_fire_held(job);
   check_done(jobs);
 }
 
@@ -873,17 +889,20 @@ job_fire(SvJob *job, gint64 slot)
     }
     g_autofree char *cur_slot = sv_jobstate_format_time(cur->slot);
     g_autofree char *detail = NULL;
-    if (cur->fleet && cur->phase == SV_RUN_CLAIMING) {
+    if (cur->fleet && cur->phase != SV_RUN_RUNNING) {
       /* Its claim still waits for the store (a leader election, a member that went away):
        * nothing runs here yet, so the slot is claimed once the answer came (run_end()),
        * not skipped here, as every node waiting alike would lose it fleet-wide.
        * run_spawn() skips it (overlap=skip) should the earlier slot turn out to be ours
-       * and start. */
+       * and start. Or its process is over and its result waits for the store: nothing
+       * runs either, and the slot goes on once the store took the result or did not
+       * answer (on_fleet_finished()). */
       if (job->queued_slot < 0)
         job->queued_slot = slot;
       job->waiting_last = MAX(job->waiting_last, slot);
       g_autofree char *t = sv_jobstate_format_time(slot);
-      sv_log(LOG_DEBUG, "job %s: slot %s waits for the claim of slot %s", job->name, t, cur_slot);
+      sv_log(LOG_DEBUG, "job %s: slot %s waits for the store's answer on slot %s", job->name, t,
+             cur_slot);
       return;
     }
     if (job->config->overlap == SV_OVERLAP_QUEUE && job->queued_slot < 0) {
@@ -1252,6 +1271,15 @@ on_fleet_finished(gboolean ok, const GError *error, gpointer user_data)
     sv_log(LOG_WARNING, "job %s: cannot record its result yet: %s", job->name, error->message);
     g_clear_handle_id(&run->renew_source, g_source_remove);
     run->renew_source = add_timeout_usec(SV_USEC_PER_SEC, on_finish_again, run);
+    if (!run->detached) {
+      /* Meanwhile the job's next slots go on as due: its process is over, and they would
+       * otherwise be skipped as overlapping a run that no longer runs (with
+       * on-store-unavailable=local, the very slots that are to run once per host). */
+      run->detached = TRUE;
+      job->run = NULL;
+      g_queue_push_tail(&job->jobs->finishing, run);
+      job_fire_held(job);
+    }
     return;
   }
   if (!ok) {
@@ -1911,6 +1939,12 @@ sv_jobs_free(SvJobs *jobs)
   g_clear_handle_id(&jobs->timer_source, g_source_remove);
   g_clear_handle_id(&jobs->stop_kill_source, g_source_remove);
   g_clear_handle_id(&jobs->done_idle, g_source_remove);
+  for (SvJobRun *run; (run = g_queue_pop_head(&jobs->finishing)) != NULL;) {
+    /* Its result waits for the store: the request is cancelled (run_free), and the
+     * slot stays interrupted in the store, as when sdvisor dies. */
+    jobs->n_runs--;
+    run_free(run);
+  }
   for (guint i = 0; i < jobs->jobs->len; i++) {
     SvJob *job = jobs->jobs->pdata[i];
     SvJobRun *run = job->run;

@@ -5,17 +5,23 @@
 # entry (on-store-unavailable=skip, the default) or run once per host (=local: each
 # node's state directory is a host here); coordination resumes by itself afterwards.
 # Both policies run side by side, as two apps on the one server.
+# On PostgreSQL, each run lasts 0.5 s and the server stops 0.3 s into a second: a run is
+# going on then, and its result cannot be recorded. That run is over, so the slots after
+# it are no less due (once per host with =local) while its result waits for the store.
 . "$(dirname "$0")/lib.sh"
 fleet_require
 
+run_time=0
+[ "$FLEET_STORE_KIND" = pg ] && run_time=0.5
 for v in skip local; do
-  job=$(fleet_job_lines tick 'every 1s' "$WORK/$v.out" 0 "on-store-unavailable=$v")
+  job=$(fleet_job_lines tick 'every 1s' "$WORK/$v.out" "$run_time" "on-store-unavailable=$v")
   for node in x y; do
     fleet_conf "$WORK/$v-$node.conf" "outage-$v" "$v-$node" "$(fleet_lease)" "$job"
     fleet_start "$v-$node" "$WORK/$v-$node.conf"
   done
 done
 sleep 5
+[ "$FLEET_STORE_KIND" = pg ] && sleep "$(date +%s.%N | awk '{ printf "%.3f", int($1) + 1.3 - $1 }')"
 # The outage as the nodes see it: from when the store is gone to when it starts again
 # (a fast shutdown takes a while on a loaded machine).
 fleet_store_down
@@ -24,12 +30,13 @@ sleep "$([ "$FLEET_STORE_KIND" = etcd ] && echo 10 || echo 5)"
 down_to=$(date -u +%s)
 fleet_store_up || not_ok "the store starts again"
 sleep 10
-for v in skip local; do for node in x y; do fleet_stop "$v-$node"; done; done
+fleet_stop skip-x skip-y local-x local-y
 diag "store down from $(date -u -d "@$down_from" +%T) to $(date -u -d "@$down_to" +%T)"
 
 claim_wait=$([ "$FLEET_STORE_KIND" = etcd ] && echo 3 || echo 1)
 for v in skip local; do
-  out=$WORK/$v.out
+  out=$WORK/$v.starts
+  grep '^start' "$WORK/$v.out" > "$out"
   fleet_runs=$(awk 'NF == 4' "$out")
   dups=$(echo "$fleet_runs" | awk '{print $2}' | sort | uniq -d)
   is "$v: no slot claimed in the fleet ran twice" "$dups" ""
