@@ -11,7 +11,7 @@ out=$WORK/runs
 job=$(fleet_job_lines nightly 'every 10s' "$out" 0 'persistent=true')
 fleet_confs_3x2 catchup "$job"
 start_all() { for n in "${names[@]}"; do fleet_start "$n" "$WORK/$n.conf"; done; }
-stop_all() { for n in "${names[@]}"; do fleet_stop "$n"; done; }
+stop_all() { fleet_stop "${names[@]}"; }
 # Sleeps until OFFSET seconds (decimal) past the slot that began at BASE (epoch seconds).
 sleep_until() {
   local left

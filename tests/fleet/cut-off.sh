@@ -75,7 +75,7 @@ for _ in $(seq 200); do
   grep -q "^end ${slot[retry]} retry-y " "$WORK/retry.out" 2> /dev/null && break
   sleep 0.1
 done
-for v in retry noretry; do for node in x y; do fleet_stop "$v-$node"; done; done
+fleet_stop retry-x retry-y noretry-x noretry-y
 
 for v in retry noretry; do
   s=${slot[$v]} f=${fence[$v]} n=$v-x

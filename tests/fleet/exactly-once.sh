@@ -31,7 +31,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   fleet_kill "$victim" && kills=$((kills + 1))
   fleet_start "$victim" "$WORK/$victim.conf"
 done
-for n in "${names[@]}"; do fleet_stop "$n"; done
+fleet_stop "${names[@]}"
 diag "$kills instances SIGKILLed and restarted"
 
 fleet_check_once "$out" once tick

@@ -35,7 +35,7 @@ back_at=$(date -u +%H:%M:%S)
 diag "member $leader killed at $killed_at, started again at $back_at"
 sleep $((start + 30 - $(date +%s)))
 new_leader=$(etcd_leader)
-for n in "${names[@]}"; do fleet_stop "$n"; done
+fleet_stop "${names[@]}"
 diag "leader at the end: member ${new_leader:-none}"
 
 # Fences: unique, not in slot order — a slot whose claim waited through the election may

@@ -223,18 +223,26 @@ journal_select() {
     }' "$file"
 }
 
-# fleet_stop NAME: SIGTERM and wait (at most 20 s).
+# fleet_stop NAME...: SIGTERM to all at once (a node stopped after the others would keep
+# claiming slots the others left), then wait (at most 20 s in all) and reap.
 fleet_stop() {
-  local pid
-  pid=$(cat "$WORK/$1.pid")
-  kill -CONT "$pid" 2> /dev/null
-  kill -TERM "$pid" 2> /dev/null
+  local name pid alive pids=()
+  for name in "$@"; do
+    pid=$(cat "$WORK/$name.pid")
+    pids+=("$pid")
+    kill -CONT "$pid" 2> /dev/null
+    kill -TERM "$pid" 2> /dev/null
+  done
   for _ in $(seq 200); do
-    kill -0 "$pid" 2> /dev/null || break
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2> /dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
     sleep 0.1
   done
-  kill -KILL "$pid" 2> /dev/null
-  { wait "$pid"; } 2> /dev/null
+  for pid in "${pids[@]}"; do
+    kill -KILL "$pid" 2> /dev/null
+    { wait "$pid"; } 2> /dev/null
+  done
   return 0
 }
 

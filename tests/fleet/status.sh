@@ -91,7 +91,7 @@ is "store stopped: status still answers" "$rc" 0
 like "store stopped: the fleet part says the store cannot be asked" "$(q "$other" 'f["error"]')" '.'
 is "store stopped: no last run shown" "$(q "$other" 'f["last_run"]')" None
 like "store stopped: the text says so" "$(status_text "$other")" "^    fleet: node node-$other; the fleet store: "
-for node in a b; do fleet_stop "$node"; done
+fleet_stop a b
 
 # The journal entries of the run, on the node that ran it.
 entries=$(journal_select "$WORK/$me.journal" SDVISOR_JOB=work "SDVISOR_JOB_SLOT=$slot")
